@@ -1,0 +1,169 @@
+"""Commands on ``flask``: accounts, frameworks, unit lists, the demo and the translation catalogues. Each
+command is one transaction: it commits once at the end, or changes nothing."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+from flask_babel import gettext as _
+
+from questionnaires import FrameworkInvalid, read_workbook, read_yaml, to_workbook, to_yaml
+from survey_app.extensions import db
+from survey_app.i18n import describe_error, describe_issue
+from survey_app.models import Role
+from survey_app.services import ServiceError, accounts, frameworks, units
+
+users_cli = AppGroup("users", help="Staff accounts.")
+framework_cli = AppGroup("framework", help="Index frameworks.")
+units_cli = AppGroup("units", help="Unit lists.")
+demo_cli = AppGroup("demo", help="The demo data of `make run`.")
+translate_cli = AppGroup("translate", help="Babel catalogues of the interface.")
+
+TRANSLATIONS = Path(__file__).resolve().parent / "translations"
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+def _fail(lines: list[str]) -> None:
+    db.session.rollback()
+    for line in lines:
+        click.echo(line, err=True)
+    sys.exit(1)
+
+
+@users_cli.command("create")
+@click.option("--email", required=True)
+@click.option("--name", default="")
+@click.option("--role", required=True, type=click.Choice([role.value for role in Role]))
+@click.password_option(prompt=True)
+def create_user(email: str, name: str, role: str, password: str) -> None:
+    """Create a staff account."""
+    try:
+        user = accounts.create_user(email, name, role, password)
+    except ServiceError as error:
+        _fail([describe_error(error)])
+    db.session.commit()
+    click.echo(_("Account %(email)s created with the role %(role)s.", email=user.email, role=user.role))
+
+
+def _read_framework(path: Path):
+    if path.suffix.lower() == ".xlsx":
+        return read_workbook(path.read_bytes())
+    return read_yaml(path)
+
+
+@framework_cli.command("validate")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def validate_framework(path: Path) -> None:
+    """Check a framework file (YAML or Excel) without loading it."""
+    try:
+        framework = _read_framework(path)
+    except FrameworkInvalid as invalid:
+        _fail([describe_issue(issue) for issue in invalid.issues])
+    click.echo(_("%(file)s is valid: %(name)s, %(points)s points, %(leaves)s scored leaves.", file=path.name,
+                 name=framework.name.vi, points=f"{framework.total_points:g}", leaves=len(framework.leaves())))
+
+
+@framework_cli.command("load")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--shipped", is_flag=True, help="Load every framework that ships with the product.")
+def load_framework(paths: tuple[Path, ...], shipped: bool) -> None:
+    """Validate and load framework files (YAML or Excel); a file with errors changes nothing."""
+    try:
+        loaded = [frameworks.store_framework(_read_framework(path)) for path in paths]
+        if shipped:
+            loaded += frameworks.load_shipped_frameworks()
+    except FrameworkInvalid as invalid:
+        _fail([describe_issue(issue) for issue in invalid.issues])
+    db.session.commit()
+    for stored, outcome in loaded:
+        click.echo(f"{stored.code} {stored.year} v{stored.version}: {outcome}")
+
+
+@framework_cli.command("export")
+@click.argument("code")
+@click.argument("year", type=int)
+@click.option("--version", "version", type=int, help="Default: the newest.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="A .yaml or .xlsx file.")
+def export_framework(code: str, year: int, version: int | None, output: Path) -> None:
+    """Write a stored framework as YAML or as an Excel workbook."""
+    stored = frameworks.find_version(code, year, version)
+    if stored is None:
+        _fail([_("No framework %(code)s for %(year)s.", code=code, year=year)])
+    framework = frameworks.framework_of(stored)
+    if output.suffix.lower() == ".xlsx":
+        output.write_bytes(to_workbook(framework))
+    else:
+        output.write_text(to_yaml(framework), encoding="utf-8")
+    click.echo(str(output))
+
+
+@framework_cli.command("freeze")
+@click.argument("code")
+@click.argument("year", type=int)
+@click.argument("version", type=int)
+def freeze_framework(code: str, year: int, version: int) -> None:
+    """Freeze a version once its year's results are published."""
+    stored = frameworks.find_version(code, year, version)
+    if stored is None:
+        _fail([_("No framework %(code)s for %(year)s.", code=code, year=year)])
+    try:
+        frameworks.freeze(stored, actor=None)
+    except ServiceError as error:
+        _fail([describe_error(error)])
+    db.session.commit()
+
+
+@units_cli.command("load")
+def load_units() -> None:
+    """Load the unit lists that ship with the product (lists already loaded are kept)."""
+    lists = units.load_shipped_unit_lists()
+    db.session.commit()
+    for unit_list in lists.values():
+        click.echo(f"{unit_list.code}: {len(unit_list.units)}")
+
+
+@demo_cli.command("seed")
+def seed_demo() -> None:
+    """Create the demo: accounts, frameworks, unit lists and a demo round (again: changes nothing)."""
+    from survey_app.services import demo
+
+    created = demo.seed()
+    db.session.commit()
+    click.echo(_("Demo ready. Staff accounts (for the demo only):"))
+    for email, role, password in created.accounts:
+        click.echo(f"  {email:<32} {role:<16} {password}")
+
+
+def _pybabel(*args: str) -> None:
+    subprocess.run([sys.executable, "-m", "babel.messages.frontend", *args], check=True, cwd=PROJECT)
+
+
+@translate_cli.command("update")
+def translate_update() -> None:
+    """Extract the interface's messages and merge them into every catalogue."""
+    _pybabel("extract", "-F", "babel.cfg", "-k", "_l", "-k", "N_", "--no-location", "--sort-output",
+             "-o", str(TRANSLATIONS / "messages.pot"), ".")
+    _pybabel("update", "-i", str(TRANSLATIONS / "messages.pot"), "-d", str(TRANSLATIONS), "--no-fuzzy-matching")
+
+
+@translate_cli.command("init")
+@click.argument("language")
+def translate_init(language: str) -> None:
+    """Start the catalogue of a new language."""
+    _pybabel("init", "-i", str(TRANSLATIONS / "messages.pot"), "-d", str(TRANSLATIONS), "-l", language)
+
+
+@translate_cli.command("compile")
+def translate_compile() -> None:
+    """Compile the catalogues for the running service."""
+    _pybabel("compile", "-d", str(TRANSLATIONS))
+
+
+def init_app(app: Flask) -> None:
+    for group in (users_cli, framework_cli, units_cli, demo_cli, translate_cli):
+        app.cli.add_command(group)

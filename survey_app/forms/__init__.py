@@ -1,0 +1,1 @@
+"""WTForms forms, a module per area; every label and message goes through Babel."""

@@ -1,0 +1,149 @@
+"""Languages: Vietnamese by default, English second; and the translated text of the codes the domain
+packages and services raise (they never carry translated text themselves)."""
+from __future__ import annotations
+
+import os
+
+from flask import current_app, has_request_context, request, session
+from flask_babel import format_decimal, gettext
+
+from questionnaires import Issue
+from survey_app.services import ServiceError
+
+LANGUAGE_KEY = "lang"
+
+
+def N_(message: str) -> str:
+    """Mark a message for the catalogues where it is defined; it is translated where it is shown."""
+    return message
+
+
+def select_locale() -> str:
+    """The visitor's chosen language; for commands, the DTI_LANGUAGE environment variable; else Vietnamese."""
+    languages = current_app.config["LANGUAGES"]
+    chosen = session.get(LANGUAGE_KEY) if has_request_context() else os.environ.get("DTI_LANGUAGE")
+    if chosen in languages:
+        return chosen
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def current_language() -> str:
+    return select_locale()
+
+
+_ISSUE_MESSAGES = {
+    "missing_field": N_("field “%(field)s” is missing"),
+    "invalid_value": N_("field “%(field)s” has an invalid value: %(value)s"),
+    "duplicate_code": N_("the code is used by more than one node"),
+    "bad_nesting": N_("a node of kind %(child_kind)s cannot stand under a node of kind %(parent_kind)s"),
+    "criterion_with_children": N_("a criterion cannot have children"),
+    "negative_points": N_("points cannot be negative (%(points)s)"),
+    "unscored_with_points": N_("a node collected but not scored carries no points (%(points)s)"),
+    "points_mismatch": N_("the children's points add up to %(actual)s, expected %(expected)s"),
+    "total_mismatch": N_("the top-level points add up to %(actual)s, expected %(expected)s"),
+    "share_mismatch": N_("a share of %(share)s of %(parent_points)s is %(expected)s points, the node has "
+                         "%(actual)s"),
+    "channel_shares_total": N_("the channel shares add up to %(total)s, expected 1"),
+    "missing_channel": N_("a scored leaf names no channel that measures it"),
+    "missing_scoring": N_("a scored leaf names no scoring method"),
+    "survey_without_groups": N_("the survey channel names no respondent group"),
+    "survey_scoring_without_survey": N_("survey scoring on a node the survey does not measure"),
+    "scoring_invalid": N_("scoring method “%(method)s” is incomplete: %(reason)s"),
+    "step_above_maximum": N_("a threshold step gives %(step_points)s points, above the node's %(points)s"),
+    "view_unknown_node": N_("the pillar view includes an unknown node “%(included)s”"),
+    "view_points_mismatch": N_("the pillar view's nodes add up to %(actual)s, expected %(expected)s"),
+    "year_range": N_("the last year %(last_year)s is before the first year %(year)s"),
+}
+
+_SERVICE_MESSAGES = {
+    "invalid_email": N_("“%(email)s” is not a valid e-mail address."),
+    "unknown_role": N_("Unknown role “%(role)s”."),
+    "weak_password": N_("The password must have at least %(minimum)s characters."),
+    "email_taken": N_("An account with the e-mail %(email)s already exists."),
+    "own_role": N_("You cannot remove your own administrator role."),
+    "own_account": N_("You cannot deactivate your own account."),
+    "framework_frozen": N_("Framework %(code)s %(year)s version %(version)s is already frozen."),
+    "round_code_taken": N_("A round with the code %(code)s already exists."),
+    "level_mismatch": N_("The framework is for the level %(framework)s but the unit list is for %(units)s."),
+    "year_outside_framework": N_("The framework serves the years %(first)s to %(last)s, not %(year)s."),
+}
+
+
+def _display(value):
+    if isinstance(value, float):
+        return format_decimal(value, format="#,##0.######")
+    return value
+
+
+def describe_issue(issue: Issue) -> str:
+    """An issue of a framework file in the current language, naming the node."""
+    params = {key: _display(value) for key, value in issue.params.items()}
+    text = gettext(_ISSUE_MESSAGES[issue.code], **params) if issue.code in _ISSUE_MESSAGES else str(issue)
+    if issue.node:
+        return gettext("Node %(node)s: %(problem)s", node=issue.node, problem=text)
+    return gettext("Framework: %(problem)s", problem=text)
+
+
+def describe_error(error: ServiceError) -> str:
+    message = _SERVICE_MESSAGES.get(error.code)
+    if message is None:
+        return error.code
+    return gettext(message, **{key: _display(value) for key, value in error.params.items()})
+
+
+def language_links() -> list[tuple[str, str]]:
+    """The languages offered on every page, each named in itself."""
+    return [("vi", "Tiếng Việt"), ("en", "English")]
+
+
+def safe_next(target: str | None, fallback: str) -> str:
+    """A redirect target on this site only."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return fallback
+
+
+def request_language_from_query() -> None:
+    """Let ``?lang=en`` in any address switch the language, so a shared link opens in its language."""
+    requested = request.args.get(LANGUAGE_KEY)
+    if requested in current_app.config["LANGUAGES"]:
+        session[LANGUAGE_KEY] = requested
+
+
+#: the interface names of the values the domain and the models use
+LABELS = {
+    # framework node kinds
+    "group": N_("Group"), "pillar": N_("Pillar"), "main_index": N_("Main index"), "sub_index": N_("Sub-index"),
+    "criterion": N_("Criterion"),
+    # channels
+    "self_assessment": N_("Self-assessment"), "appraisal": N_("Appraisal"), "survey": N_("Sociological survey"),
+    "cyberspace": N_("Cyberspace"), "expert": N_("Expert interviews"),
+    # respondent groups
+    "citizens": N_("citizens"), "businesses": N_("businesses"), "civil_servants": N_("civil servants"),
+    # scoring methods
+    "ratio": N_("ratio of target"), "thresholds": N_("threshold steps"), "yes_no": N_("yes/no"),
+    "share_yes": N_("weighted share answering yes"), "mean_scale": N_("weighted mean of a scale"),
+    "share_at_least": N_("weighted share at or above a threshold"),
+    # levels
+    "ministry": N_("Ministry"), "province": N_("Province"), "department": N_("Department"),
+    "district": N_("District"), "commune": N_("Commune"),
+    # roles
+    "administrator": N_("Administrator"), "sample_designer": N_("Sample designer"),
+    "scoring_officer": N_("Scoring officer"), "viewer": N_("Viewer"),
+    # round statuses
+    "preparing": N_("Preparing"), "collecting": N_("Collecting"), "scoring": N_("Scoring"),
+    "published": N_("Published"),
+}
+
+
+def label(value) -> str:
+    """The translated interface name of a domain value, or the value itself when it has none."""
+    key = str(value)
+    return gettext(LABELS[key]) if key in LABELS else key
+
+
+def number(value) -> str:
+    """A number as the current language writes it (1.000,5 in Vietnamese, 1,000.5 in English)."""
+    if value is None:
+        return ""
+    return format_decimal(value, format="#,##0.####")

@@ -1,0 +1,103 @@
+"""Access control and the protections every response carries.
+
+Every view declares who may reach it: ``@public``, or ``@allow(Role...)`` for staff. A view that declares
+nothing is refused to everyone (deny by default), so a new route cannot be left open by omission.
+"""
+from __future__ import annotations
+
+from functools import wraps
+from typing import Callable
+
+from flask import Flask, abort, current_app, g, redirect, request, session, url_for
+
+from survey_app.extensions import db
+from survey_app.models import Role
+from survey_app.services import accounts, audit
+
+#: the attribute on a view function that holds its access rule
+ACCESS_ATTRIBUTE = "access_roles"
+PUBLIC = "public"
+#: every staff role, for pages any logged-in staff member may see
+STAFF = frozenset(Role)
+SESSION_KEY = "staff_token"
+
+
+def public(view: Callable) -> Callable:
+    """Mark a view as open to anyone."""
+    setattr(view, ACCESS_ATTRIBUTE, PUBLIC)
+    return view
+
+
+def allow(*roles: Role) -> Callable[[Callable], Callable]:
+    """Admit staff with one of ``roles`` (pass ``*STAFF`` for every role)."""
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            return view(*args, **kwargs)
+
+        setattr(wrapped, ACCESS_ATTRIBUTE, frozenset(roles))
+        return wrapped
+
+    return decorate
+
+
+def access_rule(endpoint: str) -> str | frozenset | None:
+    """The access rule of an endpoint: PUBLIC, a set of roles, or None when it declares none."""
+    if endpoint == "static":
+        return PUBLIC
+    view = current_app.view_functions.get(endpoint)
+    return getattr(view, ACCESS_ATTRIBUTE, None)
+
+
+def load_staff_user() -> None:
+    """Put the logged-in staff member, if any, in ``g.user``."""
+    g.user = None
+    token = session.get(SESSION_KEY)
+    if token:
+        g.user = accounts.session_user(token, current_app.config["STAFF_IDLE_TIMEOUT"])
+        if g.user is None:
+            session.pop(SESSION_KEY, None)
+
+
+def enforce_access():
+    """Refuse the request unless the endpoint's rule admits the current user."""
+    endpoint = request.endpoint
+    if endpoint is None:
+        return None  # no route matched: the 404 handler answers
+    rule = access_rule(endpoint)
+    if rule == PUBLIC:
+        return None
+    if rule is not None and g.user is None:
+        if request.path.startswith("/api/"):
+            abort(401)
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    if rule is None or g.user.role not in rule:
+        audit.record("access.denied", actor=g.user, details={"endpoint": endpoint, "path": request.path})
+        db.session.commit()
+        abort(403)
+    return None
+
+
+def security_headers(response):
+    """The headers every response carries."""
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy",
+                       "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                       "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if current_app.config.get("HSTS"):
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    if g.get("user") is not None:
+        headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(load_staff_user)
+    app.before_request(enforce_access)
+    app.after_request(security_headers)

@@ -1,0 +1,33 @@
+"""Writing the audit log."""
+from __future__ import annotations
+
+from typing import Any
+
+from survey_app.extensions import db
+from survey_app.models import AuditEvent, User
+
+
+def record(action: str, *, actor: User | None = None, entity: Any = None, entity_id: Any = None,
+           field: str | None = None, old: Any = None, new: Any = None, details: dict | None = None,
+           actor_label: str | None = None) -> AuditEvent:
+    """Add one audit event to the session.
+
+    :param action: what happened, as a dotted name
+    :param actor: the staff member who did it, None for the system
+    :param entity: the changed record; its table name and id are recorded
+    :param actor_label: who acted when there is no account (the e-mail a failed login named)
+    :return: the event, flushed with the caller's transaction
+    """
+    event = AuditEvent(
+        actor_id=actor.id if actor is not None else None,
+        actor=actor.email if actor is not None else actor_label,
+        action=action,
+        entity_type=getattr(entity, "__tablename__", None) if entity is not None else None,
+        entity_id=str(entity_id if entity_id is not None else getattr(entity, "id", "")) or None,
+        field=field,
+        old_value=old,
+        new_value=new,
+        details=details,
+    )
+    db.session.add(event)
+    return event

@@ -1,0 +1,10 @@
+"""One blueprint per area; URL rules and thin handlers that call the services."""
+from flask import Flask
+
+
+def register_blueprints(app: Flask) -> None:
+    from survey_app.views import api, audit, auth, errors, frameworks, main, rounds, units, users
+
+    for module in (main, auth, frameworks, units, rounds, users, audit, api):
+        app.register_blueprint(module.blueprint)
+    errors.init_app(app)

@@ -1,0 +1,44 @@
+"""Error pages: translated HTML, or JSON under /api/."""
+from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+
+def _texts() -> dict[int, tuple[str, str]]:
+    return {
+        400: (_("Bad request"), _("The request could not be understood. Check what you sent and try again.")),
+        401: (_("Login required"), _("Log in to use this part of the service.")),
+        403: (_("Access denied"), _("Your account does not have the right to open this page.")),
+        404: (_("Page not found"), _("The page you asked for does not exist or has moved.")),
+        405: (_("Method not allowed"), _("This address does not accept that kind of request.")),
+        413: (_("File too large"), _("The file is larger than the service accepts.")),
+        429: (_("Too many requests"), _("You have made too many attempts. Wait a few minutes and try again.")),
+        500: (_("Something went wrong"), _("An error occurred on our side. Nothing was saved; please try again.")),
+        503: (_("Service unavailable"), _("The service is temporarily unavailable. Please try again shortly.")),
+    }
+
+
+def _respond(code: int, detail: str | None = None):
+    texts = _texts()
+    title, message = texts.get(code, texts[500] if code >= 500 else texts[400])
+    if detail:
+        message = detail
+    if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+        return jsonify(error={"code": code, "title": title, "message": message}), code
+    return render_template("errors/error.html", code=code, title=title, message=message), code
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return _respond(400, _("The form has expired or did not come from this site. Reload the page and "
+                               "try again."))
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        return _respond(error.code or 500)
+
+    @app.errorhandler(InternalServerError)
+    def server_error(error):
+        return _respond(500)
