@@ -34,6 +34,16 @@ _MESSAGES = {
     "year_range": "last year {last_year} is before the first year {year}",
 }
 
+#: why a scoring method is incomplete (the ``reason`` of a ``scoring_invalid`` issue)
+_REASONS = {
+    "target_not_positive": "the target must be positive",
+    "no_steps": "no threshold steps",
+    "steps_not_rising": "the steps must rise strictly",
+    "no_rule": "no survey rule",
+    "bad_scale": "a scale [low, high] with low < high is needed",
+    "no_threshold": "a threshold is needed",
+}
+
 
 @dataclass(frozen=True)
 class Issue:
@@ -50,7 +60,10 @@ class Issue:
 
     def __str__(self) -> str:
         where = f"{self.node}: " if self.node else ""
-        return where + _MESSAGES[self.code].format(**self.params)
+        params = dict(self.params)
+        if "reason" in params:
+            params["reason"] = _REASONS[params["reason"]]
+        return where + _MESSAGES[self.code].format(**params)
 
 
 class FrameworkInvalid(ValueError):
@@ -147,13 +160,13 @@ def _leaf_issues(node: Node) -> list[Issue]:
 
     if scoring.method is ScoringMethod.RATIO:
         if scoring.target is not None and scoring.target <= 0:
-            issues.append(incomplete("target must be positive"))
+            issues.append(incomplete("target_not_positive"))
     elif scoring.method is ScoringMethod.THRESHOLDS:
         if not scoring.steps:
-            issues.append(incomplete("no steps"))
+            issues.append(incomplete("no_steps"))
         bounds = [step.at_least for step in scoring.steps]
         if bounds != sorted(set(bounds)):
-            issues.append(incomplete("steps must rise strictly"))
+            issues.append(incomplete("steps_not_rising"))
         for step in scoring.steps:
             if step.points > node.points + POINT_TOLERANCE:
                 issues.append(Issue("step_above_maximum", node.code,
@@ -162,12 +175,12 @@ def _leaf_issues(node: Node) -> list[Issue]:
         if Channel.SURVEY not in node.channel_kinds():
             issues.append(Issue("survey_scoring_without_survey", node.code))
         if scoring.rule is None:
-            issues.append(incomplete("no survey rule"))
+            issues.append(incomplete("no_rule"))
         elif scoring.rule is SurveyRule.MEAN_SCALE:
             if scoring.scale is None or scoring.scale[0] >= scoring.scale[1]:
-                issues.append(incomplete("a scale [low, high] with low < high is needed"))
+                issues.append(incomplete("bad_scale"))
         elif scoring.rule is SurveyRule.SHARE_AT_LEAST and scoring.threshold is None:
-            issues.append(incomplete("a threshold is needed"))
+            issues.append(incomplete("no_threshold"))
     return issues
 
 

@@ -69,6 +69,16 @@ _SERVICE_MESSAGES = {
 }
 
 
+_SCORING_REASONS = {
+    "target_not_positive": N_("the target must be positive"),
+    "no_steps": N_("no threshold steps"),
+    "steps_not_rising": N_("the steps must rise strictly"),
+    "no_rule": N_("no survey rule"),
+    "bad_scale": N_("a scale [low, high] with low < high is needed"),
+    "no_threshold": N_("a threshold is needed"),
+}
+
+
 def _display(value):
     if isinstance(value, float):
         return format_decimal(value, format="#,##0.######")
@@ -78,6 +88,12 @@ def _display(value):
 def describe_issue(issue: Issue) -> str:
     """An issue of a framework file in the current language, naming the node."""
     params = {key: _display(value) for key, value in issue.params.items()}
+    for key in ("child_kind", "parent_kind", "method"):
+        if key in params:
+            params[key] = label(params[key])
+    reason = params.get("reason")
+    if reason in _SCORING_REASONS:
+        params["reason"] = gettext(_SCORING_REASONS[reason])
     text = gettext(_ISSUE_MESSAGES[issue.code], **params) if issue.code in _ISSUE_MESSAGES else str(issue)
     if issue.node:
         return gettext("Node %(node)s: %(problem)s", node=issue.node, problem=text)

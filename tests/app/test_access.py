@@ -1,0 +1,109 @@
+"""Every route declares who may reach it; each staff route is checked for every role and for anonymous."""
+import re
+
+import pytest
+
+from survey_app.models import Role
+from survey_app.security import PUBLIC, access_rule
+from tests.conftest import csrf_token
+
+ADMIN, DESIGNER, SCORER, VIEWER = (Role.ADMINISTRATOR, Role.SAMPLE_DESIGNER, Role.SCORING_OFFICER, Role.VIEWER)
+STAFF = {ADMIN, DESIGNER, SCORER, VIEWER}
+
+#: the access rule of every endpoint; a new route must be added here, with its roles
+EXPECTED = {
+    "static": PUBLIC,
+    "main.home": PUBLIC,
+    "main.set_language": PUBLIC,
+    "auth.login": PUBLIC,
+    "api.health": PUBLIC,
+    "main.dashboard": STAFF,
+    "auth.logout": STAFF,
+    "frameworks.index": STAFF,
+    "frameworks.show": STAFF,
+    "frameworks.export_xlsx": STAFF,
+    "frameworks.export_yaml": STAFF,
+    "frameworks.upload": {ADMIN, SCORER},
+    "frameworks.freeze": {ADMIN},
+    "units.index": STAFF,
+    "units.show": STAFF,
+    "rounds.index": STAFF,
+    "rounds.create": {ADMIN, SCORER},
+    "users.index": {ADMIN},
+    "users.create": {ADMIN},
+    "users.edit": {ADMIN},
+    "audit.index": {ADMIN},
+}
+
+
+def _staff_rules(app):
+    """(endpoint, method, concrete path) for every staff route."""
+    samples = {"framework_id": "1", "code": "provinces-2019", "user_id": "1"}
+    for rule in app.url_map.iter_rules():
+        if EXPECTED.get(rule.endpoint) == PUBLIC:
+            continue
+        path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", lambda m: samples[m.group(1)], rule.rule)
+        method = "GET" if "GET" in rule.methods else "POST"
+        yield rule.endpoint, method, path
+
+
+def test_every_endpoint_declares_its_access_and_matches_the_table(app):
+    actual = {}
+    with app.test_request_context():
+        for rule in app.url_map.iter_rules():
+            declared = access_rule(rule.endpoint)
+            assert declared is not None, f"{rule.endpoint} declares no access rule"
+            actual[rule.endpoint] = declared if declared == PUBLIC else set(declared)
+    assert actual == EXPECTED
+
+
+def test_a_view_without_a_rule_is_denied_to_everyone(app, client, create_user, login):
+    app.add_url_rule("/forgotten", "forgotten", lambda: "secret")
+    assert client.get("/forgotten").status_code == 403
+    login(create_user(ADMIN))
+    assert client.get("/forgotten").status_code == 403
+
+
+@pytest.fixture
+def seeded(app):
+    from survey_app.extensions import db
+    from survey_app.services import frameworks, units
+
+    units.load_shipped_unit_lists()
+    frameworks.load_shipped_frameworks()
+    db.session.commit()
+
+
+def test_anonymous_is_sent_to_login_on_every_staff_route(app, client, seeded):
+    for endpoint, method, path in _staff_rules(app):
+        response = client.open(path, method=method, data={"csrf_token": csrf_token(client, "/login")})
+        assert response.status_code == 302, endpoint
+        assert response.headers["Location"].startswith("/login"), endpoint
+
+
+@pytest.mark.parametrize("role", sorted(STAFF))
+def test_each_role_reaches_exactly_its_routes(app, client, create_user, login, seeded, role):
+    user = create_user(role)
+    login(user)
+    for endpoint, method, path in _staff_rules(app):
+        if endpoint == "auth.logout":
+            continue  # would end the session under test; covered in test_auth
+        token = csrf_token(client, "/dashboard")
+        response = client.open(path, method=method, data={"csrf_token": token})
+        if role in EXPECTED[endpoint]:
+            assert response.status_code in (200, 302), (endpoint, response.status_code)
+        else:
+            assert response.status_code == 403, (endpoint, response.status_code)
+
+
+def test_denied_access_is_audited(app, client, create_user, login):
+    from sqlalchemy import select
+
+    from survey_app.extensions import db
+    from survey_app.models import AuditEvent
+
+    viewer = create_user(VIEWER)
+    login(viewer)
+    assert client.get("/users/").status_code == 403
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "access.denied"))
+    assert event.actor == viewer.email and event.details["endpoint"] == "users.index"

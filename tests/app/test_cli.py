@@ -1,0 +1,91 @@
+"""The flask commands: accounts, frameworks, unit lists, the demo."""
+from sqlalchemy import func, select
+
+from questionnaires import shipped_framework_files
+from survey_app.extensions import db
+from survey_app.models import EvaluationRound, FrameworkVersion, Unit, UnitList, User
+from survey_app.services.demo import DEMO_ACCOUNTS
+
+PROVINCE_2020 = next(p for p in shipped_framework_files() if p.name == "national-province-2020.yaml")
+
+
+def test_users_create(runner):
+    result = runner.invoke(args=["users", "create", "--email", "Officer@Example.gov.vn", "--name", "Cán bộ",
+                                 "--role", "scoring_officer", "--password", "a long password 1"])
+    assert result.exit_code == 0, result.output
+    assert "Đã tạo tài khoản officer@example.gov.vn với vai trò scoring_officer." in result.output
+    user = db.session.scalar(select(User))
+    assert (user.email, user.role) == ("officer@example.gov.vn", "scoring_officer")
+
+
+def test_users_create_refuses_a_short_password(runner):
+    result = runner.invoke(args=["users", "create", "--email", "a@example.gov.vn", "--role", "viewer",
+                                 "--password", "short"])
+    assert result.exit_code == 1
+    assert "Mật khẩu phải có ít nhất 12 ký tự." in result.output
+    assert db.session.scalar(select(func.count(User.id))) == 0
+
+
+def test_framework_validate_ok_and_failing(runner, tmp_path):
+    result = runner.invoke(args=["framework", "validate", str(PROVINCE_2020)])
+    assert result.exit_code == 0
+    assert "national-province-2020.yaml hợp lệ" in result.output and "1000 điểm, 21 nút lá" in result.output
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(PROVINCE_2020.read_text().replace("points: 80\n", "points: 81\n", 1))
+    result = runner.invoke(args=["framework", "validate", str(broken)])
+    assert result.exit_code == 1
+    assert "Nút DG.ACT:" in result.output and "Nút DG: tổng điểm các nút con là 321, cần bằng 320" in result.output
+
+
+def test_framework_load_is_all_or_nothing(runner, tmp_path):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(PROVINCE_2020.read_text().replace("points: 80\n", "points: 81\n", 1))
+    result = runner.invoke(args=["framework", "load", str(PROVINCE_2020), str(broken)])
+    assert result.exit_code == 1
+    assert db.session.scalar(select(func.count(FrameworkVersion.id))) == 0
+    result = runner.invoke(args=["framework", "load", "--shipped"])
+    assert result.exit_code == 0
+    assert db.session.scalar(select(func.count(FrameworkVersion.id))) == 7
+
+
+def test_framework_export_both_formats(runner, tmp_path):
+    runner.invoke(args=["framework", "load", str(PROVINCE_2020)])
+    for name in ("out.yaml", "out.xlsx"):
+        result = runner.invoke(args=["framework", "export", "national-province", "2020", "-o", str(tmp_path / name)])
+        assert result.exit_code == 0
+        assert runner.invoke(args=["framework", "validate", str(tmp_path / name)]).exit_code == 0
+
+
+def test_shipped_unit_lists(runner):
+    result = runner.invoke(args=["units", "load"])
+    assert result.exit_code == 0
+    counts = dict(db.session.execute(
+        select(UnitList.code, func.count(Unit.id)).join(Unit).group_by(UnitList.code)).all())
+    assert counts == {"provinces-2019": 63, "provinces-2025": 34, "ministries-2020": 23, "ministries-2025": 17}
+    merged = db.session.scalar(select(UnitList).where(UnitList.code == "provinces-2025"))
+    predecessors = [p.code for unit in merged.units for p in unit.predecessors]
+    assert len(predecessors) == 63 and len(set(predecessors)) == 63
+    unchanged = [unit for unit in merged.units if len(unit.predecessors) == 1]
+    assert len(unchanged) == 11
+    hcmc = next(unit for unit in merged.units if unit.name == "Thành phố Hồ Chí Minh")
+    assert sorted(p.name for p in hcmc.predecessors) == ["Bà Rịa - Vũng Tàu", "Bình Dương", "TP. Hồ Chí Minh"]
+    # loading again changes nothing
+    runner.invoke(args=["units", "load"])
+    assert db.session.scalar(select(func.count(Unit.id))) == 63 + 34 + 23 + 17
+
+
+def test_demo_seed_is_complete_and_idempotent(runner):
+    for _ in range(2):
+        result = runner.invoke(args=["demo", "seed"])
+        assert result.exit_code == 0, result.output
+    for email, _, _, password in DEMO_ACCOUNTS:
+        assert email in result.output and password in result.output
+    assert db.session.scalar(select(func.count(User.id))) == 4
+    assert db.session.scalar(select(func.count(FrameworkVersion.id))) == 8
+    demo_round = db.session.scalar(select(EvaluationRound))
+    assert (demo_round.code, demo_round.year, demo_round.unit_list.code) == ("province-2023-demo", 2023,
+                                                                               "provinces-2019")
+    framework = demo_round.framework
+    assert (framework.code, framework.version, framework.total_points) == ("national-province", 2, 1000)
+    survey_criteria = [n.code for n in framework.nodes if any(c.startswith("survey") for c in n.channels)]
+    assert survey_criteria == ["AW.3", "INFRA.2", "HR.2", "DG.3", "DG.4", "DE.1", "DE.2", "DS.1", "DS.2"]

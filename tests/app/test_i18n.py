@@ -1,0 +1,78 @@
+"""Vietnamese first, English second, both catalogues complete."""
+from pathlib import Path
+
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+ROOT = Path(__file__).resolve().parents[2]
+CATALOGUES = ROOT / "survey_app" / "translations"
+METHOD_MAP = [("survey_app/**.py", "python"), ("survey_app/templates/**.html", "jinja2")]
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None, "N_": None}
+
+
+def _source_messages() -> set[str]:
+    messages = set()
+    for _, _, message, _, _ in extract_from_dir(str(ROOT), METHOD_MAP, keywords=KEYWORDS):
+        messages.add(message if isinstance(message, str) else message[0])
+    return messages
+
+
+def test_every_interface_string_is_translated_in_both_catalogues():
+    source = _source_messages()
+    assert len(source) > 150
+    for language in ("vi", "en"):
+        with open(CATALOGUES / language / "LC_MESSAGES" / "messages.po", "rb") as handle:
+            catalogue = read_po(handle, locale=language)
+        untranslated = sorted(m for m in source if not (catalogue.get(m) and catalogue.get(m).string))
+        fuzzy = sorted(m.id for m in catalogue if m.id and m.fuzzy)
+        assert untranslated == [], f"{language}: untranslated {untranslated}"
+        assert fuzzy == [], f"{language}: fuzzy {fuzzy}"
+
+
+def test_vietnamese_is_the_default_and_english_is_selectable(client):
+    page = client.get("/").get_data(as_text=True)
+    assert '<html lang="vi">' in page and "Cán bộ đăng nhập" in page
+    response = client.get("/language/en?next=/login")
+    assert response.headers["Location"] == "/login"
+    page = client.get("/login").get_data(as_text=True)
+    assert '<html lang="en">' in page and "Staff login" in page
+
+
+def test_language_switch_refuses_off_site_redirects(client):
+    assert client.get("/language/en?next=//evil.example/").headers["Location"] == "/"
+
+
+def test_error_pages_are_translated_html_or_json_under_api(client):
+    response = client.get("/no-such-page")
+    assert response.status_code == 404
+    assert "Không tìm thấy trang" in response.get_data(as_text=True)
+    response = client.get("/api/no-such-thing")
+    assert response.status_code == 404
+    assert response.json["error"]["code"] == 404 and response.json["error"]["title"] == "Không tìm thấy trang"
+    response = client.get("/no-such-page?lang=en")
+    assert "Page not found" in response.get_data(as_text=True)
+
+
+def test_method_not_allowed_is_a_page_not_a_crash(client):
+    assert client.delete("/login").status_code == 405
+
+
+def test_server_error_is_a_translated_page_and_rolls_back(app, client):
+    from sqlalchemy import func, select
+
+    from survey_app.extensions import db
+    from survey_app.models import UnitList
+    from survey_app.security import public
+
+    @public
+    def explode():
+        db.session.add(UnitList(code="half-done", name_vi="x", name_en="x", level="province"))
+        db.session.flush()
+        raise RuntimeError("boom")
+
+    app.add_url_rule("/explode", "explode", explode)
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # answer as production does, not raise into the test
+    response = client.get("/explode")
+    assert response.status_code == 500
+    assert "Hệ thống gặp lỗi. Chưa có gì được lưu" in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(UnitList.id))) == 0
