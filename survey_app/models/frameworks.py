@@ -8,10 +8,10 @@ from sqlalchemy import Float, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey_app.extensions import db
-from survey_app.models.types import JSONDocument, UTCDateTime, utcnow
+from survey_app.models.types import BilingualName, JSONDocument, UTCDateTime, utcnow
 
 
-class FrameworkVersion(db.Model):
+class FrameworkVersion(BilingualName, db.Model):
     """One version of a framework (code, year, version). Frozen once a year's results are published."""
 
     __tablename__ = "frameworks"
@@ -42,11 +42,8 @@ class FrameworkVersion(db.Model):
     def frozen(self) -> bool:
         return self.frozen_at is not None
 
-    def name(self, language: str) -> str:
-        return self.name_en if language == "en" and self.name_en else self.name_vi
 
-
-class FrameworkNode(db.Model):
+class FrameworkNode(BilingualName, db.Model):
     __tablename__ = "framework_nodes"
     __table_args__ = (UniqueConstraint("framework_id", "code"),)
 
@@ -72,6 +69,3 @@ class FrameworkNode(db.Model):
     note: Mapped[str | None] = mapped_column(Text)
 
     framework: Mapped[FrameworkVersion] = relationship(back_populates="nodes")
-
-    def name(self, language: str) -> str:
-        return self.name_en if language == "en" and self.name_en else self.name_vi

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey_app.extensions import db
 from survey_app.models.frameworks import FrameworkVersion
-from survey_app.models.types import UTCDateTime, utcnow
+from survey_app.models.types import BilingualName, UTCDateTime, utcnow
 from survey_app.models.units import UnitList
 
 
@@ -20,7 +20,7 @@ class RoundStatus(StrEnum):
     PUBLISHED = "published"
 
 
-class EvaluationRound(db.Model):
+class EvaluationRound(BilingualName, db.Model):
     __tablename__ = "evaluation_rounds"
     __table_args__ = (UniqueConstraint("code"),)
 
@@ -39,6 +39,3 @@ class EvaluationRound(db.Model):
 
     framework: Mapped[FrameworkVersion] = relationship()
     unit_list: Mapped[UnitList] = relationship()
-
-    def name(self, language: str) -> str:
-        return self.name_en if language == "en" and self.name_en else self.name_vi

@@ -28,3 +28,13 @@ class UTCDateTime(TypeDecorator):
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+class BilingualName:
+    """A model with ``name_vi`` and ``name_en`` columns, shown in the reader's language."""
+
+    name_vi: str
+    name_en: str
+
+    def name(self, language: str) -> str:
+        return self.name_en if language == "en" and self.name_en else self.name_vi

@@ -7,7 +7,7 @@ from sqlalchemy import Column, ForeignKey, String, Table, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey_app.extensions import db
-from survey_app.models.types import JSONDocument
+from survey_app.models.types import BilingualName, JSONDocument
 
 unit_predecessors = Table(
     "unit_predecessors",
@@ -17,7 +17,7 @@ unit_predecessors = Table(
 )
 
 
-class UnitList(db.Model):
+class UnitList(BilingualName, db.Model):
     """A list of units valid for a span of years (the 63 provinces up to 2024, the 34 from 2025, ...)."""
 
     __tablename__ = "unit_lists"

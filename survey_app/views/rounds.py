@@ -26,7 +26,7 @@ def create():
     form.framework_id.choices = [
         (v.id, f"{v.name(language)} — v{v.version}") for v in frameworks.list_versions()]
     unit_lists = db.session.scalars(select(UnitList).order_by(UnitList.level, UnitList.code))
-    form.unit_list_id.choices = [(u.id, u.name_en if language == "en" else u.name_vi) for u in unit_lists]
+    form.unit_list_id.choices = [(u.id, u.name(language)) for u in unit_lists]
     if form.validate_on_submit():
         try:
             evaluation = rounds.create_round(
