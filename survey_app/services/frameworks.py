@@ -68,10 +68,11 @@ def store_framework(framework: Framework, *, actor: User | None = None) -> tuple
     if existing is not None and existing.content_hash == digest:
         return existing, StoreOutcome.UNCHANGED
     if existing is not None and not existing.frozen:
-        old_hash = existing.content_hash
+        # the old document is overwritten in place, so the audit event keeps it whole
+        old_document = existing.document
         _write(existing, framework, document, digest)
-        audit.record("framework.update", actor=actor, entity=existing, old={"content_hash": old_hash},
-                     new={"content_hash": digest}, details=_label(framework))
+        audit.record("framework.update", actor=actor, entity=existing, field="document", old=old_document,
+                     new=document, details=_label(framework))
         return existing, StoreOutcome.UPDATED
     outcome = StoreOutcome.CREATED
     if existing is not None:

@@ -116,7 +116,10 @@ def test_an_unfrozen_framework_is_updated_in_place_keeping_node_identity(client,
     node = db.session.scalar(select(FrameworkNode).where(FrameworkNode.code == "DS.HR"))
     assert (node.id, node.name_en) == (node_id, "Digital skills")
     assert _count(FrameworkVersion) == 1
-    assert db.session.scalar(select(AuditEvent.action).order_by(AuditEvent.id.desc()).limit(1)) == "framework.update"
+    event = db.session.scalar(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1))
+    assert event.action == "framework.update" and event.actor is not None
+    assert event.old_value["nodes"][2]["children"][6]["name"]["en"] == "Training and human resources"
+    assert event.new_value["nodes"][2]["children"][6]["name"]["en"] == "Digital skills"
 
 
 def test_tree_page_shows_points_shares_and_channels(client, create_user, login):
