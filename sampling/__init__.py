@@ -1,4 +1,27 @@
-"""Sample design and weighting: sizes, allocation, selection, the expert panel's composition, and weights.
+"""Sample design and weighting: sizes, allocation, selection and weights, in the order a survey statistician
+works. A plain library (no web framework or database), usable from a notebook.
 
-A plain library (no web framework or database), usable from a notebook.
+The public API is flat: ``from sampling import allocate, rake``.
 """
+from sampling._errors import SamplingError
+from sampling.allocation import Allocation, allocate
+from sampling.selection import pps_probabilities, select
+from sampling.size import margin_of_error, sample_size_mean, sample_size_proportion, z_value
+from sampling.weights import (
+    Calibration,
+    Diagnostics,
+    Weighting,
+    adjust_nonresponse,
+    base_weights,
+    calibrate,
+    diagnose,
+    poststratify,
+    rake,
+    trim,
+)
+
+__all__ = [
+    "Allocation", "Calibration", "Diagnostics", "SamplingError", "Weighting", "adjust_nonresponse", "allocate",
+    "base_weights", "calibrate", "diagnose", "margin_of_error", "poststratify", "pps_probabilities", "rake",
+    "sample_size_mean", "sample_size_proportion", "select", "trim", "z_value",
+]

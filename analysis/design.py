@@ -1,0 +1,413 @@
+"""Design-based estimation in the spirit of R's ``svydesign``: means, totals, proportions and ratios,
+overall and by domain, with standard errors by Taylor linearisation (or the jackknife), confidence
+intervals, design effects and unweighted counts.
+
+The variance follows R's ``survey`` package (Lumley) term by term: PSU totals of the influence values,
+centred within strata, scaled by ``(1 - f_h) n_h / (n_h - 1)``; a second stage contributes when the
+first has a finite population correction; weights adjusted by post-stratification, raking or calibration
+are accounted for by replacing the influence values with their calibration residuals.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from scipy.stats import norm
+
+from analysis._errors import EstimationError
+
+LONELY_PSU = ("fail", "adjust", "certainty")
+#: columns of every table of estimates
+COLUMNS = ["estimate", "se", "ci_low", "ci_high", "deff", "n"]
+#: influence columns handled at once when they must be made dense
+_CHUNK = 16
+
+
+@dataclass(frozen=True)
+class _Stage:
+    """One sampling stage: which cluster every row is in, which stratum every cluster is in, and the scale
+    of every stratum's sum of squares."""
+
+    row_cluster: np.ndarray  # cluster index per row
+    cluster_stratum: np.ndarray  # stratum index per cluster
+    n_clusters: np.ndarray  # clusters sampled per stratum
+    scale: np.ndarray  # f_h n_h / (n_h - 1), or the lonely rule's value, per stratum
+    centred: np.ndarray  # whether the stratum's cluster totals are centred on their mean
+    aggregate: sparse.csr_matrix  # clusters × rows indicator
+
+
+def _labels(values: pd.Series | np.ndarray) -> tuple[np.ndarray, pd.Index]:
+    codes, uniques = pd.factorize(pd.Series(values), sort=True)
+    if (codes < 0).any():
+        raise EstimationError("missing_design_value", "row {row} has no value for a design variable",
+                              row=int(np.flatnonzero(codes < 0)[0]))
+    return codes, pd.Index(uniques)
+
+
+def _indicator(codes: np.ndarray, size: int) -> sparse.csr_matrix:
+    return sparse.csr_matrix((np.ones(len(codes)), (codes, np.arange(len(codes)))), shape=(size, len(codes)))
+
+
+class Design:
+    """A survey design over a DataFrame of respondents.
+
+    Parameters
+    ----------
+    data : DataFrame
+        One row per respondent.
+    weights : str or array
+        The (final) weights: a column or an array.
+    strata : str, optional
+        Column of the first-stage strata.
+    clusters : str or list of str, optional
+        Column of the first-stage clusters (PSUs), or two columns for a two-stage design; without clusters every
+        row is its own PSU.
+    fpc : str or list of str, optional
+        Finite population correction per stage: the population count of PSUs in the stratum (of SSUs in the
+        PSU), or the sampling fraction when every value is at most 1. Stages after the last one given are taken
+        as complete.
+    lonely_psu : {"fail", "adjust", "certainty"}
+        A stratum with a single PSU: raise an error naming it; centre its PSU on the grand mean (R's "adjust");
+        or treat it as taken with certainty (no contribution).
+    calibrations : sequence of sampling.Calibration
+        The adjustments that made the weights, in the order they were applied.
+
+    Notes
+    -----
+    A domain is treated as a subpopulation: rows outside it keep their place in the design with zero
+    influence, so that strata and PSUs without domain members still count, as with R's ``subset()`` and
+    ``svyby()``.
+
+    References
+    ----------
+    Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley.
+    Särndal, C.-E., Swensson, B. & Wretman, J. (1992). *Model Assisted Survey Sampling*. Springer.
+    """
+
+    def __init__(self, data: pd.DataFrame, weights: str | Sequence[float], *, strata: str | None = None,
+                 clusters: str | Sequence[str] | None = None, fpc: str | Sequence[str] | None = None,
+                 lonely_psu: str = "fail", calibrations: Sequence = ()):
+        if lonely_psu not in LONELY_PSU:
+            raise EstimationError("unknown_lonely_psu", "lonely_psu must be one of {options}", options=LONELY_PSU)
+        self.data = data.reset_index(drop=True)
+        n = len(self.data)
+        w = self.data[weights].to_numpy(dtype=float) if isinstance(weights, str) else np.asarray(weights, float)
+        if len(w) != n or not np.isfinite(w).all() or (w < 0).any():
+            raise EstimationError("invalid_weights", "the weights must be one finite, non-negative value per row")
+        self.weights = w
+        self.lonely_psu = lonely_psu
+        self.calibrations = list(calibrations)
+        for calibration in self.calibrations:
+            if calibration.model_matrix.shape[0] != n:
+                raise EstimationError("calibration_rows", "a calibration covers {rows} rows, the data {n}",
+                                      rows=calibration.model_matrix.shape[0], n=n)
+        cluster_columns = [] if clusters is None else ([clusters] if isinstance(clusters, str) else list(clusters))
+        fpc_columns = [] if fpc is None else ([fpc] if isinstance(fpc, str) else list(fpc))
+        if len(cluster_columns) > 2 or len(fpc_columns) > max(len(cluster_columns), 1):
+            raise EstimationError("stages", "up to two stages of clusters, and an fpc for each at most")
+        self._stages = self._build_stages(strata, cluster_columns, fpc_columns)
+
+    # --- design structure ------------------------------------------------------------------------------
+
+    def _build_stages(self, strata, cluster_columns, fpc_columns) -> list[tuple[_Stage, np.ndarray | None]]:
+        n = len(self.data)
+        stratum_codes, stratum_labels = (_labels(self.data[strata]) if strata else
+                                         (np.zeros(n, dtype=np.int64), pd.Index(["all"])))
+        first = self.data[cluster_columns[0]] if cluster_columns else pd.Series(np.arange(n))
+        # PSUs are identified within their stratum, as R's svydesign(nest = TRUE)
+        psu_codes, _ = _labels(pd.Series(list(zip(stratum_codes, first))))
+        fpc1 = self.data[fpc_columns[0]].to_numpy(float) if fpc_columns else None
+        stage1, stage1_fraction = self._stage(stratum_codes, stratum_labels, psu_codes, fpc1, stage=1)
+        stages = [(stage1, None)]
+        if len(cluster_columns) == 2 and len(fpc_columns) == 2:
+            ssu_codes, _ = _labels(pd.Series(list(zip(psu_codes, self.data[cluster_columns[1]]))))
+            stage2, _ = self._stage(psu_codes, None, ssu_codes, self.data[fpc_columns[1]].to_numpy(float),
+                                    stage=2)
+            # R's multistage: a PSU's second-stage variance is scaled by its stratum's sampling fraction
+            multiplier = stage1_fraction[stage1.cluster_stratum]
+            stages.append((stage2, multiplier))
+        return stages
+
+    def _stage(self, stratum_codes, stratum_labels, cluster_codes, fpc, stage: int):
+        n_strata = int(stratum_codes.max()) + 1 if len(stratum_codes) else 0
+        n_clusters_total = int(cluster_codes.max()) + 1 if len(cluster_codes) else 0
+        cluster_stratum = np.zeros(n_clusters_total, dtype=np.int64)
+        cluster_stratum[cluster_codes] = stratum_codes
+        counts = np.bincount(cluster_stratum, minlength=n_strata).astype(float)
+        if fpc is None:
+            population = np.full(n_strata, np.inf)
+        else:
+            first_row = np.zeros(n_strata, dtype=np.int64)
+            first_row[stratum_codes[::-1]] = np.arange(len(stratum_codes))[::-1]
+            population = fpc[first_row].astype(float)
+            if np.all(fpc <= 1):
+                population = counts / population  # sampling fractions given: N = n / f
+            if (population < counts - 1e-9).any():
+                bad = int(np.flatnonzero(population < counts - 1e-9)[0])
+                raise EstimationError("fpc_below_sample", "stratum {stratum} at stage {stage} has more sampled "
+                                      "units than its population", stratum=self._stratum_name(stratum_labels, bad),
+                                      stage=stage)
+        finite = np.isfinite(population)
+        safe_population = np.where(finite, population, 1.0)
+        fraction_left = np.where(finite, (safe_population - counts) / safe_population, 1.0)
+        fraction_taken = np.where(finite, counts / safe_population, 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = np.where(counts > 1, fraction_left * counts / (counts - 1), fraction_left)
+        centred = np.ones(n_strata, dtype=bool)
+        lonely = (counts == 1) & (fraction_left > 1e-7)
+        if lonely.any():
+            if self.lonely_psu == "fail":
+                bad = int(np.flatnonzero(lonely)[0])
+                raise EstimationError("lonely_psu", "stratum {stratum} has only one PSU at stage {stage}",
+                                      stratum=self._stratum_name(stratum_labels, bad), stage=stage)
+            if self.lonely_psu == "adjust":
+                centred[lonely] = False
+        return _Stage(cluster_codes, cluster_stratum, counts, scale, centred,
+                      _indicator(cluster_codes, n_clusters_total)), fraction_taken
+
+    @staticmethod
+    def _stratum_name(labels, index):
+        return labels[index] if labels is not None else index
+
+    # --- variance ----------------------------------------------------------------------------------------
+
+    def _calibration_terms(self, influence: sparse.csc_matrix) -> list[tuple[sparse.csr_matrix, np.ndarray]]:
+        """For every calibration, the sparse matrix ``w ∘ X`` and the coefficients ``B`` such that the
+        residual influence is ``influence - Σ (w ∘ X) B`` (R's ``qr.resid`` on the calibration model)."""
+        terms: list[tuple[sparse.csr_matrix, np.ndarray]] = []
+        for calibration in self.calibrations:
+            model = calibration.model_matrix
+            d, g = calibration.base_weights, calibration.factors
+            safe_g = np.where(g != 0, g, 1.0)
+            weighted_model = model.multiply((g * d)[:, None]).tocsr()
+            gram = (model.T @ model.multiply(d[:, None])).toarray()
+            right = np.asarray((model.T @ influence.multiply((1 / safe_g)[:, None])).todense())
+            for earlier_model, earlier_coefficients in terms:
+                cross = (model.T @ earlier_model.multiply((1 / safe_g)[:, None])).toarray()
+                right = right - cross @ earlier_coefficients
+            coefficients = np.linalg.pinv(gram) @ right
+            terms.append((weighted_model, coefficients))
+        return terms
+
+    def variances(self, influence) -> np.ndarray:
+        """The variance of the estimators whose influence values are the columns of ``influence``.
+
+        :param influence: n × k array or sparse matrix
+        :return: k variances
+        """
+        influence = sparse.csc_matrix(influence)
+        terms = self._calibration_terms(influence)
+        k = influence.shape[1]
+        total = np.zeros(k)
+        for stage, multiplier in self._stages:
+            cluster_totals = (stage.aggregate @ influence).tocsc()
+            corrections = [(stage.aggregate @ weighted_model, coefficients) for weighted_model, coefficients in terms]
+            by_stratum = _indicator(stage.cluster_stratum, len(stage.n_clusters))
+            stratum_scale = stage.scale if multiplier is None else stage.scale * multiplier
+            for start in range(0, k, _CHUNK):
+                stop = min(start + _CHUNK, k)
+                block = cluster_totals[:, start:stop].toarray()
+                for cluster_model, coefficients in corrections:
+                    block -= cluster_model @ coefficients[:, start:stop]
+                sums = by_stratum @ block
+                squares = by_stratum @ (block * block)
+                centring = np.where(stage.centred[:, None], sums**2 / stage.n_clusters[:, None], 0.0)
+                total[start:stop] += (stratum_scale[:, None] * (squares - centring)).sum(axis=0)
+        return total
+
+    # --- estimates ---------------------------------------------------------------------------------------
+
+    def _domains(self, by: str | None) -> tuple[np.ndarray, pd.Index]:
+        if by is None:
+            return np.zeros(len(self.data), dtype=np.int64), pd.Index(["all"])
+        return _labels(self.data[by])
+
+    def _values(self, column: str) -> np.ndarray:
+        if column not in self.data.columns:
+            raise EstimationError("unknown_column", "no column {column} in the data", column=column)
+        values = pd.to_numeric(self.data[column], errors="coerce").to_numpy(dtype=float)
+        return values
+
+    def _table(self, estimates, variances, deffs, counts, index, confidence) -> pd.DataFrame:
+        se = np.sqrt(np.maximum(variances, 0.0))
+        z = norm.ppf(0.5 + confidence / 2)
+        return pd.DataFrame({"estimate": estimates, "se": se, "ci_low": estimates - z * se,
+                             "ci_high": estimates + z * se, "deff": deffs, "n": counts.astype(int)}, index=index)
+
+    def _srs_variance(self, values, member, weights, mean_scale: bool) -> np.ndarray:
+        """R's ``svyvar`` in every domain, times the simple-random-sampling factor of ``deff``."""
+        codes, n_domains = member
+        used = weights > 0
+        w = np.where(used, weights, 0.0)
+        n = np.bincount(codes, used.astype(float), n_domains)
+        population = np.bincount(codes, w, n_domains)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean = np.bincount(codes, w * values, n_domains) / population
+            variance = np.bincount(codes, w * (values - mean[codes]) ** 2, n_domains) / population * n / (n - 1)
+            factor = (population - n) / (population * n)
+            return variance * factor * (1.0 if mean_scale else population**2)
+
+    def _prepare(self, columns: list[str], by: str | None):
+        domain_codes, domains = self._domains(by)
+        values = [self._values(column) for column in columns]
+        valid = np.logical_and.reduce([np.isfinite(v) for v in values])
+        weights = np.where(valid, self.weights, 0.0)
+        values = [np.where(valid, v, 0.0) for v in values]
+        return domain_codes, domains, values, weights
+
+    def _columns(self, domain_codes, n_domains, entries) -> sparse.csc_matrix:
+        rows = np.arange(len(domain_codes))
+        return sparse.csc_matrix((entries, (rows, domain_codes)), shape=(len(domain_codes), n_domains))
+
+    def total(self, column: str, *, by: str | None = None, confidence: float = 0.95) -> pd.DataFrame:
+        """The estimated total of a numeric column (rows with a missing value are left out), by domain."""
+        codes, domains, (y,), w = self._prepare([column], by)
+        k = len(domains)
+        estimates = np.bincount(codes, w * y, k)
+        variances = self.variances(self._columns(codes, k, w * y))
+        deffs = variances / self._srs_variance(y, (codes, k), w, mean_scale=False)
+        counts = np.bincount(codes, (w > 0).astype(float), k)
+        return self._table(estimates, variances, deffs, counts, self._index(domains, by, column), confidence)
+
+    def mean(self, column: str, *, by: str | None = None, confidence: float = 0.95) -> pd.DataFrame:
+        """The estimated mean of a numeric column (rows with a missing value are left out), by domain."""
+        codes, domains, (y,), w = self._prepare([column], by)
+        k = len(domains)
+        population = np.bincount(codes, w, k)
+        self._check_domains(population, domains)
+        estimates = np.bincount(codes, w * y, k) / population
+        influence = w * (y - estimates[codes]) / population[codes]
+        variances = self.variances(self._columns(codes, k, influence))
+        deffs = variances / self._srs_variance(y, (codes, k), w, mean_scale=True)
+        counts = np.bincount(codes, (w > 0).astype(float), k)
+        return self._table(estimates, variances, deffs, counts, self._index(domains, by, column), confidence)
+
+    def proportion(self, column: str, *, by: str | None = None, confidence: float = 0.95) -> pd.DataFrame:
+        """The estimated share of every level of a categorical column, by domain (index: domain, level)."""
+        if column not in self.data.columns:
+            raise EstimationError("unknown_column", "no column {column} in the data", column=column)
+        present = self.data[column].notna().to_numpy()
+        level_codes, levels = pd.factorize(self.data[column], sort=True)
+        domain_codes, domains = self._domains(by)
+        w = np.where(present, self.weights, 0.0)
+        k = len(domains)
+        population = np.bincount(domain_codes, w, k)
+        self._check_domains(population, domains)
+        tables = []
+        for level_index, level in enumerate(levels):
+            y = (level_codes == level_index).astype(float)
+            estimates = np.bincount(domain_codes, w * y, k) / population
+            influence = w * (y - estimates[domain_codes]) / population[domain_codes]
+            variances = self.variances(self._columns(domain_codes, k, influence))
+            deffs = variances / self._srs_variance(y, (domain_codes, k), w, mean_scale=True)
+            counts = np.bincount(domain_codes, (w > 0).astype(float), k)
+            index = pd.MultiIndex.from_arrays([domains if by else [column] * k, [level] * k],
+                                              names=[by or "variable", "level"])
+            tables.append(self._table(estimates, variances, deffs, counts, index, confidence))
+        return pd.concat(tables).sort_index(level=0, sort_remaining=False)
+
+    def ratio(self, numerator: str, denominator: str, *, by: str | None = None,
+              confidence: float = 0.95) -> pd.DataFrame:
+        """The estimated ratio of two totals, by domain (rows missing either value are left out)."""
+        codes, domains, (y, x), w = self._prepare([numerator, denominator], by)
+        k = len(domains)
+        denominator_total = np.bincount(codes, w * x, k)
+        if (denominator_total == 0).any():
+            raise EstimationError("zero_denominator", "the denominator's total is 0 in domain {domain}",
+                                  domain=domains[int(np.flatnonzero(denominator_total == 0)[0])])
+        estimates = np.bincount(codes, w * y, k) / denominator_total
+        residual = (y - estimates[codes] * x) / denominator_total[codes]
+        variances = self.variances(self._columns(codes, k, w * residual))
+        deffs = variances / self._srs_variance(residual, (codes, k), w, mean_scale=False)
+        counts = np.bincount(codes, (w > 0).astype(float), k)
+        return self._table(estimates, variances, deffs, counts,
+                           self._index(domains, by, f"{numerator}/{denominator}"), confidence)
+
+    @staticmethod
+    def _index(domains, by, name):
+        return pd.Index(domains, name=by) if by else pd.Index([name], name="variable")
+
+    @staticmethod
+    def _check_domains(population, domains):
+        empty = np.flatnonzero(population == 0)
+        if empty.size:
+            raise EstimationError("empty_domain", "domain {domain} has no respondent with a weight",
+                                  domain=domains[int(empty[0])])
+
+    # --- replicate weights -------------------------------------------------------------------------------
+
+    def jackknife(self, recalibrate: Callable[[np.ndarray], np.ndarray] | None = None) -> ReplicateDesign:
+        """The delete-one-PSU jackknife (R's JKn) of this design.
+
+        :param recalibrate: turns a replicate's base weights into its final weights, repeating the design's
+            weighting adjustments; without it the replicates scale the final weights directly
+        :return: a design that estimates variances from the replicates
+        """
+        stage, _ = self._stages[0]
+        base = self.weights
+        if recalibrate is not None and self.calibrations:
+            base = self.calibrations[0].base_weights
+        replicates, scales = [], []
+        for cluster in range(len(stage.cluster_stratum)):
+            stratum = stage.cluster_stratum[cluster]
+            n_h = stage.n_clusters[stratum]
+            if n_h < 2:
+                continue
+            in_stratum = stage.cluster_stratum[stage.row_cluster] == stratum
+            factor = np.where(in_stratum, n_h / (n_h - 1), 1.0)
+            factor[stage.row_cluster == cluster] = 0.0
+            replicate = base * factor
+            replicates.append(recalibrate(replicate) if recalibrate is not None else replicate)
+            scales.append((n_h - 1) / n_h)
+        return ReplicateDesign(self.data, self.weights, np.column_stack(replicates), np.array(scales))
+
+
+class ReplicateDesign:
+    """A design whose variances come from replicate weights: ``Σ_r scale_r (θ_r - θ̄)²`` with θ̄ the mean of
+    the replicates (R's default, ``mse = FALSE``)."""
+
+    def __init__(self, data: pd.DataFrame, weights: np.ndarray, replicates: np.ndarray, scales: np.ndarray):
+        self.data = data
+        self.weights = weights
+        self.replicates = replicates
+        self.scales = scales
+
+    def _variance(self, statistic: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        full = statistic(self.weights)
+        thetas = np.array([statistic(self.replicates[:, r]) for r in range(self.replicates.shape[1])])
+        centre = thetas.mean(axis=0)
+        return full, (self.scales[:, None] * (thetas - centre) ** 2).sum(axis=0)
+
+    def _table(self, estimates, variances, counts, index, confidence):
+        se = np.sqrt(variances)
+        z = norm.ppf(0.5 + confidence / 2)
+        return pd.DataFrame({"estimate": estimates, "se": se, "ci_low": estimates - z * se,
+                             "ci_high": estimates + z * se, "deff": np.nan, "n": counts.astype(int)}, index=index)
+
+    def mean(self, column: str, *, by: str | None = None, confidence: float = 0.95) -> pd.DataFrame:
+        y = pd.to_numeric(self.data[column], errors="coerce").to_numpy(float)
+        valid = np.isfinite(y)
+        y = np.where(valid, y, 0.0)
+        codes, domains = (_labels(self.data[by]) if by else (np.zeros(len(y), dtype=np.int64), pd.Index([column])))
+        k = len(domains)
+
+        def statistic(weights):
+            w = np.where(valid, weights, 0.0)
+            return np.bincount(codes, w * y, k) / np.bincount(codes, w, k)
+
+        estimates, variances = self._variance(statistic)
+        counts = np.bincount(codes, (valid & (self.weights > 0)).astype(float), k)
+        return self._table(estimates, variances, counts, pd.Index(domains, name=by or "variable"), confidence)
+
+    def total(self, column: str, *, by: str | None = None, confidence: float = 0.95) -> pd.DataFrame:
+        y = pd.to_numeric(self.data[column], errors="coerce").to_numpy(float)
+        valid = np.isfinite(y)
+        y = np.where(valid, y, 0.0)
+        codes, domains = (_labels(self.data[by]) if by else (np.zeros(len(y), dtype=np.int64), pd.Index([column])))
+        k = len(domains)
+        estimates, variances = self._variance(lambda weights: np.bincount(codes, np.where(valid, weights, 0) * y, k))
+        counts = np.bincount(codes, (valid & (self.weights > 0)).astype(float), k)
+        return self._table(estimates, variances, counts, pd.Index(domains, name=by or "variable"), confidence)

@@ -1,0 +1,408 @@
+"""Survey weights: base weights, non-response adjustment, post-stratification, raking, linear calibration
+(GREG) and trimming, each with a diagnostic.
+
+The adjustments that calibrate the weights to known totals (post-stratification, raking, calibration)
+also return a :class:`Calibration`: what the estimation in ``analysis`` needs so that standard errors
+account for the adjustment from the calibration residuals, as R's ``survey`` package does.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from sampling._errors import SamplingError
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """An adjustment of weights to known totals, as estimation needs to know it.
+
+    ``model_matrix`` (n × p) holds the calibration variables (dummies of post-strata or margin levels, numeric
+    auxiliaries), ``base_weights`` the weights before the adjustment and ``factors`` the ratio of the weights
+    after it to those before.
+    """
+
+    model_matrix: sparse.csr_matrix
+    base_weights: np.ndarray
+    factors: np.ndarray
+    kind: str
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    """How a set of weights came out.
+
+    ``deff_weighting`` is Kish's design effect from unequal weights, ``1 + CV²`` = n Σw² / (Σw)², and
+    ``effective_n`` = (Σw)² / Σw², both over the units with a positive weight.
+    """
+
+    iterations: int
+    converged: bool
+    n: int
+    total: float
+    minimum: float
+    maximum: float
+    ratio: float
+    effective_n: float
+    deff_weighting: float
+
+
+@dataclass(frozen=True)
+class Weighting:
+    weights: np.ndarray
+    diagnostics: Diagnostics
+    calibration: Calibration | None = None
+
+
+def diagnose(weights: np.ndarray, iterations: int = 0, converged: bool = True) -> Diagnostics:
+    """The diagnostic of a set of weights (units with weight 0, the non-respondents, left out)."""
+    positive = np.asarray(weights, dtype=float)
+    positive = positive[positive > 0]
+    if positive.size == 0:
+        return Diagnostics(iterations, converged, 0, 0.0, 0.0, 0.0, float("nan"), 0.0, float("nan"))
+    total, squares = positive.sum(), np.square(positive).sum()
+    return Diagnostics(iterations, converged, int(positive.size), float(total), float(positive.min()),
+                       float(positive.max()), float(positive.max() / positive.min()), float(total**2 / squares),
+                       float(positive.size * squares / total**2))
+
+
+def _weights(weights, n: int | None = None) -> np.ndarray:
+    array = np.asarray(weights, dtype=float)
+    if array.ndim != 1 or (n is not None and len(array) != n):
+        raise SamplingError("weights_length", "the weights must be one per row ({n} rows)", n=n)
+    if not np.isfinite(array).all() or (array < 0).any():
+        row = int(np.flatnonzero(~np.isfinite(array) | (array < 0))[0])
+        raise SamplingError("invalid_weight", "row {row} has an invalid weight {weight}", row=row,
+                            weight=float(array[row]))
+    return array
+
+
+def base_weights(probabilities) -> Weighting:
+    """Design weights, the inverse of the inclusion probabilities."""
+    probability = np.asarray(probabilities, dtype=float)
+    if not np.isfinite(probability).all() or ((probability <= 0) | (probability > 1)).any():
+        row = int(np.flatnonzero(~np.isfinite(probability) | (probability <= 0) | (probability > 1))[0])
+        raise SamplingError("invalid_probability", "row {row} has an inclusion probability outside (0, 1]: "
+                            "{probability}", row=row, probability=float(probability[row]))
+    weights = 1.0 / probability
+    return Weighting(weights, diagnose(weights))
+
+
+def adjust_nonresponse(weights, responded, classes) -> Weighting:
+    """Spread the weight of non-respondents over the respondents of their weighting class.
+
+    Within class c every respondent's weight is multiplied by Σ_c w / Σ_{c, responded} w; non-respondents get 0.
+
+    :raises SamplingError: ``class_without_respondents`` naming the class
+    """
+    w = _weights(weights)
+    answered = np.asarray(responded, dtype=bool)
+    codes, labels = pd.factorize(pd.Series(classes), sort=True)
+    if (codes < 0).any():
+        raise SamplingError("missing_class", "row {row} has no weighting class", row=int(np.flatnonzero(codes < 0)[0]))
+    all_total = np.bincount(codes, w, len(labels))
+    respondent_total = np.bincount(codes, np.where(answered, w, 0.0), len(labels))
+    empty = np.flatnonzero((respondent_total == 0) & (all_total > 0))
+    if empty.size:
+        raise SamplingError("class_without_respondents", "weighting class {level} has no respondent",
+                            level=labels[empty[0]])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where(respondent_total > 0, all_total / respondent_total, 0.0)
+    adjusted = np.where(answered, w * factor[codes], 0.0)
+    return Weighting(adjusted, diagnose(adjusted))
+
+
+def _codes(data: pd.DataFrame, column: str | list[str]) -> pd.Series:
+    """One label per row for a variable or a crossing of variables (tuples for several)."""
+    columns = [column] if isinstance(column, str) else list(column)
+    missing = [c for c in columns if c not in data.columns]
+    if missing:
+        raise SamplingError("unknown_column", "no column {column} in the data", column=missing[0])
+    if len(columns) == 1:
+        return data[columns[0]]
+    return pd.Series(list(zip(*(data[c] for c in columns))), index=data.index)
+
+
+def _levels(labels: pd.Series, targets: pd.Series, margin: str, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row codes into ``targets``' levels, after checking that sample and targets agree level by level."""
+    targets = pd.Series(targets, dtype=float)
+    if targets.isna().any() or (targets < 0).any():
+        bad = targets[targets.isna() | (targets < 0)].index[0]
+        raise SamplingError("invalid_target", "margin {margin} has an invalid total for level {level}",
+                            margin=margin, level=bad)
+    index = pd.Index(targets.index)
+    codes = index.get_indexer(labels)
+    if (codes < 0).any():
+        level = labels.iloc[int(np.flatnonzero(codes < 0)[0])]
+        raise SamplingError("unknown_level", "level {level} of margin {margin} is in the sample but has no total",
+                            margin=margin, level=level)
+    sums = np.bincount(codes, weights, len(index))
+    empty = np.flatnonzero((sums == 0) & (targets.to_numpy() > 0))
+    if empty.size:
+        raise SamplingError("empty_level", "level {level} of margin {margin} has a total of {target:g} but no "
+                            "respondent", margin=margin, level=index[empty[0]], target=targets.iloc[empty[0]])
+    return codes, targets.to_numpy()
+
+
+def _dummies(codes: np.ndarray, levels: int, drop_first: bool) -> sparse.csr_matrix:
+    n = len(codes)
+    matrix = sparse.csr_matrix((np.ones(n), (np.arange(n), codes)), shape=(n, levels))
+    return matrix[:, 1:] if drop_first else matrix
+
+
+def poststratify(data: pd.DataFrame, weights, cells: str | list[str], targets: Mapping | pd.Series) -> Weighting:
+    """Scale the weights in every post-stratum to its known population count.
+
+    Parameters
+    ----------
+    data : DataFrame
+        The respondents.
+    weights : array
+        Their weights before the adjustment.
+    cells : str or list of str
+        The column, or columns whose crossing, defines the post-strata.
+    targets : mapping or Series
+        The population count of every post-stratum (keyed by tuples for several columns).
+
+    Raises
+    ------
+    SamplingError
+        ``empty_level`` for a post-stratum with a count but no respondent, ``unknown_level`` for a respondent's
+        post-stratum without a count.
+    """
+    w = _weights(weights, len(data))
+    name = cells if isinstance(cells, str) else " × ".join(cells)
+    codes, totals = _levels(_codes(data, cells), pd.Series(targets), name, w)
+    sums = np.bincount(codes, w, len(totals))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where(sums > 0, totals / sums, 0.0)
+    adjusted = w * factor[codes]
+    calibration = Calibration(_dummies(codes, len(totals), drop_first=False), w, factor[codes], "poststratify")
+    return Weighting(adjusted, diagnose(adjusted), calibration)
+
+
+def _margin_codes(data, weights, margins) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    prepared = []
+    for margin, targets in margins.items():
+        codes, totals = _levels(_codes(data, margin), pd.Series(targets), str(margin), weights)
+        prepared.append((str(margin), codes, totals))
+    first_name, _, first = prepared[0]
+    for name, _, totals in prepared[1:]:
+        if not np.isclose(totals.sum(), first.sum(), rtol=1e-9, atol=1e-9):
+            raise SamplingError("margin_totals_differ", "margin {margin} adds up to {total:g} but margin {first} to "
+                                "{first_total:g}", margin=name, total=totals.sum(), first=first_name,
+                                first_total=first.sum())
+    return prepared
+
+
+def _margin_model(prepared, n: int) -> sparse.csr_matrix:
+    """Intercept and treatment dummies of every margin: the model matrix R's ``calibrate`` uses for ``~a + b``."""
+    blocks = [sparse.csr_matrix(np.ones((n, 1)))]
+    blocks += [_dummies(codes, len(totals), drop_first=True) for _, codes, totals in prepared]
+    return sparse.hstack(blocks, format="csr")
+
+
+def rake(data: pd.DataFrame, weights, margins: Mapping[str | tuple, Mapping | pd.Series], *,
+         tolerance: float = 1e-10, max_iterations: int = 100) -> Weighting:
+    """Rake the weights to several margins by iterative proportional fitting.
+
+    Parameters
+    ----------
+    data : DataFrame
+        The respondents.
+    weights : array
+        Their weights before raking.
+    margins : mapping
+        For every margin, a column name (or a tuple of columns crossed) and the population count of each of its
+        levels. All margins must add up to the same population.
+    tolerance : float
+        Raking stops when every level of every margin is within this relative distance of its count.
+    max_iterations : int
+        The cap on full cycles through the margins.
+
+    Raises
+    ------
+    SamplingError
+        ``empty_level`` or ``unknown_level`` naming margin and level; ``margin_totals_differ`` naming the two
+        margins; ``no_convergence`` naming the margin and level furthest from its count.
+
+    Notes
+    -----
+    The fixed point is the raking-ratio calibration estimator (Deville & Särndal 1992), the solution R's
+    ``calibrate(..., calfun = "raking")`` finds; standard errors use its linearisation.
+
+    References
+    ----------
+    Deming, W. E. & Stephan, F. F. (1940). On a least squares adjustment of a sampled frequency table when the
+    expected marginal totals are known. *Annals of Mathematical Statistics* 11(4), 427-444.
+    Deville, J.-C. & Särndal, C.-E. (1992). Calibration estimators in survey sampling. *JASA* 87, 376-382.
+    """
+    if not margins:
+        raise SamplingError("no_margin", "raking needs at least one margin")
+    base = _weights(weights, len(data))
+    prepared = _margin_codes(data, base, margins)
+    w = base.copy()
+    iterations, converged = 0, False
+    worst = (0.0, prepared[0][0], None)
+    while iterations < max_iterations:
+        iterations += 1
+        for _, codes, totals in prepared:
+            sums = np.bincount(codes, w, len(totals))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                factor = np.where(sums > 0, totals / sums, 0.0)
+            w *= factor[codes]
+        worst = (0.0, prepared[0][0], None)
+        for name, codes, totals in prepared:
+            sums = np.bincount(codes, w, len(totals))
+            gaps = np.abs(sums - totals) / np.where(totals > 0, totals, 1.0)
+            if gaps.max() > worst[0]:
+                worst = (float(gaps.max()), name, int(gaps.argmax()))
+        if worst[0] < tolerance:
+            converged = True
+            break
+    if not converged:
+        name, level = worst[1], worst[2]
+        levels = pd.Series(margins[next(k for k in margins if str(k) == name)]).index
+        raise SamplingError("no_convergence", "raking did not converge in {iterations} iterations: level {level} "
+                            "of margin {margin} is still {gap:.3g} off its count", iterations=iterations,
+                            margin=name, level=levels[level], gap=worst[0])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factors = np.where(base > 0, w / base, 1.0)
+    calibration = Calibration(_margin_model(prepared, len(data)), base, factors, "rake")
+    return Weighting(w, diagnose(w, iterations, True), calibration)
+
+
+def calibrate(data: pd.DataFrame, weights, margins: Mapping[str, Mapping | pd.Series] | None = None, *,
+              totals: Mapping[str, float] | None = None, population: float | None = None,
+              bounds: tuple[float, float] = (-np.inf, np.inf), method: str = "linear",
+              tolerance: float = 1e-10, max_iterations: int = 50) -> Weighting:
+    """Calibrate the weights to known totals: linear (GREG), optionally bounded, or raking.
+
+    Parameters
+    ----------
+    data : DataFrame
+        The respondents.
+    weights : array
+        Their weights before calibration.
+    margins : mapping, optional
+        Categorical auxiliaries: for every column, the population count of each level.
+    totals : mapping, optional
+        Numeric auxiliaries: for every column, its population total.
+    population : float, optional
+        The population size, needed when there is no categorical margin (it gives the intercept's total).
+    bounds : (float, float)
+        Bounds on the ratio of calibrated to initial weight, as R's ``calibrate(bounds = )``.
+    method : {"linear", "raking"}
+        The calibration distance: linear gives the GREG weights ``d (1 + x'λ)``, raking ``d exp(x'λ)``.
+
+    Notes
+    -----
+    The model matrix is R's for ``~ margin1 + margin2 + x``: an intercept, treatment dummies of every margin
+    and the numeric columns. The equations are solved by Newton's method as R's ``grake`` does; the
+    solution does not depend on the algorithm.
+
+    References
+    ----------
+    Deville, J.-C. & Särndal, C.-E. (1992). Calibration estimators in survey sampling. *JASA* 87, 376-382.
+    """
+    if method not in ("linear", "raking"):
+        raise SamplingError("unknown_method", "unknown calibration method {method}", method=method)
+    base = _weights(weights, len(data))
+    margins = margins or {}
+    totals = totals or {}
+    prepared = _margin_codes(data, base, margins) if margins else []
+    if prepared:
+        intercept = prepared[0][2].sum()
+        if population is not None and not np.isclose(population, intercept, rtol=1e-9):
+            raise SamplingError("margin_totals_differ", "margin {margin} adds up to {total:g} but the population "
+                                "is {first_total:g}", margin=prepared[0][0], total=intercept, first="population",
+                                first_total=population)
+    elif population is not None:
+        intercept = float(population)
+    else:
+        raise SamplingError("missing_population", "calibration without a categorical margin needs the population")
+    columns = [_margin_model(prepared, len(data))]
+    target = [intercept] + [t for _, _, totals_ in prepared for t in totals_[1:]]
+    for column, total in totals.items():
+        if column not in data.columns:
+            raise SamplingError("unknown_column", "no column {column} in the data", column=column)
+        values = pd.to_numeric(data[column], errors="coerce").to_numpy(dtype=float)
+        if not np.isfinite(values).all():
+            raise SamplingError("invalid_auxiliary", "column {column} has missing or non-numeric values",
+                                column=column)
+        columns.append(sparse.csr_matrix(values.reshape(-1, 1)))
+        target.append(float(total))
+    model = sparse.hstack(columns, format="csr")
+    target = np.asarray(target, dtype=float)
+    lower, upper = bounds
+
+    def g_minus_1(u):
+        f = np.exp(u) if method == "raking" else u + 1
+        return np.minimum(np.maximum(f, lower), upper) - 1
+
+    def derivative(u):
+        inside = (u < upper - 1) & (u > lower - 1) if method == "linear" else \
+            (np.exp(u) < upper) & (np.exp(u) > lower)
+        return np.where(inside, np.exp(u) if method == "raking" else 1.0, 0.0)
+
+    sample_total = model.T @ base
+    eta = np.zeros(model.shape[1])
+    xeta = np.zeros(len(data))
+    iterations, converged = 0, False
+    while iterations < max_iterations:
+        iterations += 1
+        weighted = model.multiply((base * derivative(xeta))[:, None]).tocsr()
+        hessian = (model.T @ weighted).toarray()
+        misfit = target - sample_total - model.T @ (base * g_minus_1(xeta))
+        eta = eta + np.linalg.pinv(hessian, rcond=256 * np.finfo(float).eps) @ misfit
+        xeta = model @ eta
+        misfit = target - sample_total - model.T @ (base * g_minus_1(xeta))
+        if np.all(np.abs(misfit) / (1 + np.abs(target)) < tolerance):
+            converged = True
+            break
+    if not converged:
+        worst = int(np.argmax(np.abs(misfit) / (1 + np.abs(target))))
+        raise SamplingError("no_convergence", "calibration did not converge in {iterations} iterations: total "
+                            "{column} is still {gap:.3g} off", iterations=iterations,
+                            column=_column_label(prepared, list(totals), worst), gap=float(abs(misfit[worst])))
+    factors = 1 + g_minus_1(xeta)
+    calibrated = base * factors
+    return Weighting(calibrated, diagnose(calibrated, iterations, True),
+                     Calibration(model, base, factors, f"calibrate_{method}"))
+
+
+def _column_label(prepared, numeric: list[str], position: int) -> str:
+    labels = ["(intercept)"]
+    for name, _, totals in prepared:
+        labels += [f"{name}[{i}]" for i in range(1, len(totals))]
+    labels += numeric
+    return labels[position]
+
+
+def trim(weights, *, lower: float = -np.inf, upper: float = np.inf, strict: bool = True,
+         max_iterations: int = 100) -> Weighting:
+    """Trim weights to [lower, upper], sharing the trimmed amount equally among the untrimmed weights so that
+    the total is kept, as R's ``trimWeights``; with ``strict`` it repeats until no weight is outside.
+
+    :raises SamplingError: ``impossible_bounds`` when the bounds cannot hold the total
+    """
+    w = _weights(weights).copy()
+    n = len(w)
+    if lower * n > w.sum() or upper * n < w.sum():
+        raise SamplingError("impossible_bounds", "bounds [{lower:g}, {upper:g}] cannot hold a total of {total:g} "
+                            "over {n} weights", lower=lower, upper=upper, total=w.sum(), n=n)
+    iterations = 0
+    while iterations < max_iterations:
+        outside = (w < lower) | (w > upper)
+        if not outside.any():
+            break
+        iterations += 1
+        trimmed = np.clip(w, lower, upper)
+        w = np.where(outside, trimmed, w + (w - trimmed).sum() / (~outside).sum())
+        if not strict:
+            break
+    return Weighting(w, diagnose(w, iterations, not ((w < lower) | (w > upper)).any()))
