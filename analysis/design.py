@@ -47,6 +47,11 @@ def _labels(values: pd.Series | np.ndarray) -> tuple[np.ndarray, pd.Index]:
     return codes, pd.Index(uniques)
 
 
+def _nested(outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
+    """Codes of (outer, inner) pairs, numbered in sorted order."""
+    return _labels(outer.astype(np.int64) * (int(inner.max()) + 1) + inner)[0]
+
+
 def _indicator(codes: np.ndarray, size: int) -> sparse.csr_matrix:
     return sparse.csr_matrix((np.ones(len(codes)), (codes, np.arange(len(codes)))), shape=(size, len(codes)))
 
@@ -116,14 +121,16 @@ class Design:
         n = len(self.data)
         stratum_codes, stratum_labels = (_labels(self.data[strata]) if strata else
                                          (np.zeros(n, dtype=np.int64), pd.Index(["all"])))
-        first = self.data[cluster_columns[0]] if cluster_columns else pd.Series(np.arange(n))
         # PSUs are identified within their stratum, as R's svydesign(nest = TRUE)
-        psu_codes, _ = _labels(pd.Series(list(zip(stratum_codes, first))))
+        if cluster_columns:
+            psu_codes = _nested(stratum_codes, _labels(self.data[cluster_columns[0]])[0])
+        else:
+            psu_codes = np.arange(n)
         fpc1 = self.data[fpc_columns[0]].to_numpy(float) if fpc_columns else None
         stage1, stage1_fraction = self._stage(stratum_codes, stratum_labels, psu_codes, fpc1, stage=1)
         stages = [(stage1, None)]
         if len(cluster_columns) == 2 and len(fpc_columns) == 2:
-            ssu_codes, _ = _labels(pd.Series(list(zip(psu_codes, self.data[cluster_columns[1]]))))
+            ssu_codes = _nested(psu_codes, _labels(self.data[cluster_columns[1]])[0])
             stage2, _ = self._stage(psu_codes, None, ssu_codes, self.data[fpc_columns[1]].to_numpy(float),
                                     stage=2)
             # R's multistage: a PSU's second-stage variance is scaled by its stratum's sampling fraction

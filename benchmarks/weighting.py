@@ -73,6 +73,9 @@ def synthetic_respondents(n: int, seed: int = 1) -> tuple[pd.DataFrame, dict]:
     province_effect = data["province"].astype(int).to_numpy() / 200
     data["used_online"] = (rng.uniform(size=n) < 0.35 + province_effect + (data["urban"] == "urban") * 0.15
                            - (data["age"] == "65+") * 0.2).astype(int)
+    # survey variables are stored as categoricals, as R stores them as factors
+    for column in ("province", "urban", "stratum", "sex", "age"):
+        data[column] = data[column].astype("category")
     adults = census["total_thousand"].sum() * 1000
     male_share = census["male_thousand"].sum() / census["total_thousand"].sum()
     population = {

@@ -7,8 +7,9 @@ account for the adjustment from the calibration residuals, as R's ``survey`` pac
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -23,13 +24,17 @@ class Calibration:
 
     ``model_matrix`` (n × p) holds the calibration variables (dummies of post-strata or margin levels, numeric
     auxiliaries), ``base_weights`` the weights before the adjustment and ``factors`` the ratio of the weights
-    after it to those before.
+    after it to those before. The matrix is built when first asked for: weighting alone never needs it.
     """
 
-    model_matrix: sparse.csr_matrix
+    build_model_matrix: Callable[[], sparse.csr_matrix] = field(repr=False)
     base_weights: np.ndarray
     factors: np.ndarray
     kind: str
+
+    @cached_property
+    def model_matrix(self) -> sparse.csr_matrix:
+        return self.build_model_matrix()
 
 
 @dataclass(frozen=True)
@@ -135,7 +140,11 @@ def _levels(labels: pd.Series, targets: pd.Series, margin: str, weights: np.ndar
         raise SamplingError("invalid_target", "margin {margin} has an invalid total for level {level}",
                             margin=margin, level=bad)
     index = pd.Index(targets.index)
-    codes = index.get_indexer(labels)
+    # hash the labels once and look up only the distinct ones: a million strings cost one factorize
+    row_codes, uniques = pd.factorize(labels, sort=False)
+    codes = index.get_indexer(pd.Index(uniques))[row_codes] if len(uniques) else row_codes
+    if (row_codes < 0).any():
+        codes = np.where(row_codes < 0, -1, codes)
     if (codes < 0).any():
         level = labels.iloc[int(np.flatnonzero(codes < 0)[0])]
         raise SamplingError("unknown_level", "level {level} of margin {margin} is in the sample but has no total",
@@ -181,7 +190,8 @@ def poststratify(data: pd.DataFrame, weights, cells: str | list[str], targets: M
     with np.errstate(divide="ignore", invalid="ignore"):
         factor = np.where(sums > 0, totals / sums, 0.0)
     adjusted = w * factor[codes]
-    calibration = Calibration(_dummies(codes, len(totals), drop_first=False), w, factor[codes], "poststratify")
+    calibration = Calibration(lambda: _dummies(codes, len(totals), drop_first=False), w, factor[codes],
+                              "poststratify")
     return Weighting(adjusted, diagnose(adjusted), calibration)
 
 
@@ -245,19 +255,31 @@ def rake(data: pd.DataFrame, weights, margins: Mapping[str | tuple, Mapping | pd
         raise SamplingError("no_margin", "raking needs at least one margin")
     base = _weights(weights, len(data))
     prepared = _margin_codes(data, base, margins)
-    w = base.copy()
+    # Every raking factor depends on the respondent's cell of the margins' crossing only, so the fitting runs
+    # on the table of cells (a few thousand) and the factors are spread back to the rows once at the end.
+    cell = np.zeros(len(data), dtype=np.int64)
+    for _, codes, totals in prepared:
+        cell = cell * len(totals) + codes
+    cell, cell_ids = pd.factorize(cell, sort=False)
+    cell_margin_codes = []
+    for _, codes, _ in prepared:
+        first_row = np.zeros(len(cell_ids), dtype=np.int64)
+        first_row[cell[::-1]] = np.arange(len(cell))[::-1]
+        cell_margin_codes.append(codes[first_row])
+    cell_weight = np.bincount(cell, base, len(cell_ids))
+    factor_of_cell = np.ones(len(cell_ids))
     iterations, converged = 0, False
     worst = (0.0, prepared[0][0], None)
     while iterations < max_iterations:
         iterations += 1
-        for _, codes, totals in prepared:
-            sums = np.bincount(codes, w, len(totals))
+        for (_, _, totals), codes in zip(prepared, cell_margin_codes):
+            sums = np.bincount(codes, cell_weight * factor_of_cell, len(totals))
             with np.errstate(divide="ignore", invalid="ignore"):
                 factor = np.where(sums > 0, totals / sums, 0.0)
-            w *= factor[codes]
+            factor_of_cell *= factor[codes]
         worst = (0.0, prepared[0][0], None)
-        for name, codes, totals in prepared:
-            sums = np.bincount(codes, w, len(totals))
+        for (name, _, totals), codes in zip(prepared, cell_margin_codes):
+            sums = np.bincount(codes, cell_weight * factor_of_cell, len(totals))
             gaps = np.abs(sums - totals) / np.where(totals > 0, totals, 1.0)
             if gaps.max() > worst[0]:
                 worst = (float(gaps.max()), name, int(gaps.argmax()))
@@ -270,9 +292,9 @@ def rake(data: pd.DataFrame, weights, margins: Mapping[str | tuple, Mapping | pd
         raise SamplingError("no_convergence", "raking did not converge in {iterations} iterations: level {level} "
                             "of margin {margin} is still {gap:.3g} off its count", iterations=iterations,
                             margin=name, level=levels[level], gap=worst[0])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        factors = np.where(base > 0, w / base, 1.0)
-    calibration = Calibration(_margin_model(prepared, len(data)), base, factors, "rake")
+    factors = factor_of_cell[cell]
+    w = base * factors
+    calibration = Calibration(lambda: _margin_model(prepared, len(data)), base, factors, "rake")
     return Weighting(w, diagnose(w, iterations, True), calibration)
 
 
@@ -372,7 +394,7 @@ def calibrate(data: pd.DataFrame, weights, margins: Mapping[str, Mapping | pd.Se
     factors = 1 + g_minus_1(xeta)
     calibrated = base * factors
     return Weighting(calibrated, diagnose(calibrated, iterations, True),
-                     Calibration(model, base, factors, f"calibrate_{method}"))
+                     Calibration(lambda: model, base, factors, f"calibrate_{method}"))
 
 
 def _column_label(prepared, numeric: list[str], position: int) -> str:
