@@ -46,7 +46,7 @@ t1 <- proc.time()[["elapsed"]]
 by <- svyby(~used_online, ~province, raked, svymean)
 t2 <- proc.time()[["elapsed"]]
 cat(jsonlite::toJSON(list(rake_seconds = t1 - t0, estimate_seconds = t2 - t1, weights_head = head(weights(raked), 1000),
-    domain = as.character(by$province), estimate = unname(coef(by)), se = unname(SE(by))), digits = NA))
+    domain = as.character(by$province), estimate = unname(coef(by)), se = unname(SE(by))), digits = NA, auto_unbox = TRUE))
 """
 
 
