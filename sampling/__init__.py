@@ -5,6 +5,7 @@ The public API is flat: ``from sampling import allocate, rake``.
 """
 from sampling._errors import SamplingError
 from sampling.allocation import Allocation, allocate
+from sampling.frames import read_list_frame, read_population_frame
 from sampling.selection import pps_probabilities, select
 from sampling.size import margin_of_error, sample_size_mean, sample_size_proportion, z_value
 from sampling.weights import (
@@ -22,6 +23,6 @@ from sampling.weights import (
 
 __all__ = [
     "Allocation", "Calibration", "Diagnostics", "SamplingError", "Weighting", "adjust_nonresponse", "allocate",
-    "base_weights", "calibrate", "diagnose", "margin_of_error", "poststratify", "pps_probabilities", "rake",
+    "base_weights", "calibrate", "diagnose", "margin_of_error", "poststratify", "pps_probabilities", "rake", "read_list_frame", "read_population_frame",
     "sample_size_mean", "sample_size_proportion", "select", "trim", "z_value",
 ]
