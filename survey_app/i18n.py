@@ -79,6 +79,30 @@ _SCORING_REASONS = {
 }
 
 
+_SAMPLING_MESSAGES = {
+    "unreadable_file": N_("The file cannot be read as %(kind)s."),
+    "missing_column": N_("The frame has no column “%(column)s”."),
+    "missing_value": N_("Row %(row)s has no value in column “%(column)s”."),
+    "invalid_count": N_("Row %(row)s has an invalid population count “%(value)s”."),
+    "duplicate_stratum": N_("Row %(row)s repeats the stratum %(stratum)s."),
+    "invalid_size": N_("Row %(row)s has an invalid size measure “%(value)s”."),
+    "minimum_exceeds_total": N_("A minimum of %(minimum)s in each of %(strata)s strata needs %(needed)s, more "
+                                "than the total %(total)s."),
+    "maximum_below_total": N_("A maximum of %(maximum)s per stratum allows only %(allowed)s, less than the total "
+                              "%(total)s."),
+    "total_exceeds_population": N_("A total of %(total)s exceeds the population of %(population)s."),
+    "empty_frame": N_("The frame has no stratum."),
+}
+
+
+def describe_sampling_error(error) -> str:
+    """A sampling library error in the current language; codes without a message fall back to its text."""
+    message = _SAMPLING_MESSAGES.get(error.code)
+    if message is None:
+        return str(error)
+    return gettext(message, **{key: _display(value) for key, value in error.params.items()})
+
+
 def _display(value):
     if isinstance(value, float):
         return format_decimal(value, format="#,##0.######")

@@ -33,6 +33,7 @@ EXPECTED = {
     "users.create": {ADMIN},
     "users.edit": {ADMIN},
     "audit.index": {ADMIN},
+    "sampling.plan": {ADMIN, DESIGNER},
 }
 
 
