@@ -394,11 +394,15 @@ class ReplicateDesign:
         return pd.DataFrame({"estimate": estimates, "se": se, "ci_low": estimates - z * se,
                              "ci_high": estimates + z * se, "deff": np.nan, "n": counts.astype(int)}, index=index)
 
-    def mean(self, column: str, *, by: str | None = None, confidence: float = 0.95) -> pd.DataFrame:
+    def _prepared(self, column: str, by: str | None):
         y = pd.to_numeric(self.data[column], errors="coerce").to_numpy(float)
         valid = np.isfinite(y)
-        y = np.where(valid, y, 0.0)
         codes, domains = (_labels(self.data[by]) if by else (np.zeros(len(y), dtype=np.int64), pd.Index([column])))
+        counts = np.bincount(codes, (valid & (self.weights > 0)).astype(float), len(domains))
+        return np.where(valid, y, 0.0), valid, codes, pd.Index(domains, name=by or "variable"), counts
+
+    def mean(self, column: str, *, by: str | None = None, confidence: float = 0.95) -> pd.DataFrame:
+        y, valid, codes, domains, counts = self._prepared(column, by)
         k = len(domains)
 
         def statistic(weights):
@@ -406,15 +410,10 @@ class ReplicateDesign:
             return np.bincount(codes, w * y, k) / np.bincount(codes, w, k)
 
         estimates, variances = self._variance(statistic)
-        counts = np.bincount(codes, (valid & (self.weights > 0)).astype(float), k)
-        return self._table(estimates, variances, counts, pd.Index(domains, name=by or "variable"), confidence)
+        return self._table(estimates, variances, counts, domains, confidence)
 
     def total(self, column: str, *, by: str | None = None, confidence: float = 0.95) -> pd.DataFrame:
-        y = pd.to_numeric(self.data[column], errors="coerce").to_numpy(float)
-        valid = np.isfinite(y)
-        y = np.where(valid, y, 0.0)
-        codes, domains = (_labels(self.data[by]) if by else (np.zeros(len(y), dtype=np.int64), pd.Index([column])))
+        y, valid, codes, domains, counts = self._prepared(column, by)
         k = len(domains)
         estimates, variances = self._variance(lambda weights: np.bincount(codes, np.where(valid, weights, 0) * y, k))
-        counts = np.bincount(codes, (valid & (self.weights > 0)).astype(float), k)
-        return self._table(estimates, variances, counts, pd.Index(domains, name=by or "variable"), confidence)
+        return self._table(estimates, variances, counts, domains, confidence)
