@@ -5,5 +5,7 @@ The public API is flat: ``from analysis import Design``.
 """
 from analysis._errors import EstimationError
 from analysis.design import Design, ReplicateDesign
+from analysis.index import Scores, compute, index_from_values, normalise, propose_exclusions, rank
 
-__all__ = ["Design", "EstimationError", "ReplicateDesign"]
+__all__ = ["Design", "EstimationError", "ReplicateDesign", "Scores", "compute", "index_from_values", "normalise",
+           "propose_exclusions", "rank"]

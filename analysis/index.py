@@ -1,0 +1,209 @@
+"""From criterion points to every node's score, the unit's index, normalised values and rankings
+(SPEC.md §1-2).
+
+Inputs are plain tables: the points every unit earned on every scored leaf (as
+``questionnaires.points_for`` gives them from measured values), and, where the framework splits the
+score by channel (Decision 1726: reported data, appraisal and survey 80%, cyberspace 10%, experts 10%),
+the cyberspace and expert values of every unit in [0, 1].
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from analysis._errors import EstimationError
+from questionnaires import Framework, Node, NodeKind
+
+#: published index values have four decimals; units equal to that precision share a rank
+PUBLISHED_DECIMALS = 4
+
+
+def rank(values: pd.Series, decimals: int | None = PUBLISHED_DECIMALS) -> pd.Series:
+    """Rank units from the highest value down; equal values share the best rank and the next rank skips
+    (1, 2, 2, 4), as the published rankings do (two provinces 15th in 2022, the next 17th).
+
+    :param decimals: compare values rounded to this many decimals (the published precision); None compares
+        them exactly
+    """
+    compared = values.round(decimals) if decimals is not None else values
+    return compared.rank(method="min", ascending=False).astype(int)
+
+
+def normalise(values: pd.Series, method: str = "min-max") -> pd.Series:
+    """Normalise a criterion's values across units [1726 II.2.c].
+
+    ``min-max``: (v - min) / (max - min), in [0, 1] (all 1 when every unit has the same value);
+    ``z-score``: (v - mean) / sd with the population standard deviation (ddof = 0; all 0 when sd is 0).
+    """
+    if method == "min-max":
+        low, high = values.min(), values.max()
+        if high == low:
+            return pd.Series(1.0, index=values.index)
+        return (values - low) / (high - low)
+    if method == "z-score":
+        sd = values.std(ddof=0)
+        if sd == 0:
+            return pd.Series(0.0, index=values.index)
+        return (values - values.mean()) / sd
+    raise EstimationError("unknown_normalisation", "unknown normalisation {method}", method=method)
+
+
+def index_from_values(framework: Framework, values: dict[str, float]) -> float:
+    """A unit's index from the values in [0, 1] of the framework's top scored nodes below the groups (the
+    2021-2023 province index: Σ main index value × points / 1000), or of its pillars (the 2020 index:
+    0.4 × government + 0.3 × economy + 0.3 × society).
+
+    :param values: value in [0, 1] by node code; every scored node of the level used must have one
+    """
+    nodes = _value_level(framework)
+    missing = [node.code for node in nodes if node.code not in values]
+    if missing:
+        raise EstimationError("missing_value", "no value for node {node}", node=missing[0])
+    return sum(values[node.code] * node.points for node in nodes) / framework.total_points
+
+
+def _value_level(framework: Framework) -> list[Node]:
+    top = [node for node in framework.nodes if node.scored]
+    if all(node.kind is NodeKind.GROUP for node in top):
+        return [child for node in top for child in node.children if child.scored]
+    return top
+
+
+def propose_exclusions(points: pd.DataFrame, units: list[str], threshold: float = 0.5) -> pd.DataFrame:
+    """Criteria for which fewer than ``threshold`` of the units in scope have data [1726 II.2.b.vi]: proposed
+    for exclusion, for an officer to confirm.
+
+    :param points: columns ``unit``, ``node``, ``points`` (NaN for no data)
+    :return: one row per proposed criterion with ``units_with_data`` and ``share``
+    """
+    in_scope = points[points["unit"].isin(units)]
+    with_data = in_scope.dropna(subset=["points"]).groupby("node")["unit"].nunique()
+    all_nodes = pd.Index(points["node"].unique(), name="node")
+    table = pd.DataFrame({"units_with_data": with_data.reindex(all_nodes, fill_value=0)})
+    table["share"] = table["units_with_data"] / len(units)
+    return table[table["share"] < threshold].reset_index()
+
+
+@dataclass
+class Scores:
+    """Every unit's score on every node, the maximum it could reach, and what was missing or excluded."""
+
+    #: rows unit, columns node code: points earned
+    points: pd.DataFrame
+    #: node code → the maximum after exclusions (the framework's points where nothing was excluded)
+    maximum: pd.Series
+    #: rows unit, columns leaf code: True where the unit reported nothing and scored 0
+    missing: pd.DataFrame
+    excluded: set[str] = field(default_factory=set)
+    #: unit → index value in [0, 1]
+    index_value: pd.Series = field(default_factory=pd.Series)
+
+    def values(self) -> pd.DataFrame:
+        """Every node's score as a value in [0, 1] of its maximum."""
+        return self.points / self.maximum.replace(0, np.nan)
+
+    def ranks(self) -> pd.DataFrame:
+        """Rank of every unit on the index and on every node, ties sharing a rank."""
+        table = self.values().apply(rank)
+        table.insert(0, "index", rank(self.index_value))
+        return table
+
+
+def compute(framework: Framework, points: pd.DataFrame, *, excluded: set[str] | frozenset = frozenset(),
+            channels: pd.DataFrame | None = None) -> Scores:
+    """Score every unit on every node of the framework.
+
+    Parameters
+    ----------
+    framework : Framework
+        The index framework.
+    points : DataFrame
+        Columns ``unit``, ``node`` (a scored leaf), ``points`` (NaN or absent for no data: it scores 0 and is
+        marked missing [1726 II.2.b.vi]).
+    excluded : set of str
+        Leaves an officer excluded: their points are shared among their siblings in proportion to the
+        siblings' points (the parent's score is the remaining children's sum scaled up to the parent's
+        points), so every share of the framework still holds; a node whose children are all excluded is
+        excluded too.
+    channels : DataFrame, optional
+        For frameworks with channel shares: columns ``unit``, ``node`` (a pillar, or empty for the whole
+        framework), ``channel`` ("cyberspace" or "expert"), ``value`` in [0, 1]. A missing value scores 0.
+
+    Returns
+    -------
+    Scores
+    """
+    leaves = [node for node in framework.leaves() if node.scored]
+    leaf_codes = [node.code for node in leaves]
+    unknown = sorted(set(points["node"]) - set(leaf_codes))
+    if unknown:
+        raise EstimationError("unknown_node", "node {node} is not a scored leaf of the framework", node=unknown[0])
+    bad_exclusion = sorted(set(excluded) - set(leaf_codes))
+    if bad_exclusion:
+        raise EstimationError("unknown_node", "node {node} is not a scored leaf of the framework",
+                              node=bad_exclusion[0])
+    units = pd.Index(sorted(points["unit"].unique()), name="unit")
+    table = points.pivot_table(index="unit", columns="node", values="points", aggfunc="first", dropna=False)
+    table = table.reindex(index=units, columns=leaf_codes)
+    missing = table.isna()
+    for node in leaves:
+        over = table[node.code] > node.points + 1e-9
+        if over.any():
+            raise EstimationError("points_above_maximum", "unit {unit} has {points:g} points on {node}, above its "
+                                  "{maximum:g}", unit=over[over].index[0], points=table[node.code][over].iloc[0],
+                                  node=node.code, maximum=node.points)
+    table = table.fillna(0.0)
+
+    scores: dict[str, pd.Series] = {}
+    maximum: dict[str, float] = {}
+    all_excluded = set(excluded)
+    shares = framework.channel_shares
+
+    def external(node: Node | None) -> pd.Series:
+        """Cyberspace and expert points of a pillar (or of the whole framework)."""
+        if channels is None or shares is None:
+            return pd.Series(0.0, index=units)
+        code = node.code if node is not None else ""
+        rows = channels[channels["node"].fillna("") == code]
+        total = pd.Series(0.0, index=units)
+        base = node.points if node is not None else framework.total_points
+        for channel, share in (("cyberspace", shares.cyberspace), ("expert", shares.expert)):
+            value = rows[rows["channel"] == channel].set_index("unit")["value"].reindex(units).fillna(0.0)
+            total = total + value.clip(0, 1) * share * base
+        return total
+
+    def score(node: Node) -> pd.Series | None:
+        """The node's score, or None when it is excluded."""
+        if not node.scored:
+            return None
+        if node.is_leaf:
+            if node.code in all_excluded:
+                return None
+            scores[node.code] = table[node.code]
+            maximum[node.code] = node.points
+            return scores[node.code]
+        kept = [(child, score(child)) for child in node.children]
+        kept = [(child, value) for child, value in kept if value is not None]
+        if not kept:
+            all_excluded.add(node.code)
+            return None
+        earned = sum(value for _, value in kept)
+        kept_points = sum(child.points for child, _ in kept)
+        assessed_points = sum(child.points for child in node.children if child.scored)
+        result = earned * (assessed_points / kept_points)
+        if shares is not None and shares.level == "pillar" and node.kind is NodeKind.PILLAR:
+            result = result + external(node)
+        scores[node.code] = result
+        maximum[node.code] = node.points
+        return result
+
+    top = [(node, score(node)) for node in framework.nodes]
+    earned = sum(value for _, value in top if value is not None)
+    if shares is not None and shares.level == "framework":
+        kept_points = sum(node.points for node, value in top if value is not None)
+        earned = earned * (sum(node.points for node, _ in top if node.scored) / kept_points) + external(None)
+    frame = pd.DataFrame(scores).reindex(columns=[n.code for n, _ in framework.walk() if n.code in scores])
+    return Scores(points=frame, maximum=pd.Series(maximum).reindex(frame.columns), missing=missing,
+                  excluded=all_excluded, index_value=earned / framework.total_points)

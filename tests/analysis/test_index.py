@@ -1,0 +1,100 @@
+"""Scores, index values, normalisation and rankings, against hand computations."""
+import pandas as pd
+import pytest
+
+from analysis import EstimationError
+from analysis.index import compute, index_from_values, normalise, propose_exclusions, rank
+from questionnaires import framework_from_dict, read_yaml, shipped_framework_files
+
+SHIPPED = {path.name: read_yaml(path) for path in shipped_framework_files()}
+
+
+def test_published_2022_result_for_da_nang():
+    framework = SHIPPED["national-province-2021.yaml"]
+    values = {"AW": 1.0000, "INST": 0.9000, "INFRA": 0.8253, "HR": 0.8487, "SEC": 0.7578, "DG": 0.8575,
+              "DE": 0.7836, "DS": 0.5197}
+    # (100 + 90 + 82.53 + 84.87 + 75.78 + 171.5 + 117.54 + 77.955) / 1000 = 0.800175
+    assert index_from_values(framework, values) == pytest.approx(0.800175, abs=1e-12)
+    assert round(index_from_values(framework, values), 4) == 0.8002
+
+
+def test_published_2020_result_for_bac_ninh():
+    framework = SHIPPED["national-province-2020.yaml"]
+    # 0.4 × 0.4449 + 0.3 × 0.3668 + 0.3 × 0.4052 = 0.40956
+    value = index_from_values(framework, {"DG": 0.4449, "DE": 0.3668, "DS": 0.4052})
+    assert value == pytest.approx(0.40956, abs=1e-12) and round(value, 4) == 0.4096
+
+
+def test_ranking_with_ties_shares_the_best_rank_and_skips():
+    values = pd.Series({"A": 0.8, "B": 0.7, "C": 0.7, "D": 0.6})
+    assert rank(values).to_dict() == {"A": 1, "B": 2, "C": 2, "D": 4}
+    # equal to the published four decimals: a tie
+    assert rank(pd.Series({"A": 0.80004, "B": 0.80001, "C": 0.79})).to_dict() == {"A": 1, "B": 1, "C": 3}
+    assert rank(pd.Series({"A": 0.80004, "B": 0.80001}), decimals=None).to_dict() == {"A": 1, "B": 2}
+
+
+def test_min_max_and_z_score_by_hand():
+    values = pd.Series({"A": 2.0, "B": 4.0, "C": 6.0, "D": 8.0})
+    assert normalise(values, "min-max").tolist() == [0, 1 / 3, 2 / 3, 1]
+    # mean 5, population sd sqrt(5)
+    assert normalise(values, "z-score").tolist() == pytest.approx([-3 / 5**0.5, -1 / 5**0.5, 1 / 5**0.5, 3 / 5**0.5])
+    assert normalise(pd.Series([3.0, 3.0]), "min-max").tolist() == [1, 1]
+    with pytest.raises(EstimationError):
+        normalise(values, "rank")
+
+
+FRAMEWORK = framework_from_dict({
+    "code": "t", "level": "province", "year": 2020, "name": {"vi": "t"}, "total_points": 100,
+    "channel_shares": {"assessment": 0.8, "cyberspace": 0.1, "expert": 0.1, "level": "pillar"},
+    "nodes": [{"code": "P", "kind": "pillar", "name": {"vi": "P"}, "points": 100, "children": [
+        {"code": "A", "kind": "main_index", "name": {"vi": "A"}, "points": 40, "children": [
+            {"code": "A1", "kind": "criterion", "name": {"vi": "A1"}, "points": 40, "channels": ["self_assessment"],
+             "scoring": {"method": "ratio"}}]},
+        {"code": "B", "kind": "main_index", "name": {"vi": "B"}, "points": 40, "children": [
+            {"code": "B1", "kind": "criterion", "name": {"vi": "B1"}, "points": 20, "channels": ["self_assessment"],
+             "scoring": {"method": "ratio"}},
+            {"code": "B2", "kind": "criterion", "name": {"vi": "B2"}, "points": 20, "channels": ["self_assessment"],
+             "scoring": {"method": "ratio"}}]}]}],
+})
+POINTS = pd.DataFrame({"unit": ["u1", "u1", "u1", "u2", "u2"], "node": ["A1", "B1", "B2", "A1", "B1"],
+                       "points": [30.0, 10.0, 15.0, 20.0, 20.0]})
+CHANNELS = pd.DataFrame({"unit": ["u1", "u1", "u2"], "node": ["P", "P", "P"], "channel": ["cyberspace", "expert", "expert"],
+                         "value": [0.5, 0.8, 1.0]})
+
+
+def test_80_10_10_merge_and_missing_scores_zero():
+    scores = compute(FRAMEWORK, POINTS, channels=CHANNELS)
+    # u1: 30 + (10 + 15) = 55 from reported data, + 0.5 × 10 cyberspace + 0.8 × 10 experts = 68
+    # u2: 20 + (20 + missing B2 → 0) = 40, no cyberspace value → 0, experts 1.0 × 10 = 50
+    assert scores.points.loc["u1", "P"] == pytest.approx(68)
+    assert scores.points.loc["u2", "P"] == pytest.approx(50)
+    assert scores.index_value.round(6).to_dict() == {"u1": 0.68, "u2": 0.5}
+    assert scores.missing.loc["u2", "B2"] and not scores.missing.loc["u1", "B2"]
+    assert scores.values().loc["u1", "B"] == pytest.approx(25 / 40)
+    assert scores.ranks().loc["u1", "index"] == 1 and scores.ranks().loc["u2", "index"] == 2
+
+
+def test_exclusion_shares_the_points_among_siblings():
+    scores = compute(FRAMEWORK, POINTS, excluded={"B2"}, channels=CHANNELS)
+    # B's 40 points now rest on B1 alone: u1 10/20 → 20, u2 20/20 → 40
+    assert scores.points.loc["u1", "B"] == pytest.approx(20) and scores.points.loc["u2", "B"] == pytest.approx(40)
+    assert scores.points.loc["u1", "P"] == pytest.approx(30 + 20 + 13)
+    assert "B2" in scores.excluded and "B2" not in scores.points.columns
+    both = compute(FRAMEWORK, POINTS, excluded={"B1", "B2"})
+    assert "B" in both.excluded
+    # A alone carries the 80 reported points: u1 30/40 × 80 = 60
+    assert both.points.loc["u1", "P"] == pytest.approx(60)
+
+
+def test_criteria_with_too_few_units_are_proposed_for_exclusion():
+    points = pd.DataFrame({"unit": [f"u{i}" for i in range(8)] * 2, "node": ["A1"] * 8 + ["B2"] * 8,
+                           "points": [1.0] * 8 + [1.0, 2.0, 3.0] + [None] * 5})
+    proposed = propose_exclusions(points, [f"u{i}" for i in range(8)])
+    assert proposed.to_dict("records") == [{"node": "B2", "units_with_data": 3, "share": 0.375}]
+
+
+def test_points_above_a_criterion_maximum_are_refused():
+    bad = pd.DataFrame({"unit": ["u1"], "node": ["A1"], "points": [41.0]})
+    with pytest.raises(EstimationError) as caught:
+        compute(FRAMEWORK, bad)
+    assert caught.value.params["node"] == "A1" and caught.value.params["unit"] == "u1"
