@@ -5,7 +5,17 @@ The public API is flat: ``from analysis import Design``.
 """
 from analysis._errors import EstimationError
 from analysis.design import Design, ReplicateDesign
-from analysis.index import Scores, compute, index_from_values, normalise, propose_exclusions, rank
+from analysis.index import (
+    Scores,
+    apply_full_marks,
+    apply_peer_maximum,
+    compute,
+    index_from_values,
+    merge_units,
+    normalise,
+    propose_exclusions,
+    rank,
+)
 
-__all__ = ["Design", "EstimationError", "ReplicateDesign", "Scores", "compute", "index_from_values", "normalise",
-           "propose_exclusions", "rank"]
+__all__ = ["Design", "EstimationError", "ReplicateDesign", "Scores", "apply_full_marks", "apply_peer_maximum", "compute",
+           "index_from_values", "merge_units", "normalise", "propose_exclusions", "rank"]

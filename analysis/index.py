@@ -207,3 +207,60 @@ def compute(framework: Framework, points: pd.DataFrame, *, excluded: set[str] | 
     frame = pd.DataFrame(scores).reindex(columns=[n.code for n, _ in framework.walk() if n.code in scores])
     return Scores(points=frame, maximum=pd.Series(maximum).reindex(frame.columns), missing=missing,
                   excluded=all_excluded, index_value=earned / framework.total_points)
+
+
+def apply_peer_maximum(points: pd.DataFrame, units: list[str], criteria: list[str]) -> pd.DataFrame:
+    """Tuyên Quang's rule for a unit without subordinate units, or that provides no online public service
+    [742 Art. 7.2-7.3]: on the criteria about those, it scores the highest points any unit reached.
+
+    :param points: columns ``unit``, ``node``, ``points``
+    :param units: the units the rule applies to
+    :param criteria: the criteria about subordinate units (or online services)
+    :return: the table with those units' points on those criteria replaced, and a ``rule`` column naming it
+    """
+    result = points.copy()
+    if "rule" not in result.columns:
+        result["rule"] = None
+    peers = result[~result["unit"].isin(units) & result["node"].isin(criteria)]
+    best = peers.groupby("node")["points"].max()
+    for unit in units:
+        for criterion in criteria:
+            value = best.get(criterion, np.nan)
+            mask = (result["unit"] == unit) & (result["node"] == criterion)
+            if mask.any():
+                result.loc[mask, ["points", "rule"]] = [value, "peer_maximum"]
+            else:
+                result.loc[len(result)] = {"unit": unit, "node": criterion, "points": value, "rule": "peer_maximum"}
+    return result
+
+
+def apply_full_marks(framework: Framework, points: pd.DataFrame, units: list[str],
+                     criteria: list[str]) -> pd.DataFrame:
+    """Tuyên Quang's rule for a special-purpose unit [742 Art. 7.4]: full marks on the criteria unrelated to
+    its functions."""
+    maximum = {node.code: node.points for node in framework.leaves()}
+    result = points.copy()
+    if "rule" not in result.columns:
+        result["rule"] = None
+    for unit in units:
+        for criterion in criteria:
+            mask = (result["unit"] == unit) & (result["node"] == criterion)
+            if mask.any():
+                result.loc[mask, ["points", "rule"]] = [maximum[criterion], "full_marks"]
+            else:
+                result.loc[len(result)] = {"unit": unit, "node": criterion, "points": maximum[criterion],
+                                           "rule": "full_marks"}
+    return result
+
+
+def merge_units(values: pd.DataFrame, predecessors: dict[str, list[str]]) -> pd.DataFrame:
+    """Values of merged units as the average of their predecessors' values, node by node (how the 2024 results
+    were published for the 34 provincial units of 2025).
+
+    :param values: rows unit, columns node code, values in [0, 1]
+    :param predecessors: new unit → the old units it was formed from
+    """
+    missing = sorted({old for olds in predecessors.values() for old in olds} - set(values.index))
+    if missing:
+        raise EstimationError("unknown_unit", "no values for predecessor {unit}", unit=missing[0])
+    return pd.DataFrame({new: values.loc[olds].mean() for new, olds in predecessors.items()}).T

@@ -98,3 +98,25 @@ def test_points_above_a_criterion_maximum_are_refused():
     with pytest.raises(EstimationError) as caught:
         compute(FRAMEWORK, bad)
     assert caught.value.params["node"] == "A1" and caught.value.params["unit"] == "u1"
+
+
+def test_tuyen_quang_peer_maximum_and_full_marks():
+    from analysis.index import apply_full_marks, apply_peer_maximum
+
+    points = pd.DataFrame({"unit": ["u1", "u2", "u3"], "node": ["B1", "B1", "B1"], "points": [12.0, 17.0, 3.0]})
+    # u3 has no subordinate units: on B1 it gets the best of the others, 17
+    ruled = apply_peer_maximum(points, ["u3"], ["B1"])
+    assert ruled.set_index("unit").loc["u3", "points"] == 17 and ruled.set_index("unit").loc["u3", "rule"] == "peer_maximum"
+    # u2 is special-purpose and B2 is unrelated to its functions: full marks, 20
+    ruled = apply_full_marks(FRAMEWORK, ruled, ["u2"], ["B2"])
+    row = ruled[(ruled["unit"] == "u2") & (ruled["node"] == "B2")].iloc[0]
+    assert (row["points"], row["rule"]) == (20, "full_marks")
+
+
+def test_merged_units_average_their_predecessors():
+    from analysis.index import merge_units
+
+    values = pd.DataFrame({"AW": [0.8, 0.6, 0.9], "DG": [0.5, 0.7, 0.4]}, index=["Tuyên Quang", "Hà Giang", "Cao Bằng"])
+    merged = merge_units(values, {"Tỉnh Tuyên Quang": ["Tuyên Quang", "Hà Giang"], "Tỉnh Cao Bằng": ["Cao Bằng"]})
+    assert merged.loc["Tỉnh Tuyên Quang"].tolist() == pytest.approx([0.7, 0.6])
+    assert merged.loc["Tỉnh Cao Bằng"].tolist() == pytest.approx([0.9, 0.4])
