@@ -1,0 +1,88 @@
+"""The question bank, generated questionnaires, coverage, answer checks and respondent values."""
+from pathlib import Path
+
+import pytest
+
+from questionnaires import FrameworkInvalid, RespondentGroup, SurveyRule, read_yaml
+from questionnaires.bank_files import read_bank
+from questionnaires.questions import (
+    AnswerProblem,
+    CoverageGap,
+    check_answer,
+    coverage,
+    generate,
+    is_relevant,
+    respondent_value,
+)
+
+DEMO = Path(__file__).resolve().parents[2] / "survey_app" / "demo"
+FRAMEWORK = read_yaml(DEMO / "national-province-2021-demo.yaml")
+BANK = read_bank(DEMO / "question-bank.yaml")
+
+
+def test_demo_bank_covers_every_survey_criterion():
+    assert coverage(FRAMEWORK, BANK.questions) == []
+
+
+def test_coverage_lists_each_missing_criterion_and_group():
+    without = [q for q in BANK.questions if q.code != "q_dg3"]
+    assert coverage(FRAMEWORK, without) == [CoverageGap("DG.3", RespondentGroup.CITIZENS),
+                                            CoverageGap("DG.3", RespondentGroup.BUSINESSES)]
+
+
+def test_citizen_questionnaire_in_framework_order_with_background():
+    questionnaire = generate(FRAMEWORK, BANK.questions, RespondentGroup.CITIZENS, BANK.background)
+    assert [s.code for s in questionnaire.sections] == ["AW", "INFRA", "HR", "DG", "DS", "background"]
+    assert [q.code for q in questionnaire.questions()] == [
+        "q_aw3", "q_infra2", "q_hr2", "q_dg3", "q_dg4", "q_ds1", "q_ds2", "province", "urban", "sex", "age"]
+
+
+def test_business_questionnaire():
+    questionnaire = generate(FRAMEWORK, BANK.questions, RespondentGroup.BUSINESSES, BANK.background)
+    assert [q.code for q in questionnaire.questions()] == [
+        "q_dg3", "q_dg4", "q_de1", "q_de2", "province", "size", "sector", "ownership"]
+
+
+@pytest.mark.parametrize("code, value, expected", [
+    ("q_dg3", "yes", ("yes", None)),
+    ("q_dg3", "maybe", (None, AnswerProblem.NOT_A_CHOICE)),
+    ("q_dg3", "", (None, AnswerProblem.REQUIRED)),
+    ("q_dg4", "6", (None, AnswerProblem.NOT_A_CHOICE)),
+    ("q_hr2", ["payment", "email"], (["email", "payment"], None)),
+    ("q_hr2", ["email", "hack"], (None, AnswerProblem.NOT_A_CHOICE)),
+])
+def test_answers_are_checked(code, value, expected):
+    question = next(q for q in BANK.questions if q.code == code)
+    assert check_answer(question, value) == expected
+
+
+def test_number_and_percentage_bounds():
+    from questionnaires.questions import Question, QuestionType
+    from questionnaires import Text
+
+    share = Question("p", Text("x", "x"), QuestionType.PERCENTAGE, (RespondentGroup.CITIZENS,))
+    assert check_answer(share, "12,5") == (12.5, None)
+    assert check_answer(share, "101") == (None, AnswerProblem.ABOVE_MAXIMUM)
+    assert check_answer(share, "nan") == (None, AnswerProblem.NOT_A_NUMBER)
+
+
+def test_relevance_asks_satisfaction_only_of_users():
+    satisfaction = next(q for q in BANK.questions if q.code == "q_dg4")
+    assert is_relevant(satisfaction, {"q_dg3": "yes"}) and not is_relevant(satisfaction, {"q_dg3": "no"})
+
+
+def test_respondent_values_for_each_rule():
+    skills = next(q for q in BANK.questions if q.code == "q_hr2")
+    assert respondent_value(skills, SurveyRule.SHARE_YES, ["none"]) == 0.0
+    assert respondent_value(skills, SurveyRule.SHARE_YES, ["search"]) == 1.0
+    satisfaction = next(q for q in BANK.questions if q.code == "q_dg4")
+    assert respondent_value(satisfaction, SurveyRule.MEAN_SCALE, "4") == 4.0
+    assert respondent_value(satisfaction, SurveyRule.SHARE_AT_LEAST, "4", threshold=4) == 1.0
+    assert respondent_value(satisfaction, SurveyRule.MEAN_SCALE, None) is None
+
+
+def test_bad_bank_names_each_question():
+    with pytest.raises(FrameworkInvalid) as caught:
+        read_bank("questions:\n  - {code: a, type: telepathy, groups: [citizens], text: {vi: x}}\n"
+                  "  - {code: b, type: single, groups: [citizens], text: {vi: y}}\n")
+    assert [(i.code, i.node) for i in caught.value.issues] == [("invalid_value", "a"), ("missing_field", "b")]
