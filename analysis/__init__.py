@@ -16,6 +16,7 @@ from analysis.index import (
     propose_exclusions,
     rank,
 )
+from analysis.uncertainty import RankUncertainty, leaf_coefficients, simulate_ranks
 
 __all__ = ["Design", "EstimationError", "ReplicateDesign", "Scores", "apply_full_marks", "apply_peer_maximum", "compute",
-           "index_from_values", "merge_units", "normalise", "propose_exclusions", "rank"]
+           "index_from_values", "merge_units", "normalise", "propose_exclusions", "rank", "RankUncertainty", "leaf_coefficients", "simulate_ranks"]
