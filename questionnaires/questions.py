@@ -61,6 +61,13 @@ class Question:
     #: a check of attention: the choice an attentive respondent gives
     attention_answer: str | None = None
 
+    def bounds(self) -> tuple[float | None, float | None]:
+        """The accepted range of a numeric answer: a percentage lies in [0, 100] unless the question says more."""
+        percentage = self.type is QuestionType.PERCENTAGE
+        low = self.minimum if self.minimum is not None else (0 if percentage else None)
+        high = self.maximum if self.maximum is not None else (100 if percentage else None)
+        return low, high
+
     def all_choices(self) -> tuple[Choice, ...]:
         return YES_NO_CHOICES if self.type is QuestionType.YES_NO and not self.choices else self.choices
 
@@ -135,8 +142,7 @@ def check_answer(question: Question, value: Any) -> tuple[Any, AnswerProblem | N
             return None, AnswerProblem.NOT_A_NUMBER
         if not math.isfinite(number):
             return None, AnswerProblem.NOT_A_NUMBER
-        low = question.minimum if question.minimum is not None else (0 if question.type is QuestionType.PERCENTAGE else None)
-        high = question.maximum if question.maximum is not None else (100 if question.type is QuestionType.PERCENTAGE else None)
+        low, high = question.bounds()
         if low is not None and number < low:
             return None, AnswerProblem.BELOW_MINIMUM
         if high is not None and number > high:

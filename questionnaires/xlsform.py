@@ -27,8 +27,7 @@ def _list_name(question: Question) -> str:
 
 
 def _constraint(question: Question) -> tuple[str | None, str | None, str | None]:
-    low = question.minimum if question.minimum is not None else (0 if question.type is QuestionType.PERCENTAGE else None)
-    high = question.maximum if question.maximum is not None else (100 if question.type is QuestionType.PERCENTAGE else None)
+    low, high = question.bounds()
     if question.type not in (QuestionType.NUMBER, QuestionType.PERCENTAGE) or (low is None and high is None):
         return None, None, None
     parts = ([f". >= {low:g}"] if low is not None else []) + ([f". <= {high:g}"] if high is not None else [])
