@@ -1,13 +1,16 @@
-"""Question banks as YAML documents: a list of questions and the background block."""
+"""Question banks as YAML documents (a list of questions and the background block), and questionnaires as
+the plain documents a published snapshot stores."""
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from questionnaires.framework import RespondentGroup, Text
-from questionnaires.questions import Choice, Question, QuestionBank, QuestionType, Relevance
+from questionnaires.questions import Choice, Question, QuestionBank, Questionnaire, QuestionType, Relevance, Section
 from questionnaires.validation import FrameworkInvalid, Issue
 
 
@@ -61,3 +64,64 @@ def read_bank(source: str | Path) -> QuestionBank:
     if issues:
         raise FrameworkInvalid(issues)
     return QuestionBank([q for q in questions if q], [q for q in background if q])
+
+
+def question_to_dict(question: Question) -> dict[str, Any]:
+    """A question as the document ``read_bank`` reads, leaving out what is at its default."""
+    doc: dict[str, Any] = {"code": question.code, "type": str(question.type),
+                           "groups": [str(group) for group in question.groups],
+                           "text": {"vi": question.text.vi, "en": question.text.en}}
+    optional = {
+        "criterion": question.criterion, "minimum": question.minimum, "maximum": question.maximum,
+        "background": question.background, "attention_answer": question.attention_answer,
+    }
+    doc.update({key: value for key, value in optional.items() if value is not None})
+    if question.choices:
+        doc["choices"] = [{"value": c.value, "label": {"vi": c.label.vi, "en": c.label.en}} for c in question.choices]
+    if not question.required:
+        doc["required"] = False
+    if question.relevance:
+        doc["relevance"] = {"question": question.relevance.question, "values": list(question.relevance.values)}
+    if question.positive != ("yes",):
+        doc["positive"] = list(question.positive)
+    return doc
+
+
+def questionnaire_to_dict(questionnaire: Questionnaire) -> dict[str, Any]:
+    """The questionnaire as a plain document: what a published snapshot stores."""
+    return {
+        "framework": {"code": questionnaire.framework_code, "year": questionnaire.framework_year,
+                      "version": questionnaire.framework_version},
+        "group": str(questionnaire.group),
+        "sections": [{"code": section.code, "title": {"vi": section.title.vi, "en": section.title.en},
+                      "questions": [question_to_dict(q) for q in section.questions]}
+                     for section in questionnaire.sections],
+    }
+
+
+def questionnaire_from_dict(doc: dict[str, Any]) -> Questionnaire:
+    """The questionnaire of a stored document.
+
+    :raises FrameworkInvalid: when the document is not a questionnaire
+    """
+    issues: list[Issue] = []
+    sections = []
+    try:
+        for position, section in enumerate(doc["sections"]):
+            questions = [_question(q, f"{section['code']}/{i + 1}", issues) for i, q in enumerate(section["questions"])]
+            sections.append(Section(str(section["code"]), Text(section["title"]["vi"], section["title"].get("en", "")),
+                                    tuple(q for q in questions if q)))
+        framework = doc["framework"]
+        group = RespondentGroup(doc["group"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise FrameworkInvalid([Issue("invalid_value", None, {"field": "questionnaire", "value": str(error)[:200]})])
+    if issues:
+        raise FrameworkInvalid(issues)
+    return Questionnaire(str(framework["code"]), int(framework["year"]), int(framework["version"]), group,
+                         tuple(sections))
+
+
+def document_hash(doc: dict[str, Any]) -> str:
+    """SHA-256 of a document's canonical JSON: equal documents, equal hashes."""
+    canonical = json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

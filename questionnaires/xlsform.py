@@ -7,7 +7,7 @@ import io
 
 from openpyxl import Workbook
 
-from questionnaires.questions import Question, Questionnaire, QuestionType
+from questionnaires.questions import Question, Questionnaire, QuestionType, Section
 
 VI, EN = "label::Tiếng Việt (vi)", "label::English (en)"
 _TYPES = {
@@ -20,6 +20,11 @@ _TYPES = {
 def form_id(questionnaire: Questionnaire) -> str:
     return (f"dti_{questionnaire.framework_code}_{questionnaire.framework_year}_v{questionnaire.framework_version}_"
             f"{questionnaire.group}").replace("-", "_")
+
+
+def group_name(section: Section) -> str:
+    """The XLSForm group of a section, whose name prefixes the section's columns in the tools' exports."""
+    return f"section_{section.code}".replace(".", "_")
 
 
 def _list_name(question: Question) -> str:
@@ -56,7 +61,7 @@ def to_xlsform(questionnaire: Questionnaire) -> bytes:
     choices = book.create_sheet("choices")
     choices.append(["list_name", "name", VI, EN])
     for section in questionnaire.sections:
-        survey.append(["begin_group", f"section_{section.code}".replace(".", "_"), section.title.vi,
+        survey.append(["begin_group", group_name(section), section.title.vi,
                        section.title.en or section.title.vi])
         for question in section.questions:
             kind = _TYPES[question.type]

@@ -1,8 +1,6 @@
 """Storing index frameworks: load a validated file, keep published versions frozen, export."""
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import replace
 from enum import StrEnum
 
@@ -10,6 +8,7 @@ from sqlalchemy import func, select
 
 from questionnaires import (
     Framework,
+    document_hash,
     channel_text,
     framework_from_dict,
     framework_to_dict,
@@ -33,9 +32,7 @@ class StoreOutcome(StrEnum):
 def content_hash(document: dict) -> str:
     """SHA-256 of a framework document with its version left out, so that the same content loaded as a new
     version of a frozen framework is recognised."""
-    content = {key: value for key, value in document.items() if key != "version"}
-    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return document_hash({key: value for key, value in document.items() if key != "version"})
 
 
 def framework_of(version: FrameworkVersion) -> Framework:

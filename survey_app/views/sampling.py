@@ -3,6 +3,7 @@ import io
 
 from flask import Blueprint, Response, render_template, request
 
+from questionnaires.exports import safe_cell
 from sampling import SamplingError
 from survey_app.forms.sampling import SamplePlanForm
 from survey_app.i18n import describe_sampling_error
@@ -42,12 +43,7 @@ def _csv(table) -> Response:
     writer = csv.writer(buffer)
     writer.writerow(list(table.columns))
     for row in table.itertuples(index=False):
-        writer.writerow([_safe_cell(value) for value in row])
+        writer.writerow([safe_cell(value) for value in row])
     return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename=sample-plan.csv"})
 
-
-def _safe_cell(value):
-    # a stratum name starting with = + - @ would run as a formula in a spreadsheet
-    text = str(value)
-    return "'" + text if isinstance(value, str) and text[:1] in ("=", "+", "-", "@", "\t", "\r") else value

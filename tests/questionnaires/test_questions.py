@@ -34,13 +34,13 @@ def test_citizen_questionnaire_in_framework_order_with_background():
     questionnaire = generate(FRAMEWORK, BANK.questions, RespondentGroup.CITIZENS, BANK.background)
     assert [s.code for s in questionnaire.sections] == ["AW", "INFRA", "HR", "DG", "DS", "background"]
     assert [q.code for q in questionnaire.questions()] == [
-        "q_aw3", "q_infra2", "q_hr2", "q_dg3", "q_dg4", "q_ds1", "q_ds2", "province", "urban", "sex", "age"]
+        "q_aw3", "q_infra2", "q_hr2", "q_dg3", "q_dg4", "q_ds1", "q_ds2", "attention", "province", "urban", "sex", "age"]
 
 
 def test_business_questionnaire():
     questionnaire = generate(FRAMEWORK, BANK.questions, RespondentGroup.BUSINESSES, BANK.background)
     assert [q.code for q in questionnaire.questions()] == [
-        "q_dg3", "q_dg4", "q_de1", "q_de2", "province", "size", "sector", "ownership"]
+        "q_dg3", "q_dg4", "q_de1", "q_de2", "attention", "province", "size", "sector", "ownership"]
 
 
 @pytest.mark.parametrize("code, value, expected", [
