@@ -105,3 +105,36 @@ def login(client):
         return response
 
     return do
+
+
+@pytest.fixture
+def survey(app):
+    """The demo's citizen questionnaire published, and open-link fieldwork in three provinces with quotas by
+    urban/rural × sex (unlimited but for the strata a test sets); returns a namespace of what it made."""
+    from types import SimpleNamespace
+
+    from questionnaires import RespondentGroup, read_bank, read_yaml
+    from survey_app.models import FieldworkMode
+    from survey_app.services import collection, frameworks, units
+    from survey_app.services.demo import demo_bank_path, demo_framework_path
+
+    unit_list = units.load_shipped_unit_lists()["provinces-2019"]
+    framework, _ = frameworks.store_framework(read_yaml(demo_framework_path()))
+    bank = read_bank(demo_bank_path())
+    questionnaire, _ = collection.publish_questionnaire(
+        framework, RespondentGroup.CITIZENS, bank, code="citizens", name_vi="Phiếu người dân", name_en="Citizens",
+        actor=None)
+    provinces = unit_list.units[:3]
+    open_link = collection.create_fieldwork("open", questionnaire, FieldworkMode.OPEN_LINK, provinces,
+                                            name_vi="Khảo sát mở", quota_dimensions=["urban", "sex"], actor=None)
+    invited = collection.create_fieldwork("invited", questionnaire, FieldworkMode.INVITATION, provinces,
+                                          name_vi="Khảo sát mời", actor=None)
+    db.session.commit()
+    return SimpleNamespace(questionnaire=questionnaire, open=open_link, invited=invited, units=provinces,
+                           bank=bank, framework=framework)
+
+
+#: a complete, valid set of answers to the demo's citizen questionnaire
+CITIZEN_ANSWERS = {"q_aw3": "yes", "q_infra2": "no", "q_hr2": ["email", "payment"], "q_dg3": "yes", "q_dg4": "4",
+                   "q_ds1": "yes", "q_ds2": "no", "attention": "agree", "province": "Hà Giang", "urban": "rural",
+                   "sex": "female", "age": "25-34"}

@@ -1,9 +1,22 @@
 """The service's SQLAlchemy models, a module per area; imported here so that Alembic sees them all."""
 from survey_app.models.accounts import Role, StaffSession, User
 from survey_app.models.audit import AuditEvent
+from survey_app.models.collection import (
+    ApiKey,
+    Fieldwork,
+    FieldworkMode,
+    FieldworkStatus,
+    Invitation,
+    InviteeContact,
+    PublishedQuestionnaire,
+    Quota,
+    Response,
+    ResponseDraft,
+)
 from survey_app.models.frameworks import FrameworkNode, FrameworkVersion
 from survey_app.models.rounds import EvaluationRound, RoundStatus
 from survey_app.models.units import Unit, UnitList
 
-__all__ = ["AuditEvent", "EvaluationRound", "FrameworkNode", "FrameworkVersion", "Role", "RoundStatus",
+__all__ = ["ApiKey", "Fieldwork", "FieldworkMode", "FieldworkStatus", "Invitation", "InviteeContact",
+           "PublishedQuestionnaire", "Quota", "Response", "ResponseDraft", "AuditEvent", "EvaluationRound", "FrameworkNode", "FrameworkVersion", "Role", "RoundStatus",
            "StaffSession", "Unit", "UnitList", "User"]

@@ -1,7 +1,6 @@
 """Staff accounts: creation, roles, password checks and server-side sessions."""
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import datetime, timedelta
 
@@ -15,6 +14,7 @@ from survey_app.models import Role, StaffSession, User
 from survey_app.models.types import utcnow
 from survey_app.services import ServiceError
 from survey_app.services import audit
+from survey_app.services.tokens import new_token, token_hash
 
 MIN_PASSWORD_LENGTH = 12
 #: a session's last-seen time is written at most this often, not on every request
@@ -107,17 +107,13 @@ def set_active(user: User, active: bool, *, actor: User) -> None:
             db.session.execute(delete(StaffSession).where(StaffSession.user_id == user.id))
 
 
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def open_session(user: User) -> str:
     """Start a session for a user who has just logged in.
 
     :return: the token for the browser's cookie; only its hash is stored
     """
-    token = secrets.token_urlsafe(32)
-    db.session.add(StaffSession(id=_token_hash(token), user_id=user.id))
+    token = new_token()
+    db.session.add(StaffSession(id=token_hash(token), user_id=user.id))
     user.last_login_at = utcnow()
     return token
 
@@ -125,7 +121,7 @@ def open_session(user: User) -> str:
 def session_user(token: str, idle_timeout: timedelta, now: datetime | None = None) -> User | None:
     """The user of a live session, or None when the token is unknown, idle too long, or its user inactive."""
     now = now or utcnow()
-    staff_session = db.session.get(StaffSession, _token_hash(token))
+    staff_session = db.session.get(StaffSession, token_hash(token))
     if staff_session is None:
         return None
     if now - staff_session.last_seen_at > idle_timeout or not staff_session.user.active:
@@ -137,4 +133,4 @@ def session_user(token: str, idle_timeout: timedelta, now: datetime | None = Non
 
 
 def close_session(token: str) -> None:
-    db.session.execute(delete(StaffSession).where(StaffSession.id == _token_hash(token)))
+    db.session.execute(delete(StaffSession).where(StaffSession.id == token_hash(token)))

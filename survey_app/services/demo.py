@@ -35,6 +35,10 @@ def demo_framework_path() -> Path:
     return Path(str(resources.files("survey_app") / "demo" / "national-province-2021-demo.yaml"))
 
 
+def demo_bank_path() -> Path:
+    return Path(str(resources.files("survey_app") / "demo" / "question-bank.yaml"))
+
+
 def seed() -> DemoSeed:
     """Create whatever part of the demo is missing; flushes, the caller commits."""
     result = DemoSeed()

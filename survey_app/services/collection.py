@@ -1,0 +1,658 @@
+"""The survey channel's use cases: publish questionnaires, open fieldwork, issue invitations, keep drafts,
+and take submissions exactly once.
+
+The rules that matter for the data:
+- a submission is identified by the client's ``submission_id`` within its fieldwork: the same identifier
+  with the same payload is the same response (the first answer is given again), with another payload it is
+  refused (``submission_conflict``);
+- the response row is inserted before its quota place is taken, so a repeated submission never spends a
+  place, and the place is taken with one conditional UPDATE, so concurrent submissions never overshoot;
+- a token or resume code is looked up by its hash; nothing here stores an IP address.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, Iterable, Mapping
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from questionnaires import (
+    QuestionBank,
+    QuestionType,
+    RespondentGroup,
+    check_answers,
+    coverage,
+    document_hash,
+    generate,
+    median_duration,
+    quality_flags,
+    questionnaire_to_dict,
+    read_collected_csv,
+    stratum_of,
+)
+from questionnaires.responses import QualityFlag
+from survey_app.extensions import db
+from survey_app.models import (
+    ApiKey,
+    EvaluationRound,
+    Fieldwork,
+    FieldworkMode,
+    FieldworkStatus,
+    FrameworkVersion,
+    Invitation,
+    InviteeContact,
+    PublishedQuestionnaire,
+    Quota,
+    Response,
+    ResponseDraft,
+    Unit,
+    User,
+)
+from survey_app.models.types import utcnow
+from survey_app.services import ServiceError, audit
+from survey_app.services.frameworks import framework_of
+from survey_app.services.tokens import new_resume_code, new_token, normalise_resume_code, token_hash
+
+STRATUM_SEPARATOR = " | "
+#: how long invitees' contact data are kept after the fieldwork opens, unless staff say otherwise
+DEFAULT_CONTACT_RETENTION = timedelta(days=180)
+SOURCES = ("web", "api", "import")
+
+
+def stratum_key(values: Iterable[str]) -> str:
+    return STRATUM_SEPARATOR.join(values)
+
+
+# --- questionnaires -------------------------------------------------------------------------------------
+
+def publish_questionnaire(framework: FrameworkVersion, group: RespondentGroup, bank: QuestionBank, *, code: str,
+                          name_vi: str, name_en: str, actor: User | None) -> tuple[PublishedQuestionnaire, bool]:
+    """Generate the group's questionnaire from the framework and publish it as a frozen snapshot.
+
+    The same content again returns the latest version unchanged; other content makes a new version.
+
+    :return: the snapshot and whether it is new
+    :raises ServiceError: ``coverage_gaps`` naming the criteria without a question for the group
+    """
+    spec = framework_of(framework)
+    gaps = [gap.criterion for gap in coverage(spec, bank.questions) if gap.group == group]
+    if gaps:
+        raise ServiceError("coverage_gaps", criteria=", ".join(gaps))
+    questionnaire = generate(spec, bank.questions, group, bank.background)
+    if not questionnaire.questions():
+        raise ServiceError("empty_questionnaire", group=str(group))
+    document = questionnaire_to_dict(questionnaire)
+    digest = document_hash(document)
+    latest = db.session.scalar(select(PublishedQuestionnaire).where(PublishedQuestionnaire.code == code)
+                               .order_by(PublishedQuestionnaire.version.desc()).limit(1))
+    if latest is not None and latest.content_hash == digest:
+        return latest, False
+    snapshot = PublishedQuestionnaire(code=code, version=(latest.version + 1) if latest else 1, group=str(group),
+                                      name_vi=name_vi, name_en=name_en or name_vi, framework=framework,
+                                      document=document, content_hash=digest,
+                                      published_by_id=actor.id if actor else None)
+    db.session.add(snapshot)
+    db.session.flush()
+    audit.record("questionnaire.publish", actor=actor, entity=snapshot,
+                 new={"code": code, "version": snapshot.version, "content_hash": digest})
+    return snapshot, True
+
+
+def list_questionnaires() -> list[PublishedQuestionnaire]:
+    return list(db.session.scalars(select(PublishedQuestionnaire).order_by(PublishedQuestionnaire.code,
+                                                                           PublishedQuestionnaire.version.desc())))
+
+
+# --- fieldwork ------------------------------------------------------------------------------------------
+
+def create_fieldwork(code: str, questionnaire: PublishedQuestionnaire, mode: FieldworkMode, units: list[Unit], *,
+                     name_vi: str, name_en: str = "", anonymous: bool = True, quota_dimensions: list[str] = (),
+                     closes_at: datetime | None = None, evaluation_round: EvaluationRound | None = None,
+                     actor: User | None) -> Fieldwork:
+    """Open fieldwork for a questionnaire in a set of units.
+
+    :raises ServiceError: ``fieldwork_code_taken``; ``no_units``; ``bad_quota_dimension`` when a dimension is
+        not a choice question of the questionnaire
+    """
+    if db.session.scalar(select(Fieldwork.id).where(Fieldwork.code == code)) is not None:
+        raise ServiceError("fieldwork_code_taken", code=code)
+    if not units:
+        raise ServiceError("no_units")
+    choice_questions = {q.code for q in questionnaire.questionnaire.questions()
+                        if q.type in (QuestionType.SINGLE, QuestionType.YES_NO, QuestionType.LIKERT)}
+    for dimension in quota_dimensions:
+        if dimension not in choice_questions:
+            raise ServiceError("bad_quota_dimension", dimension=dimension)
+    fieldwork = Fieldwork(code=code, name_vi=name_vi, name_en=name_en or name_vi, questionnaire=questionnaire,
+                          mode=mode, anonymous=anonymous, quota_dimensions=list(quota_dimensions),
+                          closes_at=closes_at, round_id=evaluation_round.id if evaluation_round else None,
+                          units=list(units), created_by_id=actor.id if actor else None)
+    db.session.add(fieldwork)
+    db.session.flush()
+    audit.record("fieldwork.create", actor=actor, entity=fieldwork,
+                 new={"code": code, "questionnaire_id": questionnaire.id, "mode": str(mode),
+                      "units": [unit.code for unit in units], "quota_dimensions": list(quota_dimensions)})
+    return fieldwork
+
+
+def get_fieldwork(code: str) -> Fieldwork | None:
+    return db.session.scalar(select(Fieldwork).where(Fieldwork.code == code))
+
+
+def set_status(fieldwork: Fieldwork, status: FieldworkStatus, *, actor: User) -> None:
+    if fieldwork.status != status:
+        audit.record("fieldwork.status", actor=actor, entity=fieldwork, field="status", old=str(fieldwork.status),
+                     new=str(status))
+        fieldwork.status = status
+
+
+def _unit_by_code(fieldwork: Fieldwork) -> dict[str, Unit]:
+    return {unit.code: unit for unit in fieldwork.units}
+
+
+@dataclass
+class RowProblem:
+    line: int
+    code: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def _read_csv(data: bytes) -> list[dict[str, str]]:
+    try:
+        text = data.decode("utf-8-sig")
+        first = text.split("\n", 1)[0]
+        rows = list(csv.DictReader(io.StringIO(text, newline=""),
+                                   delimiter=";" if first.count(";") > first.count(",") else ","))
+    except (UnicodeDecodeError, csv.Error):
+        raise ServiceError("unreadable_file", kind="CSV (UTF-8)")
+    return [{(k or "").strip().lower(): (v or "").strip() if isinstance(v, str) else "" for k, v in row.items()}
+            for row in rows]
+
+
+def set_quotas(fieldwork: Fieldwork, data: bytes, *, actor: User) -> int:
+    """Replace the targets of the fieldwork's quota strata from a CSV: a ``unit`` column, one column per quota
+    dimension and a ``target`` column. A target below what is already filled is refused.
+
+    :return: the number of strata
+    :raises ServiceError: ``rows_rejected`` listing every bad row; nothing is stored then
+    """
+    if not fieldwork.quota_dimensions:
+        raise ServiceError("no_quota_dimensions")
+    rows = _read_csv(data)
+    units = _unit_by_code(fieldwork)
+    questions = {q.code: q for q in fieldwork.questionnaire.questionnaire.questions()}
+    existing = {(quota.unit_id, quota.stratum): quota for quota in
+                db.session.scalars(select(Quota).where(Quota.fieldwork_id == fieldwork.id))}
+    problems: list[RowProblem] = []
+    targets: dict[tuple[int, str], int] = {}
+    required = ["unit", *[d.lower() for d in fieldwork.quota_dimensions], "target"]
+    if rows and (missing := [c for c in required if c not in rows[0]]):
+        raise ServiceError("missing_column", column=", ".join(missing))
+    for line, row in enumerate(rows, start=2):
+        unit = units.get(row.get("unit", ""))
+        if unit is None:
+            problems.append(RowProblem(line, "unknown_unit", {"unit": row.get("unit", "")}))
+            continue
+        values = []
+        for dimension in fieldwork.quota_dimensions:
+            value = row.get(dimension.lower(), "")
+            if value not in {choice.value for choice in questions[dimension].all_choices()}:
+                problems.append(RowProblem(line, "unknown_level", {"dimension": dimension, "value": value}))
+            values.append(value)
+        try:
+            target = int(row.get("target", ""))
+            if target < 0:
+                raise ValueError
+        except ValueError:
+            problems.append(RowProblem(line, "invalid_target", {"value": row.get("target", "")}))
+            continue
+        key = (unit.id, stratum_key(values))
+        if key in targets:
+            problems.append(RowProblem(line, "duplicate_stratum", {"stratum": key[1]}))
+        if key in existing and existing[key].filled > target:
+            problems.append(RowProblem(line, "target_below_filled", {"filled": existing[key].filled}))
+        targets[key] = target
+    if not rows:
+        raise ServiceError("empty_file")
+    if problems:
+        raise ServiceError("rows_rejected", rows=problems)
+    for (unit_id, stratum), target in targets.items():
+        quota = existing.get((unit_id, stratum))
+        if quota is None:
+            db.session.add(Quota(fieldwork_id=fieldwork.id, unit_id=unit_id, stratum=stratum, target=target))
+        else:
+            quota.target = target
+    audit.record("fieldwork.quotas", actor=actor, entity=fieldwork, new={"strata": len(targets)})
+    db.session.flush()
+    return len(targets)
+
+
+def quota_for(fieldwork: Fieldwork, unit: Unit, answers: Mapping[str, Any]) -> tuple[str | None, Quota | None]:
+    """The respondent's stratum and its quota (None when the stratum is not yet known or has no quota)."""
+    values = stratum_of(answers, fieldwork.quota_dimensions)
+    if values is None:
+        return None, None
+    stratum = stratum_key(values)
+    quota = db.session.scalar(select(Quota).where(Quota.fieldwork_id == fieldwork.id, Quota.unit_id == unit.id,
+                                                  Quota.stratum == stratum))
+    return stratum, quota
+
+
+# --- invitations ----------------------------------------------------------------------------------------
+
+@dataclass
+class IssuedInvitation:
+    invitation: Invitation
+    #: the token, shown once: only its hash is stored
+    token: str
+
+
+def issue_invitations(fieldwork: Fieldwork, invitees: list[Mapping[str, Any]], *, actor: User,
+                      erase_after: date | None = None) -> list[IssuedInvitation]:
+    """Create a personal link per invitee.
+
+    :param invitees: mappings with ``unit`` (code) and optionally ``name``, ``email``, ``phone`` (kept apart,
+        erased after ``erase_after``), ``stratum`` and ``inclusion_probability``
+    :raises ServiceError: ``not_invitation_mode``; ``rows_rejected`` for unknown units or probabilities
+        outside (0, 1]
+    """
+    if fieldwork.mode != FieldworkMode.INVITATION:
+        raise ServiceError("not_invitation_mode")
+    units = _unit_by_code(fieldwork)
+    problems = []
+    for line, invitee in enumerate(invitees, start=2):
+        if str(invitee.get("unit", "")) not in units:
+            problems.append(RowProblem(line, "unknown_unit", {"unit": invitee.get("unit", "")}))
+        probability = invitee.get("inclusion_probability")
+        if probability not in (None, ""):
+            try:
+                if not 0 < float(probability) <= 1:
+                    raise ValueError
+            except (TypeError, ValueError):
+                problems.append(RowProblem(line, "invalid_probability", {"value": probability}))
+    if problems:
+        raise ServiceError("rows_rejected", rows=problems)
+    erase_after = erase_after or (utcnow() + DEFAULT_CONTACT_RETENTION).date()
+    issued = []
+    for invitee in invitees:
+        token = new_token()
+        probability = invitee.get("inclusion_probability")
+        invitation = Invitation(fieldwork_id=fieldwork.id, unit=units[str(invitee["unit"])],
+                                token_hash=token_hash(token), stratum=invitee.get("stratum") or None,
+                                inclusion_probability=float(probability) if probability not in (None, "") else None)
+        if any(invitee.get(key) for key in ("name", "email", "phone")):
+            invitation.contact = InviteeContact(name=invitee.get("name") or None, email=invitee.get("email") or None,
+                                                phone=invitee.get("phone") or None, erase_after=erase_after)
+        db.session.add(invitation)
+        issued.append(IssuedInvitation(invitation, token))
+    db.session.flush()
+    audit.record("fieldwork.invitations", actor=actor, entity=fieldwork, new={"issued": len(issued)})
+    return issued
+
+
+def revoke_invitation(invitation: Invitation, *, actor: User, reason: str) -> None:
+    if invitation.submitted_at is not None:
+        raise ServiceError("invitation_already_used")
+    if invitation.revoked_at is None:
+        invitation.revoked_at = utcnow()
+        db.session.execute(delete(ResponseDraft).where(ResponseDraft.invitation_id == invitation.id))
+        audit.record("invitation.revoke", actor=actor, entity=invitation, details={"reason": reason})
+
+
+# --- the respondent's side ------------------------------------------------------------------------------
+
+def _usable(fieldwork: Fieldwork) -> None:
+    if not fieldwork.is_open(utcnow()):
+        raise ServiceError("fieldwork_closed")
+
+
+def open_invitation(token: str) -> ResponseDraft:
+    """The draft behind a personal link, created on first use.
+
+    :raises ServiceError: ``unknown_link``, ``link_revoked``, ``link_used``, ``fieldwork_closed``
+    """
+    invitation = db.session.scalar(select(Invitation).where(Invitation.token_hash == token_hash(token)))
+    if invitation is None:
+        raise ServiceError("unknown_link")
+    if invitation.revoked_at is not None:
+        raise ServiceError("link_revoked")
+    if invitation.submitted_at is not None:
+        raise ServiceError("link_used")
+    fieldwork = db.session.get(Fieldwork, invitation.fieldwork_id)
+    _usable(fieldwork)
+    draft = db.session.scalar(select(ResponseDraft).where(ResponseDraft.invitation_id == invitation.id))
+    if draft is None:
+        invitation.opened_at = invitation.opened_at or utcnow()
+        draft = ResponseDraft(fieldwork=fieldwork, unit_id=invitation.unit_id, invitation=invitation, answers={})
+        db.session.add(draft)
+        db.session.flush()
+    return draft
+
+
+def start_open_draft(fieldwork: Fieldwork, unit: Unit) -> tuple[ResponseDraft, str]:
+    """Begin an answer on a unit's public link.
+
+    :return: the draft and its resume code (shown to the respondent; only its hash is stored)
+    :raises ServiceError: ``fieldwork_closed``; ``unknown_link`` when the fieldwork is not an open link or the
+        unit is not in it
+    """
+    if fieldwork.mode != FieldworkMode.OPEN_LINK or unit not in fieldwork.units:
+        raise ServiceError("unknown_link")
+    _usable(fieldwork)
+    code = new_resume_code()
+    draft = ResponseDraft(fieldwork=fieldwork, unit=unit, resume_hash=token_hash(code), answers={})
+    db.session.add(draft)
+    db.session.flush()
+    return draft, code
+
+
+def find_draft(resume_code: str) -> ResponseDraft:
+    """:raises ServiceError: ``unknown_link`` (also for a draft already submitted), ``fieldwork_closed``"""
+    draft = db.session.scalar(select(ResponseDraft).where(
+        ResponseDraft.resume_hash == token_hash(normalise_resume_code(resume_code))))
+    if draft is None:
+        raise ServiceError("unknown_link")
+    _usable(draft.fieldwork)
+    return draft
+
+
+def save_draft(draft: ResponseDraft, section: int, raw: Mapping[str, Any], *, moving_on: bool):
+    """Keep a section's answers.
+
+    :param moving_on: the respondent asks for the next section: required answers must then be given;
+        otherwise (saving as they go) only wrong answers are refused and the valid ones kept
+    :return: the checked answers of the section (their problems name the fields)
+    """
+    questionnaire = draft.fieldwork.questionnaire.questionnaire
+    questions = questionnaire.sections[section].questions
+    combined = {**draft.answers, **{q.code: raw.get(q.code) for q in questions if q.code in raw}}
+    checked = check_answers(questionnaire, combined, questions=questions, complete=moving_on)
+    answers = {key: value for key, value in draft.answers.items() if key not in {q.code for q in questions}}
+    answers.update(checked.answers)
+    draft.answers = answers
+    draft.updated_at = utcnow()
+    if moving_on and checked.valid:
+        draft.section = max(draft.section, section + 1)
+    return checked
+
+
+def stratum_full(draft: ResponseDraft) -> bool:
+    """Whether the draft's stratum is known and has no place left (or is not in the plan): the respondent
+    is thanked and the draft can no longer be submitted."""
+    if not draft.fieldwork.quota_dimensions:
+        return False
+    stratum, quota = quota_for(draft.fieldwork, draft.unit, draft.answers)
+    full = stratum is not None and (quota is None or quota.filled >= quota.target)
+    if full:
+        draft.screened_out = True
+    return full
+
+
+@dataclass
+class Submitted:
+    response: Response
+    #: True when the same submission had already been stored: nothing new was written
+    replay: bool
+
+
+def submit(fieldwork: Fieldwork, unit: Unit, raw_answers: Mapping[str, Any], submission_id: str, *, source: str,
+           started_at: datetime | None = None, duration_seconds: float | None = None,
+           draft: ResponseDraft | None = None, invitation: Invitation | None = None) -> Submitted:
+    """Store a complete response exactly once.
+
+    :raises ServiceError: ``invalid_answers`` (with ``problems`` by question), ``submission_conflict`` for a
+        different payload under a known identifier, ``link_used`` / ``link_revoked`` for an invitation,
+        ``quota_full`` / ``not_in_quota`` for an open link, ``fieldwork_closed``, ``unit_not_in_fieldwork``,
+        ``bad_submission_id``
+    """
+    if not submission_id or len(submission_id) > 64 or not submission_id.isprintable():
+        raise ServiceError("bad_submission_id")
+    if unit not in fieldwork.units:
+        raise ServiceError("unit_not_in_fieldwork", unit=unit.code)
+    questionnaire = fieldwork.questionnaire.questionnaire
+    checked = check_answers(questionnaire, raw_answers)
+    if not checked.valid:
+        raise ServiceError("invalid_answers", problems=checked.problems)
+    payload_hash = document_hash({"unit": unit.code, "answers": checked.answers})
+    if invitation is None and draft is not None:
+        invitation = draft.invitation
+    if invitation is not None:
+        # one submission at a time per invitation: a second one waits here and then sees the first
+        db.session.execute(select(Invitation.id).where(Invitation.id == invitation.id).with_for_update())
+        db.session.refresh(invitation)
+    existing = _stored(fieldwork, submission_id)
+    if existing is not None:
+        return _replay(existing, payload_hash)
+    # paper and telephone interviews are entered after the fact, outside the open link's quotas
+    imported = source == "import"
+    if not imported:
+        _usable(fieldwork)
+    if invitation is not None:
+        if invitation.revoked_at is not None:
+            raise ServiceError("link_revoked")
+        if invitation.submitted_at is not None:
+            raise ServiceError("link_used")
+    if draft is not None and draft.screened_out:
+        raise ServiceError("quota_full")
+    now = utcnow()
+    if started_at is None and draft is not None:
+        started_at = draft.started_at
+    if duration_seconds is None and started_at is not None:
+        duration_seconds = max((now - started_at).total_seconds(), 0.0)
+    stratum, quota = quota_for(fieldwork, unit, checked.answers) if fieldwork.quota_dimensions else (None, None)
+    response = Response(fieldwork_id=fieldwork.id, questionnaire_id=fieldwork.questionnaire_id, unit_id=unit.id,
+                        submission_id=submission_id, payload_hash=payload_hash, answers=checked.answers,
+                        stratum=stratum, source=source, started_at=started_at, submitted_at=now,
+                        duration_seconds=duration_seconds,
+                        flags=[str(flag) for flag in quality_flags(questionnaire, checked.answers, None, None)])
+    try:
+        with db.session.begin_nested():
+            db.session.add(response)
+    except IntegrityError:
+        # the same identifier was stored by a concurrent request meanwhile
+        existing = _stored(fieldwork, submission_id)
+        if existing is None:
+            raise
+        return _replay(existing, payload_hash)
+    if fieldwork.quota_dimensions and not imported:
+        if quota is None:
+            raise ServiceError("not_in_quota", stratum=stratum or "")
+        taken = db.session.execute(update(Quota).where(Quota.id == quota.id, Quota.filled < Quota.target)
+                                   .values(filled=Quota.filled + 1)).rowcount
+        if not taken:
+            raise ServiceError("quota_full", stratum=stratum)
+    if invitation is not None:
+        invitation.submitted_at = now
+        if not fieldwork.anonymous:
+            invitation.response_id = response.id
+    if draft is not None:
+        db.session.delete(draft)
+    elif invitation is not None:
+        db.session.execute(delete(ResponseDraft).where(ResponseDraft.invitation_id == invitation.id))
+    db.session.flush()
+    return Submitted(response, replay=False)
+
+
+def _stored(fieldwork: Fieldwork, submission_id: str) -> Response | None:
+    return db.session.scalar(select(Response).where(Response.fieldwork_id == fieldwork.id,
+                                                    Response.submission_id == submission_id))
+
+
+def _replay(existing: Response, payload_hash: str) -> Submitted:
+    if existing.payload_hash != payload_hash:
+        raise ServiceError("submission_conflict")
+    return Submitted(existing, replay=True)
+
+
+# --- review, dashboard, exports -------------------------------------------------------------------------
+
+def review_flags(fieldwork: Fieldwork) -> dict[int, list[str]]:
+    """Every response's flags: those found at submission and speeding against the current median duration."""
+    rows = db.session.execute(select(Response.id, Response.duration_seconds, Response.flags)
+                              .where(Response.fieldwork_id == fieldwork.id)).all()
+    median = median_duration(row.duration_seconds for row in rows)
+    questionnaire = fieldwork.questionnaire.questionnaire
+    flags = {}
+    for row in rows:
+        found = list(row.flags or [])
+        if QualityFlag.SPEEDING in quality_flags(questionnaire, {}, row.duration_seconds, median):
+            found.insert(0, str(QualityFlag.SPEEDING))
+        flags[row.id] = found
+    return flags
+
+
+def set_excluded(response: Response, excluded: bool, reason: str, *, actor: User) -> None:
+    if response.excluded != excluded:
+        audit.record("response.exclude" if excluded else "response.include", actor=actor, entity=response,
+                     details={"reason": reason})
+        response.excluded = excluded
+        response.exclusion_reason = reason if excluded else None
+
+
+@dataclass
+class UnitProgress:
+    unit: Unit
+    started: int = 0
+    completed: int = 0
+    invited: int = 0
+    submitted_invitations: int = 0
+    median_seconds: float | None = None
+    flagged: int = 0
+    excluded: int = 0
+    quotas: list[Quota] = field(default_factory=list)
+
+    @property
+    def response_rate(self) -> float | None:
+        return self.submitted_invitations / self.invited if self.invited else None
+
+
+def progress(fieldwork: Fieldwork) -> list[UnitProgress]:
+    """Per unit: drafts started, responses completed, invitations and response rate, median duration,
+    flagged and excluded responses, and every quota stratum's fill."""
+    by_unit = {unit.id: UnitProgress(unit) for unit in fieldwork.units}
+    flags = review_flags(fieldwork)
+    durations: dict[int, list[float]] = {}
+    for row in db.session.execute(select(Response.id, Response.unit_id, Response.duration_seconds,
+                                         Response.excluded).where(Response.fieldwork_id == fieldwork.id)):
+        unit = by_unit.get(row.unit_id)
+        if unit is None:
+            continue
+        unit.completed += 1
+        unit.flagged += bool(flags.get(row.id))
+        unit.excluded += bool(row.excluded)
+        if row.duration_seconds is not None:
+            durations.setdefault(row.unit_id, []).append(row.duration_seconds)
+    for unit_id, count in db.session.execute(select(ResponseDraft.unit_id, func.count())
+                                             .where(ResponseDraft.fieldwork_id == fieldwork.id)
+                                             .group_by(ResponseDraft.unit_id)):
+        if unit_id in by_unit:
+            by_unit[unit_id].started += count
+    for unit_id, invited, submitted in db.session.execute(
+            select(Invitation.unit_id, func.count(), func.count(Invitation.submitted_at))
+            .where(Invitation.fieldwork_id == fieldwork.id, Invitation.revoked_at.is_(None))
+            .group_by(Invitation.unit_id)):
+        if unit_id in by_unit:
+            by_unit[unit_id].invited, by_unit[unit_id].submitted_invitations = invited, submitted
+    for quota in db.session.scalars(select(Quota).where(Quota.fieldwork_id == fieldwork.id).order_by(Quota.stratum)):
+        if quota.unit_id in by_unit:
+            by_unit[quota.unit_id].quotas.append(quota)
+    for unit_id, values in durations.items():
+        by_unit[unit_id].median_seconds = median_duration(values)
+    for unit in by_unit.values():
+        unit.started += unit.completed
+    return list(by_unit.values())
+
+
+def export_records(fieldwork: Fieldwork) -> list[dict[str, Any]]:
+    """The fieldwork's responses as records for questionnaires.exports."""
+    flags = review_flags(fieldwork)
+    rows = db.session.execute(select(Response, Unit.code).join(Unit, Unit.id == Response.unit_id)
+                              .where(Response.fieldwork_id == fieldwork.id).order_by(Response.id))
+    return [{"response_id": response.id, "unit": unit_code, "submitted_at": response.submitted_at.isoformat(),
+             "duration_seconds": response.duration_seconds, "source": response.source,
+             "flags": flags.get(response.id, []), "excluded": response.excluded, "answers": response.answers}
+            for response, unit_code in rows]
+
+
+@dataclass
+class ImportReport:
+    stored: int = 0
+    #: responses already stored under the same identifier (an export imported twice)
+    already_stored: int = 0
+    #: (line, [(question or column, problem code)])
+    rejected: list[tuple[int, list[tuple[str, str]]]] = field(default_factory=list)
+
+
+def import_collected(fieldwork: Fieldwork, data: bytes, *, unit: Unit | None, actor: User,
+                     accept_valid_rows: bool = False) -> ImportReport:
+    """Import an ODK Central or KoboToolbox CSV export into the fieldwork's responses.
+
+    A file with rejected rows stores nothing unless ``accept_valid_rows``; rows already imported (same
+    instance identifier, same answers) are counted and skipped.
+
+    :param unit: the unit of every row, unless the file has a ``unit`` column
+    :raises ServiceError: ``collected_file`` for a file that is not such an export
+    """
+    questionnaire = fieldwork.questionnaire.questionnaire
+    collected = read_collected_csv(questionnaire, data)
+    if collected.problem:
+        raise ServiceError("collected_file", problem=collected.problem)
+    report = ImportReport(rejected=[(row.line, row.reasons) for row in collected.rejected])
+    units = _unit_by_code(fieldwork)
+    accepted = []
+    for row in collected.responses:
+        row_unit = units.get(row.unit) if row.unit else unit
+        if row_unit is None:
+            report.rejected.append((row.line, [("unit", "unknown_unit")]))
+        else:
+            accepted.append((row, row_unit))
+    report.rejected.sort()
+    if report.rejected and not accept_valid_rows:
+        return report
+    for row, row_unit in accepted:
+        try:
+            with db.session.begin_nested():
+                outcome = submit(fieldwork, row_unit, row.answers, row.submission_id[:64], source="import",
+                                 started_at=row.started_at, duration_seconds=row.duration_seconds)
+        except ServiceError as error:
+            report.rejected.append((row.line, [("", error.code)]))
+            continue
+        if outcome.replay:
+            report.already_stored += 1
+        else:
+            report.stored += 1
+    report.rejected.sort()
+    audit.record("fieldwork.import", actor=actor, entity=fieldwork,
+                 new={"stored": report.stored, "already_stored": report.already_stored,
+                      "rejected": len(report.rejected)})
+    return report
+
+
+# --- API keys -------------------------------------------------------------------------------------------
+
+def create_api_key(name: str, *, actor: User) -> tuple[ApiKey, str]:
+    """:return: the key's record and the key itself, shown once"""
+    key = "dti_" + new_token()
+    record = ApiKey(name=name, key_hash=token_hash(key), created_by_id=actor.id)
+    db.session.add(record)
+    db.session.flush()
+    audit.record("api_key.create", actor=actor, entity=record, new={"name": name})
+    return record, key
+
+
+def revoke_api_key(record: ApiKey, *, actor: User) -> None:
+    if record.revoked_at is None:
+        record.revoked_at = utcnow()
+        audit.record("api_key.revoke", actor=actor, entity=record)
+
+
+def api_key_for(key: str) -> ApiKey | None:
+    record = db.session.scalar(select(ApiKey).where(ApiKey.key_hash == token_hash(key)))
+    if record is None or record.revoked_at is not None:
+        return None
+    return record
+
