@@ -49,6 +49,12 @@ def from_environment(instance_path: str) -> dict:
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "5 per 5 minutes"),
+        #: unknown invitation tokens and resume codes a client may try (working links are not counted)
+        "LINK_GUESS_RATE_LIMIT": os.environ.get("LINK_GUESS_RATE_LIMIT", "20 per 10 minutes"),
+        #: answers a client may start on public links; generous, since an office shares one address
+        "OPEN_LINK_RATE_LIMIT": os.environ.get("OPEN_LINK_RATE_LIMIT", "120 per hour"),
+        #: API submissions per key
+        "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "6000 per minute"),
         #: reverse proxies in front of the service whose X-Forwarded-For is trusted
         "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
         "HSTS": _bool("HSTS", production),

@@ -66,7 +66,68 @@ _SERVICE_MESSAGES = {
     "round_code_taken": N_("A round with the code %(code)s already exists."),
     "level_mismatch": N_("The framework is for the level %(framework)s but the unit list is for %(units)s."),
     "year_outside_framework": N_("The framework serves the years %(first)s to %(last)s, not %(year)s."),
+    "coverage_gaps": N_("These survey criteria have no question for the group: %(criteria)s."),
+    "empty_questionnaire": N_("The framework asks the group %(group)s nothing in the survey."),
+    "fieldwork_code_taken": N_("Fieldwork with the code %(code)s already exists."),
+    "no_units": N_("Choose at least one unit."),
+    "bad_quota_dimension": N_("“%(dimension)s” is not a choice question of the questionnaire."),
+    "no_quota_dimensions": N_("This fieldwork has no quota dimensions."),
+    "rows_rejected": N_("Nothing was stored: some rows have errors."),
+    "empty_file": N_("The file has no rows."),
+    "unreadable_file": N_("The file cannot be read as %(kind)s."),
+    "missing_column": N_("The file has no column “%(column)s”."),
+    "not_invitation_mode": N_("This fieldwork uses an open link, not invitations."),
+    "invitation_already_used": N_("This invitation has already been used to answer."),
+    "unknown_link": N_("This link is not valid. Check that it was copied whole."),
+    "link_used": N_("This link has already been used to send an answer. Thank you for taking part."),
+    "link_revoked": N_("This link has been withdrawn and can no longer be used."),
+    "fieldwork_closed": N_("This survey is closed."),
+    "unit_not_in_fieldwork": N_("The unit %(unit)s is not part of this survey."),
+    "bad_submission_id": N_("The submission has no valid identifier."),
+    "invalid_answers": N_("Some answers are missing or not valid."),
+    "submission_conflict": N_("Another answer was already sent under this submission identifier."),
+    "quota_full": N_("Enough people like you have already answered this survey. Thank you."),
+    "not_in_quota": N_("This survey does not ask people in your group. Thank you."),
+    "collected_file": N_("The file is not a CSV export of this questionnaire (%(problem)s)."),
 }
+
+#: what a respondent reads next to a refused answer
+_ANSWER_MESSAGES = {
+    "required": N_("Please answer this question."),
+    "not_a_choice": N_("Choose one of the answers offered."),
+    "not_a_number": N_("Enter a number."),
+    "too_long": N_("The answer is too long."),
+}
+
+#: the rows of an uploaded file that were refused, and why
+_ROW_MESSAGES = {
+    "unknown_unit": N_("unknown unit “%(unit)s”"),
+    "unknown_level": N_("“%(value)s” is not an answer of %(dimension)s"),
+    "invalid_target": N_("invalid target “%(value)s”"),
+    "duplicate_stratum": N_("the stratum %(stratum)s is repeated"),
+    "target_below_filled": N_("the target is below the %(filled)s responses already received"),
+    "invalid_probability": N_("the inclusion probability “%(value)s” is not in (0, 1]"),
+}
+
+
+def describe_answer_problem(problem, question) -> str:
+    """Why an answer was refused, for the field it belongs to; a range names its bounds."""
+    code = str(problem)
+    if code in ("below_minimum", "above_maximum"):
+        low, high = question.bounds()
+        if low is not None and high is not None:
+            return gettext("Enter a number from %(low)s to %(high)s.", low=_display(low), high=_display(high))
+        if low is not None:
+            return gettext("Enter a number of at least %(low)s.", low=_display(low))
+        return gettext("Enter a number of at most %(high)s.", high=_display(high))
+    return gettext(_ANSWER_MESSAGES[code]) if code in _ANSWER_MESSAGES else code
+
+
+def describe_row_problem(problem) -> str:
+    """One refused row of an upload: its line and the reason."""
+    message = _ROW_MESSAGES.get(problem.code)
+    reason = gettext(message, **{k: _display(v) for k, v in problem.params.items()}) if message else problem.code
+    return gettext("Row %(row)s: %(reason)s", row=problem.line, reason=reason)
 
 
 _SCORING_REASONS = {

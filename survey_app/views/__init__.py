@@ -3,8 +3,8 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from survey_app.views import api, audit, auth, errors, frameworks, main, rounds, sampling, units, users
+    from survey_app.views import api, audit, auth, errors, frameworks, main, respond, rounds, sampling, units, users
 
-    for module in (main, auth, frameworks, units, rounds, sampling, users, audit, api):
+    for module in (main, auth, frameworks, units, rounds, sampling, users, audit, api, respond):
         app.register_blueprint(module.blueprint)
     errors.init_app(app)
