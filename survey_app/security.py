@@ -17,6 +17,8 @@ from survey_app.services import accounts, audit
 #: the attribute on a view function that holds its access rule
 ACCESS_ATTRIBUTE = "access_roles"
 PUBLIC = "public"
+#: JSON API routes reached with an API key instead of a staff session
+API_KEY = "api_key"
 #: every staff role, for pages any logged-in staff member may see
 STAFF = frozenset(Role)
 SESSION_KEY = "staff_token"
@@ -25,6 +27,12 @@ SESSION_KEY = "staff_token"
 def public(view: Callable) -> Callable:
     """Mark a view as open to anyone."""
     setattr(view, ACCESS_ATTRIBUTE, PUBLIC)
+    return view
+
+
+def api_key(view: Callable) -> Callable:
+    """Admit requests carrying a live API key (``Authorization: Bearer <key>``); the key is in ``g.api_key``."""
+    setattr(view, ACCESS_ATTRIBUTE, API_KEY)
     return view
 
 
@@ -67,6 +75,14 @@ def enforce_access():
         return None  # no route matched: the 404 handler answers
     rule = access_rule(endpoint)
     if rule == PUBLIC:
+        return None
+    if rule == API_KEY:
+        from survey_app.services.collection import api_key_for
+
+        scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+        g.api_key = api_key_for(key.strip()) if scheme.lower() == "bearer" and key.strip() else None
+        if g.api_key is None:
+            abort(401)
         return None
     if rule is not None and g.user is None:
         if request.path.startswith("/api/"):

@@ -477,6 +477,11 @@ def submit(fieldwork: Fieldwork, unit: Unit, raw_answers: Mapping[str, Any], sub
     return Submitted(response, replay=False)
 
 
+def receipt(response: Response) -> str:
+    """A reference the respondent can quote; it reveals nothing of the response."""
+    return token_hash(f"{response.id}:{response.submission_id}:{response.submitted_at.isoformat()}")[:10].upper()
+
+
 def _stored(fieldwork: Fieldwork, submission_id: str) -> Response | None:
     return db.session.scalar(select(Response).where(Response.fieldwork_id == fieldwork.id,
                                                     Response.submission_id == submission_id))

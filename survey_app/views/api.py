@@ -1,11 +1,66 @@
-"""The JSON API. Errors under /api/ answer in JSON (see errors.py)."""
-from flask import Blueprint, jsonify
+"""The JSON API: health, and response submission for telephone-interview tools and partners, described as
+OpenAPI at /api/v1/openapi.json. Errors under /api/ answer in JSON (see errors.py).
+
+A submission is idempotent on its ``submission_id``: sent again with the same content it answers exactly
+as the first time (201, same body); with other content it is refused with 409.
+"""
+from __future__ import annotations
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import Blueprint, current_app, g, jsonify, request
+from flask_babel import gettext as _
+from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import text
 
-from survey_app.extensions import db
-from survey_app.security import public
+from survey_app.extensions import csrf, db, limiter
+from survey_app.i18n import describe_answer_problem, describe_error
+from survey_app.models.types import utcnow
+from survey_app.security import api_key, public
+from survey_app.services import ServiceError, collection
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
+csrf.exempt(blueprint)
+
+#: service errors and their HTTP status
+STATUS = {"submission_conflict": 409, "fieldwork_closed": 410, "quota_full": 409, "not_in_quota": 422,
+          "invalid_answers": 422, "unit_not_in_fieldwork": 422, "bad_submission_id": 422}
+
+
+class SubmissionSchema(Schema):
+    submission_id = fields.String(required=True, validate=validate.Length(min=1, max=64),
+                                  metadata={"description": "The client's identifier of this submission; a UUID is "
+                                                           "recommended. Sending it again is safe."})
+    unit = fields.String(required=True, validate=validate.Length(min=1, max=32),
+                         metadata={"description": "The code of the unit the respondent answers for (e.g. HNI)."})
+    answers = fields.Dict(keys=fields.String(validate=validate.Length(max=64)), required=True,
+                          metadata={"description": "Answers by question code: a choice's value, a list of values "
+                                                   "for multiple choice, a number, or text."})
+    started_at = fields.AwareDateTime(load_default=None, allow_none=True)
+    duration_seconds = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0, max=86400 * 30))
+
+
+class ReceiptSchema(Schema):
+    receipt = fields.String(metadata={"description": "A reference to quote; reveals nothing of the response."})
+    submitted_at = fields.AwareDateTime()
+
+
+class ErrorSchema(Schema):
+    error = fields.Dict(metadata={"description": "code (HTTP status), title, message, and for invalid answers "
+                                                 "or fields the problem of each, by name"})
+
+
+def _api_limit() -> str:
+    return current_app.config["API_RATE_LIMIT"]
+
+
+def _key_id() -> str:
+    key = g.get("api_key")
+    return f"key:{key.id}" if key is not None else f"addr:{request.remote_addr}"
+
+
+def _error(status: int, message: str, **details):
+    return jsonify(error={"code": status, "message": message, **details}), status
 
 
 @blueprint.get("/health")
@@ -13,3 +68,73 @@ blueprint = Blueprint("api", __name__, url_prefix="/api")
 def health():
     db.session.execute(text("SELECT 1"))
     return jsonify(status="ok")
+
+
+@blueprint.post("/v1/fieldworks/<code>/responses")
+@api_key
+@limiter.limit(_api_limit, key_func=_key_id)
+def submit_response(code: str):
+    fieldwork = collection.get_fieldwork(code)
+    if fieldwork is None:
+        return _error(404, _("The page you asked for does not exist or has moved."))
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        return _error(400, _("The body must be a JSON object."))
+    try:
+        submission = SubmissionSchema().load(payload)
+    except ValidationError as error:
+        return _error(422, _("Some fields are missing or not valid."), fields=error.messages)
+    unit = next((u for u in fieldwork.units if u.code == submission["unit"]), None)
+    if unit is None:
+        return _error(422, describe_error(ServiceError("unit_not_in_fieldwork", unit=submission["unit"])))
+    try:
+        outcome = collection.submit(fieldwork, unit, submission["answers"], submission["submission_id"], source="api",
+                                    started_at=submission["started_at"],
+                                    duration_seconds=submission["duration_seconds"])
+    except ServiceError as error:
+        details = {}
+        if error.code == "invalid_answers":
+            questions = {q.code: q for q in fieldwork.questionnaire.questionnaire.questions()}
+            details["answers"] = {question: describe_answer_problem(problem, questions[question])
+                                  for question, problem in error.params["problems"].items()}
+        return _error(STATUS.get(error.code, 400), describe_error(error), reason=error.code, **details)
+    g.api_key.last_used_at = utcnow()
+    response = outcome.response
+    return jsonify(receipt=collection.receipt(response), submitted_at=response.submitted_at.isoformat()), 201
+
+
+@blueprint.get("/v1/openapi.json")
+@public
+def openapi():
+    return jsonify(openapi_document())
+
+
+def openapi_document() -> dict:
+    """The API's OpenAPI 3 description, built from the marshmallow schemas it validates with."""
+    spec = APISpec(title="DTI survey API", version="1.0.0", openapi_version="3.0.3",
+                   plugins=[MarshmallowPlugin()],
+                   info={"description": "Submit survey responses collected by telephone interviews or partners."})
+    spec.components.security_scheme("apiKey", {"type": "http", "scheme": "bearer"})
+    spec.components.schema("Submission", schema=SubmissionSchema)
+    spec.components.schema("Receipt", schema=ReceiptSchema)
+    spec.components.schema("Error", schema=ErrorSchema)
+    error = {"content": {"application/json": {"schema": "Error"}}}
+    spec.path(path="/api/v1/fieldworks/{code}/responses", operations={"post": {
+        "summary": "Submit one complete response",
+        "security": [{"apiKey": []}],
+        "parameters": [{"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": "Submission"}}},
+        "responses": {
+            "201": {"description": "Stored (or stored before under the same identifier and content)",
+                    "content": {"application/json": {"schema": "Receipt"}}},
+            "400": {"description": "The body is not a JSON object", **error},
+            "401": {"description": "Missing or unknown API key", **error},
+            "404": {"description": "No such fieldwork", **error},
+            "409": {"description": "Another payload under this identifier, or the quota stratum is full", **error},
+            "410": {"description": "The fieldwork is closed", **error},
+            "422": {"description": "Invalid fields or answers, each named", **error},
+            "429": {"description": "Too many requests", **error},
+        }}})
+    spec.path(path="/api/health", operations={"get": {"summary": "Liveness and database check",
+                                                      "responses": {"200": {"description": "OK"}}}})
+    return spec.to_dict()

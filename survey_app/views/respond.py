@@ -222,7 +222,7 @@ def review(kind: str, key: str):
                                                    if any(q.code == k for q in questionnaire.sections[index].questions)},
                          status=422)
         return _problem(error)
-    receipt = _receipt(outcome.response.id, outcome.response.submitted_at)
+    receipt = collection.receipt(outcome.response)
     session["submitted"] = {**session.get("submitted", {}), submission_id: receipt}
     session.pop("resume_code_shown", None)
     return redirect(url_for("respond.done", receipt=receipt))
@@ -237,11 +237,6 @@ def answer_text(question, value) -> str:
     if isinstance(value, float):
         return number(value)
     return labels.get(value, value)
-
-
-def _receipt(response_id: int, submitted_at) -> str:
-    # a reference the respondent can quote; it does not reveal the response's row
-    return uuid.uuid5(uuid.NAMESPACE_URL, f"{current_app.secret_key}:{response_id}:{submitted_at}").hex[:10].upper()
 
 
 @blueprint.route("/done")

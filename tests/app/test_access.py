@@ -4,7 +4,7 @@ import re
 import pytest
 
 from survey_app.models import Role
-from survey_app.security import PUBLIC, access_rule
+from survey_app.security import API_KEY, PUBLIC, access_rule
 from tests.conftest import csrf_token
 
 ADMIN, DESIGNER, SCORER, VIEWER = (Role.ADMINISTRATOR, Role.SAMPLE_DESIGNER, Role.SCORING_OFFICER, Role.VIEWER)
@@ -17,6 +17,8 @@ EXPECTED = {
     "main.set_language": PUBLIC,
     "auth.login": PUBLIC,
     "api.health": PUBLIC,
+    "api.openapi": PUBLIC,
+    "api.submit_response": API_KEY,
     "respond.open_link": PUBLIC,
     "respond.resume": PUBLIC,
     "respond.entry": PUBLIC,
@@ -48,7 +50,7 @@ def _staff_rules(app):
     """(endpoint, method, concrete path) for every staff route."""
     samples = {"framework_id": "1", "code": "provinces-2019", "user_id": "1"}
     for rule in app.url_map.iter_rules():
-        if EXPECTED.get(rule.endpoint) == PUBLIC:
+        if EXPECTED.get(rule.endpoint) in (PUBLIC, API_KEY):
             continue
         path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", lambda m: samples[m.group(1)], rule.rule)
         method = "GET" if "GET" in rule.methods else "POST"
@@ -61,7 +63,7 @@ def test_every_endpoint_declares_its_access_and_matches_the_table(app):
         for rule in app.url_map.iter_rules():
             declared = access_rule(rule.endpoint)
             assert declared is not None, f"{rule.endpoint} declares no access rule"
-            actual[rule.endpoint] = declared if declared == PUBLIC else set(declared)
+            actual[rule.endpoint] = declared if declared in (PUBLIC, API_KEY) else set(declared)
     assert actual == EXPECTED
 
 
@@ -115,3 +117,11 @@ def test_denied_access_is_audited(app, client, create_user, login):
     assert client.get("/users/").status_code == 403
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "access.denied"))
     assert event.actor == viewer.email and event.details["endpoint"] == "users.index"
+
+
+def test_api_key_routes_refuse_requests_without_a_key_even_from_staff(app, client, create_user, login):
+    login(create_user("administrator"))
+    for rule in app.url_map.iter_rules():
+        if EXPECTED.get(rule.endpoint) == API_KEY:
+            path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", "x", rule.rule)
+            assert client.post(path, json={}).status_code == 401, rule.endpoint
