@@ -234,6 +234,12 @@ LABELS = {
     # round statuses
     "preparing": N_("Preparing"), "collecting": N_("Collecting"), "scoring": N_("Scoring"),
     "published": N_("Published"),
+    # fieldwork
+    "invitation": N_("Personal invitations"), "open_link": N_("Public link with quotas"), "open": N_("Open"),
+    "closed": N_("Closed"), "issued": N_("Issued"), "opened": N_("Opened"), "submitted": N_("Submitted"),
+    "revoked": N_("Revoked"), "web": N_("Web"), "api": N_("API"), "import": N_("Import"),
+    # quality flags
+    "speeding": N_("speeding"), "straight_lining": N_("straight-lining"), "attention": N_("failed attention check"),
 }
 
 

@@ -161,7 +161,7 @@ class RowProblem:
     params: dict[str, Any] = field(default_factory=dict)
 
 
-def _read_csv(data: bytes) -> list[dict[str, str]]:
+def read_csv(data: bytes) -> list[dict[str, str]]:
     try:
         text = data.decode("utf-8-sig")
         first = text.split("\n", 1)[0]
@@ -182,7 +182,7 @@ def set_quotas(fieldwork: Fieldwork, data: bytes, *, actor: User) -> int:
     """
     if not fieldwork.quota_dimensions:
         raise ServiceError("no_quota_dimensions")
-    rows = _read_csv(data)
+    rows = read_csv(data)
     units = _unit_by_code(fieldwork)
     questions = {q.code: q for q in fieldwork.questionnaire.questionnaire.questions()}
     existing = {(quota.unit_id, quota.stratum): quota for quota in
@@ -639,17 +639,17 @@ def import_collected(fieldwork: Fieldwork, data: bytes, *, unit: Unit | None, ac
 
 # --- API keys -------------------------------------------------------------------------------------------
 
-def create_api_key(name: str, *, actor: User) -> tuple[ApiKey, str]:
+def create_api_key(name: str, *, actor: User | None) -> tuple[ApiKey, str]:
     """:return: the key's record and the key itself, shown once"""
     key = "dti_" + new_token()
-    record = ApiKey(name=name, key_hash=token_hash(key), created_by_id=actor.id)
+    record = ApiKey(name=name, key_hash=token_hash(key), created_by_id=actor.id if actor else None)
     db.session.add(record)
     db.session.flush()
     audit.record("api_key.create", actor=actor, entity=record, new={"name": name})
     return record, key
 
 
-def revoke_api_key(record: ApiKey, *, actor: User) -> None:
+def revoke_api_key(record: ApiKey, *, actor: User | None) -> None:
     if record.revoked_at is None:
         record.revoked_at = utcnow()
         audit.record("api_key.revoke", actor=actor, entity=record)

@@ -3,8 +3,11 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from survey_app.views import api, audit, auth, errors, frameworks, main, respond, rounds, sampling, units, users
+    from survey_app.views import (api, audit, auth, errors, fieldwork, frameworks, main, questionnaires, respond, rounds,
+                                  sampling, units, users)
 
-    for module in (main, auth, frameworks, units, rounds, sampling, users, audit, api, respond):
+    for module in (main, auth, frameworks, units, rounds, sampling, questionnaires, fieldwork, users, audit, api,
+                   respond):
         app.register_blueprint(module.blueprint)
+    app.register_blueprint(fieldwork.api_keys)
     errors.init_app(app)

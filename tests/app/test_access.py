@@ -43,12 +43,30 @@ EXPECTED = {
     "users.edit": {ADMIN},
     "audit.index": {ADMIN},
     "sampling.plan": {ADMIN, DESIGNER},
+    "questionnaires.index": STAFF,
+    "questionnaires.show": STAFF,
+    "questionnaires.xlsform": STAFF,
+    "questionnaires.publish": {ADMIN, DESIGNER},
+    "fieldwork.index": STAFF,
+    "fieldwork.show": STAFF,
+    "fieldwork.create": {ADMIN, DESIGNER},
+    "fieldwork.status": {ADMIN, DESIGNER},
+    "fieldwork.quotas": {ADMIN, DESIGNER},
+    "fieldwork.invitations": {ADMIN, DESIGNER},
+    "fieldwork.revoke": {ADMIN, DESIGNER},
+    "fieldwork.import_responses": {ADMIN, DESIGNER},
+    "fieldwork.export": {ADMIN, DESIGNER, SCORER},
+    "fieldwork.review": {ADMIN, DESIGNER, SCORER},
+    "fieldwork.exclusion": {ADMIN, DESIGNER, SCORER},
+    "api_keys.keys": {ADMIN},
+    "api_keys.revoke_key": {ADMIN},
 }
 
 
 def _staff_rules(app):
     """(endpoint, method, concrete path) for every staff route."""
-    samples = {"framework_id": "1", "code": "provinces-2019", "user_id": "1"}
+    samples = {"framework_id": "1", "code": "provinces-2019", "user_id": "1", "questionnaire_id": "1",
+               "invitation_id": "1", "response_id": "1", "key_id": "1", "fmt": "csv", "fieldwork_code": "invited"}
     for rule in app.url_map.iter_rules():
         if EXPECTED.get(rule.endpoint) in (PUBLIC, API_KEY):
             continue
@@ -75,12 +93,16 @@ def test_a_view_without_a_rule_is_denied_to_everyone(app, client, create_user, l
 
 
 @pytest.fixture
-def seeded(app):
+def seeded(app, survey):
+    """Something behind every sample address: fieldwork "invited" with invitation 1, response 1, API key 1."""
     from survey_app.extensions import db
-    from survey_app.services import frameworks, units
+    from survey_app.services import collection, frameworks
+    from tests.conftest import CITIZEN_ANSWERS
 
-    units.load_shipped_unit_lists()
     frameworks.load_shipped_frameworks()
+    collection.issue_invitations(survey.invited, [{"unit": survey.units[0].code}] * 2, actor=None)
+    collection.submit(survey.invited, survey.units[0], CITIZEN_ANSWERS, "one", source="api")
+    collection.create_api_key("partner", actor=None)
     db.session.commit()
 
 
