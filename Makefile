@@ -26,6 +26,7 @@ run: install
 
 ## Run the whole suite against a throw-away PostgreSQL server.
 test: install
+	bash scripts/ensure-chromium.sh
 	bash scripts/with-postgres.sh $(PY) -m pytest $(PYTEST_ARGS)
 
 clean:

@@ -6,6 +6,7 @@ embedded database on the developer's own machine, never in production.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from importlib import resources
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from sqlalchemy import select
 from questionnaires import read_yaml
 from survey_app.extensions import db
 from survey_app.models import EvaluationRound, Role, User
+from survey_app.models.types import utcnow
 from survey_app.services import accounts, frameworks, rounds, units
 
 DEMO_ROUND = "province-2023-demo"
@@ -52,9 +54,90 @@ def seed() -> DemoSeed:
     frameworks.load_shipped_frameworks(actor=admin)
     demo_framework, _ = frameworks.store_framework(read_yaml(demo_framework_path()), actor=admin)
 
-    if db.session.scalar(select(EvaluationRound.id).where(EvaluationRound.code == DEMO_ROUND)) is None:
-        rounds.create_round(DEMO_ROUND, 2023, "Đánh giá DTI cấp tỉnh năm 2023 (minh họa)",
-                            "Province DTI 2023 (demo)", demo_framework, unit_lists["provinces-2019"],
-                            actor=admin)
+    evaluation = db.session.scalar(select(EvaluationRound).where(EvaluationRound.code == DEMO_ROUND))
+    if evaluation is None:
+        evaluation = rounds.create_round(DEMO_ROUND, 2023, "Đánh giá DTI cấp tỉnh năm 2023 (minh họa)",
+                                         "Province DTI 2023 (demo)", demo_framework, unit_lists["provinces-2019"],
+                                         actor=admin)
+    seed_fieldwork(admin, evaluation)
     db.session.flush()
     return result
+
+
+DEMO_PROVINCES = ("01", "02", "46", "48", "79")
+#: synthetic respondents per demo province on the public link
+DEMO_RESPONSES_PER_PROVINCE = 600
+
+
+def seed_fieldwork(admin: User, evaluation: EvaluationRound, *, responses_per_province: int = DEMO_RESPONSES_PER_PROVINCE,
+                   seed: int = 2023) -> None:
+    """Publish the demo's two questionnaires and field them: citizens on public links with quotas by urban/rural
+    × sex, businesses by invitation; fill them with synthetic responses whose answers differ by province."""
+    import numpy as np
+
+    from questionnaires import RespondentGroup, document_hash, quality_flags, read_bank
+    from survey_app.models import FieldworkMode, Quota, Response
+    from survey_app.services import collection
+
+    if collection.get_fieldwork("citizens-2023") is not None:
+        return
+    bank = read_bank(demo_bank_path())
+    citizens, _ = collection.publish_questionnaire(evaluation.framework, RespondentGroup.CITIZENS, bank,
+                                                   code="citizens-2023", name_vi="Phiếu khảo sát người dân 2023",
+                                                   name_en="Citizen survey 2023", actor=admin)
+    businesses, _ = collection.publish_questionnaire(evaluation.framework, RespondentGroup.BUSINESSES, bank,
+                                                     code="businesses-2023",
+                                                     name_vi="Phiếu khảo sát doanh nghiệp 2023",
+                                                     name_en="Business survey 2023", actor=admin)
+    provinces = [u for u in evaluation.unit_list.units if u.code in DEMO_PROVINCES]
+    open_link = collection.create_fieldwork(
+        "citizens-2023", citizens, FieldworkMode.OPEN_LINK, provinces, name_vi="Khảo sát người dân 2023 (minh họa)",
+        name_en="Citizen survey 2023 (demo)", quota_dimensions=["urban", "sex"], evaluation_round=evaluation,
+        actor=admin)
+    invited = collection.create_fieldwork(
+        "businesses-2023", businesses, FieldworkMode.INVITATION, provinces,
+        name_vi="Khảo sát doanh nghiệp 2023 (minh họa)", name_en="Business survey 2023 (demo)",
+        evaluation_round=evaluation, actor=admin)
+    strata = [(urban, sex) for urban in ("urban", "rural") for sex in ("female", "male")]
+    quota_rows = ["unit,urban,sex,target"] + [f"{unit.code},{urban},{sex},{responses_per_province // 3}"
+                                              for unit in provinces for urban, sex in strata]
+    collection.set_quotas(open_link, "\n".join(quota_rows).encode(), actor=admin)
+    collection.issue_invitations(invited, [{"unit": unit.code, "inclusion_probability": "0.02"}
+                                           for unit in provinces for _ in range(40)], actor=admin)
+    rng = np.random.default_rng(seed)
+    questionnaire = citizens.questionnaire
+    now = utcnow()
+    quotas = {(q.unit_id, q.stratum): q for q in db.session.scalars(select(Quota).where(
+        Quota.fieldwork_id == open_link.id))}
+    rows = []
+    for position, unit in enumerate(provinces):
+        # the provinces differ in how digital their people are
+        level = 0.35 + 0.12 * position
+        for index in range(responses_per_province):
+            urban, sex = strata[rng.integers(len(strata))]
+            quota = quotas[(unit.id, collection.stratum_key((urban, sex)))]
+            if quota.filled >= quota.target:
+                continue
+            p = min(level + (0.15 if urban == "urban" else -0.1), 0.95)
+            used = bool(rng.random() < p)
+            answers = {
+                "q_aw3": "yes" if rng.random() < p else "no", "q_infra2": "yes" if rng.random() < p + .1 else "no",
+                "q_hr2": [c for c in ("email", "search", "payment") if rng.random() < p] or ["none"],
+                "q_dg3": "yes" if used else "no", "q_ds1": "yes" if rng.random() < p else "no",
+                "q_ds2": "yes" if rng.random() < p - .05 else "no",
+                "attention": "agree" if rng.random() < 0.97 else "disagree", "province": unit.name,
+                "urban": urban, "sex": sex, "age": ("18-24", "25-34", "35-44", "45-54", "55-64", "65+")[rng.integers(6)],
+            }
+            if used:
+                answers["q_dg4"] = str(int(np.clip(np.round(rng.normal(2 + 2.5 * p, 0.9)), 1, 5)))
+            duration = float(max(rng.lognormal(np.log(420), 0.45), 30))
+            quota.filled += 1
+            rows.append(Response(
+                fieldwork_id=open_link.id, questionnaire_id=citizens.id, unit_id=unit.id,
+                submission_id=f"demo-{unit.code}-{index}", payload_hash=document_hash({"unit": unit.code,
+                                                                                         "answers": answers}),
+                answers=answers, stratum=collection.stratum_key((urban, sex)), source="web",
+                started_at=now - timedelta(seconds=duration), submitted_at=now, duration_seconds=duration,
+                flags=[str(f) for f in quality_flags(questionnaire, answers, None, None)]))
+    db.session.add_all(rows)
+    db.session.flush()

@@ -89,3 +89,12 @@ def test_demo_seed_is_complete_and_idempotent(runner):
     assert (framework.code, framework.version, framework.total_points) == ("national-province", 2, 1000)
     survey_criteria = [n.code for n in framework.nodes if any(c.startswith("survey") for c in n.channels)]
     assert survey_criteria == ["AW.3", "INFRA.2", "HR.2", "DG.3", "DG.4", "DE.1", "DE.2", "DS.1", "DS.2"]
+    # the survey channel: a few thousand synthetic citizen responses within their quotas, and invitations
+    from survey_app.models import Fieldwork, Invitation, Quota, Response
+    from survey_app.services.demo import DEMO_PROVINCES, DEMO_RESPONSES_PER_PROVINCE
+    responses = db.session.scalar(select(func.count(Response.id)))
+    assert 2000 <= responses <= len(DEMO_PROVINCES) * DEMO_RESPONSES_PER_PROVINCE
+    assert db.session.scalar(select(func.sum(Quota.filled))) == responses
+    assert all(q.filled <= q.target for q in db.session.scalars(select(Quota)))
+    assert db.session.scalar(select(func.count(Invitation.id))) == 200
+    assert {f.code for f in db.session.scalars(select(Fieldwork))} == {"citizens-2023", "businesses-2023"}
