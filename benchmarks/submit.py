@@ -1,0 +1,225 @@
+"""Benchmark: complete 40-question responses posted by concurrent clients to the service under gunicorn on
+PostgreSQL, against a bare baseline (a minimal WSGI app that only inserts the same answers with psycopg) in
+the same run, on the same server and the same number of gunicorn workers.
+
+    bash scripts/with-postgres.sh .venv/bin/python benchmarks/submit.py [--clients 32] [--seconds 20]
+
+(with-postgres.sh starts a throw-away PostgreSQL and sets TEST_DATABASE_URL; DATABASE_URL works too.)
+Prints, for each: sustained submissions per second, p50 and p99 latency, errors, and whether every
+acknowledged response is in the database exactly once.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+QUESTIONS = 40
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _questionnaire():
+    from questionnaires import Choice, Question, Questionnaire, QuestionType, RespondentGroup, Section, Text
+
+    scale = tuple(Choice(str(v), Text(str(v), str(v))) for v in range(1, 6))
+    questions = []
+    for index in range(QUESTIONS):
+        kind = (QuestionType.YES_NO, QuestionType.LIKERT, QuestionType.NUMBER, QuestionType.SINGLE)[index % 4]
+        questions.append(Question(
+            code=f"q{index:02d}", text=Text(f"Câu hỏi {index}", f"Question {index}"), type=kind,
+            groups=(RespondentGroup.CITIZENS,), criterion=f"C.{index}",
+            choices=scale if kind in (QuestionType.LIKERT, QuestionType.SINGLE) else (),
+            minimum=0 if kind is QuestionType.NUMBER else None, maximum=1000 if kind is QuestionType.NUMBER else None))
+    sections = tuple(Section(f"S{s}", Text(f"Phần {s}", f"Part {s}"), tuple(questions[s * 10:(s + 1) * 10]))
+                     for s in range(4))
+    return Questionnaire("bench", 2023, 1, RespondentGroup.CITIZENS, sections)
+
+
+def _answers(rng_seed: int) -> dict:
+    import random
+
+    rng = random.Random(rng_seed)
+    answers = {}
+    for index in range(QUESTIONS):
+        kind = index % 4
+        answers[f"q{index:02d}"] = (rng.choice(["yes", "no"]) if kind == 0 else str(rng.randint(1, 5))
+                                    if kind in (1, 3) else rng.randint(0, 1000))
+    return answers
+
+
+def prepare(database_url: str) -> str:
+    """Migrate, publish the 40-question questionnaire, open fieldwork in one unit; return an API key."""
+    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "bench", "FLASK_APP": "wsgi"}
+    subprocess.run([sys.executable, "-m", "flask", "db", "upgrade"], cwd=ROOT, env=env, check=True,
+                   capture_output=True)
+    os.environ.update({"DATABASE_URL": database_url, "SECRET_KEY": "bench"})
+    sys.path.insert(0, str(ROOT))
+    from questionnaires import document_hash, questionnaire_to_dict
+    from survey_app import create_app
+    from survey_app.extensions import db
+    from survey_app.models import FieldworkMode, PublishedQuestionnaire
+    from survey_app.services import collection, frameworks, units
+
+    app = create_app()
+    with app.app_context():
+        unit_list = units.load_shipped_unit_lists()["provinces-2019"]
+        framework = frameworks.load_shipped_frameworks()[0][0]
+        document = questionnaire_to_dict(_questionnaire())
+        snapshot = PublishedQuestionnaire(code="bench", version=1, group="citizens", name_vi="bench", name_en="bench",
+                                          framework=framework, document=document, content_hash=document_hash(document))
+        db.session.add(snapshot)
+        collection.create_fieldwork("bench", snapshot, FieldworkMode.INVITATION, unit_list.units[:1],
+                                    name_vi="bench", actor=None)
+        _, key = collection.create_api_key("bench", actor=None)
+        db.session.execute(db.text("CREATE TABLE IF NOT EXISTS baseline_responses (id bigserial PRIMARY KEY, "
+                                   "submission_id text UNIQUE NOT NULL, unit text NOT NULL, answers jsonb NOT NULL, "
+                                   "submitted_at timestamptz NOT NULL DEFAULT now())"))
+        db.session.commit()
+    return key
+
+
+def _client(port: int, path: str, headers: dict, deadline: float, seed: int, out: list, acknowledged: list) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    n = 0
+    while time.perf_counter() < deadline:
+        submission_id = f"{seed}-{n}-{uuid.uuid4().hex[:8]}"
+        body = json.dumps({"submission_id": submission_id, "unit": "01", "answers": _answers(seed * 100000 + n)})
+        started = time.perf_counter()
+        try:
+            connection.request("POST", path, body=body, headers=headers)
+            response = connection.getresponse()
+            response.read()
+            status = response.status
+        except (OSError, http.client.HTTPException):
+            status = 0
+            connection.close()
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        out.append((time.perf_counter() - started, status))
+        if status == 201:
+            acknowledged.append(submission_id)
+        n += 1
+    connection.close()
+
+
+def _process(port, path, headers, deadline, threads, seed, queue):
+    out, acknowledged = [], []
+    workers = [threading.Thread(target=_client, args=(port, path, headers, deadline, seed * 1000 + i, out,
+                                                      acknowledged)) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    queue.put((out, acknowledged))
+
+
+def drive(port: int, path: str, headers: dict, clients: int, seconds: float) -> tuple[list, list, float]:
+    """Post for ``seconds`` from ``clients`` connections spread over processes (the load must not be the
+    bottleneck); return the (latency, status) samples, acknowledged identifiers and the elapsed time."""
+    processes = max(1, min(clients, 4))
+    queue = multiprocessing.Queue()
+    started = time.perf_counter()
+    deadline = started + seconds
+    children = [multiprocessing.Process(target=_process, args=(
+        port, path, headers, deadline, clients // processes + (i < clients % processes), i, queue))
+        for i in range(processes)]
+    for child in children:
+        child.start()
+    samples, acknowledged = [], []
+    for _ in children:
+        out, ack = queue.get()
+        samples += out
+        acknowledged += ack
+    for child in children:
+        child.join()
+    return samples, acknowledged, time.perf_counter() - started
+
+
+def _serve(app: str, port: int, workers: int, env: dict) -> subprocess.Popen:
+    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", "gthread", "--threads", "4",
+                                "-b", f"127.0.0.1:{port}", "--log-level", "warning", app],
+                               cwd=ROOT, env=env)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return process
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{app} did not start")
+
+
+def report(name: str, samples: list, acknowledged: list, elapsed: float, stored: int, distinct: int) -> dict:
+    latencies = sorted(latency for latency, _ in samples)
+    errors = sum(1 for _, status in samples if status != 201)
+    figures = {
+        "submissions_per_second": round(len(acknowledged) / elapsed, 1),
+        "p50_ms": round(1000 * statistics.median(latencies), 1),
+        "p99_ms": round(1000 * latencies[int(0.99 * (len(latencies) - 1))], 1),
+        "errors": errors, "acknowledged": len(acknowledged), "stored": stored,
+        "acknowledged_missing": len(acknowledged) - distinct,
+    }
+    print(f"{name:9s} {figures['submissions_per_second']:8.1f}/s  p50 {figures['p50_ms']:6.1f} ms  "
+          f"p99 {figures['p99_ms']:6.1f} ms  errors {errors}  acknowledged {len(acknowledged)}  stored {stored}  "
+          f"missing {figures['acknowledged_missing']}")
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--workers", type=int, default=(os.cpu_count() or 2) * 2)
+    options = parser.parse_args()
+    url = os.environ.get("DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        sys.exit("Run under scripts/with-postgres.sh or set DATABASE_URL")
+    key = prepare(url)
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench", "API_RATE_LIMIT": "1000000 per minute",
+           "PYTHONPATH": str(ROOT)}
+    import psycopg
+
+    plain = url.replace("postgresql+psycopg://", "postgresql://")
+    results = {}
+    for name, app, path, headers in (
+            ("baseline", "benchmarks.baseline_app:app", "/responses", {"Content-Type": "application/json"}),
+            ("service", "wsgi:app", "/api/v1/fieldworks/bench/responses",
+             {"Content-Type": "application/json", "Authorization": f"Bearer {key}"})):
+        port = _free_port()
+        server = _serve(app, port, options.workers, env)
+        try:
+            drive(port, path, headers, min(options.clients, 4), 2)  # warm-up
+            samples, acknowledged, elapsed = drive(port, path, headers, options.clients, options.seconds)
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
+        table = "baseline_responses" if name == "baseline" else "responses"
+        with psycopg.connect(plain) as connection:
+            stored = connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            distinct = connection.execute(f"SELECT count(DISTINCT submission_id) FROM {table} "
+                                          "WHERE submission_id = ANY(%s)", (acknowledged,)).fetchone()[0]
+        results[name] = report(name, samples, acknowledged, elapsed, stored, distinct)
+    ratio = results["service"]["submissions_per_second"] / max(results["baseline"]["submissions_per_second"], 1e-9)
+    print(f"service/baseline throughput: {ratio:.2f} (target ≥ 0.5); service p99 {results['service']['p99_ms']} ms "
+          f"(target < 250)")
+    print(json.dumps({"clients": options.clients, "seconds": options.seconds, "workers": options.workers,
+                      "ratio": round(ratio, 3), **results}))
+
+
+if __name__ == "__main__":
+    main()
