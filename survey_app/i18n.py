@@ -123,6 +123,12 @@ def describe_answer_problem(problem, question) -> str:
     return gettext(_ANSWER_MESSAGES[code]) if code in _ANSWER_MESSAGES else code
 
 
+def describe_answer_problems(problems, questions) -> dict[str, str]:
+    """The message of every refused answer, by question code."""
+    by_code = {question.code: question for question in questions}
+    return {code: describe_answer_problem(problem, by_code[code]) for code, problem in problems.items()}
+
+
 def describe_row_problem(problem) -> str:
     """One refused row of an upload: its line and the reason."""
     message = _ROW_MESSAGES.get(problem.code)

@@ -14,7 +14,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import text
 
 from survey_app.extensions import csrf, db, limiter
-from survey_app.i18n import describe_answer_problem, describe_error
+from survey_app.i18n import describe_answer_problems, describe_error
 from survey_app.models.types import utcnow
 from survey_app.security import api_key, public
 from survey_app.services import ServiceError, collection
@@ -94,9 +94,8 @@ def submit_response(code: str):
     except ServiceError as error:
         details = {}
         if error.code == "invalid_answers":
-            questions = {q.code: q for q in fieldwork.questionnaire.questionnaire.questions()}
-            details["answers"] = {question: describe_answer_problem(problem, questions[question])
-                                  for question, problem in error.params["problems"].items()}
+            details["answers"] = describe_answer_problems(error.params["problems"],
+                                                          fieldwork.questionnaire.questionnaire.questions())
         return _error(STATUS.get(error.code, 400), describe_error(error), reason=error.code, **details)
     g.api_key.last_used_at = utcnow()
     response = outcome.response

@@ -2,15 +2,13 @@
 flagged responses, import ODK/Kobo exports and download the responses."""
 from __future__ import annotations
 
-import csv
-import io
-
+import pandas as pd
 
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from questionnaires.exports import response_table, safe_cell, to_csv, to_spss, to_stata, to_xlsx
+from questionnaires.exports import response_table, to_csv, to_spss, to_stata, to_xlsx
 from survey_app.extensions import db
 from survey_app.forms.collection import ApiKeyForm, FieldworkForm, UploadForm
 from survey_app.i18n import current_language, describe_error, describe_row_problem, label
@@ -45,6 +43,14 @@ def _fieldwork(fieldwork_code: str):
     if fieldwork is None:
         abort(404)
     return fieldwork
+
+
+def _of_fieldwork(model, record_id: int, fieldwork):
+    """A record that belongs to the fieldwork in the address; any other is not found."""
+    record = db.get_or_404(model, record_id)
+    if record.fieldwork_id != fieldwork.id:
+        abort(404)
+    return record
 
 
 def _row_problems(error: ServiceError) -> list[str]:
@@ -162,13 +168,10 @@ def invitations(fieldwork_code: str):
             issued = collection.issue_invitations(fieldwork, rows, actor=g.user)
         except ServiceError as error:
             return _problems_page(fieldwork, _row_problems(error))
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(["unit", "name", "email", "phone", "link"])
-        for row, one in zip(rows, issued):
-            writer.writerow([safe_cell(row.get(k, "")) for k in ("unit", "name", "email", "phone")] +
-                            [url_for("respond.entry", kind="i", key=one.token, _external=True)])
-        return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv",
+        links = pd.DataFrame([{**{k: row.get(k, "") for k in ("unit", "name", "email", "phone")},
+                               "link": url_for("respond.entry", kind="i", key=one.token, _external=True)}
+                              for row, one in zip(rows, issued)], columns=["unit", "name", "email", "phone", "link"])
+        return Response(to_csv(links), mimetype="text/csv",
                         headers={"Content-Disposition": f"attachment; filename={fieldwork_code}-invitations.csv"})
     listed = db.session.scalars(select(Invitation).where(Invitation.fieldwork_id == fieldwork.id)
                                 .order_by(Invitation.id).limit(500))
@@ -179,9 +182,7 @@ def invitations(fieldwork_code: str):
 @allow(*DESIGNERS)
 def revoke(fieldwork_code: str, invitation_id: int):
     fieldwork = _fieldwork(fieldwork_code)
-    invitation = db.get_or_404(Invitation, invitation_id)
-    if invitation.fieldwork_id != fieldwork.id:
-        abort(404)
+    invitation = _of_fieldwork(Invitation, invitation_id, fieldwork)
     try:
         collection.revoke_invitation(invitation, actor=g.user, reason=request.form.get("reason", "")[:500])
     except ServiceError as error:
@@ -238,9 +239,7 @@ def review(fieldwork_code: str):
 @allow(*ANALYSTS)
 def exclusion(fieldwork_code: str, response_id: int):
     fieldwork = _fieldwork(fieldwork_code)
-    response = db.get_or_404(StoredResponse, response_id)
-    if response.fieldwork_id != fieldwork.id:
-        abort(404)
+    response = _of_fieldwork(StoredResponse, response_id, fieldwork)
     exclude = request.form.get("exclude") == "1"
     reason = request.form.get("reason", "").strip()[:500]
     if exclude and not reason:

@@ -12,7 +12,7 @@ from flask import Blueprint, abort, current_app, jsonify, redirect, render_templ
 
 from questionnaires import QuestionType, is_relevant
 from survey_app.extensions import db, limiter
-from survey_app.i18n import current_language, describe_answer_problem, describe_error, number
+from survey_app.i18n import current_language, describe_answer_problems, describe_error, number
 from survey_app.models import FieldworkMode, ResponseDraft
 from survey_app.models.types import utcnow
 from survey_app.security import public
@@ -73,8 +73,7 @@ def _raw_answers(section) -> dict:
 
 def _page(kind, key, draft, section, problems=None, status=200, resume_code=None):
     questionnaire, current = _questions(draft, section)
-    errors = {code: describe_answer_problem(problem, next(q for q in current.questions if q.code == code))
-              for code, problem in (problems or {}).items()}
+    errors = describe_answer_problems(problems or {}, current.questions)
     return render_template(
         "respond/section.html", kind=kind, key=key, draft=draft, fieldwork=draft.fieldwork,
         questionnaire=questionnaire, section=current, index=section, total=len(questionnaire.sections),
@@ -182,8 +181,7 @@ def autosave(kind: str, key: str, section: int):
     _, current = _questions(draft, section)
     checked = collection.save_draft(draft, section, _raw_answers(current), moving_on=False)
     db.session.commit()
-    return jsonify(saved=True, problems={code: describe_answer_problem(problem, next(
-        q for q in current.questions if q.code == code)) for code, problem in checked.problems.items()})
+    return jsonify(saved=True, problems=describe_answer_problems(checked.problems, current.questions))
 
 
 @blueprint.route("/<any(i, r):kind>/<key>/submit", methods=["GET", "POST"])

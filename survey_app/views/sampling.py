@@ -1,9 +1,6 @@
-import csv
-import io
-
 from flask import Blueprint, Response, render_template, request
 
-from questionnaires.exports import safe_cell
+from questionnaires.exports import to_csv
 from sampling import SamplingError
 from survey_app.forms.sampling import SamplePlanForm
 from survey_app.i18n import describe_sampling_error
@@ -39,11 +36,6 @@ def plan():
 
 
 def _csv(table) -> Response:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(list(table.columns))
-    for row in table.itertuples(index=False):
-        writer.writerow([safe_cell(value) for value in row])
-    return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv",
+    return Response(to_csv(table), mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename=sample-plan.csv"})
 
