@@ -2,9 +2,11 @@
 PostgreSQL, against a bare baseline (a minimal WSGI app that only inserts the same answers with psycopg) in
 the same run, on the same server and the same number of gunicorn workers.
 
-    bash scripts/with-postgres.sh .venv/bin/python benchmarks/submit.py [--clients 32] [--seconds 20]
+    PG_DURABLE=1 bash scripts/with-postgres.sh .venv/bin/python benchmarks/submit.py [--clients 32] [--seconds 20]
 
-(with-postgres.sh starts a throw-away PostgreSQL and sets TEST_DATABASE_URL; DATABASE_URL works too.)
+(with-postgres.sh starts a throw-away PostgreSQL and sets TEST_DATABASE_URL; DATABASE_URL works too.
+PG_DURABLE=1 gives it production's durability, fsync and synchronous commit, which the test suite's server
+turns off: a benchmark of acknowledged writes means nothing without them.)
 Prints, for each: sustained submissions per second, p50 and p99 latency, errors, and whether every
 acknowledged response is in the database exactly once.
 """
@@ -151,8 +153,9 @@ def drive(port: int, path: str, headers: dict, clients: int, seconds: float) -> 
     return samples, acknowledged, time.perf_counter() - started
 
 
-def _serve(app: str, port: int, workers: int, env: dict) -> subprocess.Popen:
-    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", "gthread", "--threads", "4",
+def _serve(app: str, port: int, workers: int, threads: int, env: dict) -> subprocess.Popen:
+    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", "gthread",
+                                "--threads", str(threads),
                                 "-b", f"127.0.0.1:{port}", "--log-level", "warning", app],
                                cwd=ROOT, env=env)
     for _ in range(100):
@@ -185,6 +188,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--workers", type=int, default=(os.cpu_count() or 2) * 2)
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     options = parser.parse_args()
     url = os.environ.get("DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
     if not url:
@@ -201,7 +205,7 @@ def main() -> None:
             ("service", "wsgi:app", "/api/v1/fieldworks/bench/responses",
              {"Content-Type": "application/json", "Authorization": f"Bearer {key}"})):
         port = _free_port()
-        server = _serve(app, port, options.workers, env)
+        server = _serve(app, port, options.workers, options.threads, env)
         try:
             drive(port, path, headers, min(options.clients, 4), 2)  # warm-up
             samples, acknowledged, elapsed = drive(port, path, headers, options.clients, options.seconds)
@@ -218,6 +222,7 @@ def main() -> None:
     print(f"service/baseline throughput: {ratio:.2f} (target ≥ 0.5); service p99 {results['service']['p99_ms']} ms "
           f"(target < 250)")
     print(json.dumps({"clients": options.clients, "seconds": options.seconds, "workers": options.workers,
+                      "threads": options.threads,
                       "ratio": round(ratio, 3), **results}))
 
 

@@ -39,8 +39,15 @@ cleanup() {
 trap cleanup EXIT
 
 "${RUN_AS[@]}" "$PG_BIN/initdb" -D "$PGDATA_DIR/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 --no-sync >/dev/null
+# Tests trade durability for speed; benchmarks and fault tests (PG_DURABLE=1) run with production's settings,
+# where every acknowledged commit is flushed to disk.
+if [ "${PG_DURABLE:-0}" = 1 ]; then
+  SETTINGS="-c fsync=on -c synchronous_commit=on -c full_page_writes=on"
+else
+  SETTINGS="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+fi
 "${RUN_AS[@]}" "$PG_BIN/pg_ctl" -D "$PGDATA_DIR/data" -l "$PGDATA_DIR/server.log" -w -o \
-  "-p $PORT -k $PGDATA_DIR -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+  "-p $PORT -k $PGDATA_DIR -c listen_addresses=127.0.0.1 $SETTINGS -c max_connections=200" \
   start >/dev/null
 "${RUN_AS[@]}" "$PG_BIN/createdb" -h 127.0.0.1 -p "$PORT" -U postgres dti_test
 

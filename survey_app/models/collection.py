@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from functools import cached_property
 from typing import Any
 
 from sqlalchemy import CheckConstraint, Column, Float, ForeignKey, String, Table, Text, UniqueConstraint
@@ -36,17 +35,29 @@ class PublishedQuestionnaire(BilingualName, db.Model):
     name_vi: Mapped[str] = mapped_column(String(300))
     name_en: Mapped[str] = mapped_column(String(300))
     framework_id: Mapped[int] = mapped_column(ForeignKey("frameworks.id"))
-    #: questionnaire_to_dict() of the snapshot: never changed once stored
-    document: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    #: questionnaire_to_dict() of the snapshot: never changed once stored; deferred because the parsed form
+    #: is kept per process (see ``questionnaire``), so most requests need only the hash
+    document: Mapped[dict[str, Any]] = mapped_column(JSONDocument, deferred=True)
     content_hash: Mapped[str] = mapped_column(String(64))
     published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     framework: Mapped[FrameworkVersion] = relationship()
 
-    @cached_property
+    @property
     def questionnaire(self) -> Questionnaire:
-        return questionnaire_from_dict(self.document)
+        # a snapshot never changes, so its parse is shared by every request of the process, keyed by content
+        # (ids repeat across databases, content hashes do not)
+        parsed = _PARSED_SNAPSHOTS.get(self.content_hash)
+        if parsed is None:
+            parsed = questionnaire_from_dict(self.document)
+            if len(_PARSED_SNAPSHOTS) >= 64:
+                _PARSED_SNAPSHOTS.pop(next(iter(_PARSED_SNAPSHOTS)))
+            _PARSED_SNAPSHOTS[self.content_hash] = parsed
+        return parsed
+
+
+_PARSED_SNAPSHOTS: dict[str, Questionnaire] = {}
 
 
 class FieldworkMode(StrEnum):

@@ -18,7 +18,9 @@ from datetime import date, datetime, timedelta
 from typing import Any, Iterable, Mapping
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import joinedload
 
 from questionnaires import (
     QuestionBank,
@@ -140,7 +142,10 @@ def create_fieldwork(code: str, questionnaire: PublishedQuestionnaire, mode: Fie
 
 
 def get_fieldwork(code: str) -> Fieldwork | None:
-    return db.session.scalar(select(Fieldwork).where(Fieldwork.code == code))
+    """The fieldwork with its units and questionnaire snapshot, in one query (every submission needs them)."""
+    return db.session.scalars(select(Fieldwork).where(Fieldwork.code == code)
+                              .options(joinedload(Fieldwork.units), joinedload(Fieldwork.questionnaire))
+                              ).unique().one_or_none()
 
 
 def set_status(fieldwork: Fieldwork, status: FieldworkStatus, *, actor: User) -> None:
@@ -421,16 +426,21 @@ def submit(fieldwork: Fieldwork, unit: Unit, raw_answers: Mapping[str, Any], sub
     if invitation is None and draft is not None:
         invitation = draft.invitation
     if invitation is not None:
-        # one submission at a time per invitation: a second one waits here and then sees the first
+        # one submission at a time per invitation: a second one waits here and then sees the first; a repeat
+        # must answer as the first did before the link is judged used
         db.session.execute(select(Invitation.id).where(Invitation.id == invitation.id).with_for_update())
         db.session.refresh(invitation)
-    existing = _stored(fieldwork, submission_id)
-    if existing is not None:
-        return _replay(existing, payload_hash)
+        existing = _stored(fieldwork, submission_id)
+        if existing is not None:
+            return _replay(existing, payload_hash)
+    now = utcnow()
     # paper and telephone interviews are entered after the fact, outside the open link's quotas
     imported = source == "import"
-    if not imported:
-        _usable(fieldwork)
+    if not imported and not fieldwork.is_open(now):
+        existing = _stored(fieldwork, submission_id)
+        if existing is not None:
+            return _replay(existing, payload_hash)
+        raise ServiceError("fieldwork_closed")
     if invitation is not None:
         if invitation.revoked_at is not None:
             raise ServiceError("link_revoked")
@@ -438,33 +448,27 @@ def submit(fieldwork: Fieldwork, unit: Unit, raw_answers: Mapping[str, Any], sub
             raise ServiceError("link_used")
     if draft is not None and draft.screened_out:
         raise ServiceError("quota_full")
-    now = utcnow()
     if started_at is None and draft is not None:
         started_at = draft.started_at
     if duration_seconds is None and started_at is not None:
         duration_seconds = max((now - started_at).total_seconds(), 0.0)
-    stratum, quota = quota_for(fieldwork, unit, checked.answers) if fieldwork.quota_dimensions else (None, None)
-    response = Response(fieldwork_id=fieldwork.id, questionnaire_id=fieldwork.questionnaire_id, unit_id=unit.id,
-                        submission_id=submission_id, payload_hash=payload_hash, answers=checked.answers,
-                        stratum=stratum, source=source, started_at=started_at, submitted_at=now,
-                        duration_seconds=duration_seconds,
-                        flags=[str(flag) for flag in quality_flags(questionnaire, checked.answers, None, None)])
-    try:
-        with db.session.begin_nested():
-            db.session.add(response)
-    except IntegrityError:
-        # the same identifier was stored by a concurrent request meanwhile
+    stratum = None
+    if fieldwork.quota_dimensions:
+        values = stratum_of(checked.answers, fieldwork.quota_dimensions)
+        stratum = stratum_key(values) if values is not None else None
+    response = _insert_once(
+        fieldwork_id=fieldwork.id, questionnaire_id=fieldwork.questionnaire_id, unit_id=unit.id,
+        submission_id=submission_id, payload_hash=payload_hash, answers=checked.answers, stratum=stratum,
+        source=source, started_at=started_at, submitted_at=now, duration_seconds=duration_seconds,
+        flags=[str(flag) for flag in quality_flags(questionnaire, checked.answers, None, None)])
+    if response is None:
+        # the same identifier was stored before, or by a concurrent request that has committed meanwhile
         existing = _stored(fieldwork, submission_id)
         if existing is None:
-            raise
+            raise ServiceError("submission_conflict")
         return _replay(existing, payload_hash)
     if fieldwork.quota_dimensions and not imported:
-        if quota is None:
-            raise ServiceError("not_in_quota", stratum=stratum or "")
-        taken = db.session.execute(update(Quota).where(Quota.id == quota.id, Quota.filled < Quota.target)
-                                   .values(filled=Quota.filled + 1)).rowcount
-        if not taken:
-            raise ServiceError("quota_full", stratum=stratum)
+        _take_quota_place(fieldwork, unit, stratum)
     if invitation is not None:
         invitation.submitted_at = now
         if not fieldwork.anonymous:
@@ -473,8 +477,37 @@ def submit(fieldwork: Fieldwork, unit: Unit, raw_answers: Mapping[str, Any], sub
         db.session.delete(draft)
     elif invitation is not None:
         db.session.execute(delete(ResponseDraft).where(ResponseDraft.invitation_id == invitation.id))
-    db.session.flush()
     return Submitted(response, replay=False)
+
+
+def _insert_once(**values) -> Response | None:
+    """Insert a response unless its (fieldwork, submission identifier) is already stored: the new row, or None.
+
+    One statement instead of a look-up, a savepoint and an insert: the unique constraint decides, and a
+    concurrent insert of the same identifier waits for the first to commit and then inserts nothing.
+    """
+    statement = _INSERT_ONCE[db.session.get_bind().dialect.name]
+    return db.session.scalars(statement, [values]).one_or_none()
+
+
+# built once: the values travel as parameters, so the statement compiles once per process
+_INSERT_ONCE = {
+    name: insert(Response).on_conflict_do_nothing(index_elements=[Response.fieldwork_id, Response.submission_id])
+    .returning(Response)
+    for name, insert in (("postgresql", postgresql_insert), ("sqlite", sqlite_insert))}
+
+
+def _take_quota_place(fieldwork: Fieldwork, unit: Unit, stratum: str | None) -> None:
+    """Take one place in the stratum's quota in one conditional update, so concurrent submissions never
+    overshoot it; a stratum without a quota, or without a place left, refuses the response."""
+    taken = db.session.execute(
+        update(Quota).where(Quota.fieldwork_id == fieldwork.id, Quota.unit_id == unit.id, Quota.stratum == stratum,
+                            Quota.filled < Quota.target)
+        .values(filled=Quota.filled + 1).returning(Quota.id)).first()
+    if taken is None:
+        exists = db.session.scalar(select(Quota.id).where(Quota.fieldwork_id == fieldwork.id,
+                                                          Quota.unit_id == unit.id, Quota.stratum == stratum))
+        raise ServiceError("quota_full" if exists else "not_in_quota", stratum=stratum or "")
 
 
 def receipt(response: Response) -> str:
