@@ -16,7 +16,10 @@ from analysis.index import (
     propose_exclusions,
     rank,
 )
+from analysis.survey_channel import criterion_values, survey_criteria, survey_estimates
 from analysis.uncertainty import RankUncertainty, leaf_coefficients, simulate_ranks
 
-__all__ = ["Design", "EstimationError", "ReplicateDesign", "Scores", "apply_full_marks", "apply_peer_maximum", "compute",
-           "index_from_values", "merge_units", "normalise", "propose_exclusions", "rank", "RankUncertainty", "leaf_coefficients", "simulate_ranks"]
+__all__ = ["Design", "EstimationError", "RankUncertainty", "ReplicateDesign", "Scores", "apply_full_marks",
+           "apply_peer_maximum", "compute", "criterion_values", "index_from_values", "leaf_coefficients",
+           "merge_units", "normalise", "propose_exclusions", "rank", "simulate_ranks", "survey_criteria",
+           "survey_estimates"]

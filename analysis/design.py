@@ -39,6 +39,13 @@ class _Stage:
     aggregate: sparse.csr_matrix  # clusters × rows indicator
 
 
+def _deff(variances: np.ndarray, srs_variances: np.ndarray) -> np.ndarray:
+    """The design effect; undefined (NaN or infinite) where simple random sampling has no variance, as for a
+    domain of one respondent or one where everyone answered alike."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return variances / srs_variances
+
+
 def _labels(values: pd.Series | np.ndarray) -> tuple[np.ndarray, pd.Index]:
     codes, uniques = pd.factorize(pd.Series(values), sort=True)
     if (codes < 0).any():
@@ -275,7 +282,7 @@ class Design:
         k = len(domains)
         estimates = np.bincount(codes, w * y, k)
         variances = self.variances(self._columns(codes, k, w * y))
-        deffs = variances / self._srs_variance(y, (codes, k), w, mean_scale=False)
+        deffs = _deff(variances, self._srs_variance(y, (codes, k), w, mean_scale=False))
         counts = np.bincount(codes, (w > 0).astype(float), k)
         return self._table(estimates, variances, deffs, counts, self._index(domains, by, column), confidence)
 
@@ -288,7 +295,7 @@ class Design:
         estimates = np.bincount(codes, w * y, k) / population
         influence = w * (y - estimates[codes]) / population[codes]
         variances = self.variances(self._columns(codes, k, influence))
-        deffs = variances / self._srs_variance(y, (codes, k), w, mean_scale=True)
+        deffs = _deff(variances, self._srs_variance(y, (codes, k), w, mean_scale=True))
         counts = np.bincount(codes, (w > 0).astype(float), k)
         return self._table(estimates, variances, deffs, counts, self._index(domains, by, column), confidence)
 
@@ -309,7 +316,7 @@ class Design:
             estimates = np.bincount(domain_codes, w * y, k) / population
             influence = w * (y - estimates[domain_codes]) / population[domain_codes]
             variances = self.variances(self._columns(domain_codes, k, influence))
-            deffs = variances / self._srs_variance(y, (domain_codes, k), w, mean_scale=True)
+            deffs = _deff(variances, self._srs_variance(y, (domain_codes, k), w, mean_scale=True))
             counts = np.bincount(domain_codes, (w > 0).astype(float), k)
             index = pd.MultiIndex.from_arrays([domains if by else [column] * k, [level] * k],
                                               names=[by or "variable", "level"])
@@ -328,7 +335,7 @@ class Design:
         estimates = np.bincount(codes, w * y, k) / denominator_total
         residual = (y - estimates[codes] * x) / denominator_total[codes]
         variances = self.variances(self._columns(codes, k, w * residual))
-        deffs = variances / self._srs_variance(residual, (codes, k), w, mean_scale=False)
+        deffs = _deff(variances, self._srs_variance(residual, (codes, k), w, mean_scale=False))
         counts = np.bincount(codes, (w > 0).astype(float), k)
         return self._table(estimates, variances, deffs, counts,
                            self._index(domains, by, f"{numerator}/{denominator}"), confidence)

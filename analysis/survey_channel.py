@@ -1,0 +1,132 @@
+"""The survey channel's estimates: per criterion and unit, the weighted value of the rule the framework names,
+its standard error and interval, the unweighted value beside it, and the points it earns.
+
+A criterion answered by several questions takes, for each respondent, the mean of the values of the questions
+they answered (each by the criterion's rule), so that one respondent counts once in the criterion's estimate.
+"""
+from __future__ import annotations
+
+import warnings
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from analysis._errors import EstimationError
+from analysis.design import Design
+from questionnaires import Framework, Node, Questionnaire, ScoringMethod, points_for, respondent_value
+
+COLUMNS = ["criterion", "unit", "rule", "respondents", "unweighted", "unweighted_low", "unweighted_high",
+           "weighted", "se", "ci_low", "ci_high", "deff", "maximum", "points", "points_low", "points_high"]
+
+
+def survey_criteria(framework: Framework, questionnaire: Questionnaire) -> dict[str, tuple[Node, list]]:
+    """The criteria the questionnaire measures that the framework scores by a survey rule, each with its node
+    and its questions, in framework order."""
+    questions: dict[str, list] = {}
+    for question in questionnaire.questions():
+        if question.criterion:
+            questions.setdefault(question.criterion, []).append(question)
+    found = {}
+    for node, _ in framework.walk():
+        if node.code in questions and node.scoring is not None and node.scoring.method is ScoringMethod.SURVEY:
+            found[node.code] = (node, questions[node.code])
+    return found
+
+
+def criterion_values(responses: pd.DataFrame, framework: Framework, questionnaire: Questionnaire) -> pd.DataFrame:
+    """Each respondent's value on every survey-scored criterion (NaN where they answered none of its
+    questions): 1/0 for the share rules, the scale's number for a mean."""
+    values = {}
+    for code, (node, questions) in survey_criteria(framework, questionnaire).items():
+        per_question = []
+        for question in questions:
+            answers = responses[question.code] if question.code in responses.columns else pd.Series(
+                [None] * len(responses), index=responses.index)
+            per_question.append([_value(question, node, answer) for answer in answers])
+        with warnings.catch_warnings():
+            # a respondent who answered none of the questions has no value: NaN by design, not a warning
+            warnings.simplefilter("ignore", RuntimeWarning)
+            values[code] = np.nanmean(np.array(per_question, dtype=float).reshape(len(questions), -1), axis=0)
+    return pd.DataFrame(values, index=responses.index)
+
+
+def _value(question, node, answer) -> float:
+    if answer is None or (isinstance(answer, float) and np.isnan(answer)):
+        return np.nan
+    value = respondent_value(question, node.scoring.rule, answer, node.scoring.threshold)
+    return np.nan if value is None else value
+
+
+def survey_estimates(responses: pd.DataFrame, framework: Framework, questionnaire: Questionnaire, *,
+                     weights: Sequence[float] | None = None, calibrations: Sequence = (), unit: str = "unit",
+                     confidence: float = 0.95) -> pd.DataFrame:
+    """Per survey-scored criterion and unit: the weighted estimate with its standard error, interval and design
+    effect, the unweighted estimate with its interval, the respondent count, and the points.
+
+    Parameters
+    ----------
+    responses : DataFrame
+        One row per (non-excluded) response: the column ``unit`` and a column per question code.
+    framework, questionnaire
+        The framework whose criteria carry the survey rules; the questionnaire the responses answered.
+    weights : array, optional
+        The final weights (one per row); without them every response weighs 1 and the weighted columns equal
+        the unweighted ones.
+    calibrations : sequence of sampling.Calibration
+        The adjustments that made the weights, so that standard errors account for them as R's do.
+    unit : str
+        The column of the unit: each unit is a stratum of the design (its sample is drawn, or weighted, on its
+        own) and a domain of the estimates.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``COLUMNS``; a unit with no answer to a criterion has ``respondents`` 0 and NaN elsewhere,
+        which the index scores as missing.
+    """
+    if unit not in responses.columns:
+        raise EstimationError("unknown_column", "no column {column} in the data", column=unit)
+    criteria = survey_criteria(framework, questionnaire)
+    data = criterion_values(responses, framework, questionnaire)
+    data[unit] = responses[unit].astype(str).to_numpy()
+    units = sorted(data[unit].unique())
+    answered = {}
+    for code in criteria:
+        valid = data[code].notna()
+        answered[code] = set(data.loc[valid, unit])
+        if answered[code]:
+            # rows without a value weigh nothing in the estimate whatever their domain, so they are labelled
+            # with an answered unit: a unit nobody answered is then absent, not an empty domain
+            data[f"{code} domain"] = data[unit].where(valid, min(answered[code]))
+    if weights is None:
+        weights = np.ones(len(data))
+    weighted = Design(data, np.asarray(weights, float), strata=unit, lonely_psu="certainty",
+                      calibrations=calibrations)
+    plain = Design(data, np.ones(len(data)), strata=unit, lonely_psu="certainty")
+    rows = []
+    for code, (node, _) in criteria.items():
+        if answered[code]:
+            estimate = weighted.mean(code, by=f"{code} domain", confidence=confidence)
+            unweighted = plain.mean(code, by=f"{code} domain", confidence=confidence)
+        for unit_code in units:
+            present = unit_code in answered[code]
+            rows.append(_row(node, unit_code, estimate.loc[unit_code] if present else None,
+                             unweighted.loc[unit_code] if present else None))
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _row(node: Node, unit_code: str, estimate, unweighted) -> dict:
+    row = {"criterion": node.code, "unit": unit_code, "rule": str(node.scoring.rule), "maximum": node.points,
+           "respondents": 0}
+    if estimate is None:
+        return row
+    row.update(respondents=int(estimate["n"]), unweighted=unweighted["estimate"],
+               unweighted_low=unweighted["ci_low"], unweighted_high=unweighted["ci_high"],
+               weighted=estimate["estimate"], se=estimate["se"], ci_low=estimate["ci_low"],
+               ci_high=estimate["ci_high"], deff=estimate["deff"])
+    # every rule's points grow with the estimate, so the interval's ends give the points' interval
+    for column, value in (("points", estimate["estimate"]), ("points_low", estimate["ci_low"]),
+                          ("points_high", estimate["ci_high"])):
+        row[column] = points_for(node.scoring, value, node.points)
+    return row
