@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Callable, Mapping
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -132,6 +132,11 @@ def _codes(data: pd.DataFrame, column: str | list[str]) -> pd.Series:
     return pd.Series(list(zip(*(data[c] for c in columns))), index=data.index)
 
 
+def _margin_name(margin: str | Sequence[str]) -> str:
+    """A margin as errors name it: its column, or its columns crossed ("unit × sex")."""
+    return margin if isinstance(margin, str) else " × ".join(margin)
+
+
 def _levels(labels: pd.Series, targets: pd.Series, margin: str, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Row codes into ``targets``' levels, after checking that sample and targets agree level by level."""
     targets = pd.Series(targets, dtype=float)
@@ -184,8 +189,7 @@ def poststratify(data: pd.DataFrame, weights, cells: str | list[str], targets: M
         post-stratum without a count.
     """
     w = _weights(weights, len(data))
-    name = cells if isinstance(cells, str) else " × ".join(cells)
-    codes, totals = _levels(_codes(data, cells), pd.Series(targets), name, w)
+    codes, totals = _levels(_codes(data, cells), pd.Series(targets), _margin_name(cells), w)
     sums = np.bincount(codes, w, len(totals))
     with np.errstate(divide="ignore", invalid="ignore"):
         factor = np.where(sums > 0, totals / sums, 0.0)
@@ -198,8 +202,8 @@ def poststratify(data: pd.DataFrame, weights, cells: str | list[str], targets: M
 def _margin_codes(data, weights, margins) -> list[tuple[str, np.ndarray, np.ndarray]]:
     prepared = []
     for margin, targets in margins.items():
-        codes, totals = _levels(_codes(data, margin), pd.Series(targets), str(margin), weights)
-        prepared.append((str(margin), codes, totals))
+        codes, totals = _levels(_codes(data, margin), pd.Series(targets), _margin_name(margin), weights)
+        prepared.append((_margin_name(margin), codes, totals))
     first_name, _, first = prepared[0]
     for name, _, totals in prepared[1:]:
         if not np.isclose(totals.sum(), first.sum(), rtol=1e-9, atol=1e-9):
@@ -408,7 +412,8 @@ def _column_label(prepared, numeric: list[str], position: int) -> str:
 def trim(weights, *, lower: float = -np.inf, upper: float = np.inf, strict: bool = True,
          max_iterations: int = 100) -> Weighting:
     """Trim weights to [lower, upper], sharing the trimmed amount equally among the untrimmed weights so that
-    the total is kept, as R's ``trimWeights``; with ``strict`` it repeats until no weight is outside.
+    the total is kept, as R's ``trimWeights``; with ``strict`` it repeats until no weight is outside. When every
+    weight is outside, the excess goes to those clipped on the other side.
 
     :raises SamplingError: ``impossible_bounds`` when the bounds cannot hold the total
     """
@@ -424,7 +429,13 @@ def trim(weights, *, lower: float = -np.inf, upper: float = np.inf, strict: bool
             break
         iterations += 1
         trimmed = np.clip(w, lower, upper)
-        w = np.where(outside, trimmed, w + (w - trimmed).sum() / (~outside).sum())
+        excess = (w - trimmed).sum()
+        receivers = ~outside
+        if not receivers.any():
+            # every weight was out of bounds (R divides by zero here): those clipped on the side the excess
+            # moves away from take it, which the feasibility check above guarantees they can
+            receivers = trimmed < upper if excess > 0 else trimmed > lower
+        w = trimmed + np.where(receivers, excess / receivers.sum(), 0.0)
         if not strict:
             break
     return Weighting(w, diagnose(w, iterations, not ((w < lower) | (w > upper)).any()))

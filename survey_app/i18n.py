@@ -159,6 +159,21 @@ _SAMPLING_MESSAGES = {
                               "%(total)s."),
     "total_exceeds_population": N_("A total of %(total)s exceeds the population of %(population)s."),
     "empty_frame": N_("The frame has no stratum."),
+    "empty_level": N_("Level %(level)s of %(margin)s has a population of %(target)s but no respondent: merge it "
+                      "with a neighbouring level or leave %(margin)s out."),
+    "unknown_level": N_("Respondents answered %(level)s for %(margin)s, which the population file does not "
+                        "count."),
+    "margin_totals_differ": N_("The population by %(margin)s adds up to %(total)s but by %(first)s to "
+                               "%(first_total)s: the margins must describe the same population."),
+    "no_convergence": N_("Raking did not converge in %(iterations)s iterations: level %(level)s of %(margin)s is "
+                         "still %(gap)s off its count."),
+    "impossible_bounds": N_("Weights bounded to [%(lower)s, %(upper)s] cannot add up to %(total)s over %(n)s "
+                            "respondents: widen the bounds."),
+    "unknown_column": N_("There is no column “%(column)s”."),
+    "invalid_target": N_("%(margin)s has an invalid population for level %(level)s."),
+    "empty_stratum": N_("Stratum %(stratum)s has nobody in the list frame."),
+    "size_exceeds_stratum": N_("Stratum %(stratum)s has %(available)s people or firms in the list, but %(n)s are "
+                               "to be drawn."),
 }
 
 
@@ -171,6 +186,8 @@ def describe_sampling_error(error) -> str:
 
 
 def _display(value):
+    if isinstance(value, tuple):
+        return " × ".join(str(part) for part in value)
     if isinstance(value, float):
         return format_decimal(value, format="#,##0.######")
     return value

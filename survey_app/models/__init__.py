@@ -14,9 +14,10 @@ from survey_app.models.collection import (
     ResponseDraft,
 )
 from survey_app.models.frameworks import FrameworkNode, FrameworkVersion
+from survey_app.models.sampling import SamplePlan, WeightingRun
 from survey_app.models.rounds import EvaluationRound, RoundStatus
 from survey_app.models.units import Unit, UnitList
 
 __all__ = ["ApiKey", "Fieldwork", "FieldworkMode", "FieldworkStatus", "Invitation", "InviteeContact",
            "PublishedQuestionnaire", "Quota", "Response", "ResponseDraft", "AuditEvent", "EvaluationRound", "FrameworkNode", "FrameworkVersion", "Role", "RoundStatus",
-           "StaffSession", "Unit", "UnitList", "User"]
+           "SamplePlan", "StaffSession", "Unit", "UnitList", "User", "WeightingRun"]

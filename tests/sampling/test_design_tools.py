@@ -188,3 +188,11 @@ def test_trimming_keeps_the_total():
     # 8 trimmed off, shared equally by the four others: 3 each
     assert result.weights.tolist() == [3, 3, 3, 3, 8]
     assert result.diagnostics.ratio == pytest.approx(8 / 3)
+
+
+def test_trimming_when_every_weight_is_out_of_bounds():
+    # 450, 450, 33.3 × 3 (total 1000) into [100, 300]: the two large ones are cut to 300 and their 300 of
+    # excess goes to the small ones, raised to the lower bound first: 100 + 100/3 each
+    result = trim([450, 450, 100 / 3, 100 / 3, 100 / 3], lower=100, upper=300)
+    assert result.weights == pytest.approx([300, 300, 400 / 3, 400 / 3, 400 / 3])
+    assert result.diagnostics.converged
