@@ -2,10 +2,11 @@
 packages and services raise (they never carry translated text themselves)."""
 from __future__ import annotations
 
+import math
 import os
 
 from flask import current_app, has_request_context, request, session
-from flask_babel import format_decimal, gettext
+from flask_babel import format_datetime, format_decimal, gettext
 
 from questionnaires import Issue
 from survey_app.services import ServiceError
@@ -56,6 +57,11 @@ _ISSUE_MESSAGES = {
 }
 
 _SERVICE_MESSAGES = {
+    "unknown_margin": N_("The questionnaire asks no question %(margin)s to weight by."),
+    "unknown_weighting_method": N_("Unknown weighting method %(method)s."),
+    "no_responses": N_("There is no response to weight yet."),
+    "margin_unanswered": N_("%(count)s responses have no answer to %(margin)s: leave it out of the margins or "
+                            "exclude those responses."),
     "invalid_email": N_("“%(email)s” is not a valid e-mail address."),
     "unknown_role": N_("Unknown role “%(role)s”."),
     "weak_password": N_("The password must have at least %(minimum)s characters."),
@@ -263,6 +269,10 @@ LABELS = {
     "revoked": N_("Revoked"), "web": N_("Web"), "api": N_("API"), "import": N_("Import"),
     # quality flags
     "speeding": N_("speeding"), "straight_lining": N_("straight-lining"), "attention": N_("failed attention check"),
+    # allocation and weighting methods
+    "power": N_("Power allocation"), "proportional": N_("Proportional"), "equal": N_("Equal"),
+    "neyman": N_("Neyman"), "precision": N_("Same margin of error in every stratum"),
+    "rake": N_("Raking"), "poststratify": N_("Post-stratification"),
 }
 
 
@@ -272,8 +282,15 @@ def label(value) -> str:
     return gettext(LABELS[key]) if key in LABELS else key
 
 
+def moment(value) -> str:
+    """A date and time in the service's time zone (Hanoi), as the current language writes it."""
+    return format_datetime(value, "short") if value is not None else ""
+
+
 def number(value) -> str:
     """A number as the current language writes it (1.000,5 in Vietnamese, 1,000.5 in English)."""
     if value is None:
         return ""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "—"
     return format_decimal(value, format="#,##0.####")

@@ -1,7 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import DecimalField, IntegerField, SelectField, StringField
+from wtforms import DecimalField, IntegerField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 
@@ -30,6 +30,9 @@ class SamplePlanForm(FlaskForm):
         Optional(), NumberRange(0.1, 20, _l("Enter a design effect between 0.1 and 20."))])
     response_rate = DecimalField(_l("Expected response rate"), default=0.6, places=None, validators=[
         Optional(), NumberRange(0.01, 1, _l("Enter a rate between 0.01 and 1."))])
+    unit = StringField(_l("Unit column (for the margin of error per unit)"), default="province",
+                       validators=[Optional(), Length(max=100)])
+    name = StringField(_l("Name of the plan (to save it)"), validators=[Optional(), Length(max=200)])
 
     def validate(self, extra_validators=None) -> bool:
         if not super().validate(extra_validators):
@@ -40,4 +43,51 @@ class SamplePlanForm(FlaskForm):
         if self.method.data != "precision" and self.total.data is None:
             self.total.errors.append(_l("Enter the total sample size."))
             return False
+        if self.unit.data and self.unit.data.strip() not in split_columns(self.strata.data):
+            self.unit.errors.append(_l("The unit column must be one of the stratum columns."))
+            return False
         return True
+
+
+def split_columns(text: str) -> list[str]:
+    return [column.strip() for column in (text or "").split(",") if column.strip()]
+
+
+class DrawForm(FlaskForm):
+    file = FileField(_l("List frame (CSV or Excel)"), validators=[
+        FileRequired(_l("Choose a file.")),
+        FileAllowed(("csv", "xlsx"), _l("Only .csv or .xlsx files are accepted."))])
+    plan_id = SelectField(_l("Sample plan"), coerce=int, validators=[DataRequired(_l("Choose a saved plan."))])
+    unit = StringField(_l("Column of the unit code"), default="unit",
+                       validators=[DataRequired(_l("Name the column.")), Length(max=100)])
+    method = SelectField(_l("Selection"), choices=[
+        ("srs", _l("Simple random sampling")), ("systematic", _l("Systematic sampling")),
+        ("pps_systematic", _l("Systematic, probability proportional to size"))], default="srs")
+    size = StringField(_l("Size column (for probability proportional to size)"),
+                       validators=[Optional(), Length(max=100)])
+    seed = IntegerField(_l("Random seed"), default=2023, validators=[
+        DataRequired(_l("Enter a whole number.")), NumberRange(0, 2**31 - 1, _l("Enter a whole number."))])
+
+    def validate(self, extra_validators=None) -> bool:
+        if not super().validate(extra_validators):
+            return False
+        if self.method.data == "pps_systematic" and not (self.size.data or "").strip():
+            self.size.errors.append(_l("Name the column of the size measure."))
+            return False
+        return True
+
+
+class WeightingForm(FlaskForm):
+    file = FileField(_l("Population (CSV or Excel)"), validators=[
+        FileRequired(_l("Choose a file.")),
+        FileAllowed(("csv", "xlsx"), _l("Only .csv or .xlsx files are accepted."))])
+    margins = SelectMultipleField(_l("Margins"), validators=[Optional()])
+    method = SelectField(_l("Method"), choices=[
+        ("rake", _l("Raking to each margin within the unit")),
+        ("poststratify", _l("Post-stratification to the margins crossed within the unit"))], default="rake")
+    count = StringField(_l("Population count column"), default="population",
+                        validators=[DataRequired(_l("Name the column.")), Length(max=100)])
+    lower = DecimalField(_l("Lowest weight (times the unit's mean)"), places=None, validators=[
+        Optional(), NumberRange(0, 1, _l("Enter a bound between 0 and 1."))])
+    upper = DecimalField(_l("Highest weight (times the unit's mean)"), places=None, validators=[
+        Optional(), NumberRange(1, 100, _l("Enter a bound between 1 and 100."))])

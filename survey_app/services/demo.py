@@ -37,6 +37,11 @@ def demo_framework_path() -> Path:
     return Path(str(resources.files("survey_app") / "demo" / "national-province-2021-demo.yaml"))
 
 
+def demo_population_path() -> Path:
+    """Synthetic adults of the demo provinces by urban/rural × sex × age group, for plans and weighting."""
+    return Path(str(resources.files("survey_app") / "demo" / "population-citizens-2023.csv"))
+
+
 def demo_bank_path() -> Path:
     return Path(str(resources.files("survey_app") / "demo" / "question-bank.yaml"))
 
@@ -60,8 +65,34 @@ def seed() -> DemoSeed:
                                          "Province DTI 2023 (demo)", demo_framework, unit_lists["provinces-2019"],
                                          actor=admin)
     seed_fieldwork(admin, evaluation)
+    seed_sampling(admin)
     db.session.flush()
     return result
+
+
+def seed_sampling(admin: User) -> None:
+    """A saved plan for the citizen survey and a weighting of its responses to the demo population."""
+    from survey_app.models import SamplePlan, WeightingRun
+    from survey_app.services import collection, sampling
+
+    if db.session.scalar(select(SamplePlan.id).limit(1)) is None:
+        import pandas as pd
+
+        # the plan's frame has a row per stratum (province × urban/rural): the population file summed up
+        cells = pd.read_csv(demo_population_path(), dtype={"unit": str})
+        population = cells.groupby(["unit", "urban"], as_index=False)["population"].sum().to_csv(
+            index=False).encode()
+        plan = sampling.sample_plan(population, "frame-citizens-2023.csv", ["unit", "urban"], "population",
+                                    "power", total=3000, margin=None, power=0.5, minimum=100, maximum=None,
+                                    deff=1.5, response_rate=0.6, unit="unit")
+        sampling.save_plan(plan, "Người dân 2023: phân bổ lũy thừa 0,5", population, "frame-citizens-2023.csv",
+                           actor=admin)
+    fieldwork = collection.get_fieldwork("citizens-2023")
+    if fieldwork is not None and db.session.scalar(select(WeightingRun.id).where(
+            WeightingRun.fieldwork_id == fieldwork.id).limit(1)) is None:
+        db.session.flush()
+        sampling.run_weighting(fieldwork, demo_population_path().read_bytes(), "population-citizens-2023.csv",
+                               margins=["urban", "sex", "age"], method="rake", lower=0.3, upper=3.0, actor=admin)
 
 
 DEMO_PROVINCES = ("01", "02", "46", "48", "79")

@@ -6,6 +6,8 @@ staff keep and records it in the audit log.
 """
 from __future__ import annotations
 
+import hashlib
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +16,7 @@ import pandas as pd
 from sqlalchemy import select
 
 from analysis import survey_estimates
+from analysis.survey_channel import COLUMNS as ESTIMATE_COLUMNS
 from sampling import (
     SamplingError,
     allocate,
@@ -95,6 +98,24 @@ def save_plan(plan: Plan, name: str, data: bytes, filename: str, *, actor: User 
     return stored
 
 
+PLAN_COLUMNS = ["population", "size", "margin_of_error", "expected_respondents"]
+
+
+def stored_plan(stored: SamplePlan) -> Plan:
+    """A saved plan's tables, columns in their order (JSONB keeps no key order)."""
+    strata = stored.parameters["strata"]
+    units = None
+    if stored.units:
+        units = pd.DataFrame(stored.units, columns=[stored.parameters["unit"], "population", "size",
+                                                    "margin_of_error"])
+    return Plan(pd.DataFrame(stored.strata, columns=strata + PLAN_COLUMNS), units, stored.parameters)
+
+
+def run_estimates(run: WeightingRun) -> pd.DataFrame:
+    """A weighting run's estimates, columns in their order."""
+    return pd.DataFrame(run.estimates, columns=ESTIMATE_COLUMNS)
+
+
 def plan_sizes(plan: SamplePlan) -> dict:
     """The plan's size per stratum, keyed as ``sampling.select`` expects (a tuple for several columns)."""
     columns = plan.parameters["strata"]
@@ -103,15 +124,16 @@ def plan_sizes(plan: SamplePlan) -> dict:
 
 
 def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
-    # JSON has no NaN or numpy numbers: plain floats and ints, None for a missing value
-    return [{key: (None if isinstance(value, float) and np.isnan(value) else
-                   value.item() if isinstance(value, np.generic) else value) for key, value in row.items()}
-            for row in table.to_dict("records")]
+    # JSON has no NaN, infinity or numpy numbers: plain floats and ints, None for a missing or unbounded
+    # value (the margin of a stratum given no sample)
+    def plain(value):
+        value = value.item() if isinstance(value, np.generic) else value
+        return None if isinstance(value, float) and not math.isfinite(value) else value
+
+    return [{key: plain(value) for key, value in row.items()} for row in table.to_dict("records")]
 
 
 def _file_hash(data: bytes) -> str:
-    import hashlib
-
     return hashlib.sha256(data).hexdigest()
 
 

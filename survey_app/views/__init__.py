@@ -10,4 +10,5 @@ def register_blueprints(app: Flask) -> None:
                    respond):
         app.register_blueprint(module.blueprint)
     app.register_blueprint(fieldwork.api_keys)
+    app.register_blueprint(sampling.weighting)
     errors.init_app(app)

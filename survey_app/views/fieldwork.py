@@ -38,7 +38,7 @@ EXPORTS = {
 }
 
 
-def _fieldwork(fieldwork_code: str):
+def fieldwork_or_404(fieldwork_code: str):
     fieldwork = collection.get_fieldwork(fieldwork_code)
     if fieldwork is None:
         abort(404)
@@ -101,7 +101,7 @@ def create():
 @blueprint.get("/<fieldwork_code>")
 @allow(*STAFF)
 def show(fieldwork_code: str):
-    fieldwork = _fieldwork(fieldwork_code)
+    fieldwork = fieldwork_or_404(fieldwork_code)
     progress = collection.progress(fieldwork)
     upload = UploadForm()
     upload.unit.choices = [("", "—")] + [(u.code, u.name) for u in fieldwork.units]
@@ -122,7 +122,7 @@ def _chart(progress) -> dict:
 @blueprint.post("/<fieldwork_code>/status")
 @allow(*DESIGNERS)
 def status(fieldwork_code: str):
-    fieldwork = _fieldwork(fieldwork_code)
+    fieldwork = fieldwork_or_404(fieldwork_code)
     # without a stated status the button toggles
     wanted = request.form.get("status") or (FieldworkStatus.CLOSED if fieldwork.status == FieldworkStatus.OPEN
                                             else FieldworkStatus.OPEN)
@@ -136,7 +136,7 @@ def status(fieldwork_code: str):
 @blueprint.post("/<fieldwork_code>/quotas")
 @allow(*DESIGNERS)
 def quotas(fieldwork_code: str):
-    fieldwork = _fieldwork(fieldwork_code)
+    fieldwork = fieldwork_or_404(fieldwork_code)
     form = UploadForm()
     form.unit.choices = [("", "")]
     if not form.validate_on_submit():
@@ -159,7 +159,7 @@ def _problems_page(fieldwork, problems):
 def invitations(fieldwork_code: str):
     """Issue invitations from a CSV (unit, name, email, phone, stratum, inclusion_probability); the answer is
     a CSV of the personal links, the only time the tokens are shown."""
-    fieldwork = _fieldwork(fieldwork_code)
+    fieldwork = fieldwork_or_404(fieldwork_code)
     form = UploadForm()
     form.unit.choices = [("", "")]
     if request.method == "POST" and form.validate_on_submit():
@@ -181,7 +181,7 @@ def invitations(fieldwork_code: str):
 @blueprint.post("/<fieldwork_code>/invitations/<int:invitation_id>/revoke")
 @allow(*DESIGNERS)
 def revoke(fieldwork_code: str, invitation_id: int):
-    fieldwork = _fieldwork(fieldwork_code)
+    fieldwork = fieldwork_or_404(fieldwork_code)
     invitation = _of_fieldwork(Invitation, invitation_id, fieldwork)
     try:
         collection.revoke_invitation(invitation, actor=g.user, reason=request.form.get("reason", "")[:500])
@@ -195,7 +195,7 @@ def revoke(fieldwork_code: str, invitation_id: int):
 @blueprint.post("/<fieldwork_code>/import")
 @allow(*DESIGNERS)
 def import_responses(fieldwork_code: str):
-    fieldwork = _fieldwork(fieldwork_code)
+    fieldwork = fieldwork_or_404(fieldwork_code)
     form = UploadForm()
     form.unit.choices = [("", "")] + [(u.code, u.name) for u in fieldwork.units]
     if not form.validate_on_submit():
@@ -214,7 +214,7 @@ def import_responses(fieldwork_code: str):
 @blueprint.get("/<fieldwork_code>/responses.<fmt>")
 @allow(*ANALYSTS)
 def export(fieldwork_code: str, fmt: str):
-    fieldwork = _fieldwork(fieldwork_code)
+    fieldwork = fieldwork_or_404(fieldwork_code)
     if fmt not in EXPORTS:
         abort(404)
     mimetype, write = EXPORTS[fmt]
@@ -227,7 +227,7 @@ def export(fieldwork_code: str, fmt: str):
 @blueprint.get("/<fieldwork_code>/review")
 @allow(*ANALYSTS)
 def review(fieldwork_code: str):
-    fieldwork = _fieldwork(fieldwork_code)
+    fieldwork = fieldwork_or_404(fieldwork_code)
     flags = collection.review_flags(fieldwork)
     flagged = [response_id for response_id, found in flags.items() if found]
     responses = db.session.scalars(select(StoredResponse).where(StoredResponse.id.in_(flagged[:500]))
@@ -238,7 +238,7 @@ def review(fieldwork_code: str):
 @blueprint.post("/<fieldwork_code>/responses/<int:response_id>/exclusion")
 @allow(*ANALYSTS)
 def exclusion(fieldwork_code: str, response_id: int):
-    fieldwork = _fieldwork(fieldwork_code)
+    fieldwork = fieldwork_or_404(fieldwork_code)
     response = _of_fieldwork(StoredResponse, response_id, fieldwork)
     exclude = request.form.get("exclude") == "1"
     reason = request.form.get("reason", "").strip()[:500]

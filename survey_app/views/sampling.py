@@ -1,41 +1,206 @@
-from flask import Blueprint, Response, render_template, request
+"""Sample design and weighting: plans from a population frame (shown, downloaded, saved), invitees drawn from
+a list frame into a fieldwork's invitations, and weighting runs of a fieldwork's responses with their
+diagnostics and estimates."""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
 
 from questionnaires.exports import to_csv
 from sampling import SamplingError
-from survey_app.forms.sampling import SamplePlanForm
-from survey_app.i18n import describe_sampling_error
-from survey_app.models import Role
+from survey_app.extensions import db
+from survey_app.forms.sampling import DrawForm, SamplePlanForm, WeightingForm, split_columns
+from survey_app.i18n import current_language, describe_error, describe_row_problem, describe_sampling_error
+from survey_app.models import FieldworkMode, Role, SamplePlan, WeightingRun
 from survey_app.security import allow
-from survey_app.services.sampling import sample_plan
+from survey_app.services import ServiceError
+from survey_app.services import sampling as sampling_service
+from survey_app.views.fieldwork import fieldwork_or_404
 
 blueprint = Blueprint("sampling", __name__, url_prefix="/sampling")
+#: the fieldwork pages of sampling and weighting, beside the fieldwork's own
+weighting = Blueprint("weighting", __name__, url_prefix="/fieldwork")
+DESIGNERS = (Role.ADMINISTRATOR, Role.SAMPLE_DESIGNER)
+ANALYSTS = (Role.ADMINISTRATOR, Role.SAMPLE_DESIGNER, Role.SCORING_OFFICER)
 
+
+# --- sample plans ---------------------------------------------------------------------------------------
 
 @blueprint.route("/plan", methods=["GET", "POST"])
-@allow(Role.ADMINISTRATOR, Role.SAMPLE_DESIGNER)
+@allow(*DESIGNERS)
 def plan():
     form = SamplePlanForm()
-    table, problem = None, None
+    result, problem = None, None
+    if form.validate_on_submit():
+        upload = form.file.data
+        data, filename = upload.read(), upload.filename or "frame.csv"
+        try:
+            result = sampling_service.sample_plan(
+                data, filename, split_columns(form.strata.data), form.count.data.strip(), form.method.data,
+                total=form.total.data, margin=float(form.margin.data) if form.margin.data is not None else None,
+                power=float(form.power.data if form.power.data is not None else 0.5),
+                minimum=form.minimum.data or 0, maximum=form.maximum.data,
+                deff=float(form.deff.data or 1), response_rate=float(form.response_rate.data or 1),
+                unit=(form.unit.data or "").strip() or None)
+        except SamplingError as error:
+            problem = describe_sampling_error(error)
+        action = request.form.get("action")
+        if result is not None and action == "download":
+            return _csv(result.strata, "sample-plan.csv")
+        if result is not None and action == "save":
+            if not (form.name.data or "").strip():
+                form.name.errors.append(_("Enter a name to save the plan."))
+            else:
+                stored = sampling_service.save_plan(result, form.name.data.strip(), data, filename, actor=g.user)
+                db.session.commit()
+                return redirect(url_for("sampling.show_plan", plan_id=stored.id))
+    status = 400 if problem or form.errors else 200
+    return render_template("sampling/plan.html", form=form, plan=result, problem=problem), status
+
+
+@blueprint.get("/plans")
+@allow(*DESIGNERS)
+def plans():
+    listed = db.session.scalars(select(SamplePlan).order_by(SamplePlan.id.desc())).all()
+    return render_template("sampling/plans.html", plans=listed)
+
+
+@blueprint.get("/plans/<int:plan_id>")
+@allow(*DESIGNERS)
+def show_plan(plan_id: int):
+    stored = db.get_or_404(SamplePlan, plan_id)
+    return render_template("sampling/show_plan.html", stored=stored, plan=sampling_service.stored_plan(stored))
+
+
+@blueprint.get("/plans/<int:plan_id>.csv")
+@allow(*DESIGNERS)
+def plan_csv(plan_id: int):
+    stored = db.get_or_404(SamplePlan, plan_id)
+    return _csv(sampling_service.stored_plan(stored).strata, f"sample-plan-{plan_id}.csv")
+
+
+def _csv(table: pd.DataFrame, filename: str) -> Response:
+    return Response(to_csv(table), mimetype="text/csv",
+                    headers={"Content-Disposition": f"attachment; filename={filename}"})
+
+
+# --- drawing invitees -----------------------------------------------------------------------------------
+
+@weighting.route("/<fieldwork_code>/draw", methods=["GET", "POST"])
+@allow(*DESIGNERS)
+def draw(fieldwork_code: str):
+    """Draw invitees from a list frame by a saved plan; the answer is the CSV of their personal links, the
+    only time the tokens are shown."""
+    fieldwork = fieldwork_or_404(fieldwork_code)
+    if fieldwork.mode != FieldworkMode.INVITATION:
+        abort(404)
+    form = DrawForm()
+    form.plan_id.choices = [(p.id, f"{p.name} ({p.total})") for p in
+                            db.session.scalars(select(SamplePlan).order_by(SamplePlan.id.desc()))]
+    problems = []
+    if form.validate_on_submit():
+        stored = db.get_or_404(SamplePlan, form.plan_id.data)
+        upload = form.file.data
+        try:
+            drawn = sampling_service.draw_invitations(
+                fieldwork, upload.read(), upload.filename or "list.csv", strata=stored.parameters["strata"],
+                unit=form.unit.data.strip(), sizes=sampling_service.plan_sizes(stored), method=form.method.data,
+                size=(form.size.data or "").strip() or None, seed=form.seed.data, actor=g.user)
+        except SamplingError as error:
+            problems = [describe_sampling_error(error)]
+        except ServiceError as error:
+            problems = [describe_error(error)] + [describe_row_problem(row) for row in error.params.get("rows", [])]
+        else:
+            db.session.commit()
+            return _csv(_links(drawn), f"{fieldwork_code}-drawn-invitations.csv")
+    status = 400 if problems or form.errors else 200
+    return render_template("sampling/draw.html", fieldwork=fieldwork, form=form, problems=problems), status
+
+
+def _links(drawn) -> pd.DataFrame:
+    table = drawn.selected.reset_index(drop=True).copy()
+    table["link"] = [url_for("respond.entry", kind="i", key=one.token, _external=True) for one in drawn.issued]
+    return table
+
+
+# --- weighting ------------------------------------------------------------------------------------------
+
+def _margin_choices(fieldwork) -> list[tuple[str, str]]:
+    """The background questions with choices: the variables a population is counted by."""
+    language = current_language()
+    return [(q.code, f"{q.code}: {q.text.in_language(language)}")
+            for q in fieldwork.questionnaire.questionnaire.questions() if q.background and q.choices]
+
+
+@weighting.route("/<fieldwork_code>/weighting", methods=["GET", "POST"])
+@allow(*ANALYSTS)
+def weighting_runs(fieldwork_code: str):
+    fieldwork = fieldwork_or_404(fieldwork_code)
+    form = WeightingForm()
+    form.margins.choices = _margin_choices(fieldwork)
+    problem = None
     if form.validate_on_submit():
         upload = form.file.data
         try:
-            table = sample_plan(
-                upload.read(), upload.filename or "frame.csv",
-                [column.strip() for column in form.strata.data.split(",") if column.strip()],
-                form.count.data.strip(), form.method.data, total=form.total.data,
-                margin=float(form.margin.data) if form.margin.data is not None else None,
-                power=float(form.power.data if form.power.data is not None else 0.5),
-                minimum=form.minimum.data or 0, maximum=form.maximum.data,
-                deff=float(form.deff.data or 1), response_rate=float(form.response_rate.data or 1))
+            run = sampling_service.run_weighting(
+                fieldwork, upload.read(), upload.filename or "population.csv", margins=form.margins.data or [],
+                method=form.method.data, count=form.count.data.strip(),
+                lower=float(form.lower.data) if form.lower.data is not None else None,
+                upper=float(form.upper.data) if form.upper.data is not None else None, actor=g.user)
         except SamplingError as error:
             problem = describe_sampling_error(error)
-    if table is not None and request.form.get("action") == "download":
-        return _csv(table)
+        except ServiceError as error:
+            problem = describe_error(error)
+        else:
+            db.session.commit()
+            return redirect(url_for("weighting.show_run", fieldwork_code=fieldwork_code, run_id=run.id))
+    runs = db.session.scalars(select(WeightingRun).where(WeightingRun.fieldwork_id == fieldwork.id)
+                              .order_by(WeightingRun.id.desc())).all()
     status = 400 if problem or form.errors else 200
-    return render_template("sampling/plan.html", form=form, table=table, problem=problem), status
+    return render_template("sampling/weighting.html", fieldwork=fieldwork, form=form, runs=runs,
+                           problem=problem), status
 
 
-def _csv(table) -> Response:
-    return Response(to_csv(table), mimetype="text/csv",
-                    headers={"Content-Disposition": "attachment; filename=sample-plan.csv"})
+def _run(fieldwork_code: str, run_id: int):
+    fieldwork = fieldwork_or_404(fieldwork_code)
+    run = db.get_or_404(WeightingRun, run_id)
+    if run.fieldwork_id != fieldwork.id:
+        abort(404)
+    return fieldwork, run
 
+
+@weighting.get("/<fieldwork_code>/weighting/<int:run_id>")
+@allow(*ANALYSTS)
+def show_run(fieldwork_code: str, run_id: int):
+    fieldwork, run = _run(fieldwork_code, run_id)
+    units = {unit.code: unit for unit in fieldwork.units}
+    return render_template("sampling/run.html", fieldwork=fieldwork, run=run, units=units,
+                           histogram=_histogram_chart(run.histogram), isnan=_missing)
+
+
+@weighting.get("/<fieldwork_code>/weighting/<int:run_id>.csv")
+@allow(*ANALYSTS)
+def run_csv(fieldwork_code: str, run_id: int):
+    _, run = _run(fieldwork_code, run_id)
+    return _csv(sampling_service.run_estimates(run), f"{fieldwork_code}-estimates-{run_id}.csv")
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _histogram_chart(bins: list[dict]) -> dict:
+    """Bars of an SVG chart in viewBox units (the page's CSP allows no inline style, so sizes are attributes)."""
+    tallest = max((b["count"] for b in bins), default=0) or 1
+    width, height, gap = 40, 120, 6
+    bars = []
+    for index, one in enumerate(bins):
+        bar = height * one["count"] / tallest
+        label = (f"{one['low']:g}–{one['high']:g}" if one["high"] is not None else f"≥ {one['low']:g}")
+        bars.append({"x": index * (width + gap), "y": height - bar, "width": width, "height": bar,
+                     "count": one["count"], "label": label})
+    return {"bars": bars, "width": len(bins) * (width + gap), "height": height}

@@ -43,6 +43,13 @@ EXPECTED = {
     "users.edit": {ADMIN},
     "audit.index": {ADMIN},
     "sampling.plan": {ADMIN, DESIGNER},
+    "sampling.plans": {ADMIN, DESIGNER},
+    "sampling.show_plan": {ADMIN, DESIGNER},
+    "sampling.plan_csv": {ADMIN, DESIGNER},
+    "weighting.draw": {ADMIN, DESIGNER},
+    "weighting.weighting_runs": {ADMIN, DESIGNER, SCORER},
+    "weighting.show_run": {ADMIN, DESIGNER, SCORER},
+    "weighting.run_csv": {ADMIN, DESIGNER, SCORER},
     "questionnaires.index": STAFF,
     "questionnaires.show": STAFF,
     "questionnaires.xlsform": STAFF,
@@ -66,7 +73,8 @@ EXPECTED = {
 def _staff_rules(app):
     """(endpoint, method, concrete path) for every staff route."""
     samples = {"framework_id": "1", "code": "provinces-2019", "user_id": "1", "questionnaire_id": "1",
-               "invitation_id": "1", "response_id": "1", "key_id": "1", "fmt": "csv", "fieldwork_code": "invited"}
+               "invitation_id": "1", "response_id": "1", "key_id": "1", "fmt": "csv", "fieldwork_code": "invited",
+               "plan_id": "1", "run_id": "1"}
     for rule in app.url_map.iter_rules():
         if EXPECTED.get(rule.endpoint) in (PUBLIC, API_KEY):
             continue
@@ -94,15 +102,22 @@ def test_a_view_without_a_rule_is_denied_to_everyone(app, client, create_user, l
 
 @pytest.fixture
 def seeded(app, survey):
-    """Something behind every sample address: fieldwork "invited" with invitation 1, response 1, API key 1."""
+    """Something behind every sample address: fieldwork "invited" with invitation 1, response 1, API key 1,
+    weighting run 1, and sample plan 1."""
     from survey_app.extensions import db
-    from survey_app.services import collection, frameworks
+    from survey_app.services import collection, frameworks, sampling
     from tests.conftest import CITIZEN_ANSWERS
 
     frameworks.load_shipped_frameworks()
     collection.issue_invitations(survey.invited, [{"unit": survey.units[0].code}] * 2, actor=None)
     collection.submit(survey.invited, survey.units[0], CITIZEN_ANSWERS, "one", source="api")
     collection.create_api_key("partner", actor=None)
+    sampling.run_weighting(survey.invited, f"unit,population\n{survey.units[0].code},1000\n".encode(), "p.csv",
+                           margins=[], method="rake", lower=None, upper=None, actor=None)
+    frame = b"province,population\n01,100\n02,300\n"
+    plan = sampling.sample_plan(frame, "f.csv", ["province"], "population", "proportional", total=10, margin=None,
+                                power=0.5, minimum=0, maximum=None, deff=1, response_rate=1, unit="province")
+    sampling.save_plan(plan, "plan", frame, "f.csv", actor=None)
     db.session.commit()
 
 

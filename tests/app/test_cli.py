@@ -1,4 +1,5 @@
 """The flask commands: accounts, frameworks, unit lists, the demo."""
+import pytest
 from sqlalchemy import func, select
 
 from questionnaires import shipped_framework_files
@@ -98,3 +99,16 @@ def test_demo_seed_is_complete_and_idempotent(runner):
     assert all(q.filled <= q.target for q in db.session.scalars(select(Quota)))
     assert db.session.scalar(select(func.count(Invitation.id))) == 200
     assert {f.code for f in db.session.scalars(select(Fieldwork))} == {"citizens-2023", "businesses-2023"}
+    # sampling: a saved plan, and the citizens weighted to the demo population, weighted estimates below the
+    # unweighted ones since the quotas over-represent the towns, where more people are aware
+    from survey_app.models import SamplePlan, WeightingRun
+    plan = db.session.scalar(select(SamplePlan))
+    assert plan.total == 3000 and len(plan.units) == len(DEMO_PROVINCES)
+    assert all(row["size"] >= 100 for row in plan.strata)
+    run = db.session.scalar(select(WeightingRun))
+    assert db.session.scalar(select(func.count(WeightingRun.id))) == 1
+    assert run.diagnostics["overall"]["n"] == responses - db.session.scalar(
+        select(func.count(Response.id)).where(Response.excluded.is_(True)))
+    hanoi = next(e for e in run.estimates if e["criterion"] == "AW.3" and e["unit"] == "01")
+    assert hanoi["weighted"] < hanoi["unweighted"] and hanoi["ci_low"] < hanoi["weighted"] < hanoi["ci_high"]
+    assert run.diagnostics["units"]["01"]["total"] == pytest.approx(8_246_600 * 0.72, rel=1e-3)
