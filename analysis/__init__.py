@@ -5,6 +5,16 @@ The public API is flat: ``from analysis import Design``.
 """
 from analysis._errors import EstimationError
 from analysis.design import Design, ReplicateDesign
+from analysis.experts import (
+    agreement,
+    aggregate,
+    channel_values,
+    composition_weighted,
+    icc_2k,
+    kendall_w,
+    outlying_experts,
+    trimmed_mean,
+)
 from analysis.index import (
     Scores,
     apply_full_marks,
@@ -19,7 +29,9 @@ from analysis.index import (
 from analysis.survey_channel import criterion_values, survey_criteria, survey_estimates
 from analysis.uncertainty import RankUncertainty, leaf_coefficients, simulate_ranks
 
-__all__ = ["Design", "EstimationError", "RankUncertainty", "ReplicateDesign", "Scores", "apply_full_marks",
+__all__ = ["agreement", "aggregate", "channel_values", "composition_weighted", "icc_2k", "kendall_w",
+           "outlying_experts", "trimmed_mean",
+           "Design", "EstimationError", "RankUncertainty", "ReplicateDesign", "Scores", "apply_full_marks",
            "apply_peer_maximum", "compute", "criterion_values", "index_from_values", "leaf_coefficients",
            "merge_units", "normalise", "propose_exclusions", "rank", "simulate_ranks", "survey_criteria",
            "survey_estimates"]

@@ -6,6 +6,16 @@ The public API is flat: ``from sampling import allocate, rake``.
 from sampling._errors import SamplingError
 from sampling.allocation import Allocation, allocate
 from sampling.frames import read_list_frame, read_population_frame
+from sampling.panels import (
+    COMPOSITION,
+    ExpertCategory,
+    Panel,
+    Shortfall,
+    panel_quotas,
+    replace_member,
+    select_panel,
+    shortfalls,
+)
 from sampling.selection import pps_probabilities, select
 from sampling.size import margin_of_error, sample_size_mean, sample_size_proportion, z_value
 from sampling.weights import (
@@ -22,6 +32,8 @@ from sampling.weights import (
 )
 
 __all__ = [
+    "COMPOSITION", "ExpertCategory", "Panel", "Shortfall", "panel_quotas", "replace_member", "select_panel",
+    "shortfalls",
     "Allocation", "Calibration", "Diagnostics", "SamplingError", "Weighting", "adjust_nonresponse", "allocate",
     "base_weights", "calibrate", "diagnose", "margin_of_error", "poststratify", "pps_probabilities", "rake", "read_list_frame", "read_population_frame",
     "sample_size_mean", "sample_size_proportion", "select", "trim", "z_value",
