@@ -90,7 +90,6 @@ def seed_sampling(admin: User) -> None:
     fieldwork = collection.get_fieldwork("citizens-2023")
     if fieldwork is not None and db.session.scalar(select(WeightingRun.id).where(
             WeightingRun.fieldwork_id == fieldwork.id).limit(1)) is None:
-        db.session.flush()
         sampling.run_weighting(fieldwork, demo_population_path().read_bytes(), "population-citizens-2023.csv",
                                margins=["urban", "sex", "age"], method="rake", lower=0.3, upper=3.0, actor=admin)
 

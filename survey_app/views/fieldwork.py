@@ -45,7 +45,7 @@ def fieldwork_or_404(fieldwork_code: str):
     return fieldwork
 
 
-def _of_fieldwork(model, record_id: int, fieldwork):
+def of_fieldwork(model, record_id: int, fieldwork):
     """A record that belongs to the fieldwork in the address; any other is not found."""
     record = db.get_or_404(model, record_id)
     if record.fieldwork_id != fieldwork.id:
@@ -53,7 +53,7 @@ def _of_fieldwork(model, record_id: int, fieldwork):
     return record
 
 
-def _row_problems(error: ServiceError) -> list[str]:
+def row_problems(error: ServiceError) -> list[str]:
     if error.code == "rows_rejected":
         return [describe_error(error)] + [describe_row_problem(row) for row in error.params["rows"]]
     return [describe_error(error)]
@@ -145,7 +145,7 @@ def quotas(fieldwork_code: str):
     try:
         count = collection.set_quotas(fieldwork, form.file.data.read(), actor=g.user)
     except ServiceError as error:
-        return _problems_page(fieldwork, _row_problems(error))
+        return _problems_page(fieldwork, row_problems(error))
     flash(_("Targets set for %(count)s strata.", count=count), "success")
     return redirect(url_for("fieldwork.show", fieldwork_code=fieldwork_code))
 
@@ -167,7 +167,7 @@ def invitations(fieldwork_code: str):
             rows = collection.read_csv(form.file.data.read())
             issued = collection.issue_invitations(fieldwork, rows, actor=g.user)
         except ServiceError as error:
-            return _problems_page(fieldwork, _row_problems(error))
+            return _problems_page(fieldwork, row_problems(error))
         links = pd.DataFrame([{**{k: row.get(k, "") for k in ("unit", "name", "email", "phone")},
                                "link": url_for("respond.entry", kind="i", key=one.token, _external=True)}
                               for row, one in zip(rows, issued)], columns=["unit", "name", "email", "phone", "link"])
@@ -182,7 +182,7 @@ def invitations(fieldwork_code: str):
 @allow(*DESIGNERS)
 def revoke(fieldwork_code: str, invitation_id: int):
     fieldwork = fieldwork_or_404(fieldwork_code)
-    invitation = _of_fieldwork(Invitation, invitation_id, fieldwork)
+    invitation = of_fieldwork(Invitation, invitation_id, fieldwork)
     try:
         collection.revoke_invitation(invitation, actor=g.user, reason=request.form.get("reason", "")[:500])
     except ServiceError as error:
@@ -239,7 +239,7 @@ def review(fieldwork_code: str):
 @allow(*ANALYSTS)
 def exclusion(fieldwork_code: str, response_id: int):
     fieldwork = fieldwork_or_404(fieldwork_code)
-    response = _of_fieldwork(StoredResponse, response_id, fieldwork)
+    response = of_fieldwork(StoredResponse, response_id, fieldwork)
     exclude = request.form.get("exclude") == "1"
     reason = request.form.get("reason", "").strip()[:500]
     if exclude and not reason:

@@ -14,12 +14,12 @@ from questionnaires.exports import to_csv
 from sampling import SamplingError
 from survey_app.extensions import db
 from survey_app.forms.sampling import DrawForm, SamplePlanForm, WeightingForm, split_columns
-from survey_app.i18n import current_language, describe_error, describe_row_problem, describe_sampling_error
+from survey_app.i18n import current_language, describe_error, describe_sampling_error
 from survey_app.models import FieldworkMode, Role, SamplePlan, WeightingRun
 from survey_app.security import allow
 from survey_app.services import ServiceError
 from survey_app.services import sampling as sampling_service
-from survey_app.views.fieldwork import fieldwork_or_404
+from survey_app.views.fieldwork import fieldwork_or_404, of_fieldwork, row_problems
 
 blueprint = Blueprint("sampling", __name__, url_prefix="/sampling")
 #: the fieldwork pages of sampling and weighting, beside the fieldwork's own
@@ -113,7 +113,7 @@ def draw(fieldwork_code: str):
         except SamplingError as error:
             problems = [describe_sampling_error(error)]
         except ServiceError as error:
-            problems = [describe_error(error)] + [describe_row_problem(row) for row in error.params.get("rows", [])]
+            problems = row_problems(error)
         else:
             db.session.commit()
             return _csv(_links(drawn), f"{fieldwork_code}-drawn-invitations.csv")
@@ -165,18 +165,11 @@ def weighting_runs(fieldwork_code: str):
                            problem=problem), status
 
 
-def _run(fieldwork_code: str, run_id: int):
-    fieldwork = fieldwork_or_404(fieldwork_code)
-    run = db.get_or_404(WeightingRun, run_id)
-    if run.fieldwork_id != fieldwork.id:
-        abort(404)
-    return fieldwork, run
-
-
 @weighting.get("/<fieldwork_code>/weighting/<int:run_id>")
 @allow(*ANALYSTS)
 def show_run(fieldwork_code: str, run_id: int):
-    fieldwork, run = _run(fieldwork_code, run_id)
+    fieldwork = fieldwork_or_404(fieldwork_code)
+    run = of_fieldwork(WeightingRun, run_id, fieldwork)
     units = {unit.code: unit for unit in fieldwork.units}
     return render_template("sampling/run.html", fieldwork=fieldwork, run=run, units=units,
                            histogram=_histogram_chart(run.histogram), isnan=_missing)
@@ -185,7 +178,7 @@ def show_run(fieldwork_code: str, run_id: int):
 @weighting.get("/<fieldwork_code>/weighting/<int:run_id>.csv")
 @allow(*ANALYSTS)
 def run_csv(fieldwork_code: str, run_id: int):
-    _, run = _run(fieldwork_code, run_id)
+    run = of_fieldwork(WeightingRun, run_id, fieldwork_or_404(fieldwork_code))
     return _csv(sampling_service.run_estimates(run), f"{fieldwork_code}-estimates-{run_id}.csv")
 
 
