@@ -8,6 +8,7 @@ from analysis.design import Design, ReplicateDesign
 from analysis.experts import (
     agreement,
     aggregate,
+    channel_points,
     channel_values,
     composition_weighted,
     icc_2k,
@@ -29,7 +30,7 @@ from analysis.index import (
 from analysis.survey_channel import criterion_values, survey_criteria, survey_estimates
 from analysis.uncertainty import RankUncertainty, leaf_coefficients, simulate_ranks
 
-__all__ = ["agreement", "aggregate", "channel_values", "composition_weighted", "icc_2k", "kendall_w",
+__all__ = ["agreement", "aggregate", "channel_points", "channel_values", "composition_weighted", "icc_2k", "kendall_w",
            "outlying_experts", "trimmed_mean",
            "Design", "EstimationError", "RankUncertainty", "ReplicateDesign", "Scores", "apply_full_marks",
            "apply_peer_maximum", "compute", "criterion_values", "index_from_values", "leaf_coefficients",

@@ -13,6 +13,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis._errors import EstimationError
+from questionnaires import Framework, Node
 
 #: the default trim of the trimmed mean: 10% of the answers cut at each end (floor of 0.1 n, as R's mean(trim=))
 DEFAULT_TRIM = 0.1
@@ -182,3 +183,44 @@ def channel_values(aggregates: pd.DataFrame, scale: tuple[float, float], *,
     values = ((aggregates[column] - low) / (high - low)).clip(0, 1)
     return pd.DataFrame({"unit": aggregates["unit"], "node": aggregates["item"], "channel": "expert",
                          "value": values})
+
+
+def channel_points(framework: Framework, values: pd.DataFrame) -> pd.DataFrame:
+    """The expert channel's points per unit and node: the value in [0, 1] times the node's points, and, where
+    the framework splits the score by channel (Decision 1726: experts 10%), the rows ``analysis.compute`` reads
+    for each pillar (or the whole framework): the node-points-weighted mean of the values of the items under it.
+
+    :param values: ``channel_values``' table (unit, node, channel, value)
+    :return: ``(points, external)``: columns unit, node, value, points, maximum; and unit, node, channel, value
+        (empty when the framework has no channel shares)
+    """
+    parents: dict[str, Node | None] = {}
+    nodes: dict[str, Node] = {}
+    for node, parent in framework.walk():
+        nodes[node.code] = node
+        parents[node.code] = parent
+    unknown = sorted(set(values["node"]) - set(nodes))
+    if unknown:
+        raise EstimationError("unknown_node", "node {node} is not in the framework", node=unknown[0])
+    points = values[["unit", "node", "value"]].copy()
+    points["maximum"] = [nodes[code].points for code in points["node"]]
+    points["points"] = points["value"] * points["maximum"]
+    points = points[["unit", "node", "value", "points", "maximum"]]
+    shares = framework.channel_shares
+    external = pd.DataFrame(columns=["unit", "node", "channel", "value"])
+    if shares is not None:
+        def holder(code: str) -> str:
+            # the pillar above a node, or "" when the framework is scored as one tree
+            if shares.level != "pillar":
+                return ""
+            parent = parents[code]
+            while parent is not None and parents[parent.code] is not None:
+                parent = parents[parent.code]
+            return parent.code if parent is not None else code
+
+        answered = points.dropna(subset=["value"]).assign(holder=lambda t: [holder(c) for c in t["node"]])
+        rows = [{"unit": unit, "node": code, "channel": "expert",
+                 "value": float((group["value"] * group["maximum"]).sum() / group["maximum"].sum())}
+                for (unit, code), group in answered.groupby(["unit", "holder"], sort=True)]
+        external = pd.DataFrame(rows, columns=external.columns)
+    return points.reset_index(drop=True), external

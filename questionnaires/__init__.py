@@ -31,6 +31,23 @@ from questionnaires.framework_files import (
     to_yaml,
 )
 from questionnaires.bank_files import document_hash, questionnaire_from_dict, questionnaire_to_dict, read_bank
+from questionnaires.expert import (
+    CANNOT_JUDGE,
+    DEFAULT_SCALE,
+    EXPERT_GROUP,
+    Anchor,
+    CheckedExpertAnswers,
+    ExpertAnswerProblem,
+    ExpertItem,
+    ExpertQuestionnaire,
+    ExpertScale,
+    ExpertSection,
+    check_expert_answers,
+    expert_questionnaire_from_dict,
+    expert_questionnaire_to_dict,
+    expert_scores,
+    generate_expert,
+)
 from questionnaires.collected import read_collected_csv, to_odk_csv
 from questionnaires.questions import (
     AnswerProblem,
@@ -59,6 +76,9 @@ from questionnaires.xlsform import to_xlsform
 from questionnaires.validation import FrameworkInvalid, Issue, validate
 
 __all__ = [
+    "Anchor", "CANNOT_JUDGE", "CheckedExpertAnswers", "DEFAULT_SCALE", "EXPERT_GROUP", "ExpertAnswerProblem",
+    "ExpertItem", "ExpertQuestionnaire", "ExpertScale", "ExpertSection", "check_expert_answers",
+    "expert_questionnaire_from_dict", "expert_questionnaire_to_dict", "expert_scores", "generate_expert",
     "AnswerProblem", "CheckedAnswers", "Choice", "Question", "QuestionBank", "Questionnaire", "QuestionType",
     "QualityFlag", "Section", "check_answer", "check_answers", "coverage", "document_hash", "generate",
     "is_relevant", "median_duration", "quality_flags", "questionnaire_from_dict", "questionnaire_to_dict",

@@ -6,8 +6,10 @@ The public API is flat: ``from sampling import allocate, rake``.
 from sampling._errors import SamplingError
 from sampling.allocation import Allocation, allocate
 from sampling.frames import read_list_frame, read_population_frame
+from sampling.nominations import CheckedNominations, NominationRow, RejectedNomination, check_nominations, person_key
 from sampling.panels import (
     COMPOSITION,
+    PANEL_SIZES,
     ExpertCategory,
     Panel,
     Shortfall,
@@ -32,7 +34,8 @@ from sampling.weights import (
 )
 
 __all__ = [
-    "COMPOSITION", "ExpertCategory", "Panel", "Shortfall", "panel_quotas", "replace_member", "select_panel",
+    "CheckedNominations", "NominationRow", "RejectedNomination", "check_nominations", "person_key",
+    "COMPOSITION", "PANEL_SIZES", "ExpertCategory", "Panel", "Shortfall", "panel_quotas", "replace_member", "select_panel",
     "shortfalls",
     "Allocation", "Calibration", "Diagnostics", "SamplingError", "Weighting", "adjust_nonresponse", "allocate",
     "base_weights", "calibrate", "diagnose", "margin_of_error", "poststratify", "pps_probabilities", "rake", "read_list_frame", "read_population_frame",

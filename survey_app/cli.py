@@ -137,6 +137,8 @@ def seed_demo() -> None:
     click.echo(_("Demo ready. Staff accounts (for the demo only):"))
     for email, role, password in created.accounts:
         click.echo(f"  {email:<32} {role:<16} {password}")
+    if created.expert_link:
+        click.echo(_("A demo expert's personal link (shown once): %(path)s", path=f"/e/{created.expert_link}"))
 
 
 def _pybabel(*args: str) -> None:

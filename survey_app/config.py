@@ -61,6 +61,15 @@ def from_environment(instance_path: str) -> dict:
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_UPLOAD_MB", "16")) * 1024 * 1024,
         "MAX_FORM_PARTS": 1000,
         "MAX_FORM_MEMORY_SIZE": 2 * 1024 * 1024,
+        #: how long an expert's personal link works
+        "EXPERT_LINK_DAYS": int(os.environ.get("EXPERT_LINK_DAYS", "30")),
+        #: e-mail for invitations and reminders; without SMTP_HOST they are offered as a list to download
+        "SMTP_HOST": os.environ.get("SMTP_HOST", ""),
+        "SMTP_PORT": int(os.environ.get("SMTP_PORT", "587")),
+        "SMTP_USER": os.environ.get("SMTP_USER", ""),
+        "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD", ""),
+        "SMTP_SENDER": os.environ.get("SMTP_SENDER", "dti@localhost"),
+        "SMTP_STARTTLS": _bool("SMTP_STARTTLS", True),
     }
 
 

@@ -95,6 +95,21 @@ _SERVICE_MESSAGES = {
     "quota_full": N_("Enough people like you have already answered this survey. Thank you."),
     "not_in_quota": N_("This survey does not ask people in your group. Thank you."),
     "collected_file": N_("The file is not a CSV export of this questionnaire (%(problem)s)."),
+    "unknown_unit": N_("Unknown unit %(unit)s."),
+    "experts_questionnaire": N_("The experts' questionnaire is answered on expert panels, not in fieldwork."),
+    "panel_exists": N_("%(unit)s already has a panel."),
+    "invalid_panel_size": N_("A panel has between 15 and 20 experts, not %(size)s."),
+    "panel_shortfall": N_("%(unit)s cannot fill its panel: %(category)s needs %(needed)s experts, %(nominated)s "
+                          "nominated."),
+    "unknown_category": N_("Unknown expert category %(category)s."),
+    "not_a_member": N_("This expert is not a member of the panel."),
+    "not_a_nominee": N_("This person is not a nominee of the unit waiting for a seat."),
+    "reason_required": N_("Give the reason."),
+    "form_submitted": N_("This form has already been submitted and can no longer be changed. Staff can reopen "
+                         "it if a change is needed."),
+    "form_not_submitted": N_("This form has not been submitted."),
+    "link_expired": N_("This link has expired. Ask the ministry's staff for a new one."),
+    "mail_failed": N_("The e-mail could not be sent (%(reason)s); nothing was changed."),
 }
 
 #: what a respondent reads next to a refused answer
@@ -113,6 +128,20 @@ _ROW_MESSAGES = {
     "duplicate_stratum": N_("the stratum %(stratum)s is repeated"),
     "target_below_filled": N_("the target is below the %(filled)s responses already received"),
     "invalid_probability": N_("the inclusion probability “%(value)s” is not in (0, 1]"),
+    "missing_name": N_("no name"),
+    "unknown_category": N_("unknown category “%(category)s”"),
+    "missing_contact": N_("no e-mail address or phone number for %(name)s"),
+    "invalid_email": N_("“%(email)s” is not a valid e-mail address"),
+    "text_too_long": N_("the text in column %(column)s is too long"),
+    "duplicate_person": N_("%(name)s is already in row %(first)s"),
+    "already_nominated": N_("%(name)s is already nominated (by %(unit)s)"),
+}
+
+#: what an expert reads next to an item the form refused
+_EXPERT_ANSWER_MESSAGES = {
+    "required": N_("Give a score, or choose “I cannot judge this”."),
+    "not_a_choice": N_("Choose one of the scores offered."),
+    "too_long": N_("The comment is too long."),
 }
 
 
@@ -133,6 +162,11 @@ def describe_answer_problems(problems, questions) -> dict[str, str]:
     """The message of every refused answer, by question code."""
     by_code = {question.code: question for question in questions}
     return {code: describe_answer_problem(problem, by_code[code]) for code, problem in problems.items()}
+
+
+def describe_expert_problem(problem) -> str:
+    code = str(problem)
+    return gettext(_EXPERT_ANSWER_MESSAGES[code]) if code in _EXPERT_ANSWER_MESSAGES else code
 
 
 def describe_row_problem(problem) -> str:
@@ -218,7 +252,10 @@ def describe_error(error: ServiceError) -> str:
     message = _SERVICE_MESSAGES.get(error.code)
     if message is None:
         return error.code
-    return gettext(message, **{key: _display(value) for key, value in error.params.items()})
+    params = {key: _display(value) for key, value in error.params.items()}
+    if "category" in params:
+        params["category"] = label(params["category"])
+    return gettext(message, **params)
 
 
 def language_links() -> list[tuple[str, str]]:
@@ -273,6 +310,11 @@ LABELS = {
     "power": N_("Power allocation"), "proportional": N_("Proportional"), "equal": N_("Equal"),
     "neyman": N_("Neyman"), "precision": N_("Same margin of error in every stratum"),
     "rake": N_("Raking"), "poststratify": N_("Post-stratification"),
+    # expert categories and panel statuses
+    "retired_leader": N_("Retired leader"), "serving_official": N_("Serving official"),
+    "business_leader": N_("Business or association leader"), "selected": N_("Selected"), "invited": N_("Invited"),
+    "in_progress": N_("In progress"), "declined": N_("Declined"), "member": N_("Member"), "reserve": N_("Reserve"),
+    "withdrawn": N_("Withdrawn"), "experts": N_("experts"),
 }
 
 

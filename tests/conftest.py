@@ -138,3 +138,30 @@ def survey(app):
 CITIZEN_ANSWERS = {"q_aw3": "yes", "q_infra2": "no", "q_hr2": ["email", "payment"], "q_dg3": "yes", "q_dg4": "4",
                    "q_ds1": "yes", "q_ds2": "no", "attention": "agree", "province": "Hà Giang", "urban": "rural",
                    "sex": "female", "age": "25-34"}
+
+
+def nominee_rows(unit: str, counts=(8, 6, 6), prefix="e") -> list[dict]:
+    """Nominations of a unit: ``counts`` retired leaders, serving officials and business leaders."""
+    rows = []
+    for category, count in zip(("retired_leader", "serving_official", "business_leader"), counts):
+        rows += [{"unit": unit, "name": f"{category} {n}", "category": category,
+                  "email": f"{prefix}.{unit}.{category}.{n}@example.vn"} for n in range(count)]
+    return rows
+
+
+def expert_panel(framework, *, round_code="expert-round", size=15, counts=(8, 6, 6), links=True):
+    """A 2023 province round on ``framework`` with nominations for Hà Nội ("01") and a panel of ``size`` selected
+    by seed 7, every member with a link; returns (round, panel, {seat id: token})."""
+    from survey_app.models import SeatRole
+    from survey_app.services import experts, rounds, units
+
+    unit_list = units.load_shipped_unit_lists()["provinces-2019"]
+    evaluation = rounds.create_round(round_code, 2023, "Vòng thử", "Test round", framework, unit_list, actor=None)
+    experts.import_nominations(evaluation, nominee_rows("01", counts), actor=None)
+    hanoi = next(u for u in unit_list.units if u.code == "01")
+    panel = experts.select_panel(evaluation, hanoi, size=size, seed=7, actor=None)
+    tokens = {}
+    if links:
+        tokens = {one.seat.id: one.token for one in experts.issue_links(panel, days=30, actor=None)}
+    assert sum(s.role == SeatRole.MEMBER for s in panel.seats) == size
+    return evaluation, panel, tokens

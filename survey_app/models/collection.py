@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import CheckConstraint, Column, Float, ForeignKey, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from questionnaires import Questionnaire, questionnaire_from_dict
+from questionnaires import EXPERT_GROUP, ExpertQuestionnaire, Questionnaire, expert_questionnaire_from_dict, questionnaire_from_dict
 from survey_app.extensions import db
 from survey_app.models.frameworks import FrameworkVersion
 from survey_app.models.types import BilingualName, JSONDocument, UTCDateTime, utcnow
@@ -45,19 +45,24 @@ class PublishedQuestionnaire(BilingualName, db.Model):
     framework: Mapped[FrameworkVersion] = relationship()
 
     @property
-    def questionnaire(self) -> Questionnaire:
+    def for_experts(self) -> bool:
+        return self.group == EXPERT_GROUP
+
+    @property
+    def questionnaire(self) -> Questionnaire | ExpertQuestionnaire:
         # a snapshot never changes, so its parse is shared by every request of the process, keyed by content
         # (ids repeat across databases, content hashes do not)
         parsed = _PARSED_SNAPSHOTS.get(self.content_hash)
         if parsed is None:
-            parsed = questionnaire_from_dict(self.document)
+            read = expert_questionnaire_from_dict if self.for_experts else questionnaire_from_dict
+            parsed = read(self.document)
             if len(_PARSED_SNAPSHOTS) >= 64:
                 _PARSED_SNAPSHOTS.pop(next(iter(_PARSED_SNAPSHOTS)))
             _PARSED_SNAPSHOTS[self.content_hash] = parsed
         return parsed
 
 
-_PARSED_SNAPSHOTS: dict[str, Questionnaire] = {}
+_PARSED_SNAPSHOTS: dict[str, Questionnaire | ExpertQuestionnaire] = {}
 
 
 class FieldworkMode(StrEnum):

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Iterable, Mapping
 
+import pandas as pd
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -87,13 +89,23 @@ def publish_questionnaire(framework: FrameworkVersion, group: RespondentGroup, b
     questionnaire = generate(spec, bank.questions, group, bank.background)
     if not questionnaire.questions():
         raise ServiceError("empty_questionnaire", group=str(group))
-    document = questionnaire_to_dict(questionnaire)
+    return publish_snapshot(framework, str(group), questionnaire_to_dict(questionnaire), code=code, name_vi=name_vi,
+                            name_en=name_en, actor=actor)
+
+
+def publish_snapshot(framework: FrameworkVersion, group: str, document: dict[str, Any], *, code: str, name_vi: str,
+                     name_en: str, actor: User | None) -> tuple[PublishedQuestionnaire, bool]:
+    """Store a generated questionnaire's document as the next version of ``code``, unless the latest version
+    already has this content.
+
+    :return: the snapshot and whether it is new
+    """
     digest = document_hash(document)
     latest = db.session.scalar(select(PublishedQuestionnaire).where(PublishedQuestionnaire.code == code)
                                .order_by(PublishedQuestionnaire.version.desc()).limit(1))
     if latest is not None and latest.content_hash == digest:
         return latest, False
-    snapshot = PublishedQuestionnaire(code=code, version=(latest.version + 1) if latest else 1, group=str(group),
+    snapshot = PublishedQuestionnaire(code=code, version=(latest.version + 1) if latest else 1, group=group,
                                       name_vi=name_vi, name_en=name_en or name_vi, framework=framework,
                                       document=document, content_hash=digest,
                                       published_by_id=actor.id if actor else None)
@@ -124,6 +136,8 @@ def create_fieldwork(code: str, questionnaire: PublishedQuestionnaire, mode: Fie
         raise ServiceError("fieldwork_code_taken", code=code)
     if not units:
         raise ServiceError("no_units")
+    if questionnaire.for_experts:
+        raise ServiceError("experts_questionnaire")
     choice_questions = {q.code for q in questionnaire.questionnaire.questions()
                         if q.type in (QuestionType.SINGLE, QuestionType.YES_NO, QuestionType.LIKERT)}
     for dimension in quota_dimensions:
@@ -164,6 +178,17 @@ class RowProblem:
     line: int
     code: str
     params: dict[str, Any] = field(default_factory=dict)
+
+
+def read_rows(data: bytes, filename: str) -> list[dict[str, str]]:
+    """The rows of an uploaded CSV or Excel file, keyed by lower-cased header, values as text."""
+    if not filename.lower().endswith((".xlsx", ".xlsm")):
+        return read_csv(data)
+    try:
+        table = pd.read_excel(io.BytesIO(data), dtype=str).fillna("")
+    except (ValueError, OSError, KeyError, zipfile.BadZipFile):
+        raise ServiceError("unreadable_file", kind="Excel (.xlsx)")
+    return [{str(k).strip().lower(): str(v).strip() for k, v in row.items()} for row in table.to_dict("records")]
 
 
 def read_csv(data: bytes) -> list[dict[str, str]]:

@@ -31,6 +31,8 @@ DEMO_ACCOUNTS = (
 class DemoSeed:
     #: (e-mail, role, password) of every demo account
     accounts: list[tuple[str, str, str]] = field(default_factory=list)
+    #: the token of a demo expert's personal link, when this seed created the panels (shown once)
+    expert_link: str | None = None
 
 
 def demo_framework_path() -> Path:
@@ -66,6 +68,7 @@ def seed() -> DemoSeed:
                                          actor=admin)
     seed_fieldwork(admin, evaluation)
     seed_sampling(admin)
+    result.expert_link = seed_experts(admin, evaluation)
     db.session.flush()
     return result
 
@@ -171,3 +174,75 @@ def seed_fieldwork(admin: User, evaluation: EvaluationRound, *, responses_per_pr
                 flags=[str(f) for f in quality_flags(questionnaire, answers, None, None)]))
     db.session.add_all(rows)
     db.session.flush()
+
+
+#: nominations per demo province and category (retired leaders, serving officials, business leaders): enough
+#: for a panel of 20 with reserves; a sixth province falls short of business leaders
+DEMO_NOMINATIONS = {"retired_leader": 10, "serving_official": 8, "business_leader": 8}
+DEMO_SHORT_PROVINCE = ("31", {"retired_leader": 7, "serving_official": 5, "business_leader": 3})
+DEMO_PANEL_SIZES = {"01": 20, "79": 18}
+_FAMILY = ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi", "Đỗ", "Hồ")
+_MIDDLE = ("Văn", "Thị", "Minh", "Thanh", "Đức", "Ngọc", "Quang", "Thu")
+_GIVEN = ("An", "Bình", "Châu", "Dũng", "Hà", "Hải", "Hùng", "Lan", "Long", "Mai", "Nam", "Phong", "Quân", "Sơn",
+          "Tâm", "Thảo", "Trang", "Tuấn", "Việt", "Yến")
+_POSITIONS = {"retired_leader": ("Nguyên Phó Chủ tịch UBND", "Nguyên Giám đốc Sở", "Nguyên Chủ tịch UBND huyện"),
+              "serving_official": ("Phó Giám đốc Sở TT&TT", "Trưởng phòng CNTT", "Chánh Văn phòng"),
+              "business_leader": ("Giám đốc doanh nghiệp", "Chủ tịch Hiệp hội", "Tổng Giám đốc")}
+
+
+def seed_experts(admin: User, evaluation: EvaluationRound, *, seed: int = 5066) -> str | None:
+    """Nominations for the demo provinces (one short of business leaders), a panel for each of the others with
+    its links, and submitted forms whose scores differ by province: most members submitted, one still
+    answering, one not yet started, one declined and replaced by a reserve, one far from the rest of the panel.
+
+    :return: the token of a member's link who has not started, to try the expert's side (None when the panels
+        were already there)
+    """
+    import numpy as np
+
+    from questionnaires import CANNOT_JUDGE
+    from survey_app.models import ExpertPanel, SeatRole
+    from survey_app.services import experts
+
+    if db.session.scalar(select(ExpertPanel.id).where(ExpertPanel.round_id == evaluation.id).limit(1)) is not None:
+        return None
+    rng = np.random.default_rng(seed)
+    by_code = {unit.code: unit for unit in evaluation.unit_list.units}
+    plan = [(code, DEMO_NOMINATIONS) for code in DEMO_PROVINCES] + [DEMO_SHORT_PROVINCE]
+    rows = []
+    for code, counts in plan:
+        for category, count in counts.items():
+            for n in range(count):
+                name = f"{_FAMILY[rng.integers(10)]} {_MIDDLE[rng.integers(8)]} {_GIVEN[rng.integers(20)]}"
+                rows.append({"unit": code, "name": name, "category": category,
+                             "organisation": by_code[code].name, "position": _POSITIONS[category][n % 3],
+                             "email": f"chuyengia.{code}.{category.split('_')[0]}{n + 1}@demo.dti.gov.vn",
+                             "expertise": "Chuyển đổi số"})
+    experts.import_nominations(evaluation, rows, actor=admin, source="demo")
+    trial_token = None
+    for position, code in enumerate(DEMO_PROVINCES):
+        panel = experts.select_panel(evaluation, by_code[code], size=DEMO_PANEL_SIZES.get(code, 15), seed=seed,
+                                     actor=admin)
+        members = [s for s in panel.seats if s.role == SeatRole.MEMBER]
+        experts.decline(members[-1], reason="Bận công tác nước ngoài", actor=admin)
+        issued = experts.issue_links(panel, days=30, actor=admin)
+        questionnaire = panel.questionnaire.questionnaire
+        level = 2.4 + 0.45 * position
+        for index, one in enumerate(issued):
+            if index == len(issued) - 1:
+                trial_token = trial_token or one.token
+                continue
+            raw = {}
+            for item in questionnaire.items():
+                if rng.random() < 0.06:
+                    raw[item.code] = {"choice": CANNOT_JUDGE}
+                    continue
+                score = level + rng.normal(0, 0.7) + (2.5 if index == 0 and position == 2 else 0)
+                raw[item.code] = {"choice": str(int(np.clip(np.round(score), 1, 5)))}
+            raw[questionnaire.items()[0].code]["comment"] = "Ban Chỉ đạo họp định kỳ hằng quý."
+            form = experts.open_link(one.token)
+            if index == len(issued) - 2:
+                experts.save_draft(form, dict(list(raw.items())[:2]))
+            else:
+                experts.submit(form, raw, f"demo-{code}-{index}")
+    return trial_token

@@ -3,12 +3,13 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from survey_app.views import (api, audit, auth, errors, fieldwork, frameworks, main, questionnaires, respond, rounds,
+    from survey_app.views import (api, audit, auth, errors, experts, fieldwork, frameworks, main, questionnaires, respond, rounds,
                                   sampling, units, users)
 
-    for module in (main, auth, frameworks, units, rounds, sampling, questionnaires, fieldwork, users, audit, api,
-                   respond):
+    for module in (main, auth, frameworks, units, rounds, sampling, questionnaires, fieldwork, experts, users, audit,
+                   api, respond):
         app.register_blueprint(module.blueprint)
     app.register_blueprint(fieldwork.api_keys)
     app.register_blueprint(sampling.weighting)
+    app.register_blueprint(experts.expert_side)
     errors.init_app(app)

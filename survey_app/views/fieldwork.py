@@ -72,7 +72,7 @@ def create():
     form = FieldworkForm()
     language = current_language()
     form.questionnaire_id.choices = [(q.id, f"{q.name(language)} ({q.code} v{q.version})")
-                                     for q in collection.list_questionnaires()]
+                                     for q in collection.list_questionnaires() if not q.for_experts]
     form.round_id.choices = [(r.id, r.name(language)) for r in
                              db.session.scalars(select(EvaluationRound).order_by(EvaluationRound.year.desc()))]
     form.mode.choices = [(str(mode), label(str(mode))) for mode in FieldworkMode]

@@ -67,7 +67,7 @@ def show(questionnaire_id: int):
 @allow(*STAFF)
 def xlsform(questionnaire_id: int):
     snapshot = _snapshot(questionnaire_id)
-    if not snapshot.questionnaire.questions():
+    if snapshot.for_experts or not snapshot.questionnaire.questions():
         abort(404)
     return Response(to_xlsform(snapshot.questionnaire),
                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -11,6 +11,7 @@ import pytest
 from analysis.experts import (
     aggregate,
     agreement,
+    channel_points,
     channel_values,
     composition_weighted,
     icc_2k,
@@ -111,3 +112,27 @@ def test_agreement_per_unit_uses_complete_items():
     partial.loc[(partial["expert"] == "e4") & (partial["item"] == "DG"), "score"] = np.nan
     table = agreement(partial).set_index("unit")
     assert table.loc["01", "items"] == 1 and math.isnan(table.loc["01", "kendall_w"])
+
+
+def test_channel_points_by_hand_and_the_pillar_values_the_index_reads():
+    from questionnaires import ChannelShares, Framework, Node, NodeKind, Text, UnitLevel
+
+    def leaf(code, points):
+        return Node(code, NodeKind.CRITERION, Text(code, code), points)
+
+    framework = Framework("t", UnitLevel.PROVINCE, 2024, 1, Text("t", "t"), 100, [
+        Node("G", NodeKind.PILLAR, Text("G", "G"), 60, children=[
+            Node("G.A", NodeKind.MAIN_INDEX, Text("A", "A"), 60, children=[leaf("G.A.1", 20), leaf("G.A.2", 40)])]),
+        Node("E", NodeKind.PILLAR, Text("E", "E"), 40, children=[leaf("E.1", 40)])],
+        channel_shares=ChannelShares(0.8, 0.1, 0.1, "pillar"))
+    values = pd.DataFrame({"unit": ["01"] * 3 + ["02"], "node": ["G.A.1", "G.A.2", "E.1", "G.A.1"],
+                           "channel": "expert", "value": [0.5, 0.75, 1.0, np.nan]})
+    points, external = channel_points(framework, values)
+    assert points["points"].tolist()[:3] == [10.0, 30.0, 40.0]
+    assert math.isnan(points["points"].iloc[3])
+    # pillar G of unit 01: (0.5 × 20 + 0.75 × 40) / 60 = 40 / 60; unit 02 judged nothing, so it has no row
+    assert external.to_dict("records") == [
+        {"unit": "01", "node": "E", "channel": "expert", "value": 1.0},
+        {"unit": "01", "node": "G", "channel": "expert", "value": pytest.approx(40 / 60)}]
+    with pytest.raises(Exception, match="not in the framework"):
+        channel_points(framework, values.assign(node="ZZ"))

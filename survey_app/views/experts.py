@@ -1,0 +1,487 @@
+"""The expert channel: nominations, panels and their status, personal links, reminders and the results for
+staff (``/experts``); and the expert's own side (``/e/<token>``, ``/expert/forms/<id>``).
+
+An expert's link opens a session that knows the forms its links opened; a form's address works only in that
+session, any other answers 404 like an address that does not exist.
+"""
+from __future__ import annotations
+
+import uuid
+
+import pandas as pd
+from flask import (Blueprint, Response, abort, current_app, flash, g, jsonify, redirect, render_template, request,
+                   session, url_for)
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from questionnaires import CANNOT_JUDGE
+from questionnaires.exports import to_csv
+from sampling import PANEL_SIZES, ExpertCategory, panel_quotas
+from survey_app.extensions import db, limiter
+from survey_app.forms.experts import (NominationForm, NominationUploadForm, OverrideForm, ReasonForm,
+                                      SelectPanelForm)
+from survey_app.i18n import current_language, describe_error, describe_expert_problem, describe_row_problem, label
+from survey_app.models.types import utcnow
+from survey_app.models import EvaluationRound, ExpertForm, ExpertPanel, Nomination, PanelSeat, Role, SeatRole
+from survey_app.security import STAFF, allow, public
+from survey_app.services import ServiceError, experts, mail
+from survey_app.services.frameworks import framework_of
+from survey_app.views.respond import LINK_STATUS, guarded
+
+blueprint = Blueprint("experts", __name__, url_prefix="/experts")
+expert_side = Blueprint("expert", __name__)
+DESIGNERS = (Role.ADMINISTRATOR, Role.SAMPLE_DESIGNER)
+#: who may see experts' names beside their scores
+ANALYSTS = (Role.ADMINISTRATOR, Role.SAMPLE_DESIGNER, Role.SCORING_OFFICER)
+#: the session key holding the ids of the forms the expert's links opened
+FORMS_KEY = "expert_forms"
+EXPERT_LINK_STATUS = {**LINK_STATUS, "link_expired": 410, "form_submitted": 409}
+
+
+def _round(round_code: str) -> EvaluationRound:
+    found = db.session.scalar(select(EvaluationRound).where(EvaluationRound.code == round_code))
+    if found is None:
+        abort(404)
+    return found
+
+
+def _panel(panel_id: int) -> ExpertPanel:
+    return db.get_or_404(ExpertPanel, panel_id)
+
+
+def _of_panel(model, record_id: int, panel: ExpertPanel):
+    """A seat or form of the panel in the address; any other is not found."""
+    record = db.get_or_404(model, record_id)
+    seat = record if isinstance(record, PanelSeat) else record.seat
+    if seat.panel_id != panel.id:
+        abort(404)
+    return record
+
+
+def _category_choices():
+    return [(str(c), label(str(c))) for c in ExpertCategory]
+
+
+# --- staff: nominations ---------------------------------------------------------------------------------
+
+@blueprint.get("/")
+@allow(*STAFF)
+def index():
+    rounds = list(db.session.scalars(select(EvaluationRound).order_by(EvaluationRound.year.desc())))
+    counts = {r.id: (len(experts.nominations(r)), len(experts.panels(r)), experts.submitted_count(r)) for r in rounds}
+    return render_template("experts/index.html", rounds=rounds, counts=counts)
+
+
+def _nomination_forms(evaluation_round):
+    units = [(u.code, f"{u.code} · {u.name}") for u in experts.round_units(evaluation_round)]
+    form = NominationForm(prefix="one")
+    form.unit.choices = units
+    form.category.choices = _category_choices()
+    upload = NominationUploadForm(prefix="file")
+    upload.unit.choices = [("", "—")] + units
+    return form, upload
+
+
+@blueprint.route("/<round_code>/nominations", methods=["GET", "POST"])
+@allow(*DESIGNERS)
+def nominations(round_code: str):
+    evaluation_round = _round(round_code)
+    form, upload = _nomination_forms(evaluation_round)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.validate_on_submit():
+            report = experts.import_nominations(evaluation_round, [{
+                "unit": form.unit.data, "name": form.name.data, "category": form.category.data,
+                "organisation": form.organisation.data or "", "position": form.position.data or "",
+                "email": form.email.data or "", "phone": form.phone.data or "",
+                "expertise": form.expertise.data or ""}], actor=g.user)
+            if report.stored:
+                flash(_("Nomination of %(name)s stored.", name=form.name.data), "success")
+                return redirect(url_for("experts.nominations", round_code=round_code))
+            flash(describe_row_problem(report.rejected[0]), "error")
+    listed = experts.nominations(evaluation_round)
+    return render_template("experts/nominations.html", evaluation_round=evaluation_round, nominations=listed,
+                           form=form, upload=upload), status
+
+
+@blueprint.post("/<round_code>/nominations/upload")
+@allow(*DESIGNERS)
+def upload_nominations(round_code: str):
+    evaluation_round = _round(round_code)
+    form, upload = _nomination_forms(evaluation_round)
+    if not upload.validate_on_submit():
+        flash(_("Choose a file."), "error")
+        return redirect(url_for("experts.nominations", round_code=round_code))
+    try:
+        report = experts.import_nomination_file(evaluation_round, upload.file.data.read(), upload.file.data.filename or "",
+                                                unit=upload.unit.data or None,
+                                                accept_valid=upload.accept_valid_rows.data, actor=g.user)
+    except ServiceError as error:
+        flash(describe_error(error), "error")
+        return redirect(url_for("experts.nominations", round_code=round_code)), 303
+    status = 400 if report.rejected and not report.stored else 200
+    return render_template("experts/nomination_report.html", evaluation_round=evaluation_round, report=report,
+                           describe=describe_row_problem), status
+
+
+# --- staff: panels --------------------------------------------------------------------------------------
+
+@blueprint.get("/<round_code>/panels")
+@allow(*STAFF)
+def panels(round_code: str):
+    evaluation_round = _round(round_code)
+    size = request.args.get("size", type=int) or experts.DEFAULT_PANEL_SIZE
+    if size not in PANEL_SIZES:
+        size = experts.DEFAULT_PANEL_SIZE
+    states = experts.panel_states(evaluation_round, size)
+    form = SelectPanelForm(size=size)
+    form.unit.choices = [("*", _("Every unit whose nominations fill the panel"))] + [
+        (s.unit.code, s.unit.name) for s in states if s.panel is None]
+    return render_template("experts/panels.html", evaluation_round=evaluation_round, states=states, size=size,
+                           form=form, statuses=experts.STATUSES, categories=[str(c) for c in ExpertCategory])
+
+
+@blueprint.post("/<round_code>/panels")
+@allow(*DESIGNERS)
+def select_panels(round_code: str):
+    evaluation_round = _round(round_code)
+    form = SelectPanelForm()
+    states = experts.panel_states(evaluation_round, form.size.data or experts.DEFAULT_PANEL_SIZE)
+    form.unit.choices = [("*", "")] + [(s.unit.code, s.unit.name) for s in states]
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            flash(" ".join(map(str, errors)), "error")
+        return redirect(url_for("experts.panels", round_code=round_code))
+    chosen = [s for s in states if s.panel is None and (s.feasible if form.unit.data == "*"
+                                                         else s.unit.code == form.unit.data)]
+    try:
+        for state in chosen:
+            experts.select_panel(evaluation_round, state.unit, size=form.size.data, seed=form.seed.data, actor=g.user)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(describe_error(error), "error")
+        return redirect(url_for("experts.panels", round_code=round_code, size=form.size.data))
+    flash(_("Panels selected: %(count)s.", count=len(chosen)), "success" if chosen else "error")
+    return redirect(url_for("experts.panels", round_code=round_code, size=form.size.data))
+
+
+def _panel_page(panel: ExpertPanel, status: int = 200, **forms):
+    override = forms.get("override") or OverrideForm(prefix="override")
+    members = [s for s in panel.seats if s.role == SeatRole.MEMBER]
+    reserves = sorted((s for s in panel.seats if s.role == SeatRole.RESERVE),
+                      key=lambda s: (s.nomination.category, s.reserve_rank or 0))
+    waiting = reserves + [n for n in experts.nominations(panel.evaluation_round, panel.unit) if n.seat is None]
+    override.remove.choices = [(s.id, f"{s.nomination.name} ({label(s.nomination.category)})") for s in members]
+    override.add.choices = [((n.nomination if isinstance(n, PanelSeat) else n).id,
+                             f"{(n.nomination if isinstance(n, PanelSeat) else n).name} "
+                             f"({label((n.nomination if isinstance(n, PanelSeat) else n).category)})") for n in waiting]
+    counts = {str(c): sum(1 for s in members if s.nomination.category == str(c)) for c in ExpertCategory}
+    return render_template("experts/panel.html", panel=panel, members=members, reserves=reserves,
+                           withdrawn=[s for s in panel.seats if s.role == SeatRole.WITHDRAWN], override=override,
+                           reason=ReasonForm(), counts=counts, quotas={str(c): n for c, n in panel_quotas(panel.size).items()},
+                           smtp=mail.configured(current_app.config), now=utcnow()), status
+
+
+@blueprint.get("/panels/<int:panel_id>")
+@allow(*STAFF)
+def panel(panel_id: int):
+    return _panel_page(_panel(panel_id))
+
+
+def _links_csv(panel: ExpertPanel, rows: list[dict], name: str) -> Response:
+    table = pd.DataFrame(rows, columns=["unit", "name", "category", "email", "phone", "status", "link"])
+    return Response(to_csv(table), mimetype="text/csv",
+                    headers={"Content-Disposition": f"attachment; filename=panel-{panel.unit.code}-{name}.csv"})
+
+
+def _contact_row(seat: PanelSeat, link: str = "") -> dict:
+    nomination = seat.nomination
+    return {"unit": seat.panel.unit.code, "name": nomination.name, "category": nomination.category,
+            "email": nomination.email, "phone": nomination.phone, "status": seat.status, "link": link}
+
+
+def _invitation_mail(seat: PanelSeat, link: str, *, reminder: bool) -> mail.Mail:
+    panel = seat.panel
+    subject = (_("Reminder: your expert opinion form for %(unit)s", unit=panel.unit.name) if reminder
+               else _("Your expert opinion form for %(unit)s", unit=panel.unit.name))
+    body = _("Dear %(name)s,\n\nYou are on the expert panel assessing %(unit)s in %(round)s. Your personal form: "
+             "%(link)s\n\nThe link is yours alone and works until %(until)s.",
+             name=seat.nomination.name, unit=panel.unit.name, round=panel.evaluation_round.name(current_language()),
+             link=link, until=seat.form.link_expires_at.date().isoformat())
+    return mail.Mail(seat.nomination.email, subject, body)
+
+
+@blueprint.post("/panels/<int:panel_id>/links")
+@allow(*DESIGNERS)
+def links(panel_id: int):
+    """New personal links for the members who have none (or, with ``seat``, for one member); by e-mail when the
+    deployment has SMTP and every member has an address, and always as a CSV, the only time links are shown."""
+    panel = _panel(panel_id)
+    seat_id = request.form.get("seat", type=int)
+    if seat_id:
+        seats = [_of_panel(PanelSeat, seat_id, panel)]
+    else:
+        seats = [s for s in panel.seats if s.role == SeatRole.MEMBER and s.form is None]
+    issued = experts.issue_links(panel, days=current_app.config["EXPERT_LINK_DAYS"], actor=g.user, seats=seats)
+    if not issued:
+        flash(_("Every member already has a link."), "error")
+        return redirect(url_for("experts.panel", panel_id=panel_id))
+    rows = [_contact_row(one.seat, url_for("expert.entry", token=one.token, _external=True)) for one in issued]
+    if mail.configured(current_app.config) and request.form.get("send") == "1":
+        try:
+            sent = mail.send(current_app.config, [_invitation_mail(one.seat, row["link"], reminder=False)
+                                                  for one, row in zip(issued, rows) if one.seat.nomination.email])
+        except ServiceError as error:
+            db.session.rollback()
+            flash(describe_error(error), "error")
+            return redirect(url_for("experts.panel", panel_id=panel_id))
+        flash(_("Links sent by e-mail: %(count)s.", count=sent), "success")
+    return _links_csv(panel, rows, "links")
+
+
+@blueprint.post("/panels/<int:panel_id>/remind")
+@allow(*DESIGNERS)
+def remind(panel_id: int):
+    """Remind the members who have not submitted: by e-mail with a new link when SMTP is configured, otherwise
+    the list of whom to call, with their status."""
+    panel = _panel(panel_id)
+    waiting = experts.awaiting(panel)
+    if not waiting:
+        flash(_("Nobody to remind: every member with a link has submitted."), "error")
+        return redirect(url_for("experts.panel", panel_id=panel_id))
+    if mail.configured(current_app.config):
+        with_address = [seat for seat in waiting if seat.nomination.email]
+        issued = experts.issue_links(panel, days=current_app.config["EXPERT_LINK_DAYS"], actor=g.user,
+                                     seats=with_address)
+        try:
+            sent = mail.send(current_app.config, [
+                _invitation_mail(one.seat, url_for("expert.entry", token=one.token, _external=True), reminder=True)
+                for one in issued])
+        except ServiceError as error:
+            db.session.rollback()
+            flash(describe_error(error), "error")
+            return redirect(url_for("experts.panel", panel_id=panel_id))
+        experts.note_reminded(with_address, actor=g.user)
+        flash(_("Reminders sent by e-mail: %(count)s.", count=sent), "success")
+        return redirect(url_for("experts.panel", panel_id=panel_id))
+    experts.note_reminded(waiting, actor=g.user)
+    return _links_csv(panel, [_contact_row(seat) for seat in waiting], "reminders")
+
+
+@blueprint.post("/panels/<int:panel_id>/seats/<int:seat_id>/decline")
+@allow(*DESIGNERS)
+def decline(panel_id: int, seat_id: int):
+    panel = _panel(panel_id)
+    seat = _of_panel(PanelSeat, seat_id, panel)
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        flash(_("Give the reason."), "error")
+        return redirect(url_for("experts.panel", panel_id=panel_id))
+    try:
+        replacement = experts.decline(seat, reason=form.reason.data.strip(), actor=g.user)
+    except ServiceError as error:
+        flash(describe_error(error), "error")
+        return redirect(url_for("experts.panel", panel_id=panel_id))
+    if replacement is None:
+        flash(_("%(name)s declined; no reserve is left in the category, the panel is short.",
+                name=seat.nomination.name), "error")
+    else:
+        flash(_("%(name)s declined; %(replacement)s takes the seat.", name=seat.nomination.name,
+                replacement=replacement.nomination.name), "success")
+    return redirect(url_for("experts.panel", panel_id=panel_id))
+
+
+@blueprint.post("/panels/<int:panel_id>/override")
+@allow(*DESIGNERS)
+def override(panel_id: int):
+    panel = _panel(panel_id)
+    form = OverrideForm(prefix="override")
+    form.remove.choices = [(s.id, "") for s in panel.seats]
+    form.add.choices = [(n.id, "") for n in experts.nominations(panel.evaluation_round, panel.unit)]
+    if not form.validate_on_submit():
+        return _panel_page(panel, 400, override=form)
+    try:
+        experts.override(panel, remove=_of_panel(PanelSeat, form.remove.data, panel),
+                         add=db.get_or_404(Nomination, form.add.data), reason=form.reason.data, actor=g.user)
+    except ServiceError as error:
+        flash(describe_error(error), "error")
+        return _panel_page(panel, 400, override=form)
+    flash(_("The panel was changed; the reason is in the audit log."), "success")
+    return redirect(url_for("experts.panel", panel_id=panel_id))
+
+
+@blueprint.post("/panels/<int:panel_id>/forms/<int:form_id>/<any(revoke, reopen):action>")
+@allow(*DESIGNERS)
+def form_action(panel_id: int, form_id: int, action: str):
+    panel = _panel(panel_id)
+    form = _of_panel(ExpertForm, form_id, panel)
+    reason = ReasonForm()
+    try:
+        if action == "revoke":
+            experts.revoke_link(form, actor=g.user)
+        elif not reason.validate_on_submit():
+            raise ServiceError("reason_required")
+        else:
+            experts.reopen(form, reason=reason.reason.data, actor=g.user)
+    except ServiceError as error:
+        flash(describe_error(error), "error")
+        return redirect(url_for("experts.panel", panel_id=panel_id))
+    flash(_("Link revoked.") if action == "revoke" else _("The form is open again for the expert."), "success")
+    return redirect(url_for("experts.panel", panel_id=panel_id))
+
+
+# --- staff: results -------------------------------------------------------------------------------------
+
+@blueprint.get("/<round_code>/results")
+@allow(*STAFF)
+def results(round_code: str):
+    evaluation_round = _round(round_code)
+    found = experts.results(evaluation_round)
+    names = experts.expert_names(evaluation_round) if g.user.role in ANALYSTS else {}
+    units = {u.code: u for u in experts.round_units(evaluation_round)}
+    names_of = {node.code: node.name for node, _ in framework_of(evaluation_round.framework).walk()}
+    return render_template("experts/results.html", evaluation_round=evaluation_round, results=found, names=names,
+                           per_unit=_per_unit(found, units), names_of=names_of,
+                           categories=[str(c) for c in ExpertCategory])
+
+
+def _per_unit(found: experts.ExpertResults, units: dict) -> list[dict]:
+    """The results table by unit, in the round's unit order, as the page shows them."""
+    if found.items.empty:
+        return []
+
+    def records(table, code):
+        return table[table["unit"] == code].to_dict("records")
+
+    return [{"unit": units[code], "items": records(found.items, code),
+             "agreement": next(iter(records(found.agreement, code)), None),
+             "composition": next(iter(records(found.composition, code)), None),
+             "flagged": [row for row in records(found.outliers, code) if row["flagged"]]}
+            for code in units if code in set(found.items["unit"])]
+
+
+# --- the expert's side ----------------------------------------------------------------------------------
+
+def _expert_problem(error: ServiceError):
+    return render_template("respond/problem.html", message=describe_error(error), code=error.code, expert=True), \
+        EXPERT_LINK_STATUS.get(error.code, 400)
+
+
+@expert_side.get("/e/<token>")
+@public
+@guarded
+def entry(token: str):
+    try:
+        form = experts.open_link(token)
+    except ServiceError as error:
+        return _expert_problem(error)
+    session[FORMS_KEY] = sorted(set(session.get(FORMS_KEY, [])) | {form.id})
+    return redirect(url_for("expert.form", form_id=form.id))
+
+
+def _own_form(form_id: int) -> ExpertForm:
+    found = experts.form_for(form_id, session.get(FORMS_KEY, []))
+    if found is None:
+        abort(404)
+    return found
+
+
+def _raw_answers(questionnaire) -> dict:
+    return {item.code: {"choice": request.form.get(f"score-{item.code}", ""),
+                        "comment": request.form.get(f"comment-{item.code}", "")} for item in questionnaire.items()}
+
+
+def _form_page(form: ExpertForm, problems=None, status: int = 200, answers=None):
+    questionnaire = experts.questionnaire_of(form)
+    return render_template("expert/form.html", form=form, seat=form.seat, panel=form.seat.panel,
+                           questionnaire=questionnaire, answers=answers if answers is not None else form.answers,
+                           errors=describe_expert_problems(problems or {}), submission_id=str(uuid.uuid4()),
+                           cannot_judge=CANNOT_JUDGE), status
+
+
+def _choices_of(raw: dict) -> dict:
+    """What the expert chose, shown again with the page's errors, in the form stored answers take."""
+    shown = {}
+    for code, given in raw.items():
+        answer = {}
+        if given["choice"] == CANNOT_JUDGE:
+            answer[CANNOT_JUDGE] = True
+        elif given["choice"]:
+            answer["score"] = given["choice"]
+        if given["comment"]:
+            answer["comment"] = given["comment"]
+        shown[code] = answer
+    return shown
+
+
+@expert_side.get("/expert/forms/<int:form_id>")
+@public
+def form(form_id: int):
+    try:
+        found = _own_form(form_id)
+    except ServiceError as error:
+        return _expert_problem(error)
+    return _form_page(found)
+
+
+@expert_side.post("/expert/forms/<int:form_id>/draft")
+@public
+@limiter.limit(lambda: current_app.config["OPEN_LINK_RATE_LIMIT"])
+def draft(form_id: int):
+    """Save as the expert goes: from the page's script (JSON answer) or its "save" button."""
+    wants_json = request.accept_mimetypes.best == "application/json" or request.headers.get("X-CSRFToken")
+    try:
+        found = _own_form(form_id)
+        raw = _raw_answers(experts.questionnaire_of(found))
+        problems = experts.save_draft(found, raw)
+    except ServiceError as error:
+        if wants_json:
+            return jsonify(saved=False, error=describe_error(error)), EXPERT_LINK_STATUS.get(error.code, 400)
+        return _expert_problem(error)
+    if wants_json:
+        return jsonify(saved=True, problems=describe_expert_problems(problems))
+    if problems:
+        return _form_page(found, problems, 422, answers=_choices_of(raw))
+    flash(_("Your answers are saved. You can come back with your link to finish."), "success")
+    return redirect(url_for("expert.form", form_id=form_id))
+
+
+@expert_side.post("/expert/forms/<int:form_id>/submit")
+@public
+@limiter.limit(lambda: current_app.config["OPEN_LINK_RATE_LIMIT"])
+def submit(form_id: int):
+    try:
+        found = _own_form(form_id)
+        raw = _raw_answers(experts.questionnaire_of(found))
+        problems = experts.submit(found, raw, request.form.get("submission_id", "")[:64])
+    except ServiceError as error:
+        return _expert_problem(error)
+    if problems:
+        # keep what is valid so that nothing typed is lost, and show what is missing
+        experts.save_draft(found, raw)
+        db.session.commit()
+        return _form_page(found, problems, 422, answers=_choices_of(raw))
+    flash(_("Thank you: your form is submitted."), "success")
+    return redirect(url_for("expert.form", form_id=form_id))
+
+
+@expert_side.get("/expert/forms/<int:form_id>/copy")
+@public
+def copy(form_id: int):
+    """A copy of the submitted form to keep, as a page that prints and opens without the service."""
+    try:
+        found = _own_form(form_id)
+    except ServiceError as error:
+        return _expert_problem(error)
+    if found.submitted_at is None:
+        abort(404)
+    page = render_template("expert/copy.html", form=found, seat=found.seat, panel=found.seat.panel,
+                           questionnaire=experts.questionnaire_of(found), answers=found.answers,
+                           cannot_judge=CANNOT_JUDGE)
+    return Response(page, mimetype="text/html", headers={
+        "Content-Disposition": f"attachment; filename=expert-form-{found.seat.panel.unit.code}-{found.id}.html"})
+
+
+def describe_expert_problems(problems) -> dict[str, str]:
+    return {code: describe_expert_problem(problem) for code, problem in problems.items()}

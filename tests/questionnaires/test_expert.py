@@ -1,0 +1,78 @@
+"""The experts' questionnaire: generated from the expert-measured nodes, checked answers, stored form."""
+import math
+from pathlib import Path
+
+import pytest
+
+from questionnaires import (
+    CANNOT_JUDGE,
+    DEFAULT_SCALE,
+    ExpertAnswerProblem,
+    FrameworkInvalid,
+    NodeKind,
+    check_expert_answers,
+    expert_questionnaire_from_dict,
+    expert_questionnaire_to_dict,
+    expert_scores,
+    generate_expert,
+    read_yaml,
+)
+
+DEMO = Path(__file__).resolve().parents[2] / "survey_app" / "demo"
+FRAMEWORK = read_yaml(DEMO / "national-province-2021-demo.yaml")
+QUESTIONNAIRE = generate_expert(FRAMEWORK)
+
+
+def test_items_are_the_expert_measured_nodes_in_framework_order_by_parent():
+    assert [item.code for item in QUESTIONNAIRE.items()] == ["AW.1", "AW.2", "INST.1", "DG.4", "DE.3"]
+    assert [section.code for section in QUESTIONNAIRE.sections] == ["AW", "INST", "DG", "DE"]
+    assert QUESTIONNAIRE.sections[0].title.vi == "Chuyển đổi nhận thức"
+    first = QUESTIONNAIRE.items()[0]
+    assert (first.kind, first.points) == (NodeKind.CRITERION, 30)
+    assert first.name.en.startswith("Provincial digital transformation steering committee")
+
+
+def test_every_point_of_the_scale_has_words_in_both_languages():
+    assert list(DEFAULT_SCALE.values()) == [1, 2, 3, 4, 5]
+    assert [anchor.value for anchor in DEFAULT_SCALE.anchors] == [1, 2, 3, 4, 5]
+    assert all(anchor.label.vi and anchor.label.en for anchor in DEFAULT_SCALE.anchors)
+
+
+def test_a_draft_may_leave_items_blank_but_the_final_form_may_not():
+    raw = {"AW.1": {"choice": "4", "comment": " Họp đều đặn "}, "AW.2": {"choice": CANNOT_JUDGE}}
+    draft = check_expert_answers(QUESTIONNAIRE, raw, complete=False)
+    assert draft.problems == {}
+    assert draft.answers == {"AW.1": {"score": 4, "comment": "Họp đều đặn"}, "AW.2": {CANNOT_JUDGE: True}}
+    final = check_expert_answers(QUESTIONNAIRE, raw, complete=True)
+    assert final.problems == {code: ExpertAnswerProblem.REQUIRED for code in ("INST.1", "DG.4", "DE.3")}
+
+
+@pytest.mark.parametrize("choice", ["0", "6", "3.5", "nine", "-1"])
+def test_a_score_off_the_scale_is_refused(choice):
+    checked = check_expert_answers(QUESTIONNAIRE, {"AW.1": {"choice": choice}}, complete=False)
+    assert checked.problems == {"AW.1": ExpertAnswerProblem.NOT_A_CHOICE}
+    assert checked.answers == {}
+
+
+def test_a_long_comment_is_refused_and_unknown_items_ignored():
+    checked = check_expert_answers(QUESTIONNAIRE, {"AW.1": {"choice": "2", "comment": "x" * 2001},
+                                                   "ZZ.9": {"choice": "5"}}, complete=False)
+    assert checked.problems == {"AW.1": ExpertAnswerProblem.TOO_LONG}
+    assert "ZZ.9" not in checked.answers
+
+
+def test_cannot_judge_is_not_a_score():
+    scores = expert_scores(QUESTIONNAIRE, {"AW.1": {"score": 5}, "AW.2": {CANNOT_JUDGE: True, "comment": "?"}})
+    assert scores["AW.1"] == 5.0
+    assert math.isnan(scores["AW.2"]) and math.isnan(scores["DE.3"])
+
+
+def test_the_stored_document_reads_back_the_same():
+    document = expert_questionnaire_to_dict(QUESTIONNAIRE)
+    assert document["group"] == "experts"
+    assert expert_questionnaire_from_dict(document) == QUESTIONNAIRE
+
+
+def test_a_survey_document_is_not_an_experts_questionnaire():
+    with pytest.raises(FrameworkInvalid):
+        expert_questionnaire_from_dict({"group": "citizens", "sections": []})
