@@ -22,6 +22,7 @@ framework_cli = AppGroup("framework", help="Index frameworks.")
 units_cli = AppGroup("units", help="Unit lists.")
 demo_cli = AppGroup("demo", help="The demo data of `make run`.")
 translate_cli = AppGroup("translate", help="Babel catalogues of the interface.")
+privacy_cli = AppGroup("privacy", help="Personal data past its date.")
 
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 PROJECT = Path(__file__).resolve().parent.parent
@@ -141,6 +142,18 @@ def seed_demo() -> None:
         click.echo(_("A demo expert's personal link (shown once): %(path)s", path=f"/e/{created.expert_link}"))
 
 
+@privacy_cli.command("erase-expired")
+def erase_expired() -> None:
+    """Erase invitees' contacts and nominees' names and contacts past their date (run daily from cron)."""
+    from survey_app.models.types import utcnow
+    from survey_app.services import privacy
+
+    erased = privacy.erase_expired(utcnow().date())
+    db.session.commit()
+    click.echo(_("Erased: %(contacts)s invitee contacts, %(nominations)s nominations.",
+                 contacts=erased.invitee_contacts, nominations=erased.nominations))
+
+
 def _pybabel(*args: str) -> None:
     subprocess.run([sys.executable, "-m", "babel.messages.frontend", *args], check=True, cwd=PROJECT)
 
@@ -167,5 +180,5 @@ def translate_compile() -> None:
 
 
 def init_app(app: Flask) -> None:
-    for group in (users_cli, framework_cli, units_cli, demo_cli, translate_cli):
+    for group in (users_cli, framework_cli, units_cli, demo_cli, translate_cli, privacy_cli):
         app.cli.add_command(group)

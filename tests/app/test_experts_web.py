@@ -374,3 +374,29 @@ def test_the_demo_seeds_panels_with_submitted_forms(app, client, create_user, lo
     results_page = client.get(f"/experts/{evaluation.code}/results").get_data(as_text=True)
     assert "TP. Hồ Chí Minh" in results_page and "Chuyên gia" in results_page
     assert client.get(f"/e/{seeded.expert_link}").status_code == 302
+
+
+def test_personal_data_past_its_date_is_erased_and_the_panel_still_counts(survey, runner):
+    from datetime import date
+
+    from survey_app.models import InviteeContact
+    from survey_app.services import collection
+
+    evaluation, panel, _ = expert_panel(survey.framework)
+    collection.issue_invitations(survey.invited, [{"unit": survey.units[0].code, "email": "a@example.vn"}],
+                                 actor=None, erase_after=date(2020, 1, 1))
+    db.session.commit()
+    assert experts.erase_after(evaluation) == date(2024, 12, 31)
+    # the machine's today is past the end of 2024: the CLI (run daily) erases both
+    result = runner.invoke(args=["privacy", "erase-expired"])
+    assert result.exit_code == 0, result.output
+    assert "1" in result.output and "20" in result.output
+    assert db.session.scalar(select(func.count(InviteeContact.id))) == 0
+    assert set(db.session.scalars(select(Nomination.name))) == {"—"}
+    assert set(db.session.scalars(select(Nomination.email))) == {""}
+    state = next(s for s in experts.panel_states(evaluation) if s.unit.code == "01")
+    assert state.nominated == {"retired_leader": 8, "serving_official": 6, "business_leader": 6}
+    from survey_app.services import privacy
+
+    assert privacy.erase_expired(date(2025, 1, 1)) == privacy.Erased(0, 0)
+    assert privacy.erase_expired(date(2024, 12, 31)) == privacy.Erased(0, 0)
