@@ -424,7 +424,8 @@ def stratum_full(draft: ResponseDraft) -> bool:
 
 @dataclass
 class Submitted:
-    response: Response
+    #: the stored response, or for a new one the row of its id, submission_id and submitted_at
+    response: Any
     #: True when the same submission had already been stored: nothing new was written
     replay: bool
 
@@ -505,20 +506,22 @@ def submit(fieldwork: Fieldwork, unit: Unit, raw_answers: Mapping[str, Any], sub
     return Submitted(response, replay=False)
 
 
-def _insert_once(**values) -> Response | None:
-    """Insert a response unless its (fieldwork, submission identifier) is already stored: the new row, or None.
+def _insert_once(**values):
+    """Insert a response unless its (fieldwork, submission identifier) is already stored: the new row's id,
+    submission_id and submitted_at (what a receipt needs), or None.
 
     One statement instead of a look-up, a savepoint and an insert: the unique constraint decides, and a
-    concurrent insert of the same identifier waits for the first to commit and then inserts nothing.
+    concurrent insert of the same identifier waits for the first to commit and then inserts nothing. A Core
+    statement on the table: the ORM's bulk machinery and a full entity cost more than the insert itself.
     """
     statement = _INSERT_ONCE[db.session.get_bind().dialect.name]
-    return db.session.scalars(statement, [values]).one_or_none()
+    return db.session.execute(statement, values).one_or_none()
 
 
 # built once: the values travel as parameters, so the statement compiles once per process
 _INSERT_ONCE = {
-    name: insert(Response).on_conflict_do_nothing(index_elements=[Response.fieldwork_id, Response.submission_id])
-    .returning(Response)
+    name: insert(Response.__table__).on_conflict_do_nothing(index_elements=["fieldwork_id", "submission_id"])
+    .returning(Response.__table__.c.id, Response.__table__.c.submission_id, Response.__table__.c.submitted_at)
     for name, insert in (("postgresql", postgresql_insert), ("sqlite", sqlite_insert))}
 
 
@@ -713,9 +716,20 @@ def revoke_api_key(record: ApiKey, *, actor: User | None) -> None:
         audit.record("api_key.revoke", actor=actor, entity=record)
 
 
-def api_key_for(key: str) -> ApiKey | None:
-    record = db.session.scalar(select(ApiKey).where(ApiKey.key_hash == token_hash(key)))
-    if record is None or record.revoked_at is not None:
-        return None
+def api_key_for(key: str):
+    """The live key's id and when it was last used (a row, not an entity: every API request asks), or None."""
+    record = db.session.execute(select(ApiKey.id, ApiKey.last_used_at)
+                                .where(ApiKey.key_hash == token_hash(key), ApiKey.revoked_at.is_(None))).first()
     return record
+
+
+#: to the minute is enough to see which keys are alive, and spares a write on every submission
+KEY_USE_PRECISION = timedelta(minutes=1)
+
+
+def note_key_use(key) -> None:
+    """Record that the key was used, at most once a minute."""
+    now = utcnow()
+    if key.last_used_at is None or now - key.last_used_at > KEY_USE_PRECISION:
+        db.session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
 

@@ -6,7 +6,6 @@ as the first time (201, same body); with other content it is refused with 409.
 """
 from __future__ import annotations
 
-from datetime import timedelta
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
@@ -17,14 +16,11 @@ from sqlalchemy import text
 
 from survey_app.extensions import csrf, db, limiter
 from survey_app.i18n import describe_answer_problems, describe_error
-from survey_app.models.types import utcnow
 from survey_app.security import api_key, public
 from survey_app.services import ServiceError, collection
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
 csrf.exempt(blueprint)
-
-KEY_USE_PRECISION = timedelta(minutes=1)
 
 #: service errors and their HTTP status
 STATUS = {"submission_conflict": 409, "fieldwork_closed": 410, "quota_full": 409, "not_in_quota": 422,
@@ -101,16 +97,9 @@ def submit_response(code: str):
             details["answers"] = describe_answer_problems(error.params["problems"],
                                                           fieldwork.questionnaire.questionnaire.questions())
         return _error(STATUS.get(error.code, 400), describe_error(error), reason=error.code, **details)
-    _note_key_use(g.api_key)
+    collection.note_key_use(g.api_key)
     response = outcome.response
     return jsonify(receipt=collection.receipt(response), submitted_at=response.submitted_at.isoformat()), 201
-
-
-def _note_key_use(key) -> None:
-    # to the minute is enough to see which keys are alive, and spares a write on every submission
-    now = utcnow()
-    if key.last_used_at is None or now - key.last_used_at > KEY_USE_PRECISION:
-        key.last_used_at = now
 
 
 @blueprint.get("/v1/openapi.json")
