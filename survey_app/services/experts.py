@@ -185,7 +185,8 @@ def panel_states(evaluation_round: EvaluationRound, size: int = DEFAULT_PANEL_SI
         panel = by_unit.get(unit.id)
         wanted = panel.size if panel is not None else size
         nominated = {str(c): counts[(unit.id, str(c))] for c in ExpertCategory}
-        statuses = Counter(seat.status for seat in panel.seats if seat.role != SeatRole.RESERVE or seat.declined_at
+        # the members, and those who declined; reserves and members replaced by hand have no status to count
+        statuses = Counter(seat.status for seat in panel.seats if seat.role == SeatRole.MEMBER or seat.declined_at
                            ) if panel is not None else Counter()
         states.append(UnitPanelState(
             unit, nominated, {str(c): n for c, n in panel_quotas(wanted).items()},

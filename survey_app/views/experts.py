@@ -166,16 +166,16 @@ def select_panels(round_code: str):
     return redirect(url_for("experts.panels", round_code=round_code, size=form.size.data))
 
 
-def _panel_page(panel: ExpertPanel, status: int = 200, **forms):
-    override = forms.get("override") or OverrideForm(prefix="override")
+def _panel_page(panel: ExpertPanel, status: int = 200, override: OverrideForm | None = None):
+    override = override or OverrideForm(prefix="override")
     members = [s for s in panel.seats if s.role == SeatRole.MEMBER]
     reserves = sorted((s for s in panel.seats if s.role == SeatRole.RESERVE),
                       key=lambda s: (s.nomination.category, s.reserve_rank or 0))
-    waiting = reserves + [n for n in experts.nominations(panel.evaluation_round, panel.unit) if n.seat is None]
+    # who can take a seat by hand: the reserves in call order, then nominees who came after the draw
+    waiting = [s.nomination for s in reserves] + [
+        n for n in experts.nominations(panel.evaluation_round, panel.unit) if n.seat is None]
     override.remove.choices = [(s.id, f"{s.nomination.name} ({label(s.nomination.category)})") for s in members]
-    override.add.choices = [((n.nomination if isinstance(n, PanelSeat) else n).id,
-                             f"{(n.nomination if isinstance(n, PanelSeat) else n).name} "
-                             f"({label((n.nomination if isinstance(n, PanelSeat) else n).category)})") for n in waiting]
+    override.add.choices = [(n.id, f"{n.name} ({label(n.category)})") for n in waiting]
     counts = {str(c): sum(1 for s in members if s.nomination.category == str(c)) for c in ExpertCategory}
     return render_template("experts/panel.html", panel=panel, members=members, reserves=reserves,
                            withdrawn=[s for s in panel.seats if s.role == SeatRole.WITHDRAWN], override=override,
