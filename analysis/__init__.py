@@ -5,6 +5,7 @@ The public API is flat: ``from analysis import Design``.
 """
 from analysis._errors import EstimationError
 from analysis.design import Design, ReplicateDesign
+from analysis.explain import explain
 from analysis.experts import (
     agreement,
     aggregate,
@@ -27,10 +28,25 @@ from analysis.index import (
     propose_exclusions,
     rank,
 )
+from analysis.inputs import (
+    CYBERSPACE_COLUMNS,
+    SELF_ASSESSMENT_COLUMNS,
+    Checked,
+    RejectedRow,
+    check_cyberspace,
+    check_self_assessment,
+    cyberspace_nodes,
+    self_assessed_criteria,
+    template_rows,
+)
+from analysis.merge import SOURCES, criterion_points, external_values
 from analysis.survey_channel import criterion_values, survey_criteria, survey_estimates
 from analysis.uncertainty import RankUncertainty, leaf_coefficients, simulate_ranks
 
-__all__ = ["agreement", "aggregate", "channel_points", "channel_values", "composition_weighted", "icc_2k", "kendall_w",
+__all__ = ["CYBERSPACE_COLUMNS", "SELF_ASSESSMENT_COLUMNS", "SOURCES", "Checked", "RejectedRow", "check_cyberspace",
+           "check_self_assessment", "criterion_points", "cyberspace_nodes", "explain", "external_values",
+           "self_assessed_criteria", "template_rows",
+           "agreement", "aggregate", "channel_points", "channel_values", "composition_weighted", "icc_2k", "kendall_w",
            "outlying_experts", "trimmed_mean",
            "Design", "EstimationError", "RankUncertainty", "ReplicateDesign", "Scores", "apply_full_marks",
            "apply_peer_maximum", "compute", "criterion_values", "index_from_values", "leaf_coefficients",

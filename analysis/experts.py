@@ -13,7 +13,8 @@ import pandas as pd
 from scipy import stats
 
 from analysis._errors import EstimationError
-from questionnaires import Framework, Node
+from analysis.merge import external_values
+from questionnaires import Framework
 
 #: the default trim of the trimmed mean: 10% of the answers cut at each end (floor of 0.1 n, as R's mean(trim=))
 DEFAULT_TRIM = 0.1
@@ -194,11 +195,7 @@ def channel_points(framework: Framework, values: pd.DataFrame) -> pd.DataFrame:
     :return: ``(points, external)``: columns unit, node, value, points, maximum; and unit, node, channel, value
         (empty when the framework has no channel shares)
     """
-    parents: dict[str, Node | None] = {}
-    nodes: dict[str, Node] = {}
-    for node, parent in framework.walk():
-        nodes[node.code] = node
-        parents[node.code] = parent
+    nodes = {node.code: node for node, _ in framework.walk()}
     unknown = sorted(set(values["node"]) - set(nodes))
     if unknown:
         raise EstimationError("unknown_node", "node {node} is not in the framework", node=unknown[0])
@@ -206,21 +203,5 @@ def channel_points(framework: Framework, values: pd.DataFrame) -> pd.DataFrame:
     points["maximum"] = [nodes[code].points for code in points["node"]]
     points["points"] = points["value"] * points["maximum"]
     points = points[["unit", "node", "value", "points", "maximum"]]
-    shares = framework.channel_shares
-    external = pd.DataFrame(columns=["unit", "node", "channel", "value"])
-    if shares is not None:
-        def holder(code: str) -> str:
-            # the pillar above a node, or "" when the framework is scored as one tree
-            if shares.level != "pillar":
-                return ""
-            parent = parents[code]
-            while parent is not None and parents[parent.code] is not None:
-                parent = parents[parent.code]
-            return parent.code if parent is not None else code
-
-        answered = points.dropna(subset=["value"]).assign(holder=lambda t: [holder(c) for c in t["node"]])
-        rows = [{"unit": unit, "node": code, "channel": "expert",
-                 "value": float((group["value"] * group["maximum"]).sum() / group["maximum"].sum())}
-                for (unit, code), group in answered.groupby(["unit", "holder"], sort=True)]
-        external = pd.DataFrame(rows, columns=external.columns)
+    external = external_values(framework, points[["unit", "node", "value"]], "expert")
     return points.reset_index(drop=True), external
