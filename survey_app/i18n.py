@@ -57,6 +57,16 @@ _ISSUE_MESSAGES = {
 }
 
 _SERVICE_MESSAGES = {
+    "round_published": N_("The round's results are published: its inputs can no longer change."),
+    "points_out_of_range": N_("The points must be between 0 and %(maximum)s."),
+    "unknown_criterion": N_("Unknown criterion %(criterion)s."),
+    "unknown_rule": N_("Unknown rule %(rule)s."),
+    "not_self_assessed": N_("Criterion %(criterion)s is not self-assessed."),
+    "missing_value": N_("Enter a value."),
+    "invalid_value": N_("“%(value)s” is not a valid value for %(criterion)s."),
+    "negative_value": N_("The value cannot be negative."),
+    "no_evidence": N_("Give an evidence reference or a written explanation."),
+    "text_too_long": N_("The text is too long."),
     "unknown_margin": N_("The questionnaire asks no question %(margin)s to weight by."),
     "unknown_weighting_method": N_("Unknown weighting method %(method)s."),
     "no_responses": N_("There is no response to weight yet."),
@@ -135,6 +145,15 @@ _ROW_MESSAGES = {
     "text_too_long": N_("the text in column %(column)s is too long"),
     "duplicate_person": N_("%(name)s is already in row %(first)s"),
     "already_nominated": N_("%(name)s is already nominated (by %(unit)s)"),
+    "unknown_criterion": N_("unknown criterion “%(criterion)s”"),
+    "not_self_assessed": N_("criterion %(criterion)s is not self-assessed (another channel measures it)"),
+    "missing_value": N_("no value for %(criterion)s"),
+    "invalid_value": N_("“%(value)s” is not a valid value for %(criterion)s"),
+    "negative_value": N_("the value of %(criterion)s cannot be negative"),
+    "no_evidence": N_("%(criterion)s needs an evidence reference or a written explanation"),
+    "duplicate_row": N_("%(unit)s · %(criterion)s is already in row %(first)s"),
+    "unknown_node": N_("unknown main index “%(node)s”"),
+    "value_out_of_range": N_("“%(value)s” for %(node)s is not between 0 and 1 (or 0%% and 100%%)"),
 }
 
 #: what an expert reads next to an item the form refused

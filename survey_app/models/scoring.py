@@ -1,0 +1,92 @@
+"""The scoring channels as stored (self-assessed data with their appraisal, cyberspace values) and the scoring
+runs: each run keeps the inputs it merged and their versions, so a published result can be computed again."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Float, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from survey_app.extensions import db
+from survey_app.models.rounds import EvaluationRound
+from survey_app.models.types import JSONDocument, UTCDateTime, utcnow
+from survey_app.models.units import Unit
+
+
+class SelfAssessment(db.Model):
+    """A unit's reported value on one criterion, the points it earns, and the officer's appraisal of them."""
+
+    __tablename__ = "self_assessments"
+    __table_args__ = (UniqueConstraint("round_id", "unit_id", "criterion"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("evaluation_rounds.id", ondelete="CASCADE"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    #: the framework node's code
+    criterion: Mapped[str] = mapped_column(String(64))
+    #: the measured value (1/0 for yes/no)
+    value: Mapped[float] = mapped_column(Float)
+    #: the reference of the document that proves the value
+    evidence: Mapped[str] = mapped_column(String(1000), default="")
+    #: the written explanation a value without evidence needs
+    explanation: Mapped[str] = mapped_column(Text, default="")
+    #: the points the value earns by the criterion's method
+    points: Mapped[float] = mapped_column(Float)
+    #: "form" or "file"
+    source: Mapped[str] = mapped_column(String(16))
+    reported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reported_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    #: the officer's score when it differs from or confirms the self-assessed one (None: not appraised yet)
+    appraised_points: Mapped[float | None] = mapped_column(Float)
+    appraisal_reason: Mapped[str | None] = mapped_column(Text)
+    appraised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    appraised_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    unit: Mapped[Unit] = relationship()
+
+
+class CyberspaceValue(db.Model):
+    """The sentiment a monitoring tool measured about a unit on a main index, in [0, 1]."""
+
+    __tablename__ = "cyberspace_values"
+    __table_args__ = (UniqueConstraint("round_id", "unit_id", "node"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("evaluation_rounds.id", ondelete="CASCADE"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    node: Mapped[str] = mapped_column(String(64))
+    value: Mapped[float] = mapped_column(Float)
+    loaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    loaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    unit: Mapped[Unit] = relationship()
+
+
+class ScoringRun(db.Model):
+    """One computation of a round's scores from a snapshot of its inputs."""
+
+    __tablename__ = "scoring_runs"
+    __table_args__ = (UniqueConstraint("round_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("evaluation_rounds.id", ondelete="CASCADE"), index=True)
+    #: 1, 2, ... within the round
+    number: Mapped[int]
+    #: criteria an officer confirmed for exclusion
+    excluded: Mapped[list[str]] = mapped_column(JSONDocument, default=list)
+    #: Tuyên Quang's rules applied: {"peer_maximum": {"units": [...], "criteria": [...]}, "full_marks": {...}}
+    rules: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
+    #: what the run read, with a SHA-256 per input: {"framework": {...}, "self_assessment": {...}, ...}
+    versions: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    #: the snapshot merged: {"points": [...], "external": [...], "assessed": [...], "survey": [...],
+    #: "expert": [...], "agreement": [...]} as records
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    #: unit → index value, as computed when the run was made (a recomputation must give the same)
+    index: Mapped[dict[str, float]] = mapped_column(JSONDocument)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    evaluation_round: Mapped[EvaluationRound] = relationship()

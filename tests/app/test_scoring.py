@@ -1,0 +1,154 @@
+"""Scoring a round in the service: self-assessment by file and form, appraisal, cyberspace, runs with their
+snapshot, exclusions and Tuyên Quang's rules, rankings and explanations; numbers computed by hand."""
+import io
+
+import pandas as pd
+import pytest
+from sqlalchemy import func, select
+
+from survey_app.extensions import db
+from survey_app.models import AuditEvent, SelfAssessment
+from survey_app.services import ServiceError, collection, rounds, scoring, units
+from tests.conftest import CITIZEN_ANSWERS, csrf_token
+
+#: Hà Nội (01): AW.1 yes 30, AW.2 yes 30, INST.2 0.5 of 1 → 30, INFRA.1 80 of 100 → 32
+#: Hà Giang (02): AW.1 no 0, INFRA.1 100 → 40, SEC.2 yes 40
+SELF_ASSESSED = [
+    {"Mã đơn vị": "01", "Mã tiêu chí": "AW.1", "Giá trị": "Có", "Minh chứng": "QĐ 101/QĐ-UBND"},
+    {"Mã đơn vị": "01", "Mã tiêu chí": "AW.2", "Giá trị": "có", "Minh chứng": "KH 12/KH-UBND"},
+    {"Mã đơn vị": "01", "Mã tiêu chí": "INST.2", "Giá trị": "0,5", "Giải trình": "Số liệu Sở Nội vụ"},
+    {"Mã đơn vị": "01", "Mã tiêu chí": "INFRA.1", "Giá trị": "80", "Minh chứng": "BC 7/BC-STTTT"},
+    {"Mã đơn vị": "02", "Mã tiêu chí": "AW.1", "Giá trị": "không", "Giải trình": "Chưa thành lập"},
+    {"Mã đơn vị": "02", "Mã tiêu chí": "INFRA.1", "Giá trị": "100", "Minh chứng": "BC 3"},
+    {"Mã đơn vị": "02", "Mã tiêu chí": "SEC.2", "Giá trị": "yes", "Minh chứng": "BC 4"},
+]
+
+
+def _csv(rows) -> bytes:
+    return pd.DataFrame(rows).to_csv(index=False).encode("utf-8-sig")
+
+
+@pytest.fixture
+def scored(survey):
+    """A 2023 province round on the demo framework over the 63 provinces, the open-link fieldwork part of it."""
+    unit_list = units.load_shipped_unit_lists()["provinces-2019"]
+    evaluation = rounds.create_round("province-2023", 2023, "DTI 2023", "DTI 2023", survey.framework, unit_list,
+                                     actor=None)
+    survey.open.round_id = evaluation.id
+    db.session.commit()
+    return evaluation
+
+
+def _load(evaluation):
+    report = scoring.import_self_assessment(evaluation, _csv(SELF_ASSESSED), "data.csv", actor=None)
+    assert (report.stored, report.rejected) == (7, [])
+    return report
+
+
+def test_a_file_with_a_bad_row_stores_nothing_and_reports_every_row(scored):
+    rows = SELF_ASSESSED + [{"Mã đơn vị": "01", "Mã tiêu chí": "AW.3", "Giá trị": "1", "Minh chứng": "x"},
+                            {"Mã đơn vị": "99", "Mã tiêu chí": "AW.1", "Giá trị": "1", "Minh chứng": "x"},
+                            {"Mã đơn vị": "02", "Mã tiêu chí": "HR.1", "Giá trị": "75"}]
+    report = scoring.import_self_assessment(scored, _csv(rows), "data.csv", actor=None)
+    assert report.stored == 0
+    assert [(r.line, r.code) for r in report.rejected] == [(9, "not_self_assessed"), (10, "unknown_unit"),
+                                                           (11, "no_evidence")]
+    assert db.session.scalar(select(func.count(SelfAssessment.id))) == 0
+    with pytest.raises(ServiceError) as caught:
+        scoring.import_self_assessment(scored, b"\xff\xfe\x00garbage", "data.csv", actor=None)
+    assert caught.value.code == "unreadable_file"
+
+
+def test_a_run_merges_self_assessment_appraisal_and_survey_into_hand_computed_scores(scored, survey):
+    _load(scored)
+    hanoi, ha_giang = survey.units[0], survey.units[1]
+    # two citizens of Hà Nội, one aware of the programme (AW.3, share yes × 40 = 20)
+    collection.set_quotas(survey.open, f"unit,urban,sex,target\n{hanoi.code},rural,female,10\n".encode(), actor=None)
+    collection.submit(survey.open, hanoi, CITIZEN_ANSWERS, "s1", source="api")
+    collection.submit(survey.open, hanoi, CITIZEN_ANSWERS | {"q_aw3": "no"}, "s2", source="api")
+    # the officer corrects Hà Nội's INFRA.1 from 32 to 20
+    infra = db.session.scalar(select(SelfAssessment).where(SelfAssessment.unit_id == hanoi.id,
+                                                           SelfAssessment.criterion == "INFRA.1"))
+    with pytest.raises(ServiceError) as caught:
+        scoring.appraise(infra, 20, "", actor=_officer())
+    assert caught.value.code == "reason_required"
+    with pytest.raises(ServiceError):
+        scoring.appraise(infra, 41, "too much", actor=_officer())
+    scoring.appraise(infra, 20, "Số liệu chưa khớp báo cáo quý IV", actor=_officer())
+    db.session.commit()
+    run = scoring.run_scoring(scored, excluded=[], actor=None)
+    db.session.commit()
+    explained = scoring.explanation(run, "01")
+    nodes = {node["code"]: node for node in explained["nodes"]}
+    assert nodes["AW"]["points"] == pytest.approx(30 + 30 + 20)
+    assert nodes["AW.3"]["source"] == "survey"
+    survey_row = nodes["AW.3"]["channels"]["survey"][0]
+    assert (survey_row["estimate"], survey_row["respondents"], survey_row["group"]) == (0.5, 2, "citizens")
+    assert nodes["INFRA.1"]["source"] == "appraisal" and nodes["INFRA.1"]["points"] == 20
+    assert nodes["INFRA.1"]["channels"]["self_assessment"]["points"] == 32
+    assert nodes["HR.1"]["missing"] and nodes["HR.1"]["points"] == 0
+    # Hà Giang has no survey answer: 0 + 40 + 40 = 80 points of 1000
+    assert run.index["02"] == pytest.approx(0.08)
+    assert run.index["04"] == 0
+    table = scoring.ranking(run)
+    assert len(table) == 63 and table.loc[0, "unit"] == "01" and table.loc[1, "unit"] == "02"
+    # the 61 provinces with nothing share third place
+    assert set(table.loc[2:, "rank"]) == {3}
+    assert run.versions["survey"]["sources"] == [{"fieldwork": "open", "weighting_run": None, "weighted": False,
+                                                  "responses": 2}]
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "scoring.appraise")).all()
+    assert len(events) == 1 and events[0].new_value["self_assessed"] == 32 and events[0].new_value["appraised_points"] == 20
+
+
+def _officer():
+    from survey_app.models import User
+
+    user = db.session.scalar(select(User).where(User.email == "officer@example.vn"))
+    if user is None:
+        from survey_app.services import accounts
+
+        user = accounts.create_user("officer@example.vn", "Cán bộ chấm điểm", "scoring_officer",
+                                    "correct horse battery staple")
+        db.session.flush()
+    return user
+
+
+def test_exclusions_and_tuyen_quang_rules_and_a_rerun_gives_the_same_numbers(scored):
+    _load(scored)
+    proposed = scoring.proposed_exclusions(scored)
+    # two of 63 provinces reported: every criterion is below half
+    assert "SEC.2" in set(proposed["node"]) and (proposed["share"] < 0.5).all()
+    # SEC.2 excluded: SEC's 100 points rest on SEC.1, which Hà Giang did not report → 0 + 40 = 40
+    run = scoring.run_scoring(scored, excluded=["SEC.2"], note="dưới 50% đơn vị", actor=None)
+    assert run.index["02"] == pytest.approx(0.04)
+    # Cao Bằng (04) has no subordinate units: on INFRA.1 it gets the best peer's 40
+    ruled = scoring.run_scoring(scored, excluded=[], rules={"peer_maximum": {"units": ["04"], "criteria": ["INFRA.1"]}},
+                                actor=None)
+    assert ruled.index["04"] == pytest.approx(0.04) and ruled.number == run.number + 1
+    explained = {n["code"]: n for n in scoring.explanation(ruled, "04")["nodes"]}
+    assert explained["INFRA.1"]["source"] == "peer_maximum" and explained["INFRA.1"]["rule"] == "peer_maximum"
+    again = scoring.run_scoring(scored, excluded=["SEC.2"], actor=None)
+    assert again.index == run.index and again.versions == run.versions
+    assert scoring.result(again).scores.index_value.to_dict() == pytest.approx(run.index)
+    with pytest.raises(ServiceError) as caught:
+        scoring.run_scoring(scored, excluded=["NOPE"], actor=None)
+    assert caught.value.code == "unknown_criterion"
+
+
+def test_a_value_entered_in_the_form_is_checked_and_replaces_the_file_value(scored, survey):
+    _load(scored)
+    hanoi = survey.units[0]
+    with pytest.raises(ServiceError) as caught:
+        scoring.report_value(scored, hanoi, "INFRA.1", "nhiều", evidence="x", explanation="", actor=None)
+    assert caught.value.code == "invalid_value"
+    stored = scoring.report_value(scored, hanoi, "INFRA.1", "90", evidence="BC 8", explanation="", actor=None)
+    assert (stored.value, stored.points, stored.source) == (90, 36, "form")
+    assert len(scoring.assessments(scored, hanoi)) == 4
+
+
+def test_cyberspace_file_all_or_nothing(scored):
+    bad = scoring.import_cyberspace(scored, _csv([{"unit": "01", "node": "AW", "value": "0.7"},
+                                                  {"unit": "01", "node": "AW.1", "value": "0.7"}]), "c.csv", actor=None)
+    assert bad.stored == 0 and [(r.line, r.code) for r in bad.rejected] == [(3, "unknown_node")]
+    good = scoring.import_cyberspace(scored, _csv([{"unit": "01", "node": "AW", "value": "70%"}]), "c.csv", actor=None)
+    assert good.stored == 1 and scoring.cyberspace_values(scored)[0].value == pytest.approx(0.7)
