@@ -334,6 +334,9 @@ LABELS = {
     "business_leader": N_("Business or association leader"), "selected": N_("Selected"), "invited": N_("Invited"),
     "in_progress": N_("In progress"), "declined": N_("Declined"), "member": N_("Member"), "reserve": N_("Reserve"),
     "withdrawn": N_("Withdrawn"), "experts": N_("experts"),
+    # Tuyên Quang's scoring rules
+    "peer_maximum": N_("Best peer's points (no subordinate units or online services)"),
+    "full_marks": N_("Full marks (special-purpose unit)"),
 }
 
 
@@ -346,6 +349,15 @@ def label(value) -> str:
 def moment(value) -> str:
     """A date and time in the service's time zone (Hanoi), as the current language writes it."""
     return format_datetime(value, "short") if value is not None else ""
+
+
+def fixed(value, digits: int = 4, signed: bool = False) -> str:
+    """A value with a fixed number of decimals (index values are published with four), in the current
+    language's notation; with ``signed``, a + before a positive value."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "—"
+    text = format_decimal(value, format="0." + "0" * digits if digits else "0")
+    return "+" + text if signed and value > 0 else text
 
 
 def number(value) -> str:

@@ -69,6 +69,7 @@ def seed() -> DemoSeed:
     seed_fieldwork(admin, evaluation)
     seed_sampling(admin)
     result.expert_link = seed_experts(admin, evaluation)
+    seed_scoring(admin, evaluation)
     db.session.flush()
     return result
 
@@ -246,3 +247,50 @@ def seed_experts(admin: User, evaluation: EvaluationRound, *, seed: int = 5066) 
             else:
                 experts.submit(form, raw, f"demo-{code}-{index}")
     return trial_token
+
+
+def seed_scoring(admin: User, evaluation: EvaluationRound, *, seed: int = 922) -> None:
+    """Self-assessed data of every province (a few values left unreported), cyberspace sentiment per main index,
+    an officer's correction, and a first run that excludes the criteria too few provinces have data for (the
+    survey reached only the demo provinces)."""
+    import numpy as np
+
+    from analysis import self_assessed_criteria
+    from questionnaires import ScoringMethod
+    from survey_app.services import scoring
+    from survey_app.services.frameworks import framework_of
+
+    if scoring.runs(evaluation):
+        return
+    rng = np.random.default_rng(seed)
+    framework = framework_of(evaluation.framework)
+    criteria = self_assessed_criteria(framework)
+    units = list(evaluation.unit_list.units)
+    rows = []
+    for position, unit in enumerate(units):
+        strength = 0.35 + 0.6 * rng.random()
+        for node in criteria:
+            if rng.random() < 0.04:
+                continue
+            scoring_method = node.scoring
+            if scoring_method.method is ScoringMethod.YES_NO:
+                value = "có" if rng.random() < 0.3 + 0.7 * strength else "không"
+            elif scoring_method.method is ScoringMethod.RATIO:
+                value = f"{(scoring_method.target or 1) * min(1.2, strength + rng.normal(0, 0.15)):.2f}"
+                value = value if not value.startswith("-") else "0"
+            else:
+                top = scoring_method.steps[-1].at_least
+                value = f"{max(0.0, top * (strength + rng.normal(0, 0.2))):.0f}"
+            rows.append({"unit": unit.code, "criterion": node.code, "value": value,
+                         "evidence": f"Báo cáo số {position + 1}/BC-UBND" if rng.random() < 0.9 else "",
+                         "explanation": "Số liệu tổng hợp từ các sở, ngành"})
+    scoring.store_self_assessment(evaluation, rows, actor=admin)
+    main_indices = [node.code for node, _ in framework.walk() if node.kind == "main_index" and node.scored]
+    values = [{"unit": unit.code, "node": code, "value": f"{min(1.0, max(0.0, rng.normal(0.65, 0.12))):.3f}"}
+              for unit in units for code in main_indices]
+    scoring.store_cyberspace(evaluation, values, actor=admin)
+    first = scoring.assessments(evaluation, units[0])[0]
+    scoring.appraise(first, first.points / 2, "Minh chứng chưa đủ: văn bản chưa có chữ ký số", actor=admin)
+    excluded = list(scoring.proposed_exclusions(evaluation)["node"])
+    scoring.run_scoring(evaluation, excluded=excluded, actor=admin,
+                        note="Các tiêu chí khảo sát chỉ có số liệu của 5 tỉnh minh họa (dưới 50%): loại khỏi xếp hạng.")

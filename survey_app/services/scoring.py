@@ -80,27 +80,38 @@ def _open(evaluation_round: EvaluationRound) -> None:
 
 def import_self_assessment(evaluation_round: EvaluationRound, data: bytes, filename: str, *, unit: Unit | None = None,
                            actor: User | None) -> InputImport:
-    """Store a self-assessment file: every row or, when any row is rejected, none. A row for a criterion the unit
+    """Store a self-assessment file (CSV or Excel, the template's columns); see ``store_self_assessment``.
+
+    :raises ServiceError: ``unreadable_file``, ``empty_file``, ``round_published``
+    """
+    return store_self_assessment(evaluation_round, read_rows(data, filename), unit=unit, actor=actor,
+                                 file_hash=_digest(data))
+
+
+def store_self_assessment(evaluation_round: EvaluationRound, rows: list[Mapping[str, Any]], *,
+                          unit: Unit | None = None, actor: User | None, file_hash: str | None = None) -> InputImport:
+    """Store self-assessed rows: every row or, when any row is rejected, none. A row for a criterion the unit
     reported before replaces it (and clears its appraisal, which judged the old value).
 
-    :param unit: the unit of every row when the file has no unit column (a unit's own file)
-    :raises ServiceError: ``unreadable_file``, ``empty_file``, ``round_published``
+    :param unit: the unit of every row when the rows name none (a unit's own file)
+    :raises ServiceError: ``empty_file``, ``round_published``
     """
     _open(evaluation_round)
     framework = framework_of(evaluation_round.framework)
     units = _units(evaluation_round)
-    checked = check_self_assessment(read_rows(data, filename), framework, units,
-                                    unit=unit.code if unit is not None else None)
+    checked = check_self_assessment(rows, framework, units, unit=unit.code if unit is not None else None)
     if not checked.valid and not checked.rejected:
         raise ServiceError("empty_file")
     if checked.rejected:
         return InputImport(0, checked.rejected)
+    existing = {(row.unit_id, row.criterion): row for row in assessments(evaluation_round)}
     for row in checked.valid:
         _store_assessment(evaluation_round, units[row.unit], row.criterion, row.value, row.points, row.evidence,
-                          row.explanation, source="file", actor=actor)
+                          row.explanation, source="file", actor=actor,
+                          stored=existing.get((units[row.unit].id, row.criterion)))
     db.session.flush()
     audit.record("scoring.self_assessment", actor=actor, entity=evaluation_round,
-                 new={"stored": len(checked.valid), "source": "file", "file_hash": _digest(data)})
+                 new={"stored": len(checked.valid), "source": "file", "file_hash": file_hash})
     return InputImport(len(checked.valid), [])
 
 
@@ -125,10 +136,12 @@ def report_value(evaluation_round: EvaluationRound, unit: Unit, criterion: str, 
     return stored
 
 
-def _store_assessment(evaluation_round, unit, criterion, value, points, evidence, explanation, *, source, actor):
-    stored = db.session.scalar(select(SelfAssessment).where(
-        SelfAssessment.round_id == evaluation_round.id, SelfAssessment.unit_id == unit.id,
-        SelfAssessment.criterion == criterion))
+def _store_assessment(evaluation_round, unit, criterion, value, points, evidence, explanation, *, source, actor,
+                      stored: SelfAssessment | None = None):
+    if stored is None:
+        stored = db.session.scalar(select(SelfAssessment).where(
+            SelfAssessment.round_id == evaluation_round.id, SelfAssessment.unit_id == unit.id,
+            SelfAssessment.criterion == criterion))
     if stored is None:
         stored = SelfAssessment(round_id=evaluation_round.id, unit=unit, criterion=criterion)
         db.session.add(stored)
@@ -171,11 +184,17 @@ def cyberspace_values(evaluation_round: EvaluationRound) -> list[CyberspaceValue
 
 def import_cyberspace(evaluation_round: EvaluationRound, data: bytes, filename: str, *,
                       actor: User | None) -> InputImport:
-    """Store a cyberspace file (unit, main index, value in [0, 1]): every row, or none when a row is rejected;
+    """Store a cyberspace file (CSV or Excel); see ``store_cyberspace``."""
+    return store_cyberspace(evaluation_round, read_rows(data, filename), actor=actor, file_hash=_digest(data))
+
+
+def store_cyberspace(evaluation_round: EvaluationRound, rows: list[Mapping[str, Any]], *, actor: User | None,
+                     file_hash: str | None = None) -> InputImport:
+    """Store cyberspace values (unit, main index, value in [0, 1]): every row, or none when a row is rejected;
     a value for a unit and node already loaded replaces it."""
     _open(evaluation_round)
     units = _units(evaluation_round)
-    checked = check_cyberspace(read_rows(data, filename), framework_of(evaluation_round.framework), units)
+    checked = check_cyberspace(rows, framework_of(evaluation_round.framework), units)
     if not checked.valid and not checked.rejected:
         raise ServiceError("empty_file")
     if checked.rejected:
@@ -190,7 +209,7 @@ def import_cyberspace(evaluation_round: EvaluationRound, data: bytes, filename: 
         stored.value, stored.loaded_at, stored.loaded_by_id = row.value, utcnow(), actor.id if actor else None
     db.session.flush()
     audit.record("scoring.cyberspace", actor=actor, entity=evaluation_round,
-                 new={"stored": len(checked.valid), "file_hash": _digest(data)})
+                 new={"stored": len(checked.valid), "file_hash": file_hash})
     return InputImport(len(checked.valid), [])
 
 

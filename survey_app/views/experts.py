@@ -121,8 +121,9 @@ def upload_nominations(round_code: str):
         flash(describe_error(error), "error")
         return redirect(url_for("experts.nominations", round_code=round_code)), 303
     status = 400 if report.rejected and not report.stored else 200
-    return render_template("experts/nomination_report.html", evaluation_round=evaluation_round, report=report,
-                           describe=describe_row_problem), status
+    return render_template("row_report.html", report=report, describe=describe_row_problem,
+                           back_url=url_for("experts.nominations", round_code=round_code),
+                           back_label=_("Back to the nominations")), status
 
 
 # --- staff: panels --------------------------------------------------------------------------------------

@@ -10,12 +10,12 @@ from flask import Blueprint, Response, abort, g, redirect, render_template, requ
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from questionnaires.exports import to_csv
 from sampling import SamplingError
 from survey_app.extensions import db
 from survey_app.forms.sampling import DrawForm, SamplePlanForm, WeightingForm, split_columns
 from survey_app.i18n import current_language, describe_error, describe_sampling_error
 from survey_app.models import FieldworkMode, Role, SamplePlan, WeightingRun
+from survey_app.views.downloads import table_file
 from survey_app.security import allow
 from survey_app.services import ServiceError
 from survey_app.services import sampling as sampling_service
@@ -84,8 +84,7 @@ def plan_csv(plan_id: int):
 
 
 def _csv(table: pd.DataFrame, filename: str) -> Response:
-    return Response(to_csv(table), mimetype="text/csv",
-                    headers={"Content-Disposition": f"attachment; filename={filename}"})
+    return table_file(table, filename.removesuffix(".csv"))
 
 
 # --- drawing invitees -----------------------------------------------------------------------------------

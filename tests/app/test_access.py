@@ -82,13 +82,26 @@ EXPECTED = {
     "expert.draft": PUBLIC,
     "expert.submit": PUBLIC,
     "expert.copy": PUBLIC,
+    "scoring.index": STAFF,
+    "scoring.show": STAFF,
+    "scoring.template": STAFF,
+    "scoring.upload_self_assessment": {ADMIN, SCORER},
+    "scoring.upload_cyberspace": {ADMIN, SCORER},
+    "scoring.unit": STAFF,
+    "scoring.report_value": {ADMIN, SCORER},
+    "scoring.appraise": {ADMIN, SCORER},
+    "scoring.run": {ADMIN, SCORER},
+    "scoring.show_run": STAFF,
+    "scoring.export_run": STAFF,
+    "scoring.explain": STAFF,
+    "scoring.explain_json": STAFF,
     "api_keys.keys": {ADMIN},
     "api_keys.revoke_key": {ADMIN},
 }
 
 
 #: routes that answer an empty form with the form and its errors
-REFUSED_EMPTY = {"experts.override"}
+REFUSED_EMPTY = {"experts.override", "scoring.report_value"}
 
 
 def _staff_rules(app):
@@ -96,7 +109,7 @@ def _staff_rules(app):
     samples = {"framework_id": "1", "code": "provinces-2019", "user_id": "1", "questionnaire_id": "1",
                "invitation_id": "1", "response_id": "1", "key_id": "1", "fmt": "csv", "fieldwork_code": "invited",
                "plan_id": "1", "run_id": "1", "round_code": "expert-round", "panel_id": "1", "seat_id": "1",
-               "form_id": "1", "action": "revoke"}
+               "form_id": "1", "action": "revoke", "unit_code": "01", "assessment_id": "1"}
     for rule in app.url_map.iter_rules():
         if EXPECTED.get(rule.endpoint) in (PUBLIC, API_KEY):
             continue
@@ -125,7 +138,8 @@ def test_a_view_without_a_rule_is_denied_to_everyone(app, client, create_user, l
 @pytest.fixture
 def seeded(app, survey):
     """Something behind every sample address: fieldwork "invited" with invitation 1, response 1, API key 1,
-    weighting run 1, sample plan 1, and round "expert-round" with expert panel 1 whose seat 1 has form 1."""
+    weighting run 1, sample plan 1, and round "expert-round" with expert panel 1 whose seat 1 has form 1,
+    Hà Nội's self-assessed value 1 and scoring run 1."""
     from survey_app.extensions import db
     from survey_app.services import collection, frameworks, sampling
     from tests.conftest import CITIZEN_ANSWERS
@@ -140,7 +154,11 @@ def seeded(app, survey):
     plan = sampling.sample_plan(frame, "f.csv", ["province"], "population", "proportional", total=10, margin=None,
                                 power=0.5, minimum=0, maximum=None, deff=1, response_rate=1, unit="province")
     sampling.save_plan(plan, "plan", frame, "f.csv", actor=None)
-    expert_panel(survey.framework)
+    evaluation, _, _ = expert_panel(survey.framework)
+    from survey_app.services import scoring
+
+    scoring.report_value(evaluation, survey.units[0], "AW.1", "có", evidence="QĐ 1", explanation="", actor=None)
+    scoring.run_scoring(evaluation, excluded=[], actor=None)
     db.session.commit()
 
 

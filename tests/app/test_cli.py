@@ -112,3 +112,10 @@ def test_demo_seed_is_complete_and_idempotent(runner):
     hanoi = next(e for e in run.estimates if e["criterion"] == "AW.3" and e["unit"] == "01")
     assert hanoi["weighted"] < hanoi["unweighted"] and hanoi["ci_low"] < hanoi["weighted"] < hanoi["ci_high"]
     assert run.diagnostics["units"]["01"]["total"] == pytest.approx(8_246_600 * 0.72, rel=1e-3)
+    # scoring: every province's self-assessment, cyberspace values and one run excluding the survey criteria the
+    # survey reached in 5 of 63 provinces only
+    from survey_app.models import ScoringRun, SelfAssessment
+    assert db.session.scalar(select(func.count(ScoringRun.id))) == 1
+    scored = db.session.scalar(select(ScoringRun))
+    assert scored.excluded == sorted(survey_criteria) and len(scored.index) == 63
+    assert db.session.scalar(select(func.count(SelfAssessment.id))) > 0.9 * 63 * 14

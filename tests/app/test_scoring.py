@@ -152,3 +152,63 @@ def test_cyberspace_file_all_or_nothing(scored):
     assert bad.stored == 0 and [(r.line, r.code) for r in bad.rejected] == [(3, "unknown_node")]
     good = scoring.import_cyberspace(scored, _csv([{"unit": "01", "node": "AW", "value": "70%"}]), "c.csv", actor=None)
     assert good.stored == 1 and scoring.cyberspace_values(scored)[0].value == pytest.approx(0.7)
+
+
+# --- the web pages --------------------------------------------------------------------------------------
+
+def _upload(client, path, content: bytes, prefix="self", filename="data.csv", **fields):
+    token = csrf_token(client, "/scoring/province-2023")
+    return client.post(path, content_type="multipart/form-data",
+                       data={f"{prefix}-csrf_token": token, f"{prefix}-file": (io.BytesIO(content), filename),
+                             **fields})
+
+
+def test_officers_score_a_round_on_the_web_from_upload_to_explanation(scored, client, create_user, login):
+    login(create_user("scoring_officer"))
+    bad = SELF_ASSESSED + [{"Mã đơn vị": "02", "Mã tiêu chí": "HR.1", "Giá trị": "75"}]
+    response = _upload(client, "/scoring/province-2023/self-assessment", _csv(bad))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "Dòng 9: HR.1 cần có tài liệu minh chứng hoặc giải trình bằng văn bản" in page
+    assert db.session.scalar(select(func.count(SelfAssessment.id))) == 0
+    # the evidence typed as a formula is kept as typed, and exported so that a spreadsheet shows it as text
+    rows = SELF_ASSESSED[:-1] + [{**SELF_ASSESSED[-1], "Minh chứng": "=HYPERLINK(\"http://x\")"}]
+    assert _upload(client, "/scoring/province-2023/self-assessment", _csv(rows)).status_code == 200
+    template = client.get("/scoring/province-2023/template.csv?unit=02").get_data().decode("utf-8-sig")
+    assert "Mã tiêu chí" in template and "'=HYPERLINK" in template
+    unit_page = client.get("/scoring/province-2023/units/02").get_data(as_text=True)
+    assert "=HYPERLINK(&#34;http://x&#34;)" in unit_page or "=HYPERLINK(&quot;http://x&quot;)" in unit_page
+    # the officer corrects Hà Giang's INFRA.1 (40) to 30
+    row = db.session.scalar(select(SelfAssessment).join(SelfAssessment.unit).where(
+        SelfAssessment.criterion == "INFRA.1", SelfAssessment.unit.has(code="02")))
+    token = csrf_token(client, "/scoring/province-2023/units/02")
+    refused = client.post(f"/scoring/assessments/{row.id}/appraise", data={"csrf_token": token, "points": "30"},
+                          follow_redirects=True)
+    assert "Hãy nêu lý do." in refused.get_data(as_text=True)
+    client.post(f"/scoring/assessments/{row.id}/appraise",
+                data={"csrf_token": token, "points": "30", "reason": "Thiếu minh chứng quý IV"})
+    response = client.post("/scoring/province-2023/runs",
+                           data={"csrf_token": csrf_token(client, "/scoring/province-2023"), "excluded": ["SEC.2"],
+                                 "note": "SEC.2: dưới 50% đơn vị"})
+    assert response.status_code == 302
+    run_page = client.get(response.headers["Location"]).get_data(as_text=True)
+    # Hà Nội: 30 + 30 + 30 + 32 = 122 → 0.1220; Hà Giang: 0 + 30 (appraised) + SEC.2 excluded = 30 → 0.0300
+    assert "0,1220" in run_page and "0,0300" in run_page
+    run_id = response.headers["Location"].rsplit("/", 1)[1]
+    explained = client.get(f"/scoring/runs/{run_id}/units/02.json").get_json()
+    assert explained["rank"] == 2 and explained["index"] == pytest.approx(0.03) and explained["excluded"] == ["SEC.2"]
+    infra = next(node for node in explained["nodes"] if node["code"] == "INFRA.1")
+    assert infra["source"] == "appraisal" and infra["channels"]["appraisal"]["reason"] == "Thiếu minh chứng quý IV"
+    page = client.get(f"/scoring/runs/{run_id}/units/02").get_data(as_text=True)
+    assert "hạng 2 trên 63" in page and "Thiếu minh chứng quý IV" in page
+    ranking = client.get(f"/scoring/runs/{run_id}/ranking.xlsx")
+    table = pd.read_excel(io.BytesIO(ranking.data), dtype={"unit": str})
+    assert list(table["unit"][:2]) == ["01", "02"] and table["index"][0] == pytest.approx(0.122)
+
+
+def test_viewers_see_scores_but_cannot_change_them(scored, client, create_user, login):
+    login(create_user("viewer"))
+    assert client.get("/scoring/province-2023").status_code == 200
+    response = _upload(client, "/scoring/province-2023/self-assessment", _csv(SELF_ASSESSED))
+    assert response.status_code == 403
+    assert db.session.scalar(select(func.count(SelfAssessment.id))) == 0

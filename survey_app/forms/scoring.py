@@ -1,0 +1,36 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import FloatField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+
+class InputUploadForm(FlaskForm):
+    file = FileField(_l("File (CSV or Excel)"), validators=[FileRequired(_l("Choose a file."))])
+    unit = SelectField(_l("Unit of the rows without a unit column"), validators=[Optional()])
+
+
+class ReportValueForm(FlaskForm):
+    criterion = SelectField(_l("Criterion"), validators=[DataRequired(_l("Choose a criterion."))])
+    value = StringField(_l("Value"), validators=[DataRequired(_l("Enter a value.")), Length(max=50)])
+    evidence = StringField(_l("Evidence (document reference)"), validators=[Optional(), Length(max=1000)])
+    explanation = TextAreaField(_l("Written explanation (needed without evidence)"),
+                                validators=[Optional(), Length(max=1000)])
+
+
+class AppraiseForm(FlaskForm):
+    points = FloatField(_l("Appraised points (empty: accept the self-assessed points)"), validators=[Optional()])
+    reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=1000)])
+
+
+class RunForm(FlaskForm):
+    excluded = SelectMultipleField(_l("Criteria excluded from the ranking"), option_widget=CheckboxInput(),
+                                   widget=ListWidget(prefix_label=False), validate_choice=False)
+    peer_units = StringField(_l("Units without subordinate units or online services (codes)"),
+                             validators=[Optional(), Length(max=2000)])
+    peer_criteria = StringField(_l("…their criteria scored at the best peer's points (codes)"),
+                                validators=[Optional(), Length(max=2000)])
+    full_units = StringField(_l("Special-purpose units (codes)"), validators=[Optional(), Length(max=2000)])
+    full_criteria = StringField(_l("…their criteria given full marks (codes)"), validators=[Optional(), Length(max=2000)])
+    note = TextAreaField(_l("Note (why these exclusions and rules)"), validators=[Optional(), Length(max=2000)])
