@@ -55,6 +55,8 @@ def from_environment(instance_path: str) -> dict:
         "OPEN_LINK_RATE_LIMIT": os.environ.get("OPEN_LINK_RATE_LIMIT", "120 per hour"),
         #: API submissions per key
         "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "6000 per minute"),
+        # the public results site and its JSON, per client address
+        "PUBLIC_RATE_LIMIT": os.environ.get("PUBLIC_RATE_LIMIT", "300 per minute"),
         #: reverse proxies in front of the service whose X-Forwarded-For is trusted
         "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
         "HSTS": _bool("HSTS", production),

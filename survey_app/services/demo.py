@@ -19,6 +19,8 @@ from survey_app.models.types import utcnow
 from survey_app.services import accounts, frameworks, rounds, units
 
 DEMO_ROUND = "province-2023-demo"
+#: the year before, scored from self-assessed data alone and published, so the public site has results
+DEMO_PUBLISHED_ROUND = "province-2022-demo"
 DEMO_ACCOUNTS = (
     ("admin@demo.dti.gov.vn", "Quản trị hệ thống", Role.ADMINISTRATOR, "demo-admin-2023"),
     ("mau@demo.dti.gov.vn", "Cán bộ thiết kế mẫu", Role.SAMPLE_DESIGNER, "demo-sample-2023"),
@@ -70,6 +72,7 @@ def seed() -> DemoSeed:
     seed_sampling(admin)
     result.expert_link = seed_experts(admin, evaluation)
     seed_scoring(admin, evaluation)
+    seed_published_year(admin, demo_framework, unit_lists["provinces-2019"])
     db.session.flush()
     return result
 
@@ -249,10 +252,22 @@ def seed_experts(admin: User, evaluation: EvaluationRound, *, seed: int = 5066) 
     return trial_token
 
 
+def seed_published_year(admin: User, framework, unit_list) -> None:
+    """The 2022 round: every province's self-assessment and cyberspace values, one run, published."""
+    from survey_app.services import scoring
+
+    if db.session.scalar(select(EvaluationRound.id).where(EvaluationRound.code == DEMO_PUBLISHED_ROUND)):
+        return
+    evaluation = rounds.create_round(DEMO_PUBLISHED_ROUND, 2022, "Đánh giá DTI cấp tỉnh năm 2022 (minh họa)",
+                                     "Province DTI 2022 (demo)", framework, unit_list, actor=admin)
+    seed_scoring(admin, evaluation, seed=2022)
+    scoring.publish(scoring.runs(evaluation)[0], actor=admin)
+
+
 def seed_scoring(admin: User, evaluation: EvaluationRound, *, seed: int = 922) -> None:
     """Self-assessed data of every province (a few values left unreported), cyberspace sentiment per main index,
     an officer's correction, and a first run that excludes the criteria too few provinces have data for (the
-    survey reached only the demo provinces)."""
+    survey reached only the demo provinces, or none)."""
     import numpy as np
 
     from analysis import self_assessed_criteria
@@ -293,4 +308,5 @@ def seed_scoring(admin: User, evaluation: EvaluationRound, *, seed: int = 922) -
     scoring.appraise(first, first.points / 2, "Minh chứng chưa đủ: văn bản chưa có chữ ký số", actor=admin)
     excluded = list(scoring.proposed_exclusions(evaluation)["node"])
     scoring.run_scoring(evaluation, excluded=excluded, actor=admin,
-                        note="Các tiêu chí khảo sát chỉ có số liệu của 5 tỉnh minh họa (dưới 50%): loại khỏi xếp hạng.")
+                        note="Các tiêu chí có số liệu của dưới 50% số tỉnh (khảo sát chỉ ở các tỉnh minh họa): "
+                             "loại khỏi xếp hạng.")

@@ -23,7 +23,7 @@ from survey_app.models import (CyberspaceValue, EvaluationRound, Fieldwork, Scor
 from survey_app.models.types import utcnow
 from survey_app.services import ServiceError, audit, experts
 from survey_app.services.collection import read_rows
-from survey_app.services.frameworks import framework_of
+from survey_app.services.frameworks import framework_of, freeze
 from survey_app.services.sampling import responses_frame
 
 #: the Tuyên Quang rules a run can apply [742 Art. 7]
@@ -470,3 +470,76 @@ def input_summary(evaluation_round: EvaluationRound) -> dict[str, Any]:
             "cyberspace": len(cyberspace_values(evaluation_round)),
             "expert_forms": experts.submitted_count(evaluation_round)}
 
+
+
+# --- publication ----------------------------------------------------------------------------------------
+
+def publish(run: ScoringRun, *, actor: User | None) -> None:
+    """Publish a run as the round's results: the round's inputs and its framework version are frozen from now on
+    (a later change makes a new framework version).
+
+    :raises ServiceError: ``round_published`` when the round already has published results
+    """
+    evaluation_round = run.evaluation_round
+    _open(evaluation_round)
+    now = utcnow()
+    run.published_at = evaluation_round.published_at = now
+    evaluation_round.status = "published"
+    if not evaluation_round.framework.frozen:
+        freeze(evaluation_round.framework, actor=actor)
+    db.session.flush()
+    audit.record("scoring.publish", actor=actor, entity=run,
+                 new={"round": evaluation_round.code, "number": run.number, "index_hash": _table_hash(
+                     [run.index])})
+
+
+def published_run(evaluation_round: EvaluationRound) -> ScoringRun | None:
+    return db.session.scalar(select(ScoringRun).where(ScoringRun.round_id == evaluation_round.id,
+                                                      ScoringRun.published_at.is_not(None)))
+
+
+def published_rounds() -> list[EvaluationRound]:
+    """Rounds with published results, newest year first."""
+    return list(db.session.scalars(select(EvaluationRound).where(EvaluationRound.published_at.is_not(None))
+                                   .order_by(EvaluationRound.year.desc(), EvaluationRound.level)))
+
+
+def previous_round(evaluation_round: EvaluationRound) -> EvaluationRound | None:
+    """The latest published round of the same level before this one's year."""
+    return db.session.scalar(select(EvaluationRound).where(
+        EvaluationRound.level == evaluation_round.level, EvaluationRound.year < evaluation_round.year,
+        EvaluationRound.published_at.is_not(None)).order_by(EvaluationRound.year.desc()).limit(1))
+
+
+def previous_values(evaluation_round: EvaluationRound) -> dict[str, dict[str, Any]]:
+    """Last year's index of each unit of the round: its own, or for a unit formed by a merger the average of its
+    predecessors' (as the 2024 results were published for the 34 provinces of 2025), with their codes."""
+    before = previous_round(evaluation_round)
+    run = published_run(before) if before is not None else None
+    if run is None:
+        return {}
+    found: dict[str, dict[str, Any]] = {}
+    for unit in experts.round_units(evaluation_round):
+        if unit.code in run.index and not unit.predecessors:
+            found[unit.code] = {"year": before.year, "index": run.index[unit.code], "from": [unit.code]}
+            continue
+        olds = [old.code for old in unit.predecessors if old.code in run.index]
+        if olds:
+            found[unit.code] = {"year": before.year, "index": float(np.mean([run.index[c] for c in olds])),
+                                "from": olds}
+    return found
+
+
+def scorecard(run: ScoringRun, unit_code: str, *, public: bool = True) -> dict[str, Any]:
+    """A unit's published scorecard: the explanation with last year's index beside this year's; in public, the
+    self-assessment's free text (evidence references, explanations, appraisal reasons) is left out."""
+    card = explanation(run, unit_code)
+    card["previous"] = previous_values(run.evaluation_round).get(unit_code)
+    if public:
+        for node in card["nodes"]:
+            for channel in ("self_assessment", "appraisal"):
+                entry = node.get("channels", {}).get(channel)
+                if entry:
+                    for text in ("evidence", "explanation", "reason"):
+                        entry.pop(text, None)
+    return card

@@ -1,11 +1,11 @@
-"""The JSON API: health, and response submission for telephone-interview tools and partners, described as
+"""The JSON API: health, response submission for telephone-interview tools and partners, and the published
+results (read-only, no key), described as
 OpenAPI at /api/v1/openapi.json. Errors under /api/ answer in JSON (see errors.py).
 
 A submission is idempotent on its ``submission_id``: sent again with the same content it answers exactly
 as the first time (201, same body); with other content it is refused with 409.
 """
 from __future__ import annotations
-
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
@@ -17,7 +17,8 @@ from sqlalchemy import text
 from survey_app.extensions import csrf, db, limiter
 from survey_app.i18n import describe_answer_problems, describe_error
 from survey_app.security import api_key, public
-from survey_app.services import ServiceError, collection
+from survey_app.services import ServiceError, collection, scoring
+from survey_app.views import results
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
 csrf.exempt(blueprint)
@@ -102,6 +103,42 @@ def submit_response(code: str):
     return jsonify(receipt=collection.receipt(response), submitted_at=response.submitted_at.isoformat()), 201
 
 
+# --- published results, read-only ------------------------------------------------------------------------
+
+def _round_entry(evaluation_round) -> dict:
+    return {"code": evaluation_round.code, "year": evaluation_round.year, "level": evaluation_round.level,
+            "name": {"vi": evaluation_round.name_vi, "en": evaluation_round.name_en},
+            "published_at": evaluation_round.published_at.isoformat()}
+
+
+@blueprint.get("/v1/results")
+@public
+@results.limited
+def result_rounds():
+    return jsonify(rounds=[_round_entry(r) for r in scoring.published_rounds()])
+
+
+@blueprint.get("/v1/results/<round_code>")
+@public
+@results.limited
+def result_ranking(round_code: str):
+    evaluation_round, run = results.published(round_code)
+    rows, _ = results.ranking_rows(evaluation_round, run)
+    return jsonify(round=_round_entry(evaluation_round), units=rows)
+
+
+@blueprint.get("/v1/results/<round_code>/units/<unit_code>")
+@public
+@results.limited
+def result_unit(round_code: str, unit_code: str):
+    evaluation_round, run = results.published(round_code)
+    try:
+        card = scoring.scorecard(run, unit_code)
+    except ServiceError:
+        return _error(404, "No such unit in this round's results")
+    return jsonify(round=_round_entry(evaluation_round), **card)
+
+
 @blueprint.get("/v1/openapi.json")
 @public
 def openapi():
@@ -134,6 +171,20 @@ def openapi_document() -> dict:
             "422": {"description": "Invalid fields or answers, each named", **error},
             "429": {"description": "Too many requests", **error},
         }}})
+    not_found = {"description": "No published results for this round (or unit)", **error}
+    spec.path(path="/api/v1/results", operations={"get": {
+        "summary": "The rounds with published results", "responses": {"200": {"description": "OK"}}}})
+    round_parameter = {"name": "round_code", "in": "path", "required": True, "schema": {"type": "string"}}
+    spec.path(path="/api/v1/results/{round_code}", operations={"get": {
+        "summary": "A round's published ranking: every unit's index, rank and pillar and main-index values",
+        "parameters": [round_parameter],
+        "responses": {"200": {"description": "OK"}, "404": not_found, "429": {"description": "Too many requests"}}}})
+    spec.path(path="/api/v1/results/{round_code}/units/{unit_code}", operations={"get": {
+        "summary": "A unit's scorecard: every node's points, value and rank, where each criterion's points come "
+                   "from, last year's index, strongest and weakest main indices",
+        "parameters": [round_parameter, {"name": "unit_code", "in": "path", "required": True,
+                                         "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "OK"}, "404": not_found, "429": {"description": "Too many requests"}}}})
     spec.path(path="/api/health", operations={"get": {"summary": "Liveness and database check",
                                                       "responses": {"200": {"description": "OK"}}}})
     return spec.to_dict()

@@ -228,6 +228,20 @@ def show_run(run_id: int):
                            table=scoring.ranking(found).to_dict("records"), columns=_columns(found, language))
 
 
+@blueprint.post("/runs/<int:run_id>/publish")
+@allow(*OFFICERS)
+def publish(run_id: int):
+    found = _run(run_id)
+    try:
+        scoring.publish(found, actor=g.user)
+    except ServiceError as error:
+        flash(describe_error(error), "error")
+    else:
+        flash(_("Run %(number)s is published: its results are on the public site and the round's inputs are "
+                "frozen.", number=found.number), "success")
+    return redirect(url_for("scoring.show_run", run_id=run_id))
+
+
 @blueprint.get("/runs/<int:run_id>/ranking.<fmt>")
 @allow(*STAFF)
 def export_run(run_id: int, fmt: str):

@@ -83,7 +83,7 @@ def test_demo_seed_is_complete_and_idempotent(runner):
         assert email in result.output and password in result.output
     assert db.session.scalar(select(func.count(User.id))) == 4
     assert db.session.scalar(select(func.count(FrameworkVersion.id))) == 8
-    demo_round = db.session.scalar(select(EvaluationRound))
+    demo_round = db.session.scalar(select(EvaluationRound).where(EvaluationRound.code == "province-2023-demo"))
     assert (demo_round.code, demo_round.year, demo_round.unit_list.code) == ("province-2023-demo", 2023,
                                                                                "provinces-2019")
     framework = demo_round.framework
@@ -115,7 +115,10 @@ def test_demo_seed_is_complete_and_idempotent(runner):
     # scoring: every province's self-assessment, cyberspace values and one run excluding the survey criteria the
     # survey reached in 5 of 63 provinces only
     from survey_app.models import ScoringRun, SelfAssessment
-    assert db.session.scalar(select(func.count(ScoringRun.id))) == 1
-    scored = db.session.scalar(select(ScoringRun))
+    assert db.session.scalar(select(func.count(ScoringRun.id))) == 2
+    scored = db.session.scalar(select(ScoringRun).where(ScoringRun.round_id == demo_round.id))
     assert scored.excluded == sorted(survey_criteria) and len(scored.index) == 63
     assert db.session.scalar(select(func.count(SelfAssessment.id))) > 0.9 * 63 * 14
+    # the year before is published, for the public site
+    published = db.session.scalar(select(ScoringRun).where(ScoringRun.published_at.is_not(None)))
+    assert published.evaluation_round.code == "province-2022-demo" and published.evaluation_round.status == "published"

@@ -212,3 +212,63 @@ def test_viewers_see_scores_but_cannot_change_them(scored, client, create_user, 
     response = _upload(client, "/scoring/province-2023/self-assessment", _csv(SELF_ASSESSED))
     assert response.status_code == 403
     assert db.session.scalar(select(func.count(SelfAssessment.id))) == 0
+
+
+# --- publication ------------------------------------------------------------------------------------------
+
+def test_a_published_run_is_public_with_search_sort_scorecards_and_json(scored, survey, client, create_user, login):
+    _load(scored)
+    run = scoring.run_scoring(scored, excluded=[], actor=None)
+    db.session.commit()
+    assert client.get("/results/province-2023").status_code == 404
+    login(create_user("scoring_officer"))
+    token = csrf_token(client, f"/scoring/runs/{run.id}")
+    assert client.post(f"/scoring/runs/{run.id}/publish", data={"csrf_token": token}).status_code == 302
+    db.session.refresh(scored)
+    assert scored.published_at is not None and scored.framework.frozen
+    # the round's inputs are frozen now
+    with pytest.raises(ServiceError) as caught:
+        scoring.import_self_assessment(scored, _csv(SELF_ASSESSED), "x.csv", actor=None)
+    assert caught.value.code == "round_published"
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/dashboard")})
+
+    page = client.get("/results/province-2023").get_data(as_text=True)
+    # Hà Nội 30 + 30 + 30 + 32 = 122 → 0,1220 first; Hà Giang 80 → 0,0800
+    assert "0,1220" in page and "0,0800" in page and "<svg" in page
+    found = client.get("/results/province-2023?q=ha noi").get_data(as_text=True)
+    assert "Hà Nội" in found and "Hà Giang" not in found
+    by_name = client.get("/results/province-2023?sort=name").get_data(as_text=True)
+    assert by_name.index("An Giang") < by_name.index("Bà Rịa") < by_name.index("Hà Nội")
+    card = client.get("/results/province-2023/units/01").get_data(as_text=True)
+    assert "hạng 1 trên 63" in card and "QĐ 101/QĐ-UBND" not in card
+    ranking = client.get("/api/v1/results/province-2023").get_json()
+    assert ranking["units"][0]["unit"] == "01" and ranking["units"][0]["index"] == pytest.approx(0.122)
+    unit = client.get("/api/v1/results/province-2023/units/02").get_json()
+    assert unit["rank"] == 2 and unit["index"] == pytest.approx(0.08) and unit["previous"] is None
+    aw1 = next(node for node in unit["nodes"] if node["code"] == "AW.1")
+    assert "explanation" not in aw1["channels"]["self_assessment"]
+    assert client.get("/api/v1/results/province-2023/units/99").status_code == 404
+    assert client.get("/api/v1/results").get_json()["rounds"][0]["code"] == "province-2023"
+    exported = client.get("/results/province-2023/ranking.csv")
+    assert exported.headers["Content-Disposition"].startswith("attachment")
+
+
+def test_last_years_value_of_a_merged_unit_is_its_predecessors_average(scored, survey):
+    from dataclasses import replace
+
+    from questionnaires import read_yaml
+    from survey_app.services import frameworks
+    from survey_app.services.demo import demo_framework_path
+
+    _load(scored)
+    scoring.publish(scoring.run_scoring(scored, excluded=[], actor=None), actor=None)
+    later, _ = frameworks.store_framework(replace(read_yaml(demo_framework_path()), code="province-2025", year=2025,
+                                                  last_year=None))
+    merged = rounds.create_round("province-2025", 2025, "DTI 2025", "DTI 2025", later,
+                                 units.load_shipped_unit_lists()["provinces-2025"], actor=None)
+    previous = scoring.previous_values(merged)
+    new_unit = next(u for u in merged.unit_list.units if {p.code for p in u.predecessors} >= {"02"})
+    olds = [p.code for p in new_unit.predecessors]
+    # Hà Giang's 0.08 averaged with its partners' 0 from 2023
+    assert previous[new_unit.code]["from"] == olds and previous[new_unit.code]["year"] == 2023
+    assert previous[new_unit.code]["index"] == pytest.approx(0.08 / len(olds))

@@ -1,0 +1,112 @@
+"""The public results site (``/results``), no login: the published rounds, each round's ranking with search and
+sort, each unit's scorecard with its explanation, charts drawn on the server (no script needed), and the ranking
+as CSV or Excel. The same data as JSON are under ``/api/v1/results`` (see api.py)."""
+from __future__ import annotations
+
+import unicodedata
+
+from flask import Blueprint, abort, current_app, render_template, request
+from sqlalchemy import select
+
+from survey_app.extensions import db, limiter
+from survey_app.i18n import current_language
+from survey_app.models import EvaluationRound, ScoringRun
+from survey_app.security import public
+from survey_app.services import ServiceError, scoring
+from survey_app.views.downloads import table_file
+
+blueprint = Blueprint("results", __name__, url_prefix="/results")
+
+
+def public_limit() -> str:
+    return current_app.config["PUBLIC_RATE_LIMIT"]
+
+
+limited = limiter.limit(public_limit)
+
+
+def published(round_code: str) -> tuple[EvaluationRound, ScoringRun]:
+    """A round with published results and its published run; any other is not found."""
+    found = db.session.scalar(select(EvaluationRound).where(EvaluationRound.code == round_code))
+    run = scoring.published_run(found) if found is not None else None
+    if run is None:
+        abort(404)
+    return found, run
+
+
+def _plain(text: str) -> str:
+    """Lower case without accents, so that "ha noi" finds Hà Nội."""
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+
+
+def ranking_rows(evaluation_round: EvaluationRound, run: ScoringRun) -> tuple[list[dict], list[tuple[str, str]]]:
+    """The ranking with last year's index beside each unit, and the pillar and main-index columns."""
+    table = scoring.ranking(run)
+    previous = scoring.previous_values(evaluation_round)
+    table["previous"] = [previous.get(code, {}).get("index") for code in table["unit"]]
+    language = current_language()
+    framework = scoring.result(run).framework
+    columns = [(node.code, node.name.in_language(language)) for node, _ in framework.walk()
+               if node.code in table.columns]
+    return table.to_dict("records"), columns
+
+
+@blueprint.get("/")
+@public
+@limited
+def index():
+    rounds = scoring.published_rounds()
+    return render_template("results/index.html", rounds=rounds)
+
+
+@blueprint.get("/<round_code>")
+@public
+@limited
+def ranking(round_code: str):
+    evaluation_round, run = published(round_code)
+    rows, columns = ranking_rows(evaluation_round, run)
+    query = (request.args.get("q") or "").strip()[:100]
+    if query:
+        wanted = _plain(query)
+        rows = [row for row in rows if wanted in _plain(row["name"]) or wanted == row["unit"].lower()]
+    sort = request.args.get("sort", "rank")
+    keys = {"rank", "name", "index"} | {code for code, _ in columns}
+    if sort not in keys:
+        sort = "rank"
+    descending = request.args.get("order") == "desc"
+    if sort == "name":
+        rows.sort(key=lambda row: _plain(row["name"]), reverse=descending)
+    elif sort == "rank":
+        rows.sort(key=lambda row: (row["rank"], row["unit"]), reverse=descending)
+    else:
+        # a value column reads best first unless asked otherwise
+        rows.sort(key=lambda row: row[sort], reverse=not descending)
+    top = max((row["index"] for row in rows), default=0) or 1
+    return render_template("results/ranking.html", evaluation_round=evaluation_round, run=run, rows=rows,
+                           columns=columns, query=query, sort=sort, descending=descending, top=top)
+
+
+@blueprint.get("/<round_code>/ranking.<fmt>")
+@public
+@limited
+def export(round_code: str, fmt: str):
+    evaluation_round, run = published(round_code)
+    return table_file(scoring.ranking(run), f"dti-{round_code}-ranking", fmt, sheet="ranking")
+
+
+@blueprint.get("/<round_code>/units/<unit_code>")
+@public
+@limited
+def scorecard(round_code: str, unit_code: str):
+    evaluation_round, run = published(round_code)
+    try:
+        card = scoring.scorecard(run, unit_code)
+    except ServiceError:
+        abort(404)
+    language = current_language()
+    names = {node["code"]: node["name"].get(language) or node["name"]["vi"] for node in card["nodes"]}
+    unit = next(u for u in evaluation_round.unit_list.units if u.code == unit_code)
+    profile = [node for node in card["nodes"] if node["kind"] == "main_index" and node.get("value") is not None]
+    return render_template("results/scorecard.html", evaluation_round=evaluation_round, run=run, unit=unit,
+                           card=card, names=names, profile=profile)
