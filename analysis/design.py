@@ -221,6 +221,14 @@ class Design:
             corrections = [(stage.aggregate @ weighted_model, coefficients) for weighted_model, coefficients in terms]
             by_stratum = _indicator(stage.cluster_stratum, len(stage.n_clusters))
             stratum_scale = stage.scale if multiplier is None else stage.scale * multiplier
+            if not corrections:
+                # without calibration the cluster totals stay sparse (a domain's influence is zero outside it):
+                # the stratum sums of them and of their squares need no dense n × k block
+                sums = np.asarray((by_stratum @ cluster_totals).todense())
+                squares = np.asarray((by_stratum @ cluster_totals.multiply(cluster_totals)).todense())
+                centring = np.where(stage.centred[:, None], sums**2 / stage.n_clusters[:, None], 0.0)
+                total += (stratum_scale[:, None] * (squares - centring)).sum(axis=0)
+                continue
             for start in range(0, k, _CHUNK):
                 stop = min(start + _CHUNK, k)
                 block = cluster_totals[:, start:stop].toarray()

@@ -25,14 +25,14 @@ def _number(value) -> float | None:
     return None if math.isnan(value) else value
 
 
-def _row(table: pd.DataFrame | None, **match) -> dict[str, Any] | None:
+def _of_unit(table: pd.DataFrame | None, unit: str, key: str) -> dict[str, list[dict[str, Any]]]:
+    """The unit's rows of a table, by the value of ``key`` (a criterion or item code)."""
     if table is None or table.empty:
-        return None
-    mask = pd.Series(True, index=table.index)
-    for column, value in match.items():
-        mask &= table[column].astype(str) == value
-    found = table[mask]
-    return found.iloc[0].to_dict() if len(found) else None
+        return {}
+    rows: dict[str, list[dict[str, Any]]] = {}
+    for row in table[table["unit"].astype(str) == unit].to_dict("records"):
+        rows.setdefault(str(row[key]), []).append(row)
+    return rows
 
 
 def explain(framework: Framework, scores: Scores, unit: str, *, points: pd.DataFrame,
@@ -71,7 +71,9 @@ def explain(framework: Framework, scores: Scores, unit: str, *, points: pd.DataF
     ranks = scores.ranks()
     medians = values.median()
     merged = points[points["unit"].astype(str) == unit].set_index("node")
-    panel = _row(agreement, unit=unit)
+    panel = next(iter(_of_unit(agreement, unit, "unit").values()), [None])[0]
+    measured = (_of_unit(assessed, unit, "criterion"), _of_unit(survey, unit, "criterion"),
+                _of_unit(expert, unit, "item"))
     nodes = []
     for node, parent in framework.walk():
         entry: dict[str, Any] = {"code": node.code, "kind": str(node.kind), "name": {"vi": node.name.vi,
@@ -89,7 +91,7 @@ def explain(framework: Framework, scores: Scores, unit: str, *, points: pd.DataF
                          missing=bool(scores.missing.loc[unit, node.code]) if node.code in scores.missing.columns
                          else True,
                          rule=found.get("rule") if found is not None and isinstance(found.get("rule"), str) else None,
-                         channels=_channels(node.code, unit, assessed, survey, expert, panel))
+                         channels=_channels(node.code, *measured, panel))
         nodes.append(entry)
     main = [node.code for node, _ in framework.walk()
             if node.kind is NodeKind.MAIN_INDEX and node.scored and node.code in values.columns]
@@ -101,24 +103,21 @@ def explain(framework: Framework, scores: Scores, unit: str, *, points: pd.DataF
             "strongest": gaps[:STRONGEST], "weakest": gaps[::-1][:STRONGEST]}
 
 
-def _channels(criterion: str, unit: str, assessed, survey, expert, panel) -> dict[str, Any]:
+def _channels(criterion: str, assessed, survey, expert, panel) -> dict[str, Any]:
     found: dict[str, Any] = {}
-    row = _row(assessed, unit=unit, criterion=criterion)
+    row = assessed.get(criterion, [None])[0]
     if row is not None:
         found["self_assessment"] = {"value": _number(row.get("value")), "points": _number(row.get("points")),
                                     "evidence": row.get("evidence") or "", "explanation": row.get("explanation") or ""}
         if _number(row.get("appraised_points")) is not None:
             found["appraisal"] = {"points": _number(row["appraised_points"]),
                                   "reason": row.get("appraisal_reason") or ""}
-    if survey is not None and not survey.empty:
-        rows = survey[(survey["criterion"].astype(str) == criterion) & (survey["unit"].astype(str) == unit)]
+    if criterion in survey:
         found["survey"] = [{"group": r.get("group"), "estimate": _number(r.get("weighted")),
                             "ci_low": _number(r.get("ci_low")), "ci_high": _number(r.get("ci_high")),
                             "respondents": int(r.get("respondents") or 0), "points": _number(r.get("points"))}
-                           for r in rows.to_dict("records")] or None
-        if found["survey"] is None:
-            del found["survey"]
-    row = _row(expert, unit=unit, item=criterion)
+                           for r in survey[criterion]]
+    row = expert.get(criterion, [None])[0]
     if row is not None:
         found["expert"] = {"experts": int(row.get("n") or 0), "score": _number(row.get("trimmed_mean")),
                            "points": _number(row.get("points")),

@@ -43,12 +43,25 @@ def criterion_values(responses: pd.DataFrame, framework: Framework, questionnair
         for question in questions:
             answers = responses[question.code] if question.code in responses.columns else pd.Series(
                 [None] * len(responses), index=responses.index)
-            per_question.append([_value(question, node, answer) for answer in answers])
+            per_question.append(_question_values(question, node, answers))
         with warnings.catch_warnings():
             # a respondent who answered none of the questions has no value: NaN by design, not a warning
             warnings.simplefilter("ignore", RuntimeWarning)
             values[code] = np.nanmean(np.array(per_question, dtype=float).reshape(len(questions), -1), axis=0)
     return pd.DataFrame(values, index=responses.index)
+
+
+def _question_values(question, node, answers: pd.Series) -> np.ndarray:
+    """Every respondent's value on one question: computed once per distinct answer (a survey has a few
+    distinct answers and up to millions of respondents)."""
+    try:
+        codes, distinct = pd.factorize(answers, use_na_sentinel=True)
+    except TypeError:
+        # multiple-choice answers are lists: compared as tuples
+        codes, distinct = pd.factorize(answers.map(lambda a: tuple(a) if isinstance(a, list) else a))
+        distinct = [list(a) if isinstance(a, tuple) else a for a in distinct]
+    values = np.array([_value(question, node, answer) for answer in distinct] + [np.nan], dtype=float)
+    return values[codes]
 
 
 def _value(question, node, answer) -> float:
@@ -89,16 +102,21 @@ def survey_estimates(responses: pd.DataFrame, framework: Framework, questionnair
         raise EstimationError("unknown_column", "no column {column} in the data", column=unit)
     criteria = survey_criteria(framework, questionnaire)
     data = criterion_values(responses, framework, questionnaire)
-    data[unit] = responses[unit].astype(str).to_numpy()
-    units = sorted(data[unit].unique())
+    unit_codes, unit_labels = pd.factorize(responses[unit].astype(str).to_numpy(dtype=object), sort=True)
+    unit_labels = np.asarray(unit_labels, dtype=object)
+    data[unit] = unit_labels[unit_codes]
+    units = sorted(unit_labels)
     answered = {}
     for code in criteria:
-        valid = data[code].notna()
-        answered[code] = set(data.loc[valid, unit])
+        valid = data[code].notna().to_numpy()
+        answered[code] = set(unit_labels[np.unique(unit_codes[valid])])
         if answered[code]:
             # rows without a value weigh nothing in the estimate whatever their domain, so they are labelled
             # with an answered unit: a unit nobody answered is then absent, not an empty domain
-            data[f"{code} domain"] = data[unit].where(valid, min(answered[code]))
+            first = list(unit_labels).index(min(answered[code]))
+            # categorical, so that the design reads the domains from their codes instead of comparing text
+            data[f"{code} domain"] = pd.Categorical.from_codes(np.where(valid, unit_codes, first),
+                                                               categories=unit_labels)
     if weights is None:
         weights = np.ones(len(data))
     weighted = Design(data, np.asarray(weights, float), strata=unit, lonely_psu="certainty",
