@@ -6,7 +6,8 @@ The public API is flat: ``from sampling import allocate, rake``.
 from sampling._errors import SamplingError
 from sampling.allocation import Allocation, allocate
 from sampling.frames import read_list_frame, read_population_frame
-from sampling.nominations import CheckedNominations, NominationRow, RejectedNomination, check_nominations, person_key
+from sampling.nominations import (CheckedNominations, NominationRow, RejectedNomination, check_nominations,
+                                  person_key, plain_text)
 from sampling.panels import (
     COMPOSITION,
     PANEL_SIZES,
@@ -33,7 +34,7 @@ from sampling.weights import (
     trim,
 )
 
-__all__ = [
+__all__ = ["plain_text", 
     "CheckedNominations", "NominationRow", "RejectedNomination", "check_nominations", "person_key",
     "COMPOSITION", "PANEL_SIZES", "ExpertCategory", "Panel", "Shortfall", "panel_quotas", "replace_member", "select_panel",
     "shortfalls",

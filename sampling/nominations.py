@@ -44,15 +44,16 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_LENGTH = 200
 
 
-def _plain(text: str) -> str:
-    """Lower case without accents (đ read as d), spaces collapsed."""
+def plain_text(text: str) -> str:
+    """Lower case without accents (đ read as d), spaces collapsed: how Vietnamese names are compared when
+    people type them with or without accents ("ha noi" is Hà Nội)."""
     decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
     return " ".join("".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower().split())
 
 
 def category_of(text: str) -> ExpertCategory | None:
     """The category a list names, by code or by its usual Vietnamese or English name."""
-    return _CATEGORY_ALIASES.get(_plain(text))
+    return _CATEGORY_ALIASES.get(plain_text(text))
 
 
 def column_name(header: str) -> str:

@@ -34,13 +34,6 @@ def _units(evaluation_round: EvaluationRound) -> dict[str, Unit]:
     return {unit.code: unit for unit in experts.round_units(evaluation_round)}
 
 
-def _unit(evaluation_round: EvaluationRound, code: str) -> Unit:
-    unit = _units(evaluation_round).get(code)
-    if unit is None:
-        raise ServiceError("unknown_unit", unit=code)
-    return unit
-
-
 # --- self-assessment ------------------------------------------------------------------------------------
 
 def template(evaluation_round: EvaluationRound, unit: Unit | None = None, language: str = "vi") -> pd.DataFrame:
@@ -426,7 +419,14 @@ def result(run: ScoringRun) -> RunResult:
     return _RESULTS[key]
 
 
-def ranking(run: ScoringRun, language: str = "vi") -> pd.DataFrame:
+def ranking_nodes(run: ScoringRun) -> list:
+    """The pillars (or groups) and main indices a ranking shows beside the index, in framework order."""
+    found = result(run)
+    columns = set(found.scores.points.columns)
+    return [node for node, _ in found.framework.walk() if node.kind.depth <= 2 and node.code in columns]
+
+
+def ranking(run: ScoringRun) -> pd.DataFrame:
     """One row per unit, best first: index value, rank, and the value and rank on every pillar and main index."""
     found = result(run)
     values, ranks = found.scores.values(), found.scores.ranks()
@@ -434,10 +434,9 @@ def ranking(run: ScoringRun, language: str = "vi") -> pd.DataFrame:
     table = pd.DataFrame({"unit": found.scores.index_value.index,
                           "name": [units[c].name if c in units else c for c in found.scores.index_value.index],
                           "index": found.scores.index_value.to_numpy(), "rank": ranks["index"].to_numpy()})
-    for node, _ in found.framework.walk():
-        if node.kind.depth <= 2 and node.code in values.columns:
-            table[node.code] = values[node.code].to_numpy()
-            table[f"{node.code} rank"] = ranks[node.code].to_numpy()
+    for node in ranking_nodes(run):
+        table[node.code] = values[node.code].to_numpy()
+        table[f"{node.code} rank"] = ranks[node.code].to_numpy()
     return table.sort_values(["rank", "unit"]).reset_index(drop=True)
 
 

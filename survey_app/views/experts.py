@@ -27,6 +27,7 @@ from survey_app.security import STAFF, allow, public
 from survey_app.services import ServiceError, experts, mail
 from survey_app.services.frameworks import framework_of
 from survey_app.views.respond import LINK_STATUS, guarded
+from survey_app.views.rounds import round_or_404
 
 blueprint = Blueprint("experts", __name__, url_prefix="/experts")
 expert_side = Blueprint("expert", __name__)
@@ -36,13 +37,6 @@ ANALYSTS = (Role.ADMINISTRATOR, Role.SAMPLE_DESIGNER, Role.SCORING_OFFICER)
 #: the session key holding the ids of the forms the expert's links opened
 FORMS_KEY = "expert_forms"
 EXPERT_LINK_STATUS = {**LINK_STATUS, "link_expired": 410, "form_submitted": 409}
-
-
-def _round(round_code: str) -> EvaluationRound:
-    found = db.session.scalar(select(EvaluationRound).where(EvaluationRound.code == round_code))
-    if found is None:
-        abort(404)
-    return found
 
 
 def _panel(panel_id: int) -> ExpertPanel:
@@ -85,7 +79,7 @@ def _nomination_forms(evaluation_round):
 @blueprint.route("/<round_code>/nominations", methods=["GET", "POST"])
 @allow(*DESIGNERS)
 def nominations(round_code: str):
-    evaluation_round = _round(round_code)
+    evaluation_round = round_or_404(round_code)
     form, upload = _nomination_forms(evaluation_round)
     status = 200
     if request.method == "POST":
@@ -108,7 +102,7 @@ def nominations(round_code: str):
 @blueprint.post("/<round_code>/nominations/upload")
 @allow(*DESIGNERS)
 def upload_nominations(round_code: str):
-    evaluation_round = _round(round_code)
+    evaluation_round = round_or_404(round_code)
     form, upload = _nomination_forms(evaluation_round)
     if not upload.validate_on_submit():
         flash(_("Choose a file."), "error")
@@ -131,7 +125,7 @@ def upload_nominations(round_code: str):
 @blueprint.get("/<round_code>/panels")
 @allow(*STAFF)
 def panels(round_code: str):
-    evaluation_round = _round(round_code)
+    evaluation_round = round_or_404(round_code)
     size = request.args.get("size", type=int) or experts.DEFAULT_PANEL_SIZE
     if size not in PANEL_SIZES:
         size = experts.DEFAULT_PANEL_SIZE
@@ -146,7 +140,7 @@ def panels(round_code: str):
 @blueprint.post("/<round_code>/panels")
 @allow(*DESIGNERS)
 def select_panels(round_code: str):
-    evaluation_round = _round(round_code)
+    evaluation_round = round_or_404(round_code)
     form = SelectPanelForm()
     states = experts.panel_states(evaluation_round, form.size.data or experts.DEFAULT_PANEL_SIZE)
     form.unit.choices = [("*", "")] + [(s.unit.code, s.unit.name) for s in states]
@@ -337,7 +331,7 @@ def form_action(panel_id: int, form_id: int, action: str):
 @blueprint.get("/<round_code>/results")
 @allow(*STAFF)
 def results(round_code: str):
-    evaluation_round = _round(round_code)
+    evaluation_round = round_or_404(round_code)
     found = experts.results(evaluation_round)
     names = experts.expert_names(evaluation_round) if g.user.role in ANALYSTS else {}
     units = {u.code: u for u in experts.round_units(evaluation_round)}

@@ -3,11 +3,10 @@ sort, each unit's scorecard with its explanation, charts drawn on the server (no
 as CSV or Excel. The same data as JSON are under ``/api/v1/results`` (see api.py)."""
 from __future__ import annotations
 
-import unicodedata
-
 from flask import Blueprint, abort, current_app, render_template, request
 from sqlalchemy import select
 
+from sampling import plain_text as _plain
 from survey_app.extensions import db, limiter
 from survey_app.i18n import current_language
 from survey_app.models import EvaluationRound, ScoringRun
@@ -34,21 +33,13 @@ def published(round_code: str) -> tuple[EvaluationRound, ScoringRun]:
     return found, run
 
 
-def _plain(text: str) -> str:
-    """Lower case without accents, so that "ha noi" finds Hà Nội."""
-    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
-
-
 def ranking_rows(evaluation_round: EvaluationRound, run: ScoringRun) -> tuple[list[dict], list[tuple[str, str]]]:
     """The ranking with last year's index beside each unit, and the pillar and main-index columns."""
     table = scoring.ranking(run)
     previous = scoring.previous_values(evaluation_round)
     table["previous"] = [previous.get(code, {}).get("index") for code in table["unit"]]
     language = current_language()
-    framework = scoring.result(run).framework
-    columns = [(node.code, node.name.in_language(language)) for node, _ in framework.walk()
-               if node.code in table.columns]
+    columns = [(node.code, node.name.in_language(language)) for node in scoring.ranking_nodes(run)]
     return table.to_dict("records"), columns
 
 

@@ -1,16 +1,24 @@
-from flask import Blueprint, flash, g, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from survey_app.extensions import db
 from survey_app.forms.rounds import RoundForm
 from survey_app.i18n import current_language, describe_error
-from survey_app.models import FrameworkVersion, Role, UnitList
+from survey_app.models import EvaluationRound, FrameworkVersion, Role, UnitList
 from survey_app.security import STAFF, allow
 from survey_app.services import ServiceError, frameworks, rounds
 
 blueprint = Blueprint("rounds", __name__, url_prefix="/rounds")
 
+
+
+def round_or_404(round_code: str) -> EvaluationRound:
+    """The round an address names; any other is not found."""
+    found = db.session.scalar(select(EvaluationRound).where(EvaluationRound.code == round_code))
+    if found is None:
+        abort(404)
+    return found
 
 @blueprint.get("/")
 @allow(*STAFF)

@@ -15,16 +15,10 @@ from survey_app.security import STAFF, allow
 from survey_app.services import ServiceError, experts, scoring
 from survey_app.services.frameworks import framework_of
 from survey_app.views.downloads import table_file
+from survey_app.views.rounds import round_or_404
 
 blueprint = Blueprint("scoring", __name__, url_prefix="/scoring")
 OFFICERS = (Role.ADMINISTRATOR, Role.SCORING_OFFICER)
-
-
-def _round(round_code: str) -> EvaluationRound:
-    found = db.session.scalar(select(EvaluationRound).where(EvaluationRound.code == round_code))
-    if found is None:
-        abort(404)
-    return found
 
 
 def _unit(evaluation_round: EvaluationRound, unit_code: str):
@@ -65,7 +59,7 @@ def _run_form(evaluation_round: EvaluationRound) -> RunForm:
 @blueprint.get("/<round_code>")
 @allow(*STAFF)
 def show(round_code: str):
-    evaluation_round = _round(round_code)
+    evaluation_round = round_or_404(round_code)
     proposed = scoring.proposed_exclusions(evaluation_round)
     return render_template("scoring/round.html", evaluation_round=evaluation_round,
                            summary=scoring.input_summary(evaluation_round),
@@ -78,7 +72,7 @@ def show(round_code: str):
 @blueprint.get("/<round_code>/template.<fmt>")
 @allow(*STAFF)
 def template(round_code: str, fmt: str):
-    evaluation_round = _round(round_code)
+    evaluation_round = round_or_404(round_code)
     unit_code = request.args.get("unit")
     unit = _unit(evaluation_round, unit_code) if unit_code else None
     table = scoring.template(evaluation_round, unit, current_language())
@@ -88,7 +82,7 @@ def template(round_code: str, fmt: str):
 
 def _upload(round_code: str, prefix: str, store):
     """An all-or-nothing input upload: ``store(round, data, filename, unit)`` makes the report shown."""
-    evaluation_round = _round(round_code)
+    evaluation_round = round_or_404(round_code)
     form = _upload_form(evaluation_round, prefix)
     back = url_for("scoring.show", round_code=round_code)
     if not form.validate_on_submit():
@@ -139,7 +133,7 @@ def _report_form(evaluation_round) -> ReportValueForm:
 @blueprint.get("/<round_code>/units/<unit_code>")
 @allow(*STAFF)
 def unit(round_code: str, unit_code: str):
-    evaluation_round = _round(round_code)
+    evaluation_round = round_or_404(round_code)
     form = _report_form(evaluation_round)
     if request.args.get("criterion"):
         form.criterion.data = request.args["criterion"]
@@ -149,7 +143,7 @@ def unit(round_code: str, unit_code: str):
 @blueprint.post("/<round_code>/units/<unit_code>")
 @allow(*OFFICERS)
 def report_value(round_code: str, unit_code: str):
-    evaluation_round = _round(round_code)
+    evaluation_round = round_or_404(round_code)
     found = _unit(evaluation_round, unit_code)
     form = _report_form(evaluation_round)
     if form.validate_on_submit():
@@ -189,7 +183,7 @@ def appraise(assessment_id: int):
 @blueprint.post("/<round_code>/runs")
 @allow(*OFFICERS)
 def run(round_code: str):
-    evaluation_round = _round(round_code)
+    evaluation_round = round_or_404(round_code)
     form = _run_form(evaluation_round)
     if not form.validate_on_submit():
         flash(_("The form has errors."), "error")
@@ -211,21 +205,14 @@ def _run(run_id: int) -> ScoringRun:
     return db.get_or_404(ScoringRun, run_id)
 
 
-def _columns(run: ScoringRun, language: str) -> list[tuple[str, str]]:
-    """The pillars and main indices shown beside the index, with their names."""
-    framework = scoring.result(run).framework
-    table = scoring.ranking(run)
-    return [(node.code, node.name.in_language(language)) for node, _ in framework.walk()
-            if node.code in table.columns]
-
-
 @blueprint.get("/runs/<int:run_id>")
 @allow(*STAFF)
 def show_run(run_id: int):
     found = _run(run_id)
     language = current_language()
+    columns = [(node.code, node.name.in_language(language)) for node in scoring.ranking_nodes(found)]
     return render_template("scoring/run.html", run=found, evaluation_round=found.evaluation_round,
-                           table=scoring.ranking(found).to_dict("records"), columns=_columns(found, language))
+                           table=scoring.ranking(found).to_dict("records"), columns=columns)
 
 
 @blueprint.post("/runs/<int:run_id>/publish")
