@@ -16,6 +16,7 @@ from analysis.experts import (
     kendall_w,
     outlying_experts,
     trimmed_mean,
+    value_se,
 )
 from analysis.index import (
     Scores,
@@ -23,6 +24,7 @@ from analysis.index import (
     apply_peer_maximum,
     compute,
     index_from_values,
+    NORMALISATIONS,
     merge_units,
     normalise,
     propose_exclusions,
@@ -36,18 +38,28 @@ from analysis.inputs import (
     check_cyberspace,
     check_self_assessment,
     cyberspace_nodes,
+    parse_number,
     self_assessed_criteria,
     template_rows,
 )
 from analysis.merge import SOURCES, criterion_points, external_values
 from analysis.survey_channel import criterion_values, survey_criteria, survey_estimates
-from analysis.uncertainty import RankUncertainty, leaf_coefficients, simulate_ranks
+from analysis.uncertainty import (
+    RankUncertainty,
+    Sensitivity,
+    channel_noise,
+    external_coefficients,
+    leaf_coefficients,
+    sensitivity,
+    simulate_ranks,
+)
 
 __all__ = ["CYBERSPACE_COLUMNS", "SELF_ASSESSMENT_COLUMNS", "SOURCES", "Checked", "RejectedRow", "check_cyberspace",
-           "check_self_assessment", "criterion_points", "cyberspace_nodes", "explain", "external_values",
+           "check_self_assessment", "criterion_points", "cyberspace_nodes", "explain", "parse_number", "external_values",
            "self_assessed_criteria", "template_rows",
            "agreement", "aggregate", "channel_points", "channel_values", "composition_weighted", "icc_2k", "kendall_w",
-           "outlying_experts", "trimmed_mean",
+           "outlying_experts", "trimmed_mean", "value_se", "NORMALISATIONS", "Sensitivity", "channel_noise",
+           "external_coefficients", "sensitivity",
            "Design", "EstimationError", "RankUncertainty", "ReplicateDesign", "Scores", "apply_full_marks",
            "apply_peer_maximum", "compute", "criterion_values", "index_from_values", "leaf_coefficients",
            "merge_units", "normalise", "propose_exclusions", "rank", "simulate_ranks", "survey_criteria",

@@ -6,6 +6,8 @@ questionnaire's scale or NaN for "I cannot judge this", which is not a score and
 """
 from __future__ import annotations
 
+import math
+
 from typing import Mapping
 
 import numpy as np
@@ -85,7 +87,11 @@ def kendall_w(ratings: np.ndarray) -> tuple[float, float, int, float]:
     for j in range(m):
         _, counts = np.unique(ratings[:, j], return_counts=True)
         ties += float((counts ** 3 - counts).sum())
-    w = 12 * s / (m ** 2 * (n ** 3 - n) - m * ties)
+    denominator = m ** 2 * (n ** 3 - n) - m * ties
+    if denominator <= 0:
+        # every rater gave every item the same score: no ranking of the items to agree on (R gives NaN too)
+        return math.nan, math.nan, n - 1, math.nan
+    w = 12 * s / denominator
     chi_square = m * (n - 1) * w
     return w, chi_square, n - 1, float(stats.chi2.sf(chi_square, n - 1))
 
@@ -184,6 +190,18 @@ def channel_values(aggregates: pd.DataFrame, scale: tuple[float, float], *,
     values = ((aggregates[column] - low) / (high - low)).clip(0, 1)
     return pd.DataFrame({"unit": aggregates["unit"], "node": aggregates["item"], "channel": "expert",
                          "value": values})
+
+
+def value_se(aggregates: pd.DataFrame, scale: tuple[float, float]) -> pd.Series:
+    """The standard error of each item's channel value in [0, 1]: the panel's standard deviation over the
+    square root of its answers, rescaled like the value (NaN with fewer than two answers). It treats the panel
+    as a sample of the experts who could have sat on it: the spread the rank simulation propagates."""
+    low, high = scale
+    if not high > low:
+        raise EstimationError("invalid_scale", "the scale's top {high} must exceed its bottom {low}", low=low,
+                              high=high)
+    counts = aggregates["n"].astype(float)
+    return (aggregates["sd"] / np.sqrt(counts.where(counts > 1)) / (high - low)).rename("value_se")
 
 
 def channel_points(framework: Framework, values: pd.DataFrame) -> pd.DataFrame:

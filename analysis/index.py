@@ -14,10 +14,12 @@ import numpy as np
 import pandas as pd
 
 from analysis._errors import EstimationError
-from questionnaires import Framework, Node, NodeKind
+from questionnaires import ChannelShares, Framework, Node, NodeKind
 
 #: published index values have four decimals; units equal to that precision share a rank
 PUBLISHED_DECIMALS = 4
+#: how criterion values may be normalised across units before they add up [1726 II.2.c]
+NORMALISATIONS = ("none", "min-max", "z-score")
 
 
 def rank(values: pd.Series, decimals: int | None = PUBLISHED_DECIMALS) -> pd.Series:
@@ -97,8 +99,13 @@ class Scores:
     #: rows unit, columns leaf code: True where the unit reported nothing and scored 0
     missing: pd.DataFrame
     excluded: set[str] = field(default_factory=set)
-    #: unit → index value in [0, 1]
+    #: unit → index value in [0, 1] (a weighted mean of z-scores under z-score normalisation)
     index_value: pd.Series = field(default_factory=pd.Series)
+    #: one of ``NORMALISATIONS``
+    normalisation: str = "none"
+    #: leaf code, or (node, channel) of an external row → how much one raw point (or one unit of raw value)
+    #: moves the normalised one, the normalisation's constants held (1 without normalisation)
+    slopes: dict = field(default_factory=dict)
 
     def values(self) -> pd.DataFrame:
         """Every node's score as a value in [0, 1] of its maximum."""
@@ -112,7 +119,8 @@ class Scores:
 
 
 def compute(framework: Framework, points: pd.DataFrame, *, excluded: set[str] | frozenset = frozenset(),
-            channels: pd.DataFrame | None = None) -> Scores:
+            channels: pd.DataFrame | None = None, normalisation: str = "none",
+            shares: ChannelShares | None = None) -> Scores:
     """Score every unit on every node of the framework.
 
     Parameters
@@ -155,11 +163,21 @@ def compute(framework: Framework, points: pd.DataFrame, *, excluded: set[str] | 
                                   "{maximum:g}", unit=over[over].index[0], points=table[node.code][over].iloc[0],
                                   node=node.code, maximum=node.points)
     table = table.fillna(0.0)
+    if normalisation not in NORMALISATIONS:
+        raise EstimationError("unknown_normalisation", "unknown normalisation {method}", method=normalisation)
+    slopes: dict = {}
+    if normalisation != "none":
+        for node in leaves:
+            table[node.code], slopes[node.code] = _normalised(table[node.code] / node.points, normalisation)
+            table[node.code] = table[node.code] * node.points
 
     scores: dict[str, pd.Series] = {}
     maximum: dict[str, float] = {}
     all_excluded = set(excluded)
-    shares = framework.channel_shares
+    # shares in place of the framework's scale the assessed part too, so the channels still add up to the whole
+    stated = framework.channel_shares
+    assessed_scale = shares.assessment / stated.assessment if shares is not None and stated is not None else 1.0
+    shares = shares if shares is not None else stated
 
     def external(node: Node | None) -> pd.Series:
         """Cyberspace and expert points of a pillar (or of the whole framework)."""
@@ -170,8 +188,10 @@ def compute(framework: Framework, points: pd.DataFrame, *, excluded: set[str] | 
         total = pd.Series(0.0, index=units)
         base = node.points if node is not None else framework.total_points
         for channel, share in (("cyberspace", shares.cyberspace), ("expert", shares.expert)):
-            value = rows[rows["channel"] == channel].set_index("unit")["value"].reindex(units).fillna(0.0)
-            total = total + value.clip(0, 1) * share * base
+            value = rows[rows["channel"] == channel].set_index("unit")["value"].reindex(units).fillna(0.0).clip(0, 1)
+            if normalisation != "none":
+                value, slopes[(code, channel)] = _normalised(value, normalisation)
+            total = total + value * share * base
         return total
 
     def score(node: Node) -> pd.Series | None:
@@ -194,7 +214,7 @@ def compute(framework: Framework, points: pd.DataFrame, *, excluded: set[str] | 
         assessed_points = sum(child.points for child in node.children if child.scored)
         result = earned * (assessed_points / kept_points)
         if shares is not None and shares.level == "pillar" and node.kind is NodeKind.PILLAR:
-            result = result + external(node)
+            result = result * assessed_scale + external(node)
         scores[node.code] = result
         maximum[node.code] = node.points
         return result
@@ -203,10 +223,23 @@ def compute(framework: Framework, points: pd.DataFrame, *, excluded: set[str] | 
     earned = sum(value for _, value in top if value is not None)
     if shares is not None and shares.level == "framework":
         kept_points = sum(node.points for node, value in top if value is not None)
-        earned = earned * (sum(node.points for node, _ in top if node.scored) / kept_points) + external(None)
+        earned = (earned * (sum(node.points for node, _ in top if node.scored) / kept_points) * assessed_scale
+                  + external(None))
     frame = pd.DataFrame(scores).reindex(columns=[n.code for n, _ in framework.walk() if n.code in scores])
     return Scores(points=frame, maximum=pd.Series(maximum).reindex(frame.columns), missing=missing,
-                  excluded=all_excluded, index_value=earned / framework.total_points)
+                  excluded=all_excluded, index_value=earned / framework.total_points, normalisation=normalisation,
+                  slopes=slopes)
+
+
+def _normalised(values: pd.Series, method: str) -> tuple[pd.Series, float]:
+    """Values normalised across units, and the slope of the normalised value in the raw one."""
+    if method == "min-max":
+        spread = values.max() - values.min()
+        if spread == 0:
+            return values, 1.0
+        return normalise(values, method), 1.0 / spread
+    sd = values.std(ddof=0)
+    return normalise(values, method), (1.0 / sd if sd > 0 else 0.0)
 
 
 def apply_peer_maximum(points: pd.DataFrame, units: list[str], criteria: list[str]) -> pd.DataFrame:

@@ -126,7 +126,12 @@ def parse_value(node: Node, text: str) -> float | None:
         if cleaned in _NO:
             return 0.0
         return None
-    cleaned = cleaned.removesuffix("%").strip().replace(" ", "")
+    return parse_number(cleaned)
+
+
+def parse_number(text: str) -> float | None:
+    """A number typed with a point or a comma as the decimal mark and an optional % sign (85% is 85), or None."""
+    cleaned = text.strip().removesuffix("%").strip().replace(" ", "")
     if not _NUMBER.match(cleaned):
         return None
     value = float(cleaned.replace(",", "."))

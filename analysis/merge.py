@@ -35,32 +35,30 @@ def external_values(framework: Framework, values: pd.DataFrame, channel: str) ->
     :return: columns ``unit``, ``node`` (the pillar, or "" for the tree), ``channel``, ``value``; empty when the
         framework has no channel shares
     """
-    shares = framework.channel_shares
-    if shares is None or values.empty:
+    if framework.channel_shares is None or values.empty:
         return pd.DataFrame(columns=EXTERNAL_COLUMNS)
-    parents: dict[str, Node | None] = {}
-    nodes: dict[str, Node] = {}
-    for node, parent in framework.walk():
-        nodes[node.code] = node
-        parents[node.code] = parent
+    holder, nodes = holders(framework), {node.code: node for node, _ in framework.walk()}
     unknown = sorted(set(values["node"]) - set(nodes))
     if unknown:
         raise EstimationError("unknown_node", "node {node} is not in the framework", node=unknown[0])
 
-    def holder(code: str) -> str:
-        if shares.level != "pillar":
-            return ""
-        while parents[code] is not None:
-            code = parents[code].code
-        return code
-
     measured = values.dropna(subset=["value"])
-    measured = measured.assign(holder=[holder(code) for code in measured["node"]],
+    measured = measured.assign(holder=measured["node"].map(holder),
                                maximum=[nodes[code].points for code in measured["node"]])
     rows = [{"unit": unit, "node": code, "channel": channel,
              "value": float((group["value"] * group["maximum"]).sum() / group["maximum"].sum())}
             for (unit, code), group in measured.groupby(["unit", "holder"], sort=True)]
     return pd.DataFrame(rows, columns=EXTERNAL_COLUMNS)
+
+
+def holders(framework: Framework) -> dict[str, str]:
+    """Node code → the node whose external rows its expert and cyberspace values feed: its pillar where the
+    shares apply per pillar, "" (the whole tree) where they apply to the framework."""
+    pillar_level = framework.channel_shares is not None and framework.channel_shares.level == "pillar"
+    found: dict[str, str] = {}
+    for node, parent in framework.walk():
+        found[node.code] = (found[parent.code] if parent is not None else node.code) if pillar_level else ""
+    return found
 
 
 def criterion_points(framework: Framework, units: list[str], *, assessed: pd.DataFrame | None = None,

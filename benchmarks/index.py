@@ -1,5 +1,5 @@
 """Benchmark: a full scoring year for 63 provinces with the domain libraries, from raw inputs to rankings,
-explanations and the uncertainty of the ranks.
+explanations, the uncertainty of the ranks and their sensitivity to the method.
 
     .venv/bin/python benchmarks/index.py [--responses 1000000] [--forms 1260] [--criteria 300] [--replicates 1000]
 
@@ -21,10 +21,10 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from analysis import (aggregate, agreement, channel_points, channel_values, check_cyberspace,  # noqa: E402
-                      check_self_assessment, compute, criterion_points, explain, external_values,
-                      leaf_coefficients, propose_exclusions, self_assessed_criteria, simulate_ranks,
-                      survey_estimates, template_rows)
+from analysis import (aggregate, agreement, channel_noise, channel_points, channel_values,  # noqa: E402
+                      check_cyberspace, check_self_assessment, compute, criterion_points, explain, external_values,
+                      propose_exclusions, self_assessed_criteria, sensitivity, simulate_ranks, survey_estimates,
+                      template_rows, value_se)
 from questionnaires import (Channel, ChannelUse, Framework, Node, NodeKind, Question, Questionnaire,  # noqa: E402
                             QuestionType, RespondentGroup, Scoring, ScoringMethod, Section, Step, SurveyRule, Text,
                             UnitLevel, framework_from_dict, framework_to_dict)
@@ -161,7 +161,10 @@ def main() -> None:
 
     def expert_channel():
         table = aggregate(scores)
-        return table, agreement(scores), channel_points(framework, channel_values(table, (1, 5)))
+        table["value_se"] = value_se(table, (1, 5))
+        values = channel_values(table, (1, 5))
+        table["value"] = values["value"].to_numpy()
+        return table, agreement(scores), channel_points(framework, values)
 
     expert_table, panel_agreement, (expert_points, expert_external) = steps.run(
         "experts: aggregates, agreement, channel points", expert_channel)
@@ -202,22 +205,21 @@ def main() -> None:
                                                      for unit in PROVINCES])
 
     def uncertainty():
-        coefficients = leaf_coefficients(framework)
-        noisy = estimates.dropna(subset=["se"])
-        noise = pd.DataFrame({"unit": noisy["unit"], "node": noisy["criterion"],
-                              "sd": noisy["se"] * noisy["maximum"]})
-        survey_points = points.merge(noise[["unit", "node"]], on=["unit", "node"])
-        assert set(survey_points["node"]) <= set(coefficients.index)
-        return simulate_ranks(framework, survey_points, noise, index_value=scores_.index_value,
-                              replicates=options.replicates)
+        leaves, external_noise = channel_noise(framework, points, survey=estimates, expert=expert_table)
+        noisy = points.merge(leaves[["unit", "node"]], on=["unit", "node"])
+        return simulate_ranks(framework, noisy, leaves, index_value=scores_.index_value,
+                              replicates=options.replicates, external_noise=external_noise)
 
     simulated = steps.run(f"uncertainty: {options.replicates:,} simulated rankings", uncertainty)
+    moved = steps.run("sensitivity: 3 normalisations × 9 channel-share pairs",
+                      lambda: sensitivity(framework, points, channels=external))
     total = steps.computing
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{'whole year (every counted step)':<58} {total:8.2f} s   peak RSS {peak:8.0f} MB")
     print(f"  proposed exclusions: {len(proposed)}; top unit {ranks['index'].idxmin()} "
           f"index {scores_.index_value.max():.4f}; rank intervals median width "
-          f"{(simulated.units['rank_high'] - simulated.units['rank_low']).median():.0f}")
+          f"{(simulated.units['rank_high'] - simulated.units['rank_low']).median():.0f}; "
+          f"largest rank spread over the methods {moved.summary['spread'].max()}")
     print(f"target: under 60 s and 2048 MB → {'met' if total < 60 and peak < 2048 else 'NOT met'}")
 
 

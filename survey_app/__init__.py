@@ -68,6 +68,7 @@ def _template_helpers(app: Flask) -> None:
     app.add_template_filter(i18n.number, "number")
     app.add_template_filter(i18n.fixed, "fixed")
     app.add_template_filter(i18n.moment, "datetime")
+    app.add_template_filter(i18n.day, "date")
 
     @app.context_processor
     def helpers():

@@ -6,7 +6,7 @@ import math
 import os
 
 from flask import current_app, has_request_context, request, session
-from flask_babel import format_datetime, format_decimal, gettext
+from flask_babel import format_date, format_datetime, format_decimal, gettext
 
 from questionnaires import Issue
 from survey_app.services import ServiceError
@@ -61,12 +61,17 @@ _SERVICE_MESSAGES = {
     "points_out_of_range": N_("The points must be between 0 and %(maximum)s."),
     "unknown_criterion": N_("Unknown criterion %(criterion)s."),
     "unknown_rule": N_("Unknown rule %(rule)s."),
+    "unknown_normalisation": N_("Unknown normalisation %(method)s."),
     "not_self_assessed": N_("Criterion %(criterion)s is not self-assessed."),
     "missing_value": N_("Enter a value."),
     "invalid_value": N_("“%(value)s” is not a valid value for %(criterion)s."),
     "negative_value": N_("The value cannot be negative."),
     "no_evidence": N_("Give an evidence reference or a written explanation."),
     "text_too_long": N_("The text is too long."),
+    "invalid_year": N_("The year must be between %(low)s and %(high)s."),
+    "invalid_quarter": N_("The quarter must be 1, 2, 3 or 4."),
+    "invalid_number": N_("“%(value)s” is not a number."),
+    "target_out_of_range": N_("The value must be between 0 and %(high)s."),
     "unknown_margin": N_("The questionnaire asks no question %(margin)s to weight by."),
     "unknown_weighting_method": N_("Unknown weighting method %(method)s."),
     "no_responses": N_("There is no response to weight yet."),
@@ -336,6 +341,9 @@ LABELS = {
     "withdrawn": N_("Withdrawn"), "experts": N_("experts"),
     # Tuyên Quang's scoring rules
     "peer_maximum": N_("Best peer's points (no subordinate units or online services)"),
+    "none": N_("none"),
+    "min-max": N_("min-max"),
+    "z-score": N_("z-score"),
     "full_marks": N_("Full marks (special-purpose unit)"),
 }
 
@@ -349,6 +357,11 @@ def label(value) -> str:
 def moment(value) -> str:
     """A date and time in the service's time zone (Hanoi), as the current language writes it."""
     return format_datetime(value, "short") if value is not None else ""
+
+
+def day(value) -> str:
+    """A date as the current language writes it in full (5 tháng 12, 2026)."""
+    return format_date(value, "long") if value is not None else ""
 
 
 def fixed(value, digits: int = 4, signed: bool = False) -> str:

@@ -73,8 +73,27 @@ def seed() -> DemoSeed:
     result.expert_link = seed_experts(admin, evaluation)
     seed_scoring(admin, evaluation)
     seed_published_year(admin, demo_framework, unit_lists["provinces-2019"])
+    seed_targets(admin)
     db.session.flush()
     return result
+
+
+def seed_targets(admin: User) -> None:
+    """Decision 483's indicators with the quarters of 2022 and the first three of 2023 reported (made-up values
+    that move from the baseline towards the targets)."""
+    from survey_app.services import targets
+
+    found = targets.load_shipped_indicators(actor=admin)
+    if any(indicator.values for indicator in found):
+        return
+    for position, indicator in enumerate(found):
+        start = indicator.baseline if indicator.baseline is not None else 0.0
+        goal = indicator.targets.get("2023", start)
+        for year, quarters in ((2022, 4), (2023, 3)):
+            for quarter in range(1, quarters + 1):
+                step = ((year - 2022) * 4 + quarter) / 8 * (0.6 + 0.08 * (position % 6))
+                value = round(min(100.0, start + (goal - start) * step if goal > start else start), 1)
+                targets.report_value(indicator, year, quarter, value, note="Báo cáo quý (minh họa)", actor=admin)
 
 
 def seed_sampling(admin: User) -> None:

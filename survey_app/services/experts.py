@@ -14,7 +14,8 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from analysis import agreement, aggregate, channel_points, channel_values, composition_weighted, outlying_experts
+from analysis import (agreement, aggregate, channel_points, channel_values, composition_weighted,
+                      outlying_experts, value_se)
 from analysis.experts import DEFAULT_TRIM
 from questionnaires import (
     EXPERT_GROUP,
@@ -481,6 +482,7 @@ def results(evaluation_round: EvaluationRound, *, trim: float = DEFAULT_TRIM) ->
     table = aggregate(scores, trim=trim)
     reweighted = composition_weighted(scores, {str(c): share for c, share in COMPOSITION.items()}, trim=trim)
     table = table.merge(reweighted[["unit", "item", "composition_mean"]], on=["unit", "item"], how="left")
+    table["value_se"] = value_se(table, scale)
     values = channel_values(table, scale)
     points, external = channel_points(framework_of(evaluation_round.framework), values)
     table = table.merge(points.rename(columns={"node": "item"}), on=["unit", "item"], how="left")

@@ -12,9 +12,10 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import func, select
 
-from analysis import (RejectedRow, Scores, apply_full_marks, apply_peer_maximum, check_cyberspace,
-                      check_self_assessment, compute, criterion_points, explain, external_values,
-                      propose_exclusions, self_assessed_criteria, survey_estimates, template_rows)
+from analysis import (NORMALISATIONS, RankUncertainty, RejectedRow, Scores, Sensitivity, apply_full_marks,
+                      apply_peer_maximum, channel_noise, check_cyberspace, check_self_assessment, compute,
+                      criterion_points, explain, external_values, merge_units, propose_exclusions,
+                      self_assessed_criteria, sensitivity, simulate_ranks, survey_estimates, template_rows)
 from analysis.inputs import VIETNAMESE_HEADERS
 from questionnaires import Framework
 from survey_app.extensions import db
@@ -337,13 +338,17 @@ def _apply_rules(framework: Framework, points: pd.DataFrame, rules: Mapping[str,
 
 
 def run_scoring(evaluation_round: EvaluationRound, *, excluded: list[str], rules: Mapping[str, Any] | None = None,
-                note: str = "", actor: User | None) -> ScoringRun:
+                normalisation: str = "none", note: str = "", actor: User | None) -> ScoringRun:
     """Compute the round's scores from its inputs as they stand, and store the run with that snapshot.
 
     :param excluded: criteria an officer confirmed for exclusion (proposed or not; the reason goes in ``note``)
     :param rules: Tuyên Quang's rules, ``{"peer_maximum": {"units": [...], "criteria": [...]}, ...}``
-    :raises ServiceError: ``unknown_criterion``, ``unknown_unit``, ``unknown_rule``, ``no_units``
+    :param normalisation: one of ``analysis.NORMALISATIONS``
+    :raises ServiceError: ``unknown_criterion``, ``unknown_unit``, ``unknown_rule``, ``no_units``,
+        ``unknown_normalisation``
     """
+    if normalisation not in NORMALISATIONS:
+        raise ServiceError("unknown_normalisation", method=normalisation)
     framework = framework_of(evaluation_round.framework)
     units = list(_units(evaluation_round))
     if not units:
@@ -357,11 +362,11 @@ def run_scoring(evaluation_round: EvaluationRound, *, excluded: list[str], rules
     inputs = gather(evaluation_round)
     points, external = merged_points(framework, units, inputs)
     points = _apply_rules(framework, points, rules, units)
-    scores = compute(framework, points, excluded=set(excluded), channels=external)
+    scores = compute(framework, points, excluded=set(excluded), channels=external, normalisation=normalisation)
     number = (db.session.scalar(select(func.max(ScoringRun.number)).where(
         ScoringRun.round_id == evaluation_round.id)) or 0) + 1
     run = ScoringRun(round_id=evaluation_round.id, number=number, excluded=sorted(excluded), rules=rules,
-                     versions=inputs.versions,
+                     normalisation=normalisation, versions=inputs.versions,
                      inputs={"points": _records(points), "external": _records(external),
                              "assessed": _records(inputs.assessed), "survey": _records(inputs.survey),
                              "expert": _records(inputs.expert), "agreement": _records(inputs.agreement)},
@@ -373,7 +378,7 @@ def run_scoring(evaluation_round: EvaluationRound, *, excluded: list[str], rules
     db.session.flush()
     audit.record("scoring.run", actor=actor, entity=run,
                  new={"round": evaluation_round.code, "number": number, "excluded": run.excluded, "rules": rules,
-                      "versions": {name: entry.get("hash") for name, entry in inputs.versions.items()}})
+                      "normalisation": normalisation, "versions": {name: entry.get("hash") for name, entry in inputs.versions.items()}})
     return run
 
 
@@ -384,10 +389,14 @@ class RunResult:
     framework: Framework
     scores: Scores
     points: pd.DataFrame
+    external: pd.DataFrame
     assessed: pd.DataFrame
     survey: pd.DataFrame
     expert: pd.DataFrame
     agreement: pd.DataFrame
+    #: computed on first use: the rank simulation and the sensitivity run
+    uncertainty: RankUncertainty | None = None
+    sensitivity: Sensitivity | None = None
 
 
 def _frame(records: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
@@ -404,19 +413,53 @@ def result(run: ScoringRun) -> RunResult:
     and the framework version do not change once stored)."""
     version = run.evaluation_round.framework
     key = (run.id, version.content_hash, json.dumps(run.versions, sort_keys=True), json.dumps(run.index, sort_keys=True),
-           tuple(run.excluded))
+           tuple(run.excluded), run.normalisation)
     if key not in _RESULTS:
         framework = framework_of(version)
         stored = run.inputs
         points = _frame(stored["points"], ["unit", "node", "points", "source"])
         external = _frame(stored["external"], ["unit", "node", "channel", "value"])
-        scores = compute(framework, points, excluded=set(run.excluded), channels=external)
+        scores = compute(framework, points, excluded=set(run.excluded), channels=external,
+                         normalisation=run.normalisation or "none")
         while len(_RESULTS) >= _RESULTS_KEPT:
             _RESULTS.pop(next(iter(_RESULTS)))
-        _RESULTS[key] = RunResult(framework, scores, points, _frame(stored["assessed"], ["unit", "criterion"]),
+        _RESULTS[key] = RunResult(framework, scores, points, external, _frame(stored["assessed"], ["unit", "criterion"]),
                                   _frame(stored["survey"], ["criterion", "unit"]),
                                   _frame(stored["expert"], ["unit", "item"]), _frame(stored["agreement"], ["unit"]))
     return _RESULTS[key]
+
+
+#: draws of the rank simulation shown with a run
+REPLICATES = 1000
+
+
+def uncertainty(run: ScoringRun) -> RankUncertainty:
+    """How much of the run's ranking is noise: every unit's index and rank with a 95% interval from the survey
+    estimates' standard errors and the expert panels' spread, and which neighbours are not meaningfully apart.
+    The same draws every time (a fixed seed), so a page and its export agree."""
+    found = result(run)
+    if found.uncertainty is None:
+        leaves, external = channel_noise(found.framework, found.points, survey=found.survey, expert=found.expert)
+        noisy = found.points.merge(leaves[["unit", "node"]], on=["unit", "node"])
+        found.uncertainty = simulate_ranks(found.framework, noisy, leaves, index_value=found.scores.index_value,
+                                           excluded=found.scores.excluded, replicates=REPLICATES,
+                                           external_noise=external, slopes=found.scores.slopes)
+    return found.uncertainty
+
+
+def not_meaningfully_ahead(run: ScoringRun) -> set[str]:
+    """Units whose lead over the next one in the ranking is not meaningful: it holds in under 95% of the draws."""
+    pairs = uncertainty(run).neighbours
+    return set(pairs.loc[~pairs["meaningful"].astype(bool), "higher"]) if len(pairs) else set()
+
+
+def sensitivity_of(run: ScoringRun) -> Sensitivity:
+    """How the run's ranks move under the other normalisations and channel shares within ±5 points."""
+    found = result(run)
+    if found.sensitivity is None:
+        found.sensitivity = sensitivity(found.framework, found.points, channels=found.external,
+                                        excluded=set(run.excluded), normalisation=run.normalisation or "none")
+    return found.sensitivity
 
 
 def ranking_nodes(run: ScoringRun) -> list:
@@ -427,13 +470,19 @@ def ranking_nodes(run: ScoringRun) -> list:
 
 
 def ranking(run: ScoringRun) -> pd.DataFrame:
-    """One row per unit, best first: index value, rank, and the value and rank on every pillar and main index."""
+    """One row per unit, best first: index value, rank, their simulated 95% intervals, and the value and rank on
+    every pillar and main index."""
     found = result(run)
     values, ranks = found.scores.values(), found.scores.ranks()
     units = _units(run.evaluation_round)
-    table = pd.DataFrame({"unit": found.scores.index_value.index,
-                          "name": [units[c].name if c in units else c for c in found.scores.index_value.index],
-                          "index": found.scores.index_value.to_numpy(), "rank": ranks["index"].to_numpy()})
+    simulated = uncertainty(run).units
+    codes = found.scores.index_value.index
+    table = pd.DataFrame({"unit": codes, "name": [units[c].name if c in units else c for c in codes],
+                          "index": found.scores.index_value.to_numpy(), "rank": ranks["index"].to_numpy(),
+                          "index_low": simulated["index_low"].reindex(codes).to_numpy(),
+                          "index_high": simulated["index_high"].reindex(codes).to_numpy(),
+                          "rank_low": simulated["rank_low"].reindex(codes).to_numpy(),
+                          "rank_high": simulated["rank_high"].reindex(codes).to_numpy()})
     for node in ranking_nodes(run):
         table[node.code] = values[node.code].to_numpy()
         table[f"{node.code} rank"] = ranks[node.code].to_numpy()
@@ -529,11 +578,52 @@ def previous_values(evaluation_round: EvaluationRound) -> dict[str, dict[str, An
     return found
 
 
+def merger_series(run: ScoringRun) -> list[dict[str, Any]]:
+    """For every unit of the run's round formed by merging several older units: this year's index and values
+    beside last year's as the 2024 results were published for the 34 provinces of 2025 (the average of the
+    predecessors' index and of each node's value), and each predecessor's own index and rank last year."""
+    evaluation_round = run.evaluation_round
+    before = previous_round(evaluation_round)
+    earlier = published_run(before) if before is not None else None
+    merged = [unit for unit in experts.round_units(evaluation_round) if len(unit.predecessors) >= 2]
+    if earlier is None or not merged:
+        return []
+    then, now = result(earlier).scores, result(run).scores
+    then_values, now_values = then.values(), now.values()
+    then_ranks = then.ranks()["index"]
+    shared = [code for code in now_values.columns if code in then_values.columns]
+    rows = []
+    for unit in merged:
+        olds = [old for old in unit.predecessors if old.code in then_values.index]
+        if not olds or unit.code not in now_values.index:
+            continue
+        averaged = merge_units(then_values[shared], {unit.code: [old.code for old in olds]}).loc[unit.code]
+        rows.append({
+            "unit": unit.code, "name": unit.name, "year": evaluation_round.year,
+            "index": float(now.index_value[unit.code]),
+            "values": {code: _plain_number(now_values.loc[unit.code, code]) for code in shared},
+            "previous_year": before.year,
+            "previous_index": float(np.mean([then.index_value[old.code] for old in olds])),
+            "previous_values": {code: _plain_number(averaged[code]) for code in shared},
+            "predecessors": [{"unit": old.code, "name": old.name, "index": float(then.index_value[old.code]),
+                              "rank": int(then_ranks[old.code])} for old in olds]})
+    return rows
+
+
+def _plain_number(value) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
 def scorecard(run: ScoringRun, unit_code: str, *, public: bool = True) -> dict[str, Any]:
     """A unit's published scorecard: the explanation with last year's index beside this year's; in public, the
     self-assessment's free text (evidence references, explanations, appraisal reasons) is left out."""
     card = explanation(run, unit_code)
     card["previous"] = previous_values(run.evaluation_round).get(unit_code)
+    simulated = uncertainty(run).units.loc[unit_code]
+    card["interval"] = {"index_low": float(simulated["index_low"]), "index_high": float(simulated["index_high"]),
+                        "rank_low": int(simulated["rank_low"]), "rank_high": int(simulated["rank_high"]),
+                        "level": 0.95, "replicates": REPLICATES,
+                        "noisy": bool(simulated["index_high"] - simulated["index_low"] > 1e-12)}
     if public:
         for node in card["nodes"]:
             for channel in ("self_assessment", "appraisal"):

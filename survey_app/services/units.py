@@ -36,7 +36,8 @@ MINISTRIES_2025 = ShippedList("ministries-2025", "Bộ, cơ quan ngang bộ (t�
                               "Nghị quyết 176/2025/QH15 ngày 18/02/2025")
 
 
-def _rows(name: str) -> list[dict[str, str]]:
+def shipped_rows(name: str) -> list[dict[str, str]]:
+    """The rows of a CSV file shipped in ``survey_app/data``."""
     text = (resources.files("survey_app") / "data" / name).read_text(encoding="utf-8")
     return list(csv.DictReader(text.splitlines()))
 
@@ -56,7 +57,7 @@ def load_shipped_unit_lists() -> dict[str, UnitList]:
     they are. Returns every shipped list by code."""
     provinces, new = _unit_list(PROVINCES_2019)
     if new:
-        for position, row in enumerate(_rows("provinces_2019.csv")):
+        for position, row in enumerate(shipped_rows("provinces_2019.csv")):
             provinces.units.append(Unit(
                 code=row["code"], name=row["name"], level="province", position=position, region=row["region"],
                 attributes={"centrally_run_city": row["centrally_run_city"] == "yes"}))
@@ -66,7 +67,7 @@ def load_shipped_unit_lists() -> dict[str, UnitList]:
     if new:
         old_by_code = {unit.code: unit for unit in provinces.units}
         new_units: dict[str, Unit] = {}
-        for row in _rows("provinces_2025.csv"):
+        for row in shipped_rows("provinces_2025.csv"):
             unit = new_units.get(row["new_unit"])
             if unit is None:
                 predecessor = old_by_code[row["old_province_code"]]
@@ -79,7 +80,7 @@ def load_shipped_unit_lists() -> dict[str, UnitList]:
 
     ministries, new = _unit_list(MINISTRIES_2020)
     if new:
-        for position, row in enumerate(_rows("ministries_2020.csv")):
+        for position, row in enumerate(shipped_rows("ministries_2020.csv")):
             ministries.units.append(Unit(
                 code=row["code"], name=row["name"], level="ministry", position=position,
                 attributes={"name_en": row["name_en"], "kind": row["kind"],
@@ -89,7 +90,7 @@ def load_shipped_unit_lists() -> dict[str, UnitList]:
     ministries_2025, new = _unit_list(MINISTRIES_2025)
     if new:
         old_by_code = {unit.code: unit for unit in ministries.units}
-        for position, row in enumerate(_rows("ministries_2025.csv")):
+        for position, row in enumerate(shipped_rows("ministries_2025.csv")):
             unit = Unit(code=row["code"], name=row["name"], level="ministry", position=position,
                         attributes={"name_en": row["name_en"], "kind": row["kind"],
                                     "provides_online_services": row["provides_online_services"] == "yes"})

@@ -176,7 +176,7 @@ def openapi_document() -> dict:
         "summary": "The rounds with published results", "responses": {"200": {"description": "OK"}}}})
     round_parameter = {"name": "round_code", "in": "path", "required": True, "schema": {"type": "string"}}
     spec.path(path="/api/v1/results/{round_code}", operations={"get": {
-        "summary": "A round's published ranking: every unit's index, rank and pillar and main-index values",
+        "summary": "A round's published ranking: every unit's index, rank, their simulated 95% intervals, and pillar and main-index values",
         "parameters": [round_parameter],
         "responses": {"200": {"description": "OK"}, "404": not_found, "429": {"description": "Too many requests"}}}})
     spec.path(path="/api/v1/results/{round_code}/units/{unit_code}", operations={"get": {

@@ -1,4 +1,5 @@
-"""Tables sent as files: CSV (UTF-8 with a byte-order mark) or Excel, formula-safe either way, as attachments."""
+"""Files sent as attachments: tables as CSV (UTF-8 with a byte-order mark) or Excel, formula-safe either way;
+PDF reports."""
 import pandas as pd
 from flask import Response, abort
 
@@ -15,3 +16,8 @@ def table_file(table: pd.DataFrame, stem: str, fmt: str = "csv", sheet: str = "d
     data = to_csv(table) if fmt == "csv" else to_xlsx(table, sheet)
     return Response(data, mimetype=TABLE_FORMATS[fmt],
                     headers={"Content-Disposition": f"attachment; filename={stem}.{fmt}"})
+
+
+def pdf_file(data: bytes, stem: str) -> Response:
+    return Response(data, mimetype="application/pdf",
+                    headers={"Content-Disposition": f"attachment; filename={stem}.pdf"})

@@ -1,18 +1,20 @@
 """The public results site (``/results``), no login: the published rounds, each round's ranking with search and
 sort, each unit's scorecard with its explanation, charts drawn on the server (no script needed), and the ranking
-as CSV or Excel. The same data as JSON are under ``/api/v1/results`` (see api.py)."""
+as CSV or Excel, and PDF reports per unit and per level. The same data as JSON are under ``/api/v1/results`` (see api.py)."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, render_template, request
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from sampling import plain_text as _plain
 from survey_app.extensions import db, limiter
-from survey_app.i18n import current_language
+from survey_app import reports
+from survey_app.i18n import current_language, moment
 from survey_app.models import EvaluationRound, ScoringRun
 from survey_app.security import public
-from survey_app.services import ServiceError, scoring
-from survey_app.views.downloads import table_file
+from survey_app.services import ServiceError, scoring, targets
+from survey_app.views.downloads import pdf_file, table_file
 
 blueprint = Blueprint("results", __name__, url_prefix="/results")
 
@@ -75,7 +77,9 @@ def ranking(round_code: str):
         rows.sort(key=lambda row: row[sort], reverse=not descending)
     top = max((row["index"] for row in rows), default=0) or 1
     return render_template("results/ranking.html", evaluation_round=evaluation_round, run=run, rows=rows,
-                           columns=columns, query=query, sort=sort, descending=descending, top=top)
+                           columns=columns, query=query, sort=sort, descending=descending, top=top,
+                           close=scoring.not_meaningfully_ahead(run),
+                           progress=targets.year_progress(evaluation_round.year), mergers=scoring.merger_series(run))
 
 
 @blueprint.get("/<round_code>/ranking.<fmt>")
@@ -83,13 +87,25 @@ def ranking(round_code: str):
 @limited
 def export(round_code: str, fmt: str):
     evaluation_round, run = published(round_code)
+    if fmt == "pdf":
+        rows, columns = ranking_rows(evaluation_round, run)
+        data = reports.level_report(round_name=evaluation_round.name(current_language()), rows=rows,
+                                    columns=columns, published=run.published_at, footer=_footer(run))
+        return pdf_file(data, f"dti-{round_code}-ranking")
     return table_file(scoring.ranking(run), f"dti-{round_code}-ranking", fmt, sheet="ranking")
 
 
-@blueprint.get("/<round_code>/units/<unit_code>")
+def _footer(run: ScoringRun) -> str:
+    version = run.versions["framework"]
+    return _("Published %(when)s · run %(number)s · framework %(code)s v%(version)s", when=moment(run.published_at),
+             number=run.number, code=version["code"], version=version["version"])
+
+
+@blueprint.get("/<round_code>/units/<unit_code>", defaults={"fmt": "html"})
+@blueprint.get("/<round_code>/units/<unit_code>.<any(pdf):fmt>")
 @public
 @limited
-def scorecard(round_code: str, unit_code: str):
+def scorecard(round_code: str, unit_code: str, fmt: str):
     evaluation_round, run = published(round_code)
     try:
         card = scoring.scorecard(run, unit_code)
@@ -99,5 +115,9 @@ def scorecard(round_code: str, unit_code: str):
     names = {node["code"]: node["name"].get(language) or node["name"]["vi"] for node in card["nodes"]}
     unit = next(u for u in evaluation_round.unit_list.units if u.code == unit_code)
     profile = [node for node in card["nodes"] if node["kind"] == "main_index" and node.get("value") is not None]
+    if fmt == "pdf":
+        data = reports.unit_report(round_name=evaluation_round.name(language), unit_name=unit.name, card=card,
+                                   names=names, published=run.published_at, footer=_footer(run))
+        return pdf_file(data, f"dti-{round_code}-{unit_code}")
     return render_template("results/scorecard.html", evaluation_round=evaluation_round, run=run, unit=unit,
                            card=card, names=names, profile=profile)

@@ -193,7 +193,7 @@ def run(round_code: str):
     rules = {name: rule for name, rule in rules.items() if rule["units"] or rule["criteria"]}
     try:
         made = scoring.run_scoring(evaluation_round, excluded=form.excluded.data or [], rules=rules,
-                                   note=form.note.data or "", actor=g.user)
+                                   normalisation=form.normalisation.data, note=form.note.data or "", actor=g.user)
     except ServiceError as error:
         flash(describe_error(error), "error")
         return redirect(url_for("scoring.show", round_code=round_code))
@@ -211,8 +211,15 @@ def show_run(run_id: int):
     found = _run(run_id)
     language = current_language()
     columns = [(node.code, node.name.in_language(language)) for node in scoring.ranking_nodes(found)]
+    table = scoring.ranking(found)
+    names = dict(zip(table["unit"], table["name"]))
+    found_sensitivity = scoring.sensitivity_of(found)
+    moving = found_sensitivity.summary[found_sensitivity.summary["spread"] > 0]
     return render_template("scoring/run.html", run=found, evaluation_round=found.evaluation_round,
-                           table=scoring.ranking(found).to_dict("records"), columns=columns)
+                           table=table.to_dict("records"), columns=columns, replicates=scoring.REPLICATES,
+                           close=scoring.not_meaningfully_ahead(found), scenarios=len(found_sensitivity.scenarios),
+                           moving=[{"unit": code, "name": names.get(code, code), **row}
+                                   for code, row in moving.to_dict("index").items()])
 
 
 @blueprint.post("/runs/<int:run_id>/publish")

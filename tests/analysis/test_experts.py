@@ -46,6 +46,13 @@ def test_kendalls_w_with_a_tie_and_icc_by_hand():
     assert icc_2k(ratings) == pytest.approx(2 / (13 / 6))
 
 
+def test_kendalls_w_is_undefined_when_every_rater_ties_every_item():
+    # each expert gives all items one score (one expert 1, the others 4): no order of the items to agree on
+    ratings = np.array([[1, 4, 4], [1, 4, 4]], dtype=float)
+    w, chi_square, df, p = kendall_w(ratings)
+    assert math.isnan(w) and math.isnan(chi_square) and math.isnan(p) and df == 1
+
+
 def _scores(rows):
     return pd.DataFrame(rows, columns=["unit", "expert", "category", "item", "score"])
 

@@ -120,3 +120,49 @@ def test_merged_units_average_their_predecessors():
     merged = merge_units(values, {"Tỉnh Tuyên Quang": ["Tuyên Quang", "Hà Giang"], "Tỉnh Cao Bằng": ["Cao Bằng"]})
     assert merged.loc["Tỉnh Tuyên Quang"].tolist() == pytest.approx([0.7, 0.6])
     assert merged.loc["Tỉnh Cao Bằng"].tolist() == pytest.approx([0.9, 0.4])
+
+
+THREE = pd.DataFrame({"unit": ["u1", "u1", "u1", "u2", "u2", "u3", "u3"],
+                      "node": ["A1", "B1", "B2", "A1", "B1", "A1", "B2"],
+                      "points": [30.0, 10.0, 15.0, 20.0, 20.0, 10.0, 5.0]})
+THREE_CHANNELS = pd.DataFrame({"unit": ["u1", "u1", "u2", "u3", "u3"], "node": ["P"] * 5,
+                               "channel": ["cyberspace", "expert", "expert", "cyberspace", "expert"],
+                               "value": [0.5, 0.8, 1.0, 0.2, 0.6]})
+
+
+def test_min_max_normalisation_of_criterion_values_by_hand():
+    scores = compute(FRAMEWORK, THREE, channels=THREE_CHANNELS, normalisation="min-max")
+    # values A1 .75 .5 .25 → 1 .5 0; B1 .5 1 0 (u3 missing) → .5 1 0; B2 .75 0 .25 → 1 0 1/3
+    # cyberspace .5 0 .2 → 1 0 .4; experts .8 1 .6 → .5 1 0
+    # u1: 40 + 10 + 20 + 1 × 10 + .5 × 10 = 85; u2: 20 + 20 + 0 + 0 + 10 = 50; u3: 0 + 0 + 20/3 + 4 + 0
+    assert scores.points["P"].to_dict() == pytest.approx({"u1": 85, "u2": 50, "u3": 20 / 3 + 4})
+    assert scores.values().loc["u3", "B"] == pytest.approx((20 / 3) / 40)
+    assert scores.slopes["A1"] == pytest.approx(1 / 0.5) and scores.slopes[("P", "cyberspace")] == pytest.approx(2)
+
+
+def test_z_score_normalisation_of_criterion_values_by_hand():
+    scores = compute(FRAMEWORK, THREE, channels=THREE_CHANNELS, normalisation="z-score")
+    r = 1.5 ** 0.5
+    # A1 .75 .5 .25: mean .5, sd √(1/24) → z ±√1.5; B1 .5 1 0 → 0 √1.5 -√1.5;
+    # B2 .75 0 .25: mean 1/3, sd √14/12 → 5/√14, -4/√14, -1/√14;
+    # cyberspace ×30 = 15 0 6: mean 7, sd √38 → 8/√38, -7/√38, -1/√38; experts .8 1 .6 → 0 √1.5 -√1.5
+    expected = {"u1": (r * 40 + 0 * 20 + 5 / 14**0.5 * 20 + 8 / 38**0.5 * 10 + 0 * 10) / 100,
+                "u2": (0 * 40 + r * 20 - 4 / 14**0.5 * 20 - 7 / 38**0.5 * 10 + r * 10) / 100,
+                "u3": (-r * 40 - r * 20 - 1 / 14**0.5 * 20 - 1 / 38**0.5 * 10 - r * 10) / 100}
+    assert scores.index_value.to_dict() == pytest.approx(expected)
+    # a node's value is the points-weighted mean of its criteria's z-scores: B of u1 = (0 × 20 + 5/√14 × 20) / 40
+    assert scores.values().loc["u1", "B"] == pytest.approx(5 / 14**0.5 / 2)
+    with pytest.raises(EstimationError):
+        compute(FRAMEWORK, THREE, normalisation="rank")
+
+
+def test_other_channel_shares_rescale_the_assessed_part():
+    from questionnaires import ChannelShares
+
+    scores = compute(FRAMEWORK, POINTS, channels=CHANNELS, shares=ChannelShares(0.7, 0.15, 0.15, "pillar"))
+    # u1: 55 assessed of 80 → 55 × 0.7 / 0.8 = 48.125, + 0.5 × 15 + 0.8 × 15 = 67.625
+    assert scores.points.loc["u1", "P"] == pytest.approx(48.125 + 7.5 + 12)
+    full = pd.DataFrame({"unit": ["u"] * 3, "node": ["A1", "B1", "B2"], "points": [40.0, 20.0, 20.0]})
+    top = pd.DataFrame({"unit": ["u", "u"], "node": ["P", "P"], "channel": ["cyberspace", "expert"], "value": [1, 1]})
+    assert compute(FRAMEWORK, full, channels=top, shares=ChannelShares(0.9, 0.05, 0.05)).index_value["u"] == \
+        pytest.approx(1.0)

@@ -96,6 +96,9 @@ EXPECTED = {
     "scoring.explain": STAFF,
     "scoring.explain_json": STAFF,
     "scoring.publish": {ADMIN, SCORER},
+    "targets.index": STAFF,
+    "targets.report_value": {ADMIN, SCORER},
+    "targets.load": {ADMIN},
     "results.index": PUBLIC,
     "results.ranking": PUBLIC,
     "results.export": PUBLIC,
@@ -109,7 +112,7 @@ EXPECTED = {
 
 
 #: routes that answer an empty form with the form and its errors
-REFUSED_EMPTY = {"experts.override", "scoring.report_value"}
+REFUSED_EMPTY = {"experts.override", "scoring.report_value", "targets.report_value"}
 
 
 def _staff_rules(app):

@@ -100,6 +100,39 @@ def test_a_run_merges_self_assessment_appraisal_and_survey_into_hand_computed_sc
     assert len(events) == 1 and events[0].new_value["self_assessed"] == 32 and events[0].new_value["appraised_points"] == 20
 
 
+def test_a_normalised_run_with_its_rank_intervals_and_sensitivity(scored, survey):
+    _load(scored)
+    hanoi = survey.units[0]
+    collection.set_quotas(survey.open, f"unit,urban,sex,target\n{hanoi.code},rural,female,10\n".encode(), actor=None)
+    for number, aware in enumerate(["yes", "no", "yes", "no"]):
+        collection.submit(survey.open, hanoi, CITIZEN_ANSWERS | {"q_aw3": aware}, f"n{number}", source="api")
+    db.session.commit()
+    plain = scoring.run_scoring(scored, excluded=[], actor=None)
+    normalised = scoring.run_scoring(scored, excluded=[], normalisation="min-max", actor=None)
+    db.session.commit()
+    assert normalised.normalisation == "min-max"
+    # min-max per criterion, over 63 provinces of which 61 have nothing (0 is every criterion's lowest value):
+    # INFRA.1 Hà Nội 32, Hà Giang 40 → unchanged; where Hà Nội alone has points it becomes the highest, full points:
+    # AW.3 (survey .5 of 40) 20 → 40, INST.2 (self-assessed .5 of 60) 30 → 60, DG.4 (survey) 30 → 40: +60 of 1000
+    after = {node["code"]: node for node in scoring.explanation(normalised, "01")["nodes"]}
+    assert [after[code]["points"] for code in ("AW.3", "INST.2", "DG.4", "INFRA.1")] == pytest.approx([40, 60, 40, 32])
+    assert normalised.index["01"] - plain.index["01"] == pytest.approx(60 / 1000)
+    assert scoring.result(normalised).scores.index_value.to_dict() == pytest.approx(normalised.index)
+    table = scoring.ranking(plain).set_index("unit")
+    # Hà Nội's AW.3 rests on four answers: its index moves in the simulation; Hà Giang's has no noise at all
+    assert table.loc["01", "index_low"] < plain.index["01"] < table.loc["01", "index_high"]
+    assert table.loc["02", "index_low"] == table.loc["02", "index_high"] == pytest.approx(plain.index["02"])
+    assert table.loc["01", ["rank_low", "rank_high"]].tolist() == [1, 1]
+    # 61 provinces at 0 share third place: none of the first 60 of them is meaningfully ahead of the next
+    close = scoring.not_meaningfully_ahead(plain)
+    assert len(close) == 60 and not close & {"01", "02"}
+    moved = scoring.sensitivity_of(plain)
+    assert len(moved.scenarios) == 3 and moved.summary.loc["01", "worst"] == 1
+    with pytest.raises(ServiceError) as caught:
+        scoring.run_scoring(scored, excluded=[], normalisation="log", actor=None)
+    assert caught.value.code == "unknown_normalisation"
+
+
 def _officer():
     from survey_app.models import User
 
@@ -194,6 +227,7 @@ def test_officers_score_a_round_on_the_web_from_upload_to_explanation(scored, cl
     run_page = client.get(response.headers["Location"]).get_data(as_text=True)
     # Hà Nội: 30 + 30 + 30 + 32 = 122 → 0.1220; Hà Giang: 0 + 30 (appraised) + SEC.2 excluded = 30 → 0.0300
     assert "0,1220" in run_page and "0,0300" in run_page
+    assert "Khoảng hạng" in run_page and "Độ nhạy theo phương pháp" in run_page and "Chuẩn hóa" in run_page
     run_id = response.headers["Location"].rsplit("/", 1)[1]
     explained = client.get(f"/scoring/runs/{run_id}/units/02.json").get_json()
     assert explained["rank"] == 2 and explained["index"] == pytest.approx(0.03) and explained["excluded"] == ["SEC.2"]
@@ -251,9 +285,27 @@ def test_a_published_run_is_public_with_search_sort_scorecards_and_json(scored, 
     assert client.get("/api/v1/results").get_json()["rounds"][0]["code"] == "province-2023"
     exported = client.get("/results/province-2023/ranking.csv")
     assert exported.headers["Content-Disposition"].startswith("attachment")
+    # the PDF reports, per level and per unit, carry the same numbers in Vietnamese notation
+    level = client.get("/results/province-2023/ranking.pdf")
+    assert level.mimetype == "application/pdf" and level.headers["Content-Disposition"].startswith("attachment")
+    text = _pdf_text(level.data)
+    assert "Hà Nội" in text and "0,1220" in text and "0,0800" in text and "Khoảng hạng" in text
+    report = client.get("/results/province-2023/units/02.pdf")
+    text = _pdf_text(report.data)
+    assert "Hà Giang" in text and "hạng 2 trên 63" in text and "INFRA.1" in text
+    # the public report leaves the self-assessment's free text out, like the scorecard
+    assert "Chưa thành lập" not in text
+    assert client.get("/results/province-2023/units/99.pdf").status_code == 404
 
 
-def test_last_years_value_of_a_merged_unit_is_its_predecessors_average(scored, survey):
+def _pdf_text(data: bytes) -> str:
+    from pypdf import PdfReader
+
+    assert data.startswith(b"%PDF")
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def test_last_years_value_of_a_merged_unit_is_its_predecessors_average(scored, survey, client):
     from dataclasses import replace
 
     from questionnaires import read_yaml
@@ -272,3 +324,18 @@ def test_last_years_value_of_a_merged_unit_is_its_predecessors_average(scored, s
     # Hà Giang's 0.08 averaged with its partners' 0 from 2023
     assert previous[new_unit.code]["from"] == olds and previous[new_unit.code]["year"] == 2023
     assert previous[new_unit.code]["index"] == pytest.approx(0.08 / len(olds))
+    # both series side by side once the merged round is published
+    run = scoring.run_scoring(merged, excluded=[], actor=None)
+    scoring.publish(run, actor=None)
+    series = {row["unit"]: row for row in scoring.merger_series(run)}
+    row = series[new_unit.code]
+    assert row["previous_index"] == pytest.approx(0.08 / len(olds)) and row["index"] == 0
+    # Hà Giang's INFRA (40 of 100 points → .4) averaged with its partners' 0
+    assert row["previous_values"]["INFRA"] == pytest.approx(0.4 / len(olds))
+    # Hà Giang was second in 2023 (0.08), its partners shared third
+    assert {old["unit"]: old["rank"] for old in row["predecessors"]} == {code: 2 if code == "02" else 3 for code in olds}
+    # a unit that kept its borders is not a merger
+    assert all(len(entry["predecessors"]) >= 2 for entry in series.values())
+    db.session.commit()
+    page = client.get("/results/province-2025").get_data(as_text=True)
+    assert "Đơn vị hình thành do hợp nhất" in page and "Hà Giang" in page

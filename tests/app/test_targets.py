@@ -1,0 +1,99 @@
+"""Strategic targets of Decision 483: the shipped indicators, quarterly values and progress, computed by hand."""
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from survey_app.extensions import db
+from survey_app.models import AuditEvent, IndicatorValue
+from survey_app.services import ServiceError, targets
+from tests.conftest import csrf_token
+
+
+@pytest.fixture
+def indicators(app):
+    found = {row.code: row for row in targets.load_shipped_indicators(actor=None)}
+    db.session.commit()
+    return found
+
+
+def test_the_shipped_indicators_carry_the_decisions_figures(indicators):
+    assert len(indicators) == 15 and list(indicators)[:3] == ["1.1", "1.2", "1.3"]
+    # 1.10 sorts after 1.9, not after 1.1
+    assert list(indicators).index("1.10") == list(indicators).index("1.9") + 1
+    online = indicators["1.1"]
+    assert (online.baseline, online.baseline_year, online.targets) == (98.0, 2022, {"2023": 100.0, "2025": 100.0})
+    assert indicators["1.5"].targets == {"2023": 50.0, "2024": 100.0, "2025": 100.0}
+    # loading again adds nothing
+    assert len(targets.load_shipped_indicators(actor=None)) == 15
+
+
+def test_progress_from_the_baseline_towards_the_years_target(indicators):
+    smartphones = indicators["1.6"]  # 70.91% in 2022; targets 80, 90, 100
+    targets.report_value(smartphones, 2023, 1, "74,5", actor=None)
+    targets.report_value(smartphones, 2023, 2, 76.0, actor=None)
+    found = targets.progress(smartphones, 2023)
+    # the last quarter reported, (76 - 70.91) / (80 - 70.91)
+    assert found.latest.quarter == 2 and found.target == 80
+    assert found.share == pytest.approx((76 - 70.91) / (80 - 70.91)) and found.met is False
+    targets.report_value(smartphones, 2023, 3, "81%", actor=None)
+    assert targets.progress(smartphones, 2023).met is True
+    # no 2024 value yet: no progress, the target is 2024's
+    later = targets.progress(smartphones, 2024)
+    assert (later.target, later.latest, later.share) == (90, None, None)
+    # 1.1 has no 2024 target: 2024 reads against 2025's; without a baseline a share counts from 0
+    assert targets.progress(indicators["1.1"], 2024).target_year == 2025
+    targets.report_value(indicators["1.2"], 2023, 4, 15, actor=None)
+    assert targets.progress(indicators["1.2"], 2023).share == pytest.approx(15 / 20)
+
+
+def test_a_second_value_replaces_the_first_and_the_audit_keeps_both(indicators):
+    first = targets.report_value(indicators["1.6"], 2023, 1, 74, note="Cục Viễn thông", actor=None)
+    again = targets.report_value(indicators["1.6"], 2023, 1, 75, note="số liệu sửa", actor=None)
+    db.session.commit()
+    assert first.id == again.id and again.value == 75
+    assert db.session.scalar(select(func.count(IndicatorValue.id))) == 1
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "targets.value_reported")
+                                .order_by(AuditEvent.id)).all()
+    assert events[-1].old_value == {"value": 74, "note": "Cục Viễn thông"} and events[-1].new_value["value"] == 75
+
+
+@pytest.mark.parametrize("year, quarter, value, code", [
+    (2023, 5, "10", "invalid_quarter"), (1990, 1, "10", "invalid_year"), (2023, 1, "mười", "invalid_number"),
+    (2023, 1, "101", "target_out_of_range"), (2023, 1, "-1", "target_out_of_range"),
+    (2023, 1, "nan", "invalid_number")])
+def test_bad_values_are_refused_and_store_nothing(indicators, year, quarter, value, code):
+    with pytest.raises(ServiceError) as caught:
+        targets.report_value(indicators["1.6"], year, quarter, value, actor=None)
+    assert caught.value.code == code
+    assert db.session.scalar(select(func.count(IndicatorValue.id))) == 0
+
+
+def test_the_next_quarterly_deadline():
+    assert targets.next_deadline(date(2026, 1, 10)) == (2026, 1, date(2026, 4, 3))
+    assert targets.next_deadline(date(2026, 4, 3)) == (2026, 1, date(2026, 4, 3))
+    assert targets.next_deadline(date(2026, 4, 4)) == (2026, 2, date(2026, 7, 5))
+    assert targets.next_deadline(date(2026, 12, 6)) == (2027, 1, date(2027, 4, 3))
+
+
+def test_officers_enter_values_on_the_web_and_the_public_results_show_progress(indicators, client, create_user,
+                                                                               login):
+    login(create_user("scoring_officer"))
+    page = client.get("/targets/?year=2023").get_data(as_text=True)
+    assert "Tỷ lệ người dân trưởng thành có điện thoại di động thông minh" in page
+    token = csrf_token(client, "/targets/")
+    response = client.post("/targets/values", data={"csrf_token": token, "indicator": "1.6", "year": "2023",
+                                                    "quarter": "2", "value": "76,0", "note": "<b>Cục</b>"})
+    assert response.status_code == 302
+    page = client.get("/targets/?year=2023").get_data(as_text=True)
+    assert "76%" in page and "56%" in page  # (76 - 70.91) / (80 - 70.91) = 0.56
+    refused = client.post("/targets/values", data={"csrf_token": token, "indicator": "1.6", "year": "2023",
+                                                   "quarter": "2", "value": "120"}, follow_redirects=True)
+    assert "Giá trị phải nằm trong khoảng từ 0 đến 100." in refused.get_data(as_text=True)
+    assert targets.progress(indicators["1.6"], 2023).latest.value == 76
+    # a viewer sees them and cannot enter any
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/dashboard")})
+    login(create_user("viewer"))
+    assert client.get("/targets/").status_code == 200
+    assert client.post("/targets/values", data={"csrf_token": csrf_token(client, "/targets/"), "indicator": "1.6",
+                                                "year": "2023", "quarter": "3", "value": "80"}).status_code == 403
