@@ -15,11 +15,10 @@ import pandas as pd
 
 from analysis._errors import EstimationError
 from questionnaires import ChannelShares, Framework, Node, NodeKind
+from questionnaires.framework import NORMALISATIONS
 
 #: published index values have four decimals; units equal to that precision share a rank
 PUBLISHED_DECIMALS = 4
-#: how criterion values may be normalised across units before they add up [1726 II.2.c]
-NORMALISATIONS = ("none", "min-max", "z-score")
 
 
 def rank(values: pd.Series, decimals: int | None = PUBLISHED_DECIMALS) -> pd.Series:

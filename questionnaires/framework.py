@@ -135,6 +135,10 @@ class Scoring:
     threshold: float | None = None
 
 
+#: how criterion values may be normalised across units before they add up [1726 II.2.c]
+NORMALISATIONS = ("none", "min-max", "z-score")
+
+
 @dataclass(frozen=True)
 class ChannelShares:
     """Shares of the final score by channel group [1726 II.2.a]: reported data, appraisal and survey
@@ -211,6 +215,9 @@ class Framework:
     published_as: PublishedAs = PublishedAs.POINTS
     channel_shares: ChannelShares | None = None
     pillar_views: tuple[PillarView, ...] = ()
+    #: how criterion values are normalised across units before they add up, unless the officer chooses
+    #: otherwise: "none", "min-max" or "z-score" [1726 II.2.c]
+    normalisation: str = "none"
 
     def walk(self) -> Iterator[tuple[Node, Node | None]]:
         """Every node with its parent (None at the top), depth first in framework order."""

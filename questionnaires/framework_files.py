@@ -13,6 +13,7 @@ import yaml
 from openpyxl import Workbook, load_workbook
 
 from questionnaires.framework import (
+    NORMALISATIONS,
     Channel,
     ChannelShares,
     ChannelUse,
@@ -244,6 +245,10 @@ class _Reader:
             self.problem("invalid_value", None, field="nodes", value=type(nodes_doc).__name__)
             nodes_doc = []
         nodes = [self.node(node, str(i + 1)) for i, node in enumerate(nodes_doc)]
+        normalisation = str(doc.get("normalisation") or "none")
+        if normalisation not in NORMALISATIONS:
+            self.problem("invalid_value", None, field="normalisation", value=normalisation)
+            normalisation = "none"
         return Framework(
             code=str(self.required(doc, "code", None) or ""),
             level=self.choice(doc, "level", UnitLevel, None) or UnitLevel.PROVINCE,
@@ -258,6 +263,7 @@ class _Reader:
             published_as=self.choice(doc, "published_as", PublishedAs, None, required=False) or PublishedAs.POINTS,
             channel_shares=shares,
             pillar_views=tuple(views),
+            normalisation=normalisation,
         )
 
 
@@ -344,6 +350,8 @@ def framework_to_dict(framework: Framework) -> dict:
         shares = framework.channel_shares
         doc["channel_shares"] = {"assessment": shares.assessment, "cyberspace": shares.cyberspace,
                                  "expert": shares.expert, "level": shares.level}
+    if framework.normalisation != "none":
+        doc["normalisation"] = framework.normalisation
     if framework.pillar_views:
         doc["pillar_views"] = [{"code": v.code, "name": {"vi": v.name.vi, "en": v.name.en}, "points": _cell(v.points),
                                 "includes": list(v.includes)} for v in framework.pillar_views]
@@ -380,7 +388,7 @@ def shipped_framework_files() -> list[Path]:
 
 _META_KEYS = ("code", "level", "year", "last_year", "version", "name_vi", "name_en", "total_points",
               "published_as", "source", "note", "assessment_share", "cyberspace_share", "expert_share",
-              "channel_share_level")
+              "channel_share_level", "normalisation")
 
 
 def _cell(value: Any) -> Any:
@@ -404,6 +412,7 @@ def to_workbook(framework: Framework) -> bytes:
         "cyberspace_share": shares.cyberspace if shares else None,
         "expert_share": shares.expert if shares else None,
         "channel_share_level": shares.level if shares else None,
+        "normalisation": framework.normalisation if framework.normalisation != "none" else None,
     }
     meta.append(["field", "value"])
     for key in _META_KEYS:
@@ -460,7 +469,7 @@ def framework_dict_from_workbook(data: bytes | BinaryIO) -> dict:
     meta = {str(row.get("field")): row.get("value") for row in _rows(book[META_SHEET])}
     doc: dict[str, Any] = {key: meta.get(key) for key in
                            ("code", "level", "year", "last_year", "version", "total_points", "published_as",
-                            "source", "note")}
+                            "source", "note", "normalisation")}
     doc["name"] = {"vi": meta.get("name_vi"), "en": meta.get("name_en") or ""}
     if meta.get("assessment_share") not in (None, ""):
         doc["channel_shares"] = {"assessment": meta.get("assessment_share"),

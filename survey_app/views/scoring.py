@@ -53,6 +53,7 @@ def _run_form(evaluation_round: EvaluationRound) -> RunForm:
                              for node in framework.leaves() if node.scored]
     if request.method == "GET":
         form.excluded.data = []
+        form.normalisation.data = framework.normalisation
     return form
 
 

@@ -113,6 +113,20 @@ def test_excel_round_trip_keeps_criteria_scoring():
     assert again.find("DG.3").channel_kinds() == (Channel.SURVEY,)
 
 
+def test_a_framework_may_name_its_normalisation_and_keeps_it_both_ways():
+    from dataclasses import replace
+
+    demo = read_yaml(Path(__file__).resolve().parents[2] / "survey_app" / "demo" / "national-province-2021-demo.yaml")
+    assert demo.normalisation == "none" and "normalisation" not in framework_to_dict(demo)
+    chosen = replace(demo, normalisation="z-score")
+    assert read_yaml(to_yaml(chosen)).normalisation == "z-score"
+    assert read_workbook(to_workbook(chosen)).normalisation == "z-score"
+    bad = framework_to_dict(demo) | {"normalisation": "log"}
+    with pytest.raises(FrameworkInvalid) as caught:
+        framework_from_dict(bad)
+    assert any(issue.params.get("field") == "normalisation" for issue in caught.value.issues)
+
+
 # --- every validation rule names the node --------------------------------------------------------------
 
 def _base() -> dict:
