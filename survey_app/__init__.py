@@ -51,12 +51,20 @@ def create_app(test_config: dict | None = None) -> Flask:
 def _transaction_boundary(app: Flask) -> None:
     """The one commit of a request happens here: a request either lands whole or not at all."""
 
+    from sqlalchemy.exc import DBAPIError
+
+    from survey_app.views.errors import database_error_response
+
     @app.after_request
     def commit(response):
-        if response.status_code < 400:
-            db.session.commit()
-        else:
+        if response.status_code >= 400:
             db.session.rollback()
+            return response
+        try:
+            db.session.commit()
+        except DBAPIError as error:
+            # the commit failed, so the success prepared is replaced: the client retries, nothing half-stored
+            return database_error_response(error)
         return response
 
 

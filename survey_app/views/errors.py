@@ -1,8 +1,16 @@
 """Error pages: translated HTML, or JSON under /api/."""
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from survey_app.extensions import db
+
+#: SQLSTATE classes and codes that mean the database is away or refusing writes for now, not that the request
+#: is wrong: connection exceptions (08), server shutting down (57P01-57P03), insufficient resources (53),
+#: permission withdrawn (42501), read-only transaction (25006)
+_UNAVAILABLE_STATES = ("08", "57P01", "57P02", "57P03", "53", "42501", "25006")
 
 
 def _texts() -> dict[int, tuple[str, str]]:
@@ -17,6 +25,14 @@ def _texts() -> dict[int, tuple[str, str]]:
         500: (_("Something went wrong"), _("An error occurred on our side. Nothing was saved; please try again.")),
         503: (_("Service unavailable"), _("The service is temporarily unavailable. Please try again shortly.")),
     }
+
+
+def database_unavailable(error: DBAPIError) -> bool:
+    """Whether a database error is the database being unavailable (answer 503, the client may retry)."""
+    if isinstance(error, (OperationalError, InterfaceError)) or error.connection_invalidated:
+        return True
+    state = getattr(error.orig, "sqlstate", None) or ""
+    return state.startswith(_UNAVAILABLE_STATES)
 
 
 def _respond(code: int, detail: str | None = None):
@@ -42,3 +58,21 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(InternalServerError)
     def server_error(error):
         return _respond(500)
+
+    app.register_error_handler(DBAPIError, database_error_response)
+
+
+def database_error_response(error: DBAPIError):
+    """503 with Retry-After when the database is away or refuses writes for now, else 500; the request's
+    transaction is rolled back either way, so a retry with the same submission identifier is safe."""
+    try:
+        db.session.rollback()
+    except DBAPIError:
+        pass
+    if not database_unavailable(error):
+        current_app.logger.error("database error", exc_info=error)
+        return make_response(_respond(500))
+    current_app.logger.warning("database unavailable: %s", type(error.orig).__name__)
+    response = make_response(_respond(503))
+    response.headers["Retry-After"] = "5"
+    return response
