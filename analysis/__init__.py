@@ -55,7 +55,8 @@ from analysis.uncertainty import (
 )
 
 __all__ = ["CYBERSPACE_COLUMNS", "SELF_ASSESSMENT_COLUMNS", "SOURCES", "Checked", "RejectedRow", "check_cyberspace",
-           "check_self_assessment", "criterion_points", "cyberspace_nodes", "explain", "parse_number", "external_values",
+           "check_self_assessment", "criterion_points", "cyberspace_nodes", "explain", "parse_number",
+           "external_values",
            "self_assessed_criteria", "template_rows",
            "agreement", "aggregate", "channel_points", "channel_values", "composition_weighted", "icc_2k", "kendall_w",
            "outlying_experts", "trimmed_mean", "value_se", "NORMALISATIONS", "Sensitivity", "channel_noise",

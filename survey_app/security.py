@@ -21,6 +21,12 @@ PUBLIC = "public"
 API_KEY = "api_key"
 #: every staff role, for pages any logged-in staff member may see
 STAFF = frozenset(Role)
+#: who designs samples, questionnaires, fieldwork and panels
+DESIGNERS = (Role.ADMINISTRATOR, Role.SAMPLE_DESIGNER)
+#: who may read answers, and experts' names beside their scores: the designers and the scoring officers
+ANALYSTS = (Role.ADMINISTRATOR, Role.SAMPLE_DESIGNER, Role.SCORING_OFFICER)
+#: who changes scoring inputs, runs and publishes, and reports strategic targets
+OFFICERS = (Role.ADMINISTRATOR, Role.SCORING_OFFICER)
 SESSION_KEY = "staff_token"
 
 

@@ -378,7 +378,8 @@ def run_scoring(evaluation_round: EvaluationRound, *, excluded: list[str], rules
     db.session.flush()
     audit.record("scoring.run", actor=actor, entity=run,
                  new={"round": evaluation_round.code, "number": number, "excluded": run.excluded, "rules": rules,
-                      "normalisation": normalisation, "versions": {name: entry.get("hash") for name, entry in inputs.versions.items()}})
+                      "normalisation": normalisation,
+                      "versions": {name: entry.get("hash") for name, entry in inputs.versions.items()}})
     return run
 
 
@@ -420,7 +421,7 @@ def result(run: ScoringRun) -> RunResult:
         points = _frame(stored["points"], ["unit", "node", "points", "source"])
         external = _frame(stored["external"], ["unit", "node", "channel", "value"])
         scores = compute(framework, points, excluded=set(run.excluded), channels=external,
-                         normalisation=run.normalisation or "none")
+                         normalisation=run.normalisation)
         while len(_RESULTS) >= _RESULTS_KEPT:
             _RESULTS.pop(next(iter(_RESULTS)))
         _RESULTS[key] = RunResult(framework, scores, points, external, _frame(stored["assessed"], ["unit", "criterion"]),
@@ -458,7 +459,7 @@ def sensitivity_of(run: ScoringRun) -> Sensitivity:
     found = result(run)
     if found.sensitivity is None:
         found.sensitivity = sensitivity(found.framework, found.points, channels=found.external,
-                                        excluded=set(run.excluded), normalisation=run.normalisation or "none")
+                                        excluded=set(run.excluded), normalisation=run.normalisation)
     return found.sensitivity
 
 

@@ -47,6 +47,10 @@ def indicators() -> list[StrategicIndicator]:
     return sorted(found, key=lambda row: tuple(int(part) if part.isdigit() else part for part in row.code.split(".")))
 
 
+def indicator(code: str) -> StrategicIndicator | None:
+    return db.session.scalar(select(StrategicIndicator).where(StrategicIndicator.code == code))
+
+
 def report_value(indicator: StrategicIndicator, year: int, quarter: int, value: str | float, *, note: str = "",
                  actor: User | None) -> IndicatorValue:
     """Store a quarter's value (a second report of the same quarter replaces the first; the audit log keeps it).

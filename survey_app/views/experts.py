@@ -23,7 +23,7 @@ from survey_app.forms.experts import (NominationForm, NominationUploadForm, Over
 from survey_app.i18n import current_language, describe_error, describe_expert_problem, describe_row_problem, label
 from survey_app.models.types import utcnow
 from survey_app.models import EvaluationRound, ExpertForm, ExpertPanel, Nomination, PanelSeat, Role, SeatRole
-from survey_app.security import STAFF, allow, public
+from survey_app.security import ANALYSTS, DESIGNERS, STAFF, allow, public
 from survey_app.services import ServiceError, experts, mail
 from survey_app.services.frameworks import framework_of
 from survey_app.views.respond import LINK_STATUS, guarded
@@ -31,9 +31,6 @@ from survey_app.views.rounds import round_or_404
 
 blueprint = Blueprint("experts", __name__, url_prefix="/experts")
 expert_side = Blueprint("expert", __name__)
-DESIGNERS = (Role.ADMINISTRATOR, Role.SAMPLE_DESIGNER)
-#: who may see experts' names beside their scores
-ANALYSTS = (Role.ADMINISTRATOR, Role.SAMPLE_DESIGNER, Role.SCORING_OFFICER)
 #: the session key holding the ids of the forms the expert's links opened
 FORMS_KEY = "expert_forms"
 EXPERT_LINK_STATUS = {**LINK_STATUS, "link_expired": 410, "form_submitted": 409}

@@ -23,13 +23,11 @@ from survey_app.models import (
     Response as StoredResponse,
     Role,
 )
-from survey_app.security import STAFF, allow
+from survey_app.security import ANALYSTS, DESIGNERS, STAFF, allow
 from survey_app.services import ServiceError, collection
 
 blueprint = Blueprint("fieldwork", __name__, url_prefix="/fieldwork")
-DESIGNERS = (Role.ADMINISTRATOR, Role.SAMPLE_DESIGNER)
-#: who may read answers: the designers and the scoring officers
-ANALYSTS = (Role.ADMINISTRATOR, Role.SAMPLE_DESIGNER, Role.SCORING_OFFICER)
+
 EXPORTS = {
     "csv": ("text/csv", lambda q, t: to_csv(t)),
     "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", lambda q, t: to_xlsx(t)),
@@ -269,6 +267,5 @@ def revoke_key(key_id: int):
     collection.revoke_api_key(db.get_or_404(ApiKey, key_id), actor=g.user)
     flash(_("Key revoked."), "success")
     return redirect(url_for("api_keys.keys"))
-
 
 

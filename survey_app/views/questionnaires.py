@@ -8,11 +8,10 @@ from survey_app.extensions import db
 from survey_app.forms.collection import PublishQuestionnaireForm
 from survey_app.i18n import current_language, describe_error, describe_issue, label
 from survey_app.models import FrameworkVersion, PublishedQuestionnaire, Role
-from survey_app.security import STAFF, allow
+from survey_app.security import DESIGNERS, STAFF, allow
 from survey_app.services import ServiceError, collection, frameworks
 
 blueprint = Blueprint("questionnaires", __name__, url_prefix="/questionnaires")
-DESIGNERS = (Role.ADMINISTRATOR, Role.SAMPLE_DESIGNER)
 
 
 @blueprint.get("/")

@@ -1,6 +1,7 @@
 """The public results site (``/results``), no login: the published rounds, each round's ranking with search and
 sort, each unit's scorecard with its explanation, charts drawn on the server (no script needed), and the ranking
-as CSV or Excel, and PDF reports per unit and per level. The same data as JSON are under ``/api/v1/results`` (see api.py)."""
+as CSV or Excel, and PDF reports per unit and per level. The same data as JSON are under ``/api/v1/results``
+(see api.py)."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, render_template, request
@@ -8,8 +9,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from sampling import plain_text as _plain
-from survey_app.extensions import db, limiter
 from survey_app import reports
+from survey_app.extensions import db, limiter
 from survey_app.i18n import current_language, moment
 from survey_app.models import EvaluationRound, ScoringRun
 from survey_app.security import public

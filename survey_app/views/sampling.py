@@ -16,7 +16,7 @@ from survey_app.forms.sampling import DrawForm, SamplePlanForm, WeightingForm, s
 from survey_app.i18n import current_language, describe_error, describe_sampling_error
 from survey_app.models import FieldworkMode, Role, SamplePlan, WeightingRun
 from survey_app.views.downloads import table_file
-from survey_app.security import allow
+from survey_app.security import ANALYSTS, DESIGNERS, allow
 from survey_app.services import ServiceError
 from survey_app.services import sampling as sampling_service
 from survey_app.views.fieldwork import fieldwork_or_404, of_fieldwork, row_problems
@@ -24,8 +24,6 @@ from survey_app.views.fieldwork import fieldwork_or_404, of_fieldwork, row_probl
 blueprint = Blueprint("sampling", __name__, url_prefix="/sampling")
 #: the fieldwork pages of sampling and weighting, beside the fieldwork's own
 weighting = Blueprint("weighting", __name__, url_prefix="/fieldwork")
-DESIGNERS = (Role.ADMINISTRATOR, Role.SAMPLE_DESIGNER)
-ANALYSTS = (Role.ADMINISTRATOR, Role.SAMPLE_DESIGNER, Role.SCORING_OFFICER)
 
 
 # --- sample plans ---------------------------------------------------------------------------------------

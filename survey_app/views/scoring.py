@@ -11,14 +11,13 @@ from survey_app.extensions import db
 from survey_app.forms.scoring import AppraiseForm, InputUploadForm, ReportValueForm, RunForm
 from survey_app.i18n import current_language, describe_error, describe_row_problem
 from survey_app.models import EvaluationRound, Role, ScoringRun, SelfAssessment
-from survey_app.security import STAFF, allow
+from survey_app.security import OFFICERS, STAFF, allow
 from survey_app.services import ServiceError, experts, scoring
 from survey_app.services.frameworks import framework_of
 from survey_app.views.downloads import table_file
 from survey_app.views.rounds import round_or_404
 
 blueprint = Blueprint("scoring", __name__, url_prefix="/scoring")
-OFFICERS = (Role.ADMINISTRATOR, Role.SCORING_OFFICER)
 
 
 def _unit(evaluation_round: EvaluationRound, unit_code: str):

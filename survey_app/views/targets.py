@@ -7,15 +7,13 @@ from datetime import date
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from survey_app.extensions import db
 from survey_app.forms.scoring import IndicatorValueForm
 from survey_app.i18n import describe_error
-from survey_app.models import Role, StrategicIndicator
-from survey_app.security import STAFF, allow
+from survey_app.models import Role
+from survey_app.security import OFFICERS, STAFF, allow
 from survey_app.services import ServiceError, targets
 
 blueprint = Blueprint("targets", __name__, url_prefix="/targets")
-OFFICERS = (Role.ADMINISTRATOR, Role.SCORING_OFFICER)
 
 
 def _year() -> int:
@@ -31,12 +29,16 @@ def _form(year: int) -> IndicatorValueForm:
     return form
 
 
+def _page(year: int, form: IndicatorValueForm):
+    return render_template("targets/index.html", year=year, progress=targets.year_progress(year), form=form,
+                           deadline=targets.next_deadline(date.today()))
+
+
 @blueprint.get("/")
 @allow(*STAFF)
 def index():
     year = _year()
-    return render_template("targets/index.html", year=year, progress=targets.year_progress(year), form=_form(year),
-                           deadline=targets.next_deadline(date.today()))
+    return _page(year, _form(year))
 
 
 @blueprint.post("/values")
@@ -45,20 +47,16 @@ def report_value():
     form = _form(date.today().year)
     if not form.validate_on_submit():
         flash(_("The form has errors."), "error")
-        return render_template("targets/index.html", year=form.year.data or date.today().year,
-                               progress=targets.year_progress(_year()), form=form,
-                               deadline=targets.next_deadline(date.today())), 400
-    indicator = db.session.scalar(db.select(StrategicIndicator).where(StrategicIndicator.code == form.indicator.data))
+        return _page(_year(), form), 400
+    indicator = targets.indicator(form.indicator.data)
     if indicator is None:
         abort(404)
     try:
         targets.report_value(indicator, form.year.data, int(form.quarter.data), form.value.data,
                              note=form.note.data or "", actor=g.user)
     except ServiceError as error:
-        db.session.rollback()
         flash(describe_error(error), "error")
         return redirect(url_for("targets.index", year=form.year.data))
-    db.session.commit()
     flash(_("Value of %(code)s for quarter %(quarter)s/%(year)s stored.", code=indicator.code,
             quarter=form.quarter.data, year=form.year.data), "success")
     return redirect(url_for("targets.index", year=form.year.data))
@@ -69,6 +67,5 @@ def report_value():
 def load():
     before = len(targets.indicators())
     after = len(targets.load_shipped_indicators(actor=g.user))
-    db.session.commit()
     flash(_("%(count)s indicators of Decision 483 added.", count=after - before), "success")
     return redirect(url_for("targets.index"))
