@@ -62,6 +62,9 @@ def from_environment(instance_path: str) -> dict:
         "HSTS": _bool("HSTS", production),
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_UPLOAD_MB", "16")) * 1024 * 1024,
         "MAX_FORM_PARTS": 1000,
+        #: evidence documents: where their files live (outside the web root) and how large one may be
+        "EVIDENCE_FOLDER": os.environ.get("EVIDENCE_FOLDER") or str(Path(instance_path) / "evidence"),
+        "EVIDENCE_MAX_BYTES": int(os.environ.get("EVIDENCE_MAX_MB", "10")) * 1024 * 1024,
         "MAX_FORM_MEMORY_SIZE": 2 * 1024 * 1024,
         #: how long an expert's personal link works
         "EXPERT_LINK_DAYS": int(os.environ.get("EXPERT_LINK_DAYS", "30")),

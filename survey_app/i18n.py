@@ -125,6 +125,11 @@ _SERVICE_MESSAGES = {
     "form_not_submitted": N_("This form has not been submitted."),
     "link_expired": N_("This link has expired. Ask the ministry's staff for a new one."),
     "mail_failed": N_("The e-mail could not be sent (%(reason)s); nothing was changed."),
+    "not_a_pdf": N_("The file is not a PDF document (its content was checked, not its name). Scan the signed "
+                    "paper to PDF, or upload the digitally signed PDF."),
+    "document_too_large": N_("The document is larger than %(megabytes)s MB."),
+    "empty_document": N_("The file is empty."),
+    "document_missing": N_("The document's file cannot be found; upload it again."),
 }
 
 #: what a respondent reads next to a refused answer

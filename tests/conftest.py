@@ -49,6 +49,7 @@ def app(database_url, tmp_path):
         "TESTING": True,
         "SECRET_KEY": "test-secret",
         "SERVER_NAME": "localhost",
+        "EVIDENCE_FOLDER": str(tmp_path / "evidence"),
     })
     app.test_client_class = IsolatedClient
     limiter.reset()
@@ -165,3 +166,18 @@ def expert_panel(framework, *, round_code="expert-round", size=15, counts=(8, 6,
         tokens = {one.seat.id: one.token for one in experts.issue_links(panel, days=30, actor=None)}
     assert sum(s.role == SeatRole.MEMBER for s in panel.seats) == size
     return evaluation, panel, tokens
+
+
+def pdf_document(text: str = "Quyết định số 1/QĐ-UBND", *, signed: bool = False) -> bytes:
+    """A small real PDF (fpdf2); ``signed`` appends an incremental update with a signature dictionary, as a
+    digitally signed document has (its contents are not a valid signature)."""
+    from fpdf import FPDF
+
+    document = FPDF()
+    document.add_page()
+    document.set_font("helvetica", size=12)
+    document.cell(text=text.encode("ascii", "replace").decode())
+    data = bytes(document.output())
+    if signed:
+        data += b"\n9 0 obj\n<< /Type /Sig /Filter /Adobe.PPKLite /ByteRange [0 10 20 30] /Contents <00> >>\nendobj\n%%EOF\n"
+    return data

@@ -17,6 +17,11 @@ class ReportValueForm(FlaskForm):
     evidence = StringField(_l("Evidence (document reference)"), validators=[Optional(), Length(max=1000)])
     explanation = TextAreaField(_l("Written explanation (needed without evidence)"),
                                 validators=[Optional(), Length(max=1000)])
+    document = FileField(_l("Evidence document (PDF: a scan of the signed paper, or the digitally signed file)"))
+
+
+class EvidenceForm(FlaskForm):
+    document = FileField(_l("Evidence document (PDF)"), validators=[FileRequired(_l("Choose a file."))])
 
 
 class AppraiseForm(FlaskForm):

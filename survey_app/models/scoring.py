@@ -44,6 +44,29 @@ class SelfAssessment(db.Model):
     appraised_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     unit: Mapped[Unit] = relationship()
+    documents: Mapped[list[EvidenceDocument]] = relationship(order_by="EvidenceDocument.id",
+                                                             cascade="all, delete-orphan", passive_deletes=True)
+
+
+class EvidenceDocument(db.Model):
+    """A document proving a self-assessed value: a PDF scan of a signed paper or a digitally signed PDF.
+
+    The file lives in the evidence folder (outside the web root) under ``stored_name``, a random name, so that
+    nothing the uploader chose reaches the file system; it is only ever sent back as an attachment."""
+
+    __tablename__ = "evidence_documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("self_assessments.id", ondelete="CASCADE"), index=True)
+    stored_name: Mapped[str] = mapped_column(String(64), unique=True)
+    #: the uploader's file name, cleaned, offered again as the download's name
+    original_name: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    #: the PDF carries a signature dictionary (a digitally signed document); not a verification of it
+    signed: Mapped[bool] = mapped_column(default=False)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 
 class CyberspaceValue(db.Model):

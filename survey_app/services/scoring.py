@@ -11,6 +11,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from analysis import (NORMALISATIONS, RankUncertainty, RejectedRow, Scores, Sensitivity, apply_full_marks,
                       apply_peer_maximum, channel_noise, check_cyberspace, check_self_assessment, compute,
@@ -57,7 +58,7 @@ def template(evaluation_round: EvaluationRound, unit: Unit | None = None, langua
 def assessments(evaluation_round: EvaluationRound, unit: Unit | None = None) -> list[SelfAssessment]:
     query = select(SelfAssessment).where(SelfAssessment.round_id == evaluation_round.id)
     if unit is not None:
-        query = query.where(SelfAssessment.unit_id == unit.id)
+        query = query.where(SelfAssessment.unit_id == unit.id).options(selectinload(SelfAssessment.documents))
     return list(db.session.scalars(query.order_by(SelfAssessment.unit_id, SelfAssessment.id)))
 
 
@@ -67,7 +68,8 @@ class InputImport:
     rejected: list[RejectedRow]
 
 
-def _open(evaluation_round: EvaluationRound) -> None:
+def ensure_open(evaluation_round: EvaluationRound) -> None:
+    """Refuse a change to a round whose results are published: they stay as the public saw them."""
     if evaluation_round.published_at is not None:
         raise ServiceError("round_published")
 
@@ -90,7 +92,7 @@ def store_self_assessment(evaluation_round: EvaluationRound, rows: list[Mapping[
     :param unit: the unit of every row when the rows name none (a unit's own file)
     :raises ServiceError: ``empty_file``, ``round_published``
     """
-    _open(evaluation_round)
+    ensure_open(evaluation_round)
     framework = framework_of(evaluation_round.framework)
     units = _units(evaluation_round)
     checked = check_self_assessment(rows, framework, units, unit=unit.code if unit is not None else None)
@@ -115,7 +117,7 @@ def report_value(evaluation_round: EvaluationRound, unit: Unit, criterion: str, 
 
     :raises ServiceError: the row's problem code (``invalid_value``, ``no_evidence``, ...), ``round_published``
     """
-    _open(evaluation_round)
+    ensure_open(evaluation_round)
     framework = framework_of(evaluation_round.framework)
     checked = check_self_assessment([{"unit": unit.code, "criterion": criterion, "value": value,
                                       "evidence": evidence, "explanation": explanation}], framework, [unit.code])
@@ -153,7 +155,7 @@ def appraise(assessment: SelfAssessment, points: float | None, reason: str, *, a
     :raises ServiceError: ``points_out_of_range``, ``reason_required``, ``round_published``
     """
     evaluation_round = db.session.get(EvaluationRound, assessment.round_id)
-    _open(evaluation_round)
+    ensure_open(evaluation_round)
     node = framework_of(evaluation_round.framework).find(assessment.criterion)
     if points is None:
         points = assessment.points
@@ -186,7 +188,7 @@ def store_cyberspace(evaluation_round: EvaluationRound, rows: list[Mapping[str, 
                      file_hash: str | None = None) -> InputImport:
     """Store cyberspace values (unit, main index, value in [0, 1]): every row, or none when a row is rejected;
     a value for a unit and node already loaded replaces it."""
-    _open(evaluation_round)
+    ensure_open(evaluation_round)
     units = _units(evaluation_round)
     checked = check_cyberspace(rows, framework_of(evaluation_round.framework), units)
     if not checked.valid and not checked.rejected:
@@ -530,7 +532,7 @@ def publish(run: ScoringRun, *, actor: User | None) -> None:
     :raises ServiceError: ``round_published`` when the round already has published results
     """
     evaluation_round = run.evaluation_round
-    _open(evaluation_round)
+    ensure_open(evaluation_round)
     now = utcnow()
     run.published_at = evaluation_round.published_at = now
     evaluation_round.status = "published"

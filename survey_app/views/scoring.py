@@ -2,17 +2,17 @@
 appraisal, cyberspace values, runs with their exclusions and rules, rankings and each unit's explanation."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from analysis import self_assessed_criteria
 from survey_app.extensions import db
-from survey_app.forms.scoring import AppraiseForm, InputUploadForm, ReportValueForm, RunForm
+from survey_app.forms.scoring import AppraiseForm, EvidenceForm, InputUploadForm, ReportValueForm, RunForm
 from survey_app.i18n import current_language, describe_error, describe_row_problem
-from survey_app.models import EvaluationRound, Role, ScoringRun, SelfAssessment
+from survey_app.models import EvaluationRound, EvidenceDocument, Role, ScoringRun, SelfAssessment
 from survey_app.security import OFFICERS, STAFF, allow
-from survey_app.services import ServiceError, experts, scoring
+from survey_app.services import ServiceError, evidence, experts, scoring
 from survey_app.services.frameworks import framework_of
 from survey_app.views.downloads import table_file
 from survey_app.views.rounds import round_or_404
@@ -119,7 +119,8 @@ def _unit_page(evaluation_round, unit, form: ReportValueForm, status: int = 200)
     reported = {row.criterion: row for row in scoring.assessments(evaluation_round, unit)}
     return render_template("scoring/unit.html", evaluation_round=evaluation_round, unit=unit,
                            criteria=self_assessed_criteria(framework), reported=reported, form=form,
-                           appraise=AppraiseForm(), language=current_language()), status
+                           appraise=AppraiseForm(), language=current_language(),
+                           evidence_megabytes=current_app.config["EVIDENCE_MAX_BYTES"] // (1024 * 1024)), status
 
 
 def _report_form(evaluation_round) -> ReportValueForm:
@@ -147,24 +148,36 @@ def report_value(round_code: str, unit_code: str):
     found = _unit(evaluation_round, unit_code)
     form = _report_form(evaluation_round)
     if form.validate_on_submit():
+        document = form.document.data
+        reference = form.evidence.data or (evidence.clean_name(document.filename) if document else "")
         try:
-            scoring.report_value(evaluation_round, found, form.criterion.data, form.value.data,
-                                 evidence=form.evidence.data or "", explanation=form.explanation.data or "",
-                                 actor=g.user)
+            stored = scoring.report_value(evaluation_round, found, form.criterion.data, form.value.data,
+                                          evidence=reference, explanation=form.explanation.data or "", actor=g.user)
         except ServiceError as error:
             form.value.errors = [describe_error(error)]
+            return _unit_page(evaluation_round, found, form, 400)
+        try:
+            if document:
+                evidence.attach(stored, document.stream, document.filename, actor=g.user)
+        except ServiceError as error:
+            form.document.errors = [describe_error(error)]
         else:
             flash(_("Value of %(criterion)s stored.", criterion=form.criterion.data), "success")
             return redirect(url_for("scoring.unit", round_code=round_code, unit_code=unit_code))
     return _unit_page(evaluation_round, found, form, 400)
 
 
+def _assessment_page(assessment: SelfAssessment) -> str:
+    """The unit page an action on one of its self-assessed values returns to."""
+    evaluation_round = db.session.get(EvaluationRound, assessment.round_id)
+    return url_for("scoring.unit", round_code=evaluation_round.code, unit_code=assessment.unit.code)
+
+
 @blueprint.post("/assessments/<int:assessment_id>/appraise")
 @allow(*OFFICERS)
 def appraise(assessment_id: int):
     assessment = db.get_or_404(SelfAssessment, assessment_id)
-    evaluation_round = db.session.get(EvaluationRound, assessment.round_id)
-    back = url_for("scoring.unit", round_code=evaluation_round.code, unit_code=assessment.unit.code)
+    back = _assessment_page(assessment)
     form = AppraiseForm()
     if not form.validate_on_submit():
         flash(_("Enter the points as a number, or leave them empty to accept."), "error")
@@ -175,6 +188,51 @@ def appraise(assessment_id: int):
         flash(describe_error(error), "error")
         return redirect(back)
     flash(_("Appraisal of %(criterion)s stored.", criterion=assessment.criterion), "success")
+    return redirect(back)
+
+
+@blueprint.post("/assessments/<int:assessment_id>/evidence")
+@allow(*OFFICERS)
+def attach_evidence(assessment_id: int):
+    assessment = db.get_or_404(SelfAssessment, assessment_id)
+    back = _assessment_page(assessment)
+    form = EvidenceForm()
+    if not form.validate_on_submit():
+        flash(_("Choose a PDF file."), "error")
+        return redirect(back)
+    try:
+        evidence.attach(assessment, form.document.data.stream, form.document.data.filename, actor=g.user)
+    except ServiceError as error:
+        flash(describe_error(error), "error")
+        return redirect(back)
+    flash(_("Evidence document of %(criterion)s stored.", criterion=assessment.criterion), "success")
+    return redirect(back)
+
+
+@blueprint.get("/evidence/<int:document_id>")
+@allow(*STAFF)
+def evidence_document(document_id: int):
+    document = db.get_or_404(EvidenceDocument, document_id)
+    try:
+        path = evidence.path_of(document)
+    except ServiceError:
+        abort(404)
+    # always a download, never shown inline: a document is the unit's, not the service's, content
+    return send_file(path, mimetype="application/pdf", as_attachment=True, download_name=document.original_name,
+                     max_age=0, etag=document.sha256)
+
+
+@blueprint.post("/evidence/<int:document_id>/delete")
+@allow(*OFFICERS)
+def remove_evidence(document_id: int):
+    document = db.get_or_404(EvidenceDocument, document_id)
+    back = _assessment_page(db.session.get(SelfAssessment, document.assessment_id))
+    try:
+        evidence.remove(document, actor=g.user)
+    except ServiceError as error:
+        flash(describe_error(error), "error")
+        return redirect(back)
+    flash(_("Evidence document removed."), "success")
     return redirect(back)
 
 

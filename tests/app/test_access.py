@@ -90,6 +90,9 @@ EXPECTED = {
     "scoring.unit": STAFF,
     "scoring.report_value": {ADMIN, SCORER},
     "scoring.appraise": {ADMIN, SCORER},
+    "scoring.attach_evidence": {ADMIN, SCORER},
+    "scoring.evidence_document": STAFF,
+    "scoring.remove_evidence": {ADMIN, SCORER},
     "scoring.run": {ADMIN, SCORER},
     "scoring.show_run": STAFF,
     "scoring.export_run": STAFF,
@@ -120,7 +123,8 @@ def _staff_rules(app):
     samples = {"framework_id": "1", "code": "provinces-2019", "user_id": "1", "questionnaire_id": "1",
                "invitation_id": "1", "response_id": "1", "key_id": "1", "fmt": "csv", "fieldwork_code": "invited",
                "plan_id": "1", "run_id": "1", "round_code": "expert-round", "panel_id": "1", "seat_id": "1",
-               "form_id": "1", "action": "revoke", "unit_code": "01", "assessment_id": "1"}
+               "form_id": "1", "action": "revoke", "unit_code": "01", "assessment_id": "1",
+               "document_id": "1"}
     for rule in app.url_map.iter_rules():
         if EXPECTED.get(rule.endpoint) in (PUBLIC, API_KEY):
             continue
@@ -150,7 +154,7 @@ def test_a_view_without_a_rule_is_denied_to_everyone(app, client, create_user, l
 def seeded(app, survey):
     """Something behind every sample address: fieldwork "invited" with invitation 1, response 1, API key 1,
     weighting run 1, sample plan 1, and round "expert-round" with expert panel 1 whose seat 1 has form 1,
-    Hà Nội's self-assessed value 1 and scoring run 1."""
+    Hà Nội's self-assessed value 1 with evidence document 1, and scoring run 1."""
     from survey_app.extensions import db
     from survey_app.services import collection, frameworks, sampling
     from tests.conftest import CITIZEN_ANSWERS
@@ -168,7 +172,14 @@ def seeded(app, survey):
     evaluation, _, _ = expert_panel(survey.framework)
     from survey_app.services import scoring
 
-    scoring.report_value(evaluation, survey.units[0], "AW.1", "có", evidence="QĐ 1", explanation="", actor=None)
+    import io
+
+    from survey_app.services import evidence
+    from tests.conftest import pdf_document
+
+    assessment = scoring.report_value(evaluation, survey.units[0], "AW.1", "có", evidence="QĐ 1", explanation="",
+                                      actor=None)
+    evidence.attach(assessment, io.BytesIO(pdf_document()), "qd1.pdf", actor=None)
     scoring.run_scoring(evaluation, excluded=[], actor=None)
     db.session.commit()
 
