@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from survey_app import logs
 from survey_app.extensions import db
 from survey_app.models import AuditEvent, User
 
@@ -30,4 +31,5 @@ def record(action: str, *, actor: User | None = None, entity: Any = None, entity
         details=details,
     )
     db.session.add(event)
+    logs.audit_line(action, event.actor, event.entity_type, event.entity_id, (details or {}).get("address"))
     return event

@@ -1,4 +1,6 @@
 """Error pages: translated HTML, or JSON under /api/."""
+import traceback
+
 from flask import Flask, current_app, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
@@ -70,7 +72,11 @@ def database_error_response(error: DBAPIError):
     except DBAPIError:
         pass
     if not database_unavailable(error):
-        current_app.logger.error("database error", exc_info=error)
+        # the database's message can quote the values it was given (answers, contact data): log where and what
+        # kind of error, not the message
+        current_app.logger.error("database error %s (SQLSTATE %s) at %s\n%s", type(error.orig).__name__,
+                                 getattr(error.orig, "sqlstate", None), request.endpoint,
+                                 "".join(traceback.format_tb(error.__traceback__)))
         return make_response(_respond(500))
     current_app.logger.warning("database unavailable: %s", type(error.orig).__name__)
     response = make_response(_respond(503))
