@@ -11,14 +11,25 @@ import yaml
 
 from questionnaires.framework import RespondentGroup, Text
 from questionnaires.questions import Choice, Question, QuestionBank, Questionnaire, QuestionType, Relevance, Section
+from questionnaires._yaml import load_document
 from questionnaires.validation import FrameworkInvalid, Issue
 
 
 def _question(doc: Any, where: str, issues: list[Issue]) -> Question | None:
     if not isinstance(doc, dict):
-        issues.append(Issue("invalid_value", where, {"field": "question", "value": doc}))
+        issues.append(Issue("invalid_value", where, {"field": "question", "value": str(doc)[:200]}))
         return None
     code = str(doc.get("code") or where)
+    try:
+        return _read_question(doc, code, issues)
+    except KeyError as error:  # a nested mapping without a key it needs (a choice without its label)
+        issues.append(Issue("missing_field", code, {"field": str(error.args[0])[:100]}))
+    except (TypeError, AttributeError, ValueError) as error:  # a list where a mapping belongs, and the like
+        issues.append(Issue("invalid_value", code, {"field": "question", "value": str(error)[:200]}))
+    return None
+
+
+def _read_question(doc: dict, code: str, issues: list[Issue]) -> Question | None:
     try:
         kind = QuestionType(doc.get("type"))
         groups = tuple(RespondentGroup(g) for g in doc.get("groups") or [])
@@ -51,13 +62,18 @@ def read_bank(source: str | Path) -> QuestionBank:
     :raises FrameworkInvalid: listing every problem, each naming the question
     """
     text = source.read_text(encoding="utf-8") if isinstance(source, Path) else source
-    try:
-        doc = yaml.safe_load(text) or {}
-    except yaml.YAMLError as error:
-        raise FrameworkInvalid([Issue("invalid_value", None, {"field": "file", "value": str(error)[:200]})])
+    doc = load_document(text) or {}
+    if not isinstance(doc, dict):
+        raise FrameworkInvalid([Issue("invalid_value", None, {"field": "file", "value": str(doc)[:200]})])
     issues: list[Issue] = []
-    questions = [_question(q, f"questions/{i + 1}", issues) for i, q in enumerate(doc.get("questions") or [])]
-    background = [_question(q, f"background/{i + 1}", issues) for i, q in enumerate(doc.get("background") or [])]
+    blocks = {}
+    for block in ("questions", "background"):
+        blocks[block] = doc.get(block) or []
+        if not isinstance(blocks[block], list):
+            issues.append(Issue("invalid_value", block, {"field": block, "value": str(blocks[block])[:200]}))
+            blocks[block] = []
+    questions = [_question(q, f"questions/{i + 1}", issues) for i, q in enumerate(blocks["questions"])]
+    background = [_question(q, f"background/{i + 1}", issues) for i, q in enumerate(blocks["background"])]
     codes = [q.code for q in questions + background if q is not None]
     for code in sorted({c for c in codes if codes.count(c) > 1}):
         issues.append(Issue("duplicate_code", code))

@@ -30,6 +30,7 @@ from questionnaires.framework import (
     Text,
     UnitLevel,
 )
+from questionnaires._yaml import load_document
 from questionnaires.validation import FrameworkInvalid, Issue, validate
 
 #: the columns of a workbook's node sheet, in order
@@ -364,13 +365,12 @@ def read_yaml(source: str | Path | BinaryIO) -> Framework:
 
     :raises FrameworkInvalid: on a file that is not YAML, or a framework that breaks a rule
     """
-    try:
-        if isinstance(source, Path):
-            doc = yaml.safe_load(source.read_text(encoding="utf-8"))
-        else:
-            doc = yaml.safe_load(source)
-    except (yaml.YAMLError, UnicodeDecodeError) as error:
-        raise FrameworkInvalid([Issue("invalid_value", None, {"field": "file", "value": str(error)[:200]})])
+    if isinstance(source, Path):
+        try:
+            source = source.read_text(encoding="utf-8")
+        except UnicodeDecodeError as error:
+            raise FrameworkInvalid([Issue("invalid_value", None, {"field": "file", "value": str(error)[:200]})])
+    doc = load_document(source)
     return framework_from_dict(doc)
 
 

@@ -20,7 +20,7 @@ def _read_table(source: str | Path | bytes | BinaryIO | pd.DataFrame, name: str 
         if suffix in (".xlsx", ".xlsm"):
             return pd.read_excel(raw, dtype=str)
         return pd.read_csv(raw, dtype=str, encoding="utf-8-sig")
-    except (ValueError, UnicodeDecodeError, pd.errors.ParserError, OSError) as error:
+    except Exception as error:  # the readers raise many kinds (zip, XML, decoding, parsing) for a damaged file
         raise SamplingError("unreadable_file", "the file cannot be read as {kind}: {reason}",
                             kind="Excel" if suffix in (".xlsx", ".xlsm") else "CSV", reason=str(error)[:200])
 

@@ -23,6 +23,7 @@ units_cli = AppGroup("units", help="Unit lists.")
 demo_cli = AppGroup("demo", help="The demo data of `make run`.")
 translate_cli = AppGroup("translate", help="Babel catalogues of the interface.")
 privacy_cli = AppGroup("privacy", help="Personal data past its date.")
+backup_cli = AppGroup("backup", help="Backups of the database and the evidence documents (PostgreSQL).")
 
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 PROJECT = Path(__file__).resolve().parent.parent
@@ -154,6 +155,45 @@ def erase_expired() -> None:
                  contacts=erased.invitee_contacts, nominations=erased.nominations))
 
 
+@backup_cli.command("create")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+def backup_create(folder: Path) -> None:
+    """Write a backup (pg_dump's custom format, the evidence files, a manifest) into an empty FOLDER."""
+    from survey_app.services import backups
+
+    try:
+        manifest = backups.create(folder)
+    except ServiceError as error:
+        _fail([describe_error(error)])
+    click.echo(_("Backup written to %(folder)s: %(responses)s responses, checksum %(checksum)s.", folder=str(folder),
+                 responses=manifest["fingerprint"]["counts"]["responses"],
+                 checksum=manifest["fingerprint"]["responses_sha256"][:16]))
+
+
+@backup_cli.command("restore")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def backup_restore(folder: Path) -> None:
+    """Restore the backup in FOLDER into this service's empty database, and check it against its manifest."""
+    from survey_app.services import backups
+
+    try:
+        restored = backups.restore(folder)
+    except ServiceError as error:
+        _fail([describe_error(error)])
+    click.echo(_("Restored and checked: %(responses)s responses, checksum %(checksum)s.",
+                 responses=restored["counts"]["responses"], checksum=restored["responses_sha256"][:16]))
+
+
+@backup_cli.command("fingerprint")
+def backup_fingerprint() -> None:
+    """Print the row counts and the checksums of the answers and evidence files, as JSON."""
+    import json
+
+    from survey_app.services import backups
+
+    click.echo(json.dumps(backups.fingerprint(), indent=2))
+
+
 def _pybabel(*args: str) -> None:
     subprocess.run([sys.executable, "-m", "babel.messages.frontend", *args], check=True, cwd=PROJECT)
 
@@ -180,5 +220,5 @@ def translate_compile() -> None:
 
 
 def init_app(app: Flask) -> None:
-    for group in (users_cli, framework_cli, units_cli, demo_cli, translate_cli, privacy_cli):
+    for group in (users_cli, framework_cli, units_cli, demo_cli, translate_cli, privacy_cli, backup_cli):
         app.cli.add_command(group)

@@ -130,6 +130,14 @@ _SERVICE_MESSAGES = {
     "document_too_large": N_("The document is larger than %(megabytes)s MB."),
     "empty_document": N_("The file is empty."),
     "document_missing": N_("The document's file cannot be found; upload it again."),
+    "backup_needs_postgresql": N_("Backups are made of a PostgreSQL database (DATABASE_URL); copy the SQLite file "
+                                  "of the demo instead."),
+    "backup_folder_not_empty": N_("The folder %(folder)s is not empty: give a new folder for the backup."),
+    "backup_incomplete": N_("%(folder)s is not a complete backup (database.dump, evidence.tar, manifest.json)."),
+    "database_not_empty": N_("The database is not empty: restore into a new, empty database."),
+    "tool_missing": N_("%(tool)s is not installed (PostgreSQL client tools; PG_BIN may name their folder)."),
+    "tool_failed": N_("%(tool)s failed: %(reason)s"),
+    "restore_mismatch": N_("The restored data differ from the backup's manifest in: %(parts)s."),
 }
 
 #: what a respondent reads next to a refused answer

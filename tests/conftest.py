@@ -7,6 +7,7 @@ import re
 
 import pytest
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine, text
 
 from survey_app import create_app
@@ -14,6 +15,14 @@ from survey_app.extensions import db, limiter
 
 PASSWORD = "correct horse battery staple"
 
+
+# Property tests: the same examples on every run in CI (a failure can be re-run), a long random hunt on demand
+# with HYPOTHESIS_PROFILE=deep
+settings.register_profile("ci", max_examples=150, derandomize=True, deadline=None, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                                 HealthCheck.function_scoped_fixture])
+settings.register_profile("deep", parent=settings.get_profile("ci"), max_examples=3000, derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 @pytest.fixture(scope="session")
 def database_url() -> str:

@@ -1,5 +1,5 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from survey_app.forms import Form
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
@@ -8,7 +8,7 @@ _CODE = [DataRequired(_l("Enter a code.")), Length(max=64),
          Regexp(r"^[a-z0-9][a-z0-9-]*$", message=_l("Use lower-case letters, digits and hyphens."))]
 
 
-class PublishQuestionnaireForm(FlaskForm):
+class PublishQuestionnaireForm(Form):
     framework_id = SelectField(_l("Framework"), coerce=int)
     group = SelectField(_l("Respondent group"))
     code = StringField(_l("Code"), validators=_CODE)
@@ -17,7 +17,7 @@ class PublishQuestionnaireForm(FlaskForm):
     bank = FileField(_l("Question bank (YAML)"), validators=[FileRequired(_l("Choose a file."))])
 
 
-class FieldworkForm(FlaskForm):
+class FieldworkForm(Form):
     code = StringField(_l("Code"), validators=_CODE)
     name_vi = StringField(_l("Name (Vietnamese)"), validators=[DataRequired(_l("Enter a name.")), Length(max=300)])
     name_en = StringField(_l("Name (English)"), validators=[Length(max=300)])
@@ -29,11 +29,11 @@ class FieldworkForm(FlaskForm):
     anonymous = BooleanField(_l("Anonymous: keep no link between an invitation and its response"), default=True)
 
 
-class UploadForm(FlaskForm):
+class UploadForm(Form):
     file = FileField(_l("File (CSV)"), validators=[FileRequired(_l("Choose a file."))])
     unit = SelectField(_l("Unit of the rows without a unit column"), validators=[Optional()])
     accept_valid_rows = BooleanField(_l("Store the valid rows even if some rows are rejected"))
 
 
-class ApiKeyForm(FlaskForm):
+class ApiKeyForm(Form):
     name = StringField(_l("Who uses the key"), validators=[DataRequired(_l("Enter a name.")), Length(max=200)])

@@ -1,5 +1,5 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from survey_app.forms import Form
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
@@ -7,7 +7,7 @@ from wtforms.validators import DataRequired, Email, Length, NumberRange, Optiona
 from sampling import PANEL_SIZES
 
 
-class NominationForm(FlaskForm):
+class NominationForm(Form):
     unit = SelectField(_l("Unit assessed"), validators=[DataRequired(_l("Choose a unit."))])
     name = StringField(_l("Full name"), validators=[DataRequired(_l("Enter a name.")), Length(max=200)])
     category = SelectField(_l("Category"), validators=[DataRequired(_l("Choose a category."))])
@@ -19,13 +19,13 @@ class NominationForm(FlaskForm):
     expertise = StringField(_l("Field of expertise"), validators=[Optional(), Length(max=200)])
 
 
-class NominationUploadForm(FlaskForm):
+class NominationUploadForm(Form):
     file = FileField(_l("List of nominations (CSV or Excel)"), validators=[FileRequired(_l("Choose a file."))])
     unit = SelectField(_l("Unit of the rows without a unit column"), validators=[Optional()])
     accept_valid_rows = BooleanField(_l("Store the valid rows even if some rows are rejected"))
 
 
-class SelectPanelForm(FlaskForm):
+class SelectPanelForm(Form):
     unit = SelectField(_l("Unit"), validators=[DataRequired(_l("Choose a unit."))])
     size = IntegerField(_l("Panel size"), default=15, validators=[
         DataRequired(_l("Enter a panel size.")),
@@ -35,7 +35,7 @@ class SelectPanelForm(FlaskForm):
                                                        NumberRange(min=1, max=2**31 - 1)])
 
 
-class ReasonForm(FlaskForm):
+class ReasonForm(Form):
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(_l("Give the reason.")), Length(max=500)])
 
 

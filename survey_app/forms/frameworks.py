@@ -1,11 +1,11 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from survey_app.forms import Form
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 
 FRAMEWORK_FILE_TYPES = ("yaml", "yml", "xlsx")
 
 
-class FrameworkUploadForm(FlaskForm):
+class FrameworkUploadForm(Form):
     file = FileField(_l("Framework file (YAML or Excel)"), validators=[
         FileRequired(_l("Choose a file.")),
         FileAllowed(FRAMEWORK_FILE_TYPES, _l("Only .yaml, .yml or .xlsx files are accepted.")),

@@ -1,10 +1,10 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from survey_app.forms import Form
 from wtforms import IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Regexp
 
 
-class RoundForm(FlaskForm):
+class RoundForm(Form):
     code = StringField(_l("Code"), validators=[
         DataRequired(_l("Enter a code.")), Length(max=64),
         Regexp(r"^[a-z0-9][a-z0-9-]*$", message=_l("Use lower-case letters, digits and hyphens."))])

@@ -1,11 +1,11 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from survey_app.forms import Form
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import DecimalField, IntegerField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 
-class SamplePlanForm(FlaskForm):
+class SamplePlanForm(Form):
     file = FileField(_l("Population frame (CSV or Excel)"), validators=[
         FileRequired(_l("Choose a file.")),
         FileAllowed(("csv", "xlsx"), _l("Only .csv or .xlsx files are accepted."))])
@@ -53,7 +53,7 @@ def split_columns(text: str) -> list[str]:
     return [column.strip() for column in (text or "").split(",") if column.strip()]
 
 
-class DrawForm(FlaskForm):
+class DrawForm(Form):
     file = FileField(_l("List frame (CSV or Excel)"), validators=[
         FileRequired(_l("Choose a file.")),
         FileAllowed(("csv", "xlsx"), _l("Only .csv or .xlsx files are accepted."))])
@@ -77,7 +77,7 @@ class DrawForm(FlaskForm):
         return True
 
 
-class WeightingForm(FlaskForm):
+class WeightingForm(Form):
     file = FileField(_l("Population (CSV or Excel)"), validators=[
         FileRequired(_l("Choose a file.")),
         FileAllowed(("csv", "xlsx"), _l("Only .csv or .xlsx files are accepted."))])

@@ -1,17 +1,17 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from survey_app.forms import Form
 from flask_wtf.file import FileField, FileRequired
 from wtforms import FloatField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 
-class InputUploadForm(FlaskForm):
+class InputUploadForm(Form):
     file = FileField(_l("File (CSV or Excel)"), validators=[FileRequired(_l("Choose a file."))])
     unit = SelectField(_l("Unit of the rows without a unit column"), validators=[Optional()])
 
 
-class ReportValueForm(FlaskForm):
+class ReportValueForm(Form):
     criterion = SelectField(_l("Criterion"), validators=[DataRequired(_l("Choose a criterion."))])
     value = StringField(_l("Value"), validators=[DataRequired(_l("Enter a value.")), Length(max=50)])
     evidence = StringField(_l("Evidence (document reference)"), validators=[Optional(), Length(max=1000)])
@@ -20,16 +20,16 @@ class ReportValueForm(FlaskForm):
     document = FileField(_l("Evidence document (PDF: a scan of the signed paper, or the digitally signed file)"))
 
 
-class EvidenceForm(FlaskForm):
+class EvidenceForm(Form):
     document = FileField(_l("Evidence document (PDF)"), validators=[FileRequired(_l("Choose a file."))])
 
 
-class AppraiseForm(FlaskForm):
+class AppraiseForm(Form):
     points = FloatField(_l("Appraised points (empty: accept the self-assessed points)"), validators=[Optional()])
     reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=1000)])
 
 
-class RunForm(FlaskForm):
+class RunForm(Form):
     excluded = SelectMultipleField(_l("Criteria excluded from the ranking"), option_widget=CheckboxInput(),
                                    widget=ListWidget(prefix_label=False), validate_choice=False)
     peer_units = StringField(_l("Units without subordinate units or online services (codes)"),
@@ -45,7 +45,7 @@ class RunForm(FlaskForm):
     note = TextAreaField(_l("Note (why these exclusions and rules)"), validators=[Optional(), Length(max=2000)])
 
 
-class IndicatorValueForm(FlaskForm):
+class IndicatorValueForm(Form):
     indicator = SelectField(_l("Indicator"), validators=[DataRequired(_l("Choose an indicator."))])
     year = IntegerField(_l("Year"), validators=[DataRequired(_l("Enter a year."))])
     quarter = SelectField(_l("Quarter"), choices=[("1", "I"), ("2", "II"), ("3", "III"), ("4", "IV")])

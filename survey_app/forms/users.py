@@ -1,5 +1,5 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from survey_app.forms import Form
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
@@ -13,7 +13,7 @@ def role_choices():
             (Role.VIEWER.value, _l("Viewer"))]
 
 
-class NewUserForm(FlaskForm):
+class NewUserForm(Form):
     name = StringField(_l("Full name"), validators=[DataRequired(_l("Enter a name.")), Length(max=200)])
     email = EmailField(_l("E-mail"), validators=[DataRequired(_l("Enter an e-mail.")), Length(max=254)])
     role = SelectField(_l("Role"), choices=role_choices)
@@ -22,6 +22,6 @@ class NewUserForm(FlaskForm):
                              render_kw={"autocomplete": "new-password"})
 
 
-class EditUserForm(FlaskForm):
+class EditUserForm(Form):
     role = SelectField(_l("Role"), choices=role_choices)
     active = BooleanField(_l("Account active"))

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import io
-import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Iterable, Mapping
@@ -186,7 +185,7 @@ def read_rows(data: bytes, filename: str) -> list[dict[str, str]]:
         return read_csv(data)
     try:
         table = pd.read_excel(io.BytesIO(data), dtype=str).fillna("")
-    except (ValueError, OSError, KeyError, zipfile.BadZipFile):
+    except Exception:  # openpyxl raises many kinds (zip, XML, missing parts) for a damaged workbook
         raise ServiceError("unreadable_file", kind="Excel (.xlsx)")
     return [{str(k).strip().lower(): str(v).strip() for k, v in row.items()} for row in table.to_dict("records")]
 

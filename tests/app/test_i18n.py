@@ -76,3 +76,24 @@ def test_server_error_is_a_translated_page_and_rolls_back(app, client):
     assert response.status_code == 500
     assert "Hệ thống gặp lỗi. Chưa có gì được lưu" in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count(UnitList.id))) == 0
+
+
+def test_wtforms_own_messages_are_in_vietnamese_and_english(app, client, create_user, login):
+    """WTForms ships no Vietnamese: its built-in messages come from the service's catalogue."""
+    import io
+
+    from survey_app.i18n import LANGUAGE_KEY
+    from tests.conftest import csrf_token
+
+    login(create_user("sample_designer"))
+    data = {"file": (io.BytesIO(b"province,population\n01,10\n"), "f.csv"), "strata": "province",
+            "count": "population", "method": "no-such-method", "total": "many", "action": "show"}
+    page = client.post("/sampling/plan", content_type="multipart/form-data",
+                       data={"csrf_token": csrf_token(client, "/sampling/plan"), **data}).get_data(as_text=True)
+    assert "Không phải là lựa chọn hợp lệ." in page and "Not a valid" not in page
+    with client.session_transaction() as session:
+        session[LANGUAGE_KEY] = "en"
+    data["file"] = (io.BytesIO(b"province,population\n01,10\n"), "f.csv")
+    page = client.post("/sampling/plan", content_type="multipart/form-data",
+                       data={"csrf_token": csrf_token(client, "/sampling/plan"), **data}).get_data(as_text=True)
+    assert "Not a valid choice." in page
