@@ -130,6 +130,9 @@ _SERVICE_MESSAGES = {
     "document_too_large": N_("The document is larger than %(megabytes)s MB."),
     "empty_document": N_("The file is empty."),
     "document_missing": N_("The document's file cannot be found; upload it again."),
+    "consent_required": N_("Please read the notice on your personal data and agree to it before answering: open "
+                           "your form again."),
+    "person_identifier": N_("Enter an e-mail address, or a telephone number of at least 6 digits."),
     "backup_needs_postgresql": N_("Backups are made of a PostgreSQL database (DATABASE_URL); copy the SQLite file "
                                   "of the demo instead."),
     "backup_folder_not_empty": N_("The folder %(folder)s is not empty: give a new folder for the backup."),

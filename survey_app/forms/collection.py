@@ -1,8 +1,9 @@
 from flask_babel import lazy_gettext as _l
-from survey_app.forms import Form
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
+
+from survey_app.forms import Form
 
 _CODE = [DataRequired(_l("Enter a code.")), Length(max=64),
          Regexp(r"^[a-z0-9][a-z0-9-]*$", message=_l("Use lower-case letters, digits and hyphens."))]

@@ -1,10 +1,11 @@
 from flask_babel import lazy_gettext as _l
-from survey_app.forms import Form
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
 from sampling import PANEL_SIZES
+
+from survey_app.forms import Form
 
 
 class NominationForm(Form):

@@ -1,6 +1,7 @@
 from flask_babel import lazy_gettext as _l
-from survey_app.forms import Form
 from flask_wtf.file import FileAllowed, FileField, FileRequired
+
+from survey_app.forms import Form
 
 FRAMEWORK_FILE_TYPES = ("yaml", "yml", "xlsx")
 

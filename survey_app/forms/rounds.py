@@ -1,7 +1,8 @@
 from flask_babel import lazy_gettext as _l
-from survey_app.forms import Form
 from wtforms import IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Regexp
+
+from survey_app.forms import Form
 
 
 class RoundForm(Form):

@@ -1,8 +1,9 @@
 from flask_babel import lazy_gettext as _l
-from survey_app.forms import Form
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import DecimalField, IntegerField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from survey_app.forms import Form
 
 
 class SamplePlanForm(Form):

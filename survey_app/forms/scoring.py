@@ -1,9 +1,10 @@
 from flask_babel import lazy_gettext as _l
-from survey_app.forms import Form
 from flask_wtf.file import FileField, FileRequired
 from wtforms import FloatField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
+
+from survey_app.forms import Form
 
 
 class InputUploadForm(Form):

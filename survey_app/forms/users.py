@@ -1,8 +1,8 @@
 from flask_babel import lazy_gettext as _l
-from survey_app.forms import Form
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
+from survey_app.forms import Form
 from survey_app.models import Role
 
 

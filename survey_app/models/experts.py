@@ -129,6 +129,8 @@ class ExpertForm(db.Model):
     invited_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: when the expert read the notice on their personal data and agreed to go on (Decree 13/2023)
+    consented_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: item → {"score": n} or {"cannot_judge": true}, with "comment"
     answers: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
     saved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -377,6 +377,13 @@ def open_link(token: str) -> ExpertForm:
     return form
 
 
+def consent(form: ExpertForm) -> None:
+    """The expert has read the notice on their personal data and agreed to go on (once; audited)."""
+    if form.consented_at is None:
+        form.consented_at = utcnow()
+        audit.record("experts.consent", entity=form, actor_label="expert")
+
+
 def form_for(form_id: int, allowed: list[int]) -> ExpertForm | None:
     """The form, when it is one of the expert's own (``allowed``: the forms their links opened) and its link
     still works; None otherwise, so that another form's address answers like an address that does not exist.

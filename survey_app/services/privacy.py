@@ -1,4 +1,5 @@
-"""Personal data kept no longer than its stated date: invitees' contacts and experts' nominations.
+"""Personal data (Decree 13/2023/NĐ-CP): what the service keeps about people besides anonymous answers, why,
+for how long; a person's data found, exported and erased on request; everything erased past its date.
 
 Answers are kept; what names or reaches a person goes. A nomination keeps its category and unit (the panel's
 composition and its results still read them) but loses the name, organisation, position and contact.
@@ -7,14 +8,132 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import delete, update
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete, func, or_, select, update
 
+from sampling.nominations import phone_digits
 from survey_app.extensions import db
-from survey_app.models import InviteeContact, Nomination
-from survey_app.services import audit
+from survey_app.models import InviteeContact, Nomination, User
+from survey_app.models.types import utcnow
+from survey_app.services import ServiceError, audit
 
 ERASED = "—"
+
+
+@dataclass(frozen=True)
+class PersonalDataKind:
+    """One kind of personal data in the register shown to staff and auditors."""
+
+    name: Any
+    fields: Any
+    purpose: Any
+    retention: Any
+
+
+#: the register of personal data the service keeps (kept apart from answers in each case)
+REGISTER = [
+    PersonalDataKind(_l("Invitees' contacts"), _l("name, e-mail, telephone (table invitee_contacts)"),
+                     _l("sending one survey invitation and its reminders"),
+                     _l("until the date set when the invitations are issued (the end of fieldwork by default), "
+                        "then erased by “flask privacy erase-expired”")),
+    PersonalDataKind(_l("Experts' nominations"),
+                     _l("name, organisation, position, e-mail, telephone, expertise (table expert_nominations)"),
+                     _l("forming the unit's expert panel (40/30/30), sending the expert's link and reminders"),
+                     _l("until the round's erase date, then erased; the category and unit are kept for the "
+                        "panel's composition")),
+    PersonalDataKind(_l("Staff accounts"), _l("name, e-mail, password hash, sessions, audit trail"),
+                     _l("access to the service and accountability for changes"),
+                     _l("while the account is active; sessions end after inactivity")),
+]
+
+
+@dataclass
+class PersonRecords:
+    """What the service holds about one person, found by e-mail address or telephone number."""
+
+    contacts: list[InviteeContact]
+    nominations: list[Nomination]
+    staff: list[User]
+
+    @property
+    def empty(self) -> bool:
+        return not (self.contacts or self.nominations or self.staff)
+
+
+def find_person(identifier: str) -> PersonRecords:
+    """Every record naming the person with this e-mail address or telephone number (exact, case-insensitive).
+
+    :raises ServiceError: ``person_identifier`` when it is neither an address nor a number of 6 digits or more
+    """
+    text = identifier.strip().lower()
+    digits = phone_digits(text)
+    if "@" not in text and len(digits) < 6:
+        raise ServiceError("person_identifier")
+    if "@" in text:
+        contact_match = func.lower(InviteeContact.email) == text
+        nomination_match = or_(func.lower(Nomination.email) == text, Nomination.person_key == text)
+    else:
+        # numbers are stored as typed ("0912 345 678"): narrow by the last digits, then compare digits
+        contact_match = InviteeContact.phone.like(f"%{digits[-2:]}")
+        nomination_match = Nomination.person_key == f"tel:{digits}"
+    contacts = [contact for contact in db.session.scalars(select(InviteeContact).where(contact_match)
+                                                         .order_by(InviteeContact.id))
+                if "@" in text or phone_digits(contact.phone or "") == digits]
+    nominations = list(db.session.scalars(select(Nomination).where(nomination_match, Nomination.name != ERASED)
+                                          .order_by(Nomination.id)))
+    staff = list(db.session.scalars(select(User).where(func.lower(User.email) == text))) if "@" in text else []
+    return PersonRecords(contacts, nominations, staff)
+
+
+def export_person(records: PersonRecords, *, actor: User) -> dict[str, Any]:
+    """A person's data as one document (their right of access), audited. An expert's own form answers are in
+    it; an invitee's answers are not, being anonymous."""
+    document = {
+        "exported_at": utcnow().isoformat(),
+        "invitee_contacts": [{
+            "name": contact.name, "email": contact.email, "phone": contact.phone, "purpose": contact.purpose,
+            "erase_after": contact.erase_after.isoformat(), "survey": contact.invitation.fieldwork_id,
+            "unit": contact.invitation.unit.code, "answered": contact.invitation.submitted_at is not None,
+        } for contact in records.contacts],
+        "expert_nominations": [{
+            "name": nomination.name, "organisation": nomination.organisation, "position": nomination.position,
+            "email": nomination.email, "phone": nomination.phone, "expertise": nomination.expertise,
+            "category": nomination.category, "unit": nomination.unit.code, "round": nomination.round_id,
+            "purpose": "expert_panel", "erase_after": nomination.erase_after.isoformat(),
+            "form_answers": nomination.seat.form.answers if nomination.seat and nomination.seat.form else None,
+        } for nomination in records.nominations],
+        "staff_accounts": [{"email": user.email, "name": user.name, "role": str(user.role), "active": user.active}
+                           for user in records.staff],
+    }
+    audit.record("privacy.export", actor=actor, new={"contacts": len(records.contacts),
+                                                     "nominations": len(records.nominations)})
+    return document
+
+
+def erase_person(records: PersonRecords, reason: str, *, actor: User) -> Erased:
+    """Erase a person's contacts and nominations on request; answers stay, anonymous. Staff accounts are
+    deactivated from the accounts page, not here (their audit trail must stay).
+
+    :raises ServiceError: ``reason_required``
+    """
+    if not reason.strip():
+        raise ServiceError("reason_required")
+    for contact in records.contacts:
+        db.session.delete(contact)
+    for nomination in records.nominations:
+        _blank(nomination)
+    db.session.flush()
+    audit.record("privacy.erase_person", actor=actor, details={"reason": reason.strip()[:500]},
+                 new={"invitee_contacts": len(records.contacts), "nominations": len(records.nominations)})
+    return Erased(len(records.contacts), len(records.nominations))
+
+
+def _blank(nomination: Nomination) -> None:
+    nomination.name, nomination.organisation, nomination.position = ERASED, "", ""
+    nomination.email = nomination.phone = nomination.expertise = ""
+    nomination.person_key = f"{nomination.id}:erased"
 
 
 @dataclass(frozen=True)

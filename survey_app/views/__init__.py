@@ -4,10 +4,10 @@ from flask import Flask
 
 def register_blueprints(app: Flask) -> None:
     from survey_app.views import (api, audit, auth, errors, experts, fieldwork, frameworks, main, questionnaires, respond, rounds,
-                                  results, sampling, scoring, targets, units, users)
+                                  privacy, results, sampling, scoring, targets, units, users)
 
     for module in (main, auth, frameworks, units, rounds, sampling, questionnaires, fieldwork, experts, scoring, targets, results, users, audit,
-                   api, respond):
+                   privacy, api, respond):
         app.register_blueprint(module.blueprint)
     app.register_blueprint(fieldwork.api_keys)
     app.register_blueprint(sampling.weighting)

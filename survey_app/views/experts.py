@@ -33,7 +33,7 @@ blueprint = Blueprint("experts", __name__, url_prefix="/experts")
 expert_side = Blueprint("expert", __name__)
 #: the session key holding the ids of the forms the expert's links opened
 FORMS_KEY = "expert_forms"
-EXPERT_LINK_STATUS = {**LINK_STATUS, "link_expired": 410, "form_submitted": 409}
+EXPERT_LINK_STATUS = {**LINK_STATUS, "link_expired": 410, "form_submitted": 409, "consent_required": 409}
 
 
 def _panel(panel_id: int) -> ExpertPanel:
@@ -407,6 +407,10 @@ def _choices_of(raw: dict) -> dict:
     return shown
 
 
+def _needs_consent(form: ExpertForm) -> bool:
+    return form.consented_at is None and form.submitted_at is None
+
+
 @expert_side.get("/expert/forms/<int:form_id>")
 @public
 def form(form_id: int):
@@ -414,7 +418,21 @@ def form(form_id: int):
         found = _own_form(form_id)
     except ServiceError as error:
         return _expert_problem(error)
+    if _needs_consent(found):
+        # the notice on their personal data comes before the form (Decree 13/2023)
+        return render_template("expert/consent.html", form=found, seat=found.seat, panel=found.seat.panel)
     return _form_page(found)
+
+
+@expert_side.post("/expert/forms/<int:form_id>/consent")
+@public
+def consent(form_id: int):
+    try:
+        found = _own_form(form_id)
+    except ServiceError as error:
+        return _expert_problem(error)
+    experts.consent(found)
+    return redirect(url_for("expert.form", form_id=form_id))
 
 
 @expert_side.post("/expert/forms/<int:form_id>/draft")
@@ -425,6 +443,8 @@ def draft(form_id: int):
     wants_json = request.accept_mimetypes.best == "application/json" or request.headers.get("X-CSRFToken")
     try:
         found = _own_form(form_id)
+        if _needs_consent(found):
+            raise ServiceError("consent_required")
         raw = _raw_answers(experts.questionnaire_of(found))
         problems = experts.save_draft(found, raw)
     except ServiceError as error:
@@ -445,6 +465,8 @@ def draft(form_id: int):
 def submit(form_id: int):
     try:
         found = _own_form(form_id)
+        if _needs_consent(found):
+            raise ServiceError("consent_required")
         raw = _raw_answers(experts.questionnaire_of(found))
         problems = experts.submit(found, raw, request.form.get("submission_id", "")[:64])
     except ServiceError as error:

@@ -13,7 +13,7 @@ from flask import Blueprint, abort, current_app, jsonify, redirect, render_templ
 from questionnaires import QuestionType, is_relevant
 from survey_app.extensions import db, limiter
 from survey_app.i18n import current_language, describe_answer_problems, describe_error, number
-from survey_app.models import FieldworkMode, ResponseDraft
+from survey_app.models import FieldworkMode, Invitation, ResponseDraft
 from survey_app.models.types import utcnow
 from survey_app.security import public
 from survey_app.services import ServiceError, collection
@@ -135,8 +135,9 @@ def entry(kind: str, key: str):
         return redirect(url_for("respond.review", kind=kind, key=key))
     intro = kind == "i" and not draft.answers
     if intro:
+        invitation = db.session.get(Invitation, draft.invitation_id)
         return render_template("respond/start.html", fieldwork=draft.fieldwork, unit=draft.unit, kind=kind, key=key,
-                               honeypot=None)
+                               honeypot=None, contact=invitation.contact if invitation else None)
     return redirect(url_for("respond.section", kind=kind, key=key, section=draft.section))
 
 

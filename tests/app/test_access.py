@@ -79,6 +79,7 @@ EXPECTED = {
     "experts.results": STAFF,
     "expert.entry": PUBLIC,
     "expert.form": PUBLIC,
+    "expert.consent": PUBLIC,
     "expert.draft": PUBLIC,
     "expert.submit": PUBLIC,
     "expert.copy": PUBLIC,
@@ -110,12 +111,16 @@ EXPECTED = {
     "api.result_ranking": PUBLIC,
     "api.result_unit": PUBLIC,
     "api_keys.keys": {ADMIN},
+    "privacy.index": {ADMIN},
+    "privacy.person": {ADMIN},
+    "privacy.export": {ADMIN},
+    "privacy.erase": {ADMIN},
     "api_keys.revoke_key": {ADMIN},
 }
 
 
 #: routes that answer an empty form with the form and its errors
-REFUSED_EMPTY = {"experts.override", "scoring.report_value", "targets.report_value"}
+REFUSED_EMPTY = {"experts.override", "scoring.report_value", "targets.report_value", "privacy.person"}
 
 
 #: a concrete value for each parameter of a staff route, pointing at what ``seeded`` made

@@ -74,6 +74,7 @@ def test_a_year_from_raw_inputs_to_the_published_ranking(app, client, create_use
     for position, (seat_id, token) in enumerate(tokens.items()):
         expert = app.test_client()
         location = expert.get(f"/e/{token}").headers["Location"]
+        expert.post(f"{location}/consent", data={"csrf_token": csrf_token(expert, location)})
         score = "1" if position == 0 else "4"
         answers = {f"score-{code}": score for code in ITEMS}
         response = expert.post(f"{location}/submit", data={"csrf_token": csrf_token(expert, location),

@@ -21,10 +21,14 @@ def _answers(score="4", **fields):
     return data
 
 
-def _open(client, token):
+def _open(client, token, *, agree=True):
+    """Open an expert's link; ``agree``: read the notice on personal data and agree, as the form asks first."""
     response = client.get(f"/e/{token}")
     assert response.status_code == 302, response.get_data(as_text=True)
-    return response.headers["Location"]
+    location = response.headers["Location"]
+    if agree:
+        assert client.post(f"{location}/consent", data={"csrf_token": csrf_token(client, location)}).status_code == 302
+    return location
 
 
 def _post(client, path, data):
