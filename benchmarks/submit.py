@@ -157,7 +157,7 @@ def _serve(app: str, port: int, workers: int, threads: int, env: dict) -> subpro
     process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", "gthread",
                                 "--threads", str(threads),
                                 "-b", f"127.0.0.1:{port}", "--log-level", "warning", app],
-                               cwd=ROOT, env=env)
+                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL)  # the access log, written, not shown
     for _ in range(100):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
@@ -183,6 +183,14 @@ def report(name: str, samples: list, acknowledged: list, elapsed: float, stored:
     return figures
 
 
+def database_url() -> str:
+    """The benchmark's PostgreSQL: scripts/with-postgres.sh's throw-away server, or DATABASE_URL."""
+    url = os.environ.get("DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        sys.exit("Run under scripts/with-postgres.sh or set DATABASE_URL")
+    return url
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clients", type=int, default=32)
@@ -190,9 +198,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=(os.cpu_count() or 2) * 2)
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     options = parser.parse_args()
-    url = os.environ.get("DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
-    if not url:
-        sys.exit("Run under scripts/with-postgres.sh or set DATABASE_URL")
+    url = database_url()
     key = prepare(url)
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench", "API_RATE_LIMIT": "1000000 per minute",
            "PYTHONPATH": str(ROOT)}

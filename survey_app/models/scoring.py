@@ -106,7 +106,7 @@ class ScoringRun(db.Model):
     versions: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
     #: the snapshot merged: {"points": [...], "external": [...], "assessed": [...], "survey": [...],
     #: "expert": [...], "agreement": [...]} as records
-    inputs: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSONDocument, deferred=True)
     #: unit → index value, as computed when the run was made (a recomputation must give the same)
     index: Mapped[dict[str, float]] = mapped_column(JSONDocument)
     note: Mapped[str] = mapped_column(Text, default="")

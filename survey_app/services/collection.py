@@ -353,7 +353,8 @@ def open_invitation(token: str) -> ResponseDraft:
         raise ServiceError("link_used")
     fieldwork = db.session.get(Fieldwork, invitation.fieldwork_id)
     _usable(fieldwork)
-    draft = db.session.scalar(select(ResponseDraft).where(ResponseDraft.invitation_id == invitation.id))
+    draft = db.session.scalar(select(ResponseDraft).where(ResponseDraft.invitation_id == invitation.id)
+                              .options(*_DRAFT_CONTEXT))
     if draft is None:
         invitation.opened_at = invitation.opened_at or utcnow()
         draft = ResponseDraft(fieldwork=fieldwork, unit_id=invitation.unit_id, invitation=invitation, answers={})
@@ -379,10 +380,15 @@ def start_open_draft(fieldwork: Fieldwork, unit: Unit) -> tuple[ResponseDraft, s
     return draft, code
 
 
+#: what every page of a draft reads besides the draft: loaded with it in one query, not one at a time
+_DRAFT_CONTEXT = (joinedload(ResponseDraft.fieldwork).joinedload(Fieldwork.questionnaire),
+                  joinedload(ResponseDraft.unit))
+
+
 def find_draft(resume_code: str) -> ResponseDraft:
     """:raises ServiceError: ``unknown_link`` (also for a draft already submitted), ``fieldwork_closed``"""
     draft = db.session.scalar(select(ResponseDraft).where(
-        ResponseDraft.resume_hash == token_hash(normalise_resume_code(resume_code))))
+        ResponseDraft.resume_hash == token_hash(normalise_resume_code(resume_code))).options(*_DRAFT_CONTEXT))
     if draft is None:
         raise ServiceError("unknown_link")
     _usable(draft.fieldwork)

@@ -392,7 +392,9 @@ def form_for(form_id: int, allowed: list[int]) -> ExpertForm | None:
     """
     if form_id not in allowed:
         return None
-    form = db.session.get(ExpertForm, form_id)
+    # the form's page and its saves read the seat, the panel and its questionnaire: one query for all
+    form = db.session.get(ExpertForm, form_id, options=[
+        joinedload(ExpertForm.seat).joinedload(PanelSeat.panel).joinedload(ExpertPanel.questionnaire)])
     if form is None:
         return None
     _usable(form)

@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from analysis import parse_number
 from survey_app.extensions import db
@@ -45,6 +45,14 @@ def load_shipped_indicators(*, actor: User | None = None) -> list[StrategicIndic
 def indicators() -> list[StrategicIndicator]:
     found = list(db.session.scalars(select(StrategicIndicator)))
     return sorted(found, key=lambda row: tuple(int(part) if part.isdigit() else part for part in row.code.split(".")))
+
+
+def version() -> tuple:
+    """Changes whenever an indicator or a reported value is added or changed: what a cache of progress tables
+    keys on (values are corrected in place, so the latest entry time counts too)."""
+    return tuple(db.session.execute(select(func.count(IndicatorValue.id), func.max(IndicatorValue.id),
+                                           func.max(IndicatorValue.entered_at),
+                                           select(func.count(StrategicIndicator.id)).scalar_subquery())).one())
 
 
 def indicator(code: str) -> StrategicIndicator | None:

@@ -123,8 +123,8 @@ def result_rounds():
 @results.limited
 def result_ranking(round_code: str):
     evaluation_round, run = results.published(round_code)
-    rows, _ = results.ranking_rows(evaluation_round, run)
-    return jsonify(round=_round_entry(evaluation_round), units=rows)
+    return jsonify(results.published_cached(run, ("api-ranking",), lambda: {
+        "round": _round_entry(evaluation_round), "units": results.ranking_rows(evaluation_round, run)[0]}))
 
 
 @blueprint.get("/v1/results/<round_code>/units/<unit_code>")
@@ -133,10 +133,11 @@ def result_ranking(round_code: str):
 def result_unit(round_code: str, unit_code: str):
     evaluation_round, run = results.published(round_code)
     try:
-        card = scoring.scorecard(run, unit_code)
+        document = results.published_cached(run, ("api-unit", unit_code), lambda: {
+            "round": _round_entry(evaluation_round), **scoring.scorecard(run, unit_code)})
     except ServiceError:
         return _error(404, "No such unit in this round's results")
-    return jsonify(round=_round_entry(evaluation_round), **card)
+    return jsonify(document)
 
 
 @blueprint.get("/v1/openapi.json")

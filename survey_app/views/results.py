@@ -4,7 +4,12 @@ as CSV or Excel, and PDF reports per unit and per level. The same data as JSON a
 (see api.py)."""
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from typing import Any, Callable
+
 from flask import Blueprint, abort, current_app, render_template, request
+from markupsafe import Markup
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -36,6 +41,28 @@ def published(round_code: str) -> tuple[EvaluationRound, ScoringRun]:
     return found, run
 
 
+#: rendered page contents and JSON documents of published runs; a run's results never change once published
+_PUBLISHED_CACHE: OrderedDict = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+CACHE_ENTRIES = 512
+
+
+def published_cached(run: ScoringRun, key: tuple, make: Callable[[], Any]) -> Any:
+    """``make()``, made once per published run, language and ``key`` in this process. Only what every visitor
+    sees goes in: a page's content, never its frame (which shows who is logged in) nor a form's token."""
+    full_key = (run.id, run.published_at, current_language(), *key)
+    with _CACHE_LOCK:
+        if full_key in _PUBLISHED_CACHE:
+            _PUBLISHED_CACHE.move_to_end(full_key)
+            return _PUBLISHED_CACHE[full_key]
+    made = make()
+    with _CACHE_LOCK:
+        _PUBLISHED_CACHE[full_key] = made
+        while len(_PUBLISHED_CACHE) > CACHE_ENTRIES:
+            _PUBLISHED_CACHE.popitem(last=False)
+    return made
+
+
 def ranking_rows(evaluation_round: EvaluationRound, run: ScoringRun) -> tuple[list[dict], list[tuple[str, str]]]:
     """The ranking with last year's index beside each unit, and the pillar and main-index columns."""
     table = scoring.ranking(run)
@@ -59,16 +86,28 @@ def index():
 @limited
 def ranking(round_code: str):
     evaluation_round, run = published(round_code)
-    rows, columns = ranking_rows(evaluation_round, run)
     query = (request.args.get("q") or "").strip()[:100]
+    sort = request.args.get("sort", "rank")
+    descending = request.args.get("order") == "desc"
+
+    def content():
+        return render_template("results/_ranking.html", **_ranking_view(evaluation_round, run, query, sort,
+                                                                         descending))
+
+    # strategic targets are reported after publication: their version is part of the key
+    page = published_cached(run, ("ranking", query, sort, descending, targets.version()), content)
+    return render_template("results/ranking.html", evaluation_round=evaluation_round, content=Markup(page))
+
+
+def _ranking_view(evaluation_round: EvaluationRound, run: ScoringRun, query: str, sort: str,
+                  descending: bool) -> dict:
+    rows, columns = ranking_rows(evaluation_round, run)
     if query:
         wanted = _plain(query)
         rows = [row for row in rows if wanted in _plain(row["name"]) or wanted == row["unit"].lower()]
-    sort = request.args.get("sort", "rank")
     keys = {"rank", "name", "index"} | {code for code, _ in columns}
     if sort not in keys:
         sort = "rank"
-    descending = request.args.get("order") == "desc"
     if sort == "name":
         rows.sort(key=lambda row: _plain(row["name"]), reverse=descending)
     elif sort == "rank":
@@ -77,10 +116,9 @@ def ranking(round_code: str):
         # a value column reads best first unless asked otherwise
         rows.sort(key=lambda row: row[sort], reverse=not descending)
     top = max((row["index"] for row in rows), default=0) or 1
-    return render_template("results/ranking.html", evaluation_round=evaluation_round, run=run, rows=rows,
-                           columns=columns, query=query, sort=sort, descending=descending, top=top,
-                           close=scoring.not_meaningfully_ahead(run),
-                           progress=targets.year_progress(evaluation_round.year), mergers=scoring.merger_series(run))
+    return {"evaluation_round": evaluation_round, "run": run, "rows": rows, "columns": columns, "query": query,
+            "sort": sort, "descending": descending, "top": top, "close": scoring.not_meaningfully_ahead(run),
+            "progress": targets.year_progress(evaluation_round.year), "mergers": scoring.merger_series(run)}
 
 
 @blueprint.get("/<round_code>/ranking.<fmt>")
@@ -108,17 +146,26 @@ def _footer(run: ScoringRun) -> str:
 @limited
 def scorecard(round_code: str, unit_code: str, fmt: str):
     evaluation_round, run = published(round_code)
-    try:
+    unit = next((u for u in evaluation_round.unit_list.units if u.code == unit_code), None)
+    if unit is None:
+        abort(404)
+
+    def content():
         card = scoring.scorecard(run, unit_code)
+        language = current_language()
+        names = {node["code"]: node["name"].get(language) or node["name"]["vi"] for node in card["nodes"]}
+        if fmt == "pdf":
+            return reports.unit_report(round_name=evaluation_round.name(language), unit_name=unit.name, card=card,
+                                       names=names, published=run.published_at, footer=_footer(run))
+        profile = [node for node in card["nodes"] if node["kind"] == "main_index" and node.get("value") is not None]
+        return render_template("results/_scorecard.html", evaluation_round=evaluation_round, run=run, unit=unit,
+                               card=card, names=names, profile=profile)
+
+    try:
+        made = published_cached(run, ("scorecard", unit_code, fmt), content)
     except ServiceError:
         abort(404)
-    language = current_language()
-    names = {node["code"]: node["name"].get(language) or node["name"]["vi"] for node in card["nodes"]}
-    unit = next(u for u in evaluation_round.unit_list.units if u.code == unit_code)
-    profile = [node for node in card["nodes"] if node["kind"] == "main_index" and node.get("value") is not None]
     if fmt == "pdf":
-        data = reports.unit_report(round_name=evaluation_round.name(language), unit_name=unit.name, card=card,
-                                   names=names, published=run.published_at, footer=_footer(run))
-        return pdf_file(data, f"dti-{round_code}-{unit_code}")
-    return render_template("results/scorecard.html", evaluation_round=evaluation_round, run=run, unit=unit,
-                           card=card, names=names, profile=profile)
+        return pdf_file(made, f"dti-{round_code}-{unit_code}")
+    return render_template("results/scorecard.html", evaluation_round=evaluation_round, unit=unit,
+                           content=Markup(made))
