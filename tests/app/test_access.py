@@ -207,6 +207,10 @@ def test_each_role_reaches_exactly_its_routes(app, client, create_user, login, s
             continue  # would end the session under test; covered in test_auth
         token = csrf_token(client, "/dashboard")
         response = client.open(path, method=method, data={"csrf_token": token})
+        # every answer, page, file or refusal, carries the security headers
+        assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"], endpoint
+        assert response.headers["X-Content-Type-Options"] == "nosniff", endpoint
+        assert response.headers["Referrer-Policy"] == "same-origin", endpoint
         if role in EXPECTED[endpoint]:
             # a form posted empty is refused with its page again (400), past the access check
             allowed = (200, 302, 400) if endpoint in REFUSED_EMPTY else (200, 302)
