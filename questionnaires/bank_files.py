@@ -10,7 +10,8 @@ from typing import Any
 import yaml
 
 from questionnaires.framework import RespondentGroup, Text
-from questionnaires.questions import Choice, Question, QuestionBank, Questionnaire, QuestionType, Relevance, Section
+from questionnaires.questions import (Choice, Question, QuestionBank, Questionnaire, QuestionType, Relevance, Section,
+                                      has_control_characters)
 from questionnaires._yaml import load_document
 from questionnaires.validation import FrameworkInvalid, Issue
 
@@ -37,8 +38,15 @@ def _read_question(doc: dict, code: str, issues: list[Issue]) -> Question | None
         issues.append(Issue("invalid_value", code, {"field": "type/groups", "value": str(error)}))
         return None
     text = doc.get("text") or {}
-    if not isinstance(text, dict) or not text.get("vi"):
+    if not isinstance(text, dict) or not str(text.get("vi") or "").strip():
         issues.append(Issue("missing_field", code, {"field": "text.vi"}))
+        return None
+    typed = [str(text.get("vi")), str(text.get("en") or "")]
+    if isinstance(doc.get("choices"), list):
+        typed += [str(label) for choice in doc["choices"] if isinstance(choice, dict)
+                  for label in (choice.get("label") or {}).values()]
+    if any(has_control_characters(one) for one in typed):
+        issues.append(Issue("invalid_value", code, {"field": "text", "value": "control characters"}))
         return None
     if not groups:
         issues.append(Issue("missing_field", code, {"field": "groups"}))

@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Any, Mapping
 
 from questionnaires.framework import Channel, Framework, NodeKind, Text
-from questionnaires.questions import MAX_TEXT_LENGTH
+from questionnaires.questions import MAX_TEXT_LENGTH, has_control_characters
 from questionnaires.validation import FrameworkInvalid, Issue
 
 #: the questionnaire's group in published snapshots, beside the survey's respondent groups
@@ -94,6 +94,7 @@ class ExpertAnswerProblem(StrEnum):
     REQUIRED = "required"
     NOT_A_CHOICE = "not_a_choice"
     TOO_LONG = "too_long"
+    CONTROL_CHARACTERS = "control_characters"
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,8 @@ def check_expert_answers(questionnaire: ExpertQuestionnaire, raw: Mapping[str, M
             problems[item.code] = ExpertAnswerProblem.REQUIRED
         if len(comment) > MAX_TEXT_LENGTH:
             problems[item.code] = ExpertAnswerProblem.TOO_LONG
+        elif has_control_characters(comment):
+            problems[item.code] = ExpertAnswerProblem.CONTROL_CHARACTERS
         elif comment:
             answer["comment"] = comment
         if answer:

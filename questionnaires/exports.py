@@ -13,6 +13,7 @@ from typing import Any, Iterable, Mapping
 
 import pandas as pd
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from questionnaires.questions import Questionnaire, QuestionType
 
@@ -26,6 +27,12 @@ def safe_cell(value: Any) -> Any:
     if isinstance(value, str) and value[:1] in _FORMULA_STARTS:
         return "'" + value
     return value
+
+
+def sheet_text(value: Any) -> Any:
+    """Text an Excel cell can hold: control characters (which answers refuse, but older data or other inputs
+    may carry) become U+FFFD instead of failing the whole export."""
+    return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value) if isinstance(value, str) else value
 
 
 def choice_column(code: str, choice: str) -> str:
@@ -71,9 +78,9 @@ def to_xlsx(table: pd.DataFrame, sheet: str = "responses") -> bytes:
     book = Workbook()
     worksheet = book.active
     worksheet.title = sheet
-    worksheet.append([str(column) for column in table.columns])
+    worksheet.append([sheet_text(str(column)) for column in table.columns])
     for row in table.itertuples(index=False):
-        worksheet.append([None if _missing(value) else value for value in row])
+        worksheet.append([None if _missing(value) else sheet_text(value) for value in row])
     for row in worksheet.iter_rows(min_row=1):
         for cell in row:
             if isinstance(cell.value, str):

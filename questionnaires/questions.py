@@ -7,6 +7,7 @@ relevance condition, and turns a respondent's answer into the value its criterio
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Iterable
@@ -102,9 +103,19 @@ class AnswerProblem(StrEnum):
     BELOW_MINIMUM = "below_minimum"
     ABOVE_MAXIMUM = "above_maximum"
     TOO_LONG = "too_long"
+    CONTROL_CHARACTERS = "control_characters"
 
 
 MAX_TEXT_LENGTH = 2000
+
+#: characters no database text, XML or spreadsheet cell can hold (tab and line breaks are fine)
+_CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def has_control_characters(text: str) -> bool:
+    """Whether typed text holds invisible control characters (a NUL, a form feed, ...), which cannot be stored
+    or exported: such an answer is refused so that every stored answer can be."""
+    return _CONTROL_CHARACTERS.search(text) is not None
 
 
 def is_relevant(question: Question, answers: dict[str, Any]) -> bool:
@@ -151,6 +162,8 @@ def check_answer(question: Question, value: Any) -> tuple[Any, AnswerProblem | N
     text = str(value)
     if len(text) > MAX_TEXT_LENGTH:
         return None, AnswerProblem.TOO_LONG
+    if has_control_characters(text):
+        return None, AnswerProblem.CONTROL_CHARACTERS
     return text, None
 
 

@@ -19,6 +19,8 @@ def _read_table(source: str | Path | bytes | BinaryIO | pd.DataFrame, name: str 
     try:
         if suffix in (".xlsx", ".xlsm"):
             return pd.read_excel(raw, dtype=str)
+        if isinstance(source, bytes) and b"\x00" in source:
+            raise ValueError("a NUL character: not a UTF-8 text file")
         return pd.read_csv(raw, dtype=str, encoding="utf-8-sig")
     except Exception as error:  # the readers raise many kinds (zip, XML, decoding, parsing) for a damaged file
         raise SamplingError("unreadable_file", "the file cannot be read as {kind}: {reason}",

@@ -149,6 +149,7 @@ _ANSWER_MESSAGES = {
     "not_a_choice": N_("Choose one of the answers offered."),
     "not_a_number": N_("Enter a number."),
     "too_long": N_("The answer is too long."),
+    "control_characters": N_("The answer holds invisible control characters; please type it again."),
 }
 
 #: the rows of an uploaded file that were refused, and why
@@ -182,6 +183,7 @@ _EXPERT_ANSWER_MESSAGES = {
     "required": N_("Give a score, or choose “I cannot judge this”."),
     "not_a_choice": N_("Choose one of the scores offered."),
     "too_long": N_("The comment is too long."),
+    "control_characters": N_("The comment holds invisible control characters; please type it again."),
 }
 
 

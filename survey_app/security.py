@@ -119,7 +119,28 @@ def security_headers(response):
     return response
 
 
+def _holds_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
+
+
+def refuse_nul_characters():
+    """A NUL character cannot be stored in PostgreSQL text: a form, query or JSON body holding one is refused
+    whole (400, translated) before anything reads it, instead of failing at the database."""
+    fields = [*request.args.values(), *request.form.values(), request.path]
+    body = request.get_json(silent=True) if request.is_json else None
+    if any(_holds_nul(value) for value in fields) or _holds_nul(body):
+        abort(400)
+    return None
+
+
 def init_app(app: Flask) -> None:
+    app.before_request(refuse_nul_characters)
     app.before_request(load_staff_user)
     app.before_request(enforce_access)
     app.after_request(security_headers)

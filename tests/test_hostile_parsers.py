@@ -170,3 +170,24 @@ def test_collected_csv_files_are_read_or_refused(table, binary, use_binary):
     if result.problem is None:
         for problem in result.rejected:
             assert problem.reasons and all(code for _, code in problem.reasons)
+
+
+@settings(max_examples=40)  # pyxform takes a while per form
+@given(label=st.one_of(st.sampled_from(NASTY), st.text(max_size=40)), position=st.integers(0, 200))
+def test_any_label_a_bank_accepts_gives_an_xlsform_that_compiles(label, position):
+    """A bank's texts go into the XLSForm for ODK as typed: whatever a bank the reader accepts holds (markup,
+    ${...}, formulas, any script), the form compiles."""
+    from pyxform.xls2xform import convert
+
+    from questionnaires.xlsform import form_id, to_xlsform
+
+    document = yaml.safe_load(demo_bank_path().read_text())
+    question = document["questions"][position % len(document["questions"])]
+    question["text"] = {"vi": label, "en": label}
+    try:
+        bank = read_bank(yaml.safe_dump(document, allow_unicode=True))
+    except FrameworkInvalid as refused:
+        assert refused.issues
+        return
+    questionnaire = generate(FRAMEWORK, bank.questions, RespondentGroup.CITIZENS, bank.background)
+    convert(xlsform=io.BytesIO(to_xlsform(questionnaire)), file_type=".xlsx", form_name=form_id(questionnaire))

@@ -193,6 +193,8 @@ def read_rows(data: bytes, filename: str) -> list[dict[str, str]]:
 def read_csv(data: bytes) -> list[dict[str, str]]:
     try:
         text = data.decode("utf-8-sig")
+        if "\x00" in text:  # not a text file (UTF-16, a binary), and nothing a database text can hold
+            raise UnicodeDecodeError("utf-8", data, 0, 1, "NUL character")
         first = text.split("\n", 1)[0]
         rows = list(csv.DictReader(io.StringIO(text, newline=""),
                                    delimiter=";" if first.count(";") > first.count(",") else ","))

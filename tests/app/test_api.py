@@ -85,3 +85,16 @@ def test_openapi_document_is_valid(client):
     document = client.get("/api/v1/openapi.json").get_json()
     validate_openapi(document)
     assert "Submission" in document["components"]["schemas"]
+
+
+def test_control_characters_in_a_text_answer_are_refused_by_name_and_a_nul_anywhere_is_400(client, survey,
+                                                                                           create_user):
+    headers = _key(create_user)
+    body = _body(survey, "ctl-1", answers={**CITIZEN_ANSWERS, "province": "Hà\x0bNội"})
+    refused = client.post("/api/v1/fieldworks/invited/responses", json=body, headers=headers)
+    assert refused.status_code == 422
+    assert refused.get_json()["error"]["answers"] == {
+        "province": "Câu trả lời có ký tự điều khiển không nhìn thấy; vui lòng nhập lại."}
+    body = _body(survey, "nul-1", answers={**CITIZEN_ANSWERS, "province": "Hà\x00Nội"})
+    assert client.post("/api/v1/fieldworks/invited/responses", json=body, headers=headers).status_code == 400
+    assert _count() == 0

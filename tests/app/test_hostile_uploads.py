@@ -169,3 +169,24 @@ def test_no_upload_answers_500_and_a_refused_file_stores_nothing(staff_client, d
     if refused:
         assert _stored() == before, path
     db.session.rollback()
+
+
+def test_a_nul_or_control_character_anywhere_is_refused_never_a_500(staff_client):
+    """Found by these tests: PostgreSQL text cannot hold a NUL, and a cell of a plausible file carrying one
+    reached the database. Every upload's right columns with a NUL in a text cell, a form field and a JSON
+    answer: refused, nothing stored."""
+    before = _stored()
+    for path, field, fields, columns in UPLOADS:
+        if not columns:
+            continue
+        row = [PLAUSIBLE.get(column, ["x"])[0] for column in columns]
+        row[-1] = row[-1] + "\x00x"
+        csrf_field = field.rsplit("-", 1)[0] + "-csrf_token" if "-" in field else "csrf_token"
+        response = staff_client.post(path, content_type="multipart/form-data", follow_redirects=True, data={
+            csrf_field: csrf_token(staff_client, "/dashboard"), **fields,
+            field: (io.BytesIO(_csv((columns, [row]))), "data.csv")})
+        assert response.status_code < 500, path
+        assert _stored() == before, path
+    token = csrf_token(staff_client, "/dashboard")
+    assert staff_client.post("/rounds/new", data={"csrf_token": token, "code": "a\x00b"}).status_code == 400
+    assert _stored() == before
