@@ -23,6 +23,7 @@ units_cli = AppGroup("units", help="Unit lists.")
 demo_cli = AppGroup("demo", help="The demo data of `make run`.")
 translate_cli = AppGroup("translate", help="Babel catalogues of the interface.")
 privacy_cli = AppGroup("privacy", help="Personal data past its date.")
+evidence_cli = AppGroup("evidence", help="The files of evidence documents.")
 backup_cli = AppGroup("backup", help="Backups of the database and the evidence documents (PostgreSQL).")
 
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
@@ -155,6 +156,14 @@ def erase_expired() -> None:
                  contacts=erased.invitee_contacts, nominations=erased.nominations))
 
 
+@evidence_cli.command("prune")
+def prune_evidence() -> None:
+    """Delete evidence files no document names (left by failed uploads), older than an hour."""
+    from survey_app.services import evidence
+
+    click.echo(_("Deleted %(count)s evidence files that no document names.", count=evidence.prune_orphans()))
+
+
 @backup_cli.command("create")
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 def backup_create(folder: Path) -> None:
@@ -220,5 +229,6 @@ def translate_compile() -> None:
 
 
 def init_app(app: Flask) -> None:
-    for group in (users_cli, framework_cli, units_cli, demo_cli, translate_cli, privacy_cli, backup_cli):
+    for group in (users_cli, framework_cli, units_cli, demo_cli, translate_cli, privacy_cli, evidence_cli,
+                  backup_cli):
         app.cli.add_command(group)

@@ -9,12 +9,14 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import time
 import unicodedata
+from datetime import timedelta
 from pathlib import Path
 from typing import BinaryIO
 
 from flask import current_app
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from survey_app.extensions import db
@@ -108,6 +110,22 @@ def _has_signature(path: Path) -> bool:
                 found[marker] = found[marker] or marker in window
             carry = window[-16:]
     return all(found.values())
+
+
+def prune_orphans(older_than: timedelta = timedelta(hours=1)) -> int:
+    """Delete files in the evidence folder that no document names: left by an upload whose request failed after
+    the file was written. Only files older than ``older_than``, so that an upload in progress keeps its file.
+
+    :return: how many files were deleted
+    """
+    named = set(db.session.scalars(select(EvidenceDocument.stored_name)))
+    cutoff = time.time() - older_than.total_seconds()
+    deleted = 0
+    for path in folder().iterdir():
+        if path.is_file() and path.name not in named and path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+            deleted += 1
+    return deleted
 
 
 def path_of(document: EvidenceDocument) -> Path:

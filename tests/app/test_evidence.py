@@ -131,3 +131,21 @@ def test_removal_deletes_the_file_once_committed_and_a_published_round_refuses(a
     with pytest.raises(ServiceError, match="round_published"):
         evidence.attach(assessment, io.BytesIO(pdf_document()), "c.pdf", actor=None)
     assert len(_stored_files(app)) == 1
+
+
+def test_files_no_document_names_are_pruned_once_old(app, runner, assessment):
+    import os
+    import time
+
+    evidence.attach(assessment, io.BytesIO(pdf_document()), "kept.pdf", actor=None)
+    db.session.commit()
+    folder = Path(app.config["EVIDENCE_FOLDER"])
+    orphan, fresh = folder / ("0" * 32), folder / ("1" * 32)
+    orphan.write_bytes(b"left by a failed upload")
+    fresh.write_bytes(b"an upload in progress")
+    two_hours_ago = time.time() - 7200
+    os.utime(orphan, (two_hours_ago, two_hours_ago))
+    result = runner.invoke(args=["evidence", "prune"])
+    assert result.exit_code == 0 and "Đã xoá 1 tệp minh chứng không thuộc tài liệu nào." in result.output
+    assert not orphan.exists() and fresh.exists()
+    assert len(list(folder.iterdir())) == 2  # the document's own file and the fresh one
