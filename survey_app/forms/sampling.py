@@ -1,6 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import DecimalField, IntegerField, SelectField, SelectMultipleField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from survey_app.forms import Form
@@ -15,8 +16,9 @@ class SamplePlanForm(Form):
     count = StringField(_l("Population count column"), default="population",
                         validators=[DataRequired(_l("Name the column.")), Length(max=100)])
     method = SelectField(_l("Allocation"), choices=[
-        ("power", _l("Power allocation")), ("proportional", _l("Proportional")), ("equal", _l("Equal")),
-        ("precision", _l("Same margin of error in every stratum"))], default="power")
+        SelectChoice("power", _l("Power allocation")), SelectChoice("proportional", _l("Proportional")),
+        SelectChoice("equal", _l("Equal")), SelectChoice("precision", _l("Same margin of error in every stratum"))],
+        default="power")
     total = IntegerField(_l("Total sample size"), validators=[
         Optional(), NumberRange(1, 10_000_000, _l("Enter a whole number of at least 1."))])
     margin = DecimalField(_l("Target margin of error (e.g. 0.05)"), places=None, validators=[
@@ -62,8 +64,8 @@ class DrawForm(Form):
     unit = StringField(_l("Column of the unit code"), default="unit",
                        validators=[DataRequired(_l("Name the column.")), Length(max=100)])
     method = SelectField(_l("Selection"), choices=[
-        ("srs", _l("Simple random sampling")), ("systematic", _l("Systematic sampling")),
-        ("pps_systematic", _l("Systematic, probability proportional to size"))], default="srs")
+        SelectChoice("srs", _l("Simple random sampling")), SelectChoice("systematic", _l("Systematic sampling")),
+        SelectChoice("pps_systematic", _l("Systematic, probability proportional to size"))], default="srs")
     size = StringField(_l("Size column (for probability proportional to size)"),
                        validators=[Optional(), Length(max=100)])
     seed = IntegerField(_l("Random seed"), default=2023, validators=[
@@ -84,8 +86,9 @@ class WeightingForm(Form):
         FileAllowed(("csv", "xlsx"), _l("Only .csv or .xlsx files are accepted."))])
     margins = SelectMultipleField(_l("Margins"), validators=[Optional()])
     method = SelectField(_l("Method"), choices=[
-        ("rake", _l("Raking to each margin within the unit")),
-        ("poststratify", _l("Post-stratification to the margins crossed within the unit"))], default="rake")
+        SelectChoice("rake", _l("Raking to each margin within the unit")),
+        SelectChoice("poststratify", _l("Post-stratification to the margins crossed within the unit"))],
+        default="rake")
     count = StringField(_l("Population count column"), default="population",
                         validators=[DataRequired(_l("Name the column.")), Length(max=100)])
     lower = DecimalField(_l("Lowest weight (times the unit's mean)"), places=None, validators=[

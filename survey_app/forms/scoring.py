@@ -1,6 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
 from wtforms import FloatField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -40,15 +41,17 @@ class RunForm(Form):
     full_units = StringField(_l("Special-purpose units (codes)"), validators=[Optional(), Length(max=2000)])
     full_criteria = StringField(_l("…their criteria given full marks (codes)"), validators=[Optional(), Length(max=2000)])
     normalisation = SelectField(_l("Normalisation of criterion values"), default="none", choices=[
-        ("none", _l("None: the points the scoring rules give")),
-        ("min-max", _l("Min-max: each criterion rescaled from the lowest unit (0) to the highest (1)")),
-        ("z-score", _l("Z-score: each criterion as standard deviations from the units' mean"))])
+        SelectChoice("none", _l("None: the points the scoring rules give")),
+        SelectChoice("min-max",
+                     _l("Min-max: each criterion rescaled from the lowest unit (0) to the highest (1)")),
+        SelectChoice("z-score", _l("Z-score: each criterion as standard deviations from the units' mean"))])
     note = TextAreaField(_l("Note (why these exclusions and rules)"), validators=[Optional(), Length(max=2000)])
 
 
 class IndicatorValueForm(Form):
     indicator = SelectField(_l("Indicator"), validators=[DataRequired(_l("Choose an indicator."))])
     year = IntegerField(_l("Year"), validators=[DataRequired(_l("Enter a year."))])
-    quarter = SelectField(_l("Quarter"), choices=[("1", "I"), ("2", "II"), ("3", "III"), ("4", "IV")])
+    quarter = SelectField(_l("Quarter"), choices=[SelectChoice(str(number), roman)
+                                                  for number, roman in enumerate(("I", "II", "III", "IV"), 1)])
     value = StringField(_l("Value"), validators=[DataRequired(_l("Enter a value.")), Length(max=50)])
     note = TextAreaField(_l("Note (source of the figure)"), validators=[Optional(), Length(max=2000)])
