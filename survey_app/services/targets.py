@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from analysis import parse_number
 from survey_app.extensions import db
 from survey_app.models import IndicatorValue, StrategicIndicator, User
+from survey_app.models.types import utcnow
 from survey_app.services import ServiceError, audit
 from survey_app.services.units import shipped_rows
 
@@ -86,7 +87,7 @@ def report_value(indicator: StrategicIndicator, year: int, quarter: int, value: 
         row = IndicatorValue(indicator=indicator, year=year, quarter=quarter, value=value)
         db.session.add(row)
     row.value, row.note = value, (note or "").strip()
-    row.entered_by_id = actor.id if actor is not None else None
+    row.entered_by_id, row.entered_at = (actor.id if actor is not None else None), utcnow()
     db.session.flush()
     audit.record("targets.value_reported", actor=actor, entity=row, old=old,
                  new={"indicator": indicator.code, "year": year, "quarter": quarter, "value": value})

@@ -9,8 +9,8 @@ from collections import OrderedDict
 from typing import Any, Callable
 
 from flask import Blueprint, abort, current_app, render_template, request
-from markupsafe import Markup
 from flask_babel import gettext as _
+from markupsafe import Markup
 from sqlalchemy import select
 
 from sampling import plain_text as _plain
@@ -90,12 +90,19 @@ def ranking(round_code: str):
     sort = request.args.get("sort", "rank")
     descending = request.args.get("order") == "desc"
 
+    columns = published_cached(run, ("columns",), lambda: [code for code, _ in ranking_rows(evaluation_round, run)[1]])
+    if sort not in {"rank", "name", "index", *columns}:
+        sort = "rank"
+
     def content():
         return render_template("results/_ranking.html", **_ranking_view(evaluation_round, run, query, sort,
                                                                          descending))
 
-    # strategic targets are reported after publication: their version is part of the key
-    page = published_cached(run, ("ranking", query, sort, descending, targets.version()), content)
+    if query:  # a search is rendered for itself: what people type must not fill the cache
+        page = content()
+    else:
+        # strategic targets are reported after publication: their version is part of the key
+        page = published_cached(run, ("ranking", sort, descending, targets.version()), content)
     return render_template("results/ranking.html", evaluation_round=evaluation_round, content=Markup(page))
 
 

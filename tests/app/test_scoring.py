@@ -339,3 +339,31 @@ def test_last_years_value_of_a_merged_unit_is_its_predecessors_average(scored, s
     db.session.commit()
     page = client.get("/results/province-2025").get_data(as_text=True)
     assert "Đơn vị hình thành do hợp nhất" in page and "Hà Giang" in page
+
+
+def test_published_pages_are_rendered_once_but_their_frame_and_later_targets_are_not_cached(app, runner, client,
+                                                                                          create_user, login):
+    """The public ranking's content is kept per published run; who is logged in, and strategic targets reported
+    after publication, still show."""
+    from survey_app.services import targets
+
+    assert runner.invoke(args=["demo", "seed"]).exit_code == 0
+    anonymous = app.test_client()
+    first = anonymous.get("/results/province-2022-demo").get_data(as_text=True)
+    assert "Đăng xuất" not in first
+    login(create_user("administrator"))
+    staff_page = client.get("/results/province-2022-demo").get_data(as_text=True)
+    assert "Đăng xuất" in staff_page
+    assert "Đăng xuất" not in app.test_client().get("/results/province-2022-demo").get_data(as_text=True)
+
+    indicator = targets.indicator("1.6")
+    targets.report_value(indicator, 2022, 4, "77,7", actor=None)
+    db.session.commit()
+    assert "77,7% (quý 4)" in anonymous.get("/results/province-2022-demo").get_data(as_text=True)
+    # what people search for is rendered for them, and does not stay
+    from survey_app.views import results
+
+    before = len(results._PUBLISHED_CACHE)
+    for n in range(20):
+        anonymous.get(f"/results/province-2022-demo?q=x{n}&sort=nonsense{n}")
+    assert len(results._PUBLISHED_CACHE) == before
