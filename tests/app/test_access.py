@@ -5,7 +5,7 @@ import pytest
 
 from survey_app.models import Role
 from survey_app.security import API_KEY, PUBLIC, access_rule
-from tests.conftest import csrf_token, expert_panel
+from tests.conftest import csrf_token, expert_panel, row_counts
 
 ADMIN, DESIGNER, SCORER, VIEWER = (Role.ADMINISTRATOR, Role.SAMPLE_DESIGNER, Role.SCORING_OFFICER, Role.VIEWER)
 STAFF = {ADMIN, DESIGNER, SCORER, VIEWER}
@@ -240,21 +240,12 @@ def test_api_key_routes_refuse_requests_without_a_key_even_from_staff(app, clien
             assert client.post(path, json={}).status_code == 401, rule.endpoint
 
 
-def _table_counts() -> dict[str, int]:
-    from sqlalchemy import func, select
-
-    from survey_app.extensions import db
-
-    return {table.name: db.session.scalar(select(func.count()).select_from(table))
-            for table in db.metadata.sorted_tables}
-
-
 def test_every_state_changing_form_refuses_a_post_without_its_csrf_token(app, client, create_user, login, seeded):
     """Generated from the routes: a new form is covered without being listed. The JSON API is exempt (a key in
     the Authorization header, never a cookie, authenticates it)."""
     login(create_user(ADMIN))
     samples = {"kind": "i", "key": "k", "section": "1", "token": "t", "code": "vi"}
-    before = _table_counts()
+    before = row_counts()
     posted = set()
     for rule in app.url_map.iter_rules():
         if "POST" not in rule.methods or EXPECTED.get(rule.endpoint) == API_KEY:
@@ -267,4 +258,4 @@ def test_every_state_changing_form_refuses_a_post_without_its_csrf_token(app, cl
             rule.endpoint
         posted.add(rule.endpoint)
     assert {"auth.login", "respond.section", "expert.submit", "scoring.attach_evidence"} <= posted
-    assert _table_counts() == before
+    assert row_counts() == before

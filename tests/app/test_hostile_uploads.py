@@ -12,10 +12,9 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
-from sqlalchemy import func, select
 
 from survey_app.extensions import db
-from tests.conftest import csrf_token, expert_panel
+from tests.conftest import csrf_token, expert_panel, row_counts
 
 #: headers the uploads know, so that generated files get past the first check often enough to go deeper
 HEADERS = ["unit", "province", "urban", "sex", "population", "target", "criterion", "value", "evidence",
@@ -128,8 +127,7 @@ def upload_files(draw, columns: list[str]):
 
 
 def _stored() -> dict[str, int]:
-    return {table.name: db.session.scalar(select(func.count()).select_from(table))
-            for table in db.metadata.sorted_tables if table.name != "audit_events"}
+    return row_counts(without=("audit_events",))
 
 
 @pytest.fixture

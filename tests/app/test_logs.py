@@ -6,7 +6,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -15,7 +14,7 @@ from pathlib import Path
 from survey_app.extensions import db
 from survey_app.logs import redact
 from survey_app.services import collection
-from tests.app.test_production import ROOT, _free_port
+from tests.app.test_production import ROOT, _free_port, wait_until_serving
 from tests.conftest import CITIZEN_ANSWERS
 
 PASSWORD = "correct-horse-battery-42"
@@ -58,7 +57,7 @@ def test_gunicorn_and_app_logs_keep_out_passwords_tokens_and_answers(app, databa
                                   stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_serving(server, base, log_path)
+        wait_until_serving(server, port, log_path.read_text)
 
         assert _request(base, f"/i/{issued.token}")[0] in (200, 302)
         assert _request(base, "/i/guessed-token-XYZ987")[0] == 404
@@ -96,19 +95,6 @@ def test_gunicorn_and_app_logs_keep_out_passwords_tokens_and_answers(app, databa
     assert actions.count("access.denied") == 1
     assert {event["actor"] for event in audit if event["audit"].startswith(("auth.", "access."))} == {
         "viewer@example.vn"}
-
-
-def _wait_until_serving(server, base, log_path):
-    deadline = time.monotonic() + 30
-    while True:
-        assert server.poll() is None, log_path.read_text()
-        assert time.monotonic() < deadline, "gunicorn did not answer in 30 s"
-        try:
-            if _request(base, "/api/health")[0] == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
 
 
 def test_a_database_error_is_logged_without_the_values_it_quotes(app, caplog):
