@@ -195,8 +195,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=20)
-    parser.add_argument("--workers", type=int, default=(os.cpu_count() or 2) * 2)
-    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    # gunicorn.conf.py's production settings: a process per core and one more, one thread each
+    parser.add_argument("--workers", type=int, default=(os.cpu_count() or 2) + 1)
+    parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker")
     options = parser.parse_args()
     url = database_url()
     key = prepare(url)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from enum import StrEnum
 from typing import Any, Iterable
 
@@ -71,6 +72,11 @@ class Question:
 
     def all_choices(self) -> tuple[Choice, ...]:
         return YES_NO_CHOICES if self.type is QuestionType.YES_NO and not self.choices else self.choices
+
+    @cached_property
+    def choice_values(self) -> frozenset[str]:
+        """The values a choice answer may take, worked out once: every submission checks against them."""
+        return frozenset(choice.value for choice in self.all_choices())
 
 
 @dataclass(frozen=True)
@@ -137,13 +143,11 @@ def check_answer(question: Question, value: Any) -> tuple[Any, AnswerProblem | N
     if empty:
         return None, AnswerProblem.REQUIRED if question.required else None
     if question.type in (QuestionType.SINGLE, QuestionType.YES_NO, QuestionType.LIKERT):
-        allowed = {choice.value for choice in question.all_choices()}
         text = str(value).strip()
-        return (text, None) if text in allowed else (None, AnswerProblem.NOT_A_CHOICE)
+        return (text, None) if text in question.choice_values else (None, AnswerProblem.NOT_A_CHOICE)
     if question.type is QuestionType.MULTIPLE:
         values = [str(v).strip() for v in (value if isinstance(value, (list, tuple)) else [value])]
-        allowed = {choice.value for choice in question.all_choices()}
-        if not set(values) <= allowed:
+        if not set(values) <= question.choice_values:
             return None, AnswerProblem.NOT_A_CHOICE
         return sorted(set(values), key=[c.value for c in question.all_choices()].index), None
     if question.type in (QuestionType.NUMBER, QuestionType.PERCENTAGE):

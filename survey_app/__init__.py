@@ -30,6 +30,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     from survey_app import i18n, logs
 
     logs.install(app.logger, default_handler)
+    # the API's submissions write through an engine of their own: one autocommitted, idempotent statement
+    # each, so a connection found dead is retried once (collection.submit_with_key) rather than pinged
+    # before every use as the main engine's are
+    app.config["SQLALCHEMY_BINDS"] = {config.SUBMISSIONS_BIND: {
+        "url": app.config["SQLALCHEMY_DATABASE_URI"], "isolation_level": "AUTOCOMMIT", "hide_parameters": True}}
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"),
                      render_as_batch=True)
@@ -60,6 +65,8 @@ def _transaction_boundary(app: Flask) -> None:
 
     @app.after_request
     def commit(response):
+        if not db.session.registry.has():
+            return response  # the request never opened a session (an API submission writes on its own)
         if response.status_code >= 400:
             db.session.rollback()
             return response

@@ -6,6 +6,9 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
+#: the engine of the API's submissions (see create_app)
+SUBMISSIONS_BIND = "submissions"
+
 
 def _bool(name: str, default: bool) -> bool:
     value = os.environ.get(name)
@@ -47,7 +50,7 @@ def from_environment(instance_path: str) -> dict:
         "BABEL_DEFAULT_LOCALE": "vi",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",
         "LANGUAGES": ("vi", "en"),
-        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "inline-memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "5 per 5 minutes"),
         #: unknown invitation tokens and resume codes a client may try (working links are not counted)

@@ -55,7 +55,11 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
-        return _respond(error.code or 500)
+        response = make_response(_respond(error.code or 500))
+        for name, value in error.get_headers():
+            if name == "Retry-After":  # a 429 or 503 may say when to come back
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(InternalServerError)
     def server_error(error):

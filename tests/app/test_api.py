@@ -1,5 +1,6 @@
 """The JSON API: API keys, idempotent submissions (also 50 at once), 409, named errors, OpenAPI."""
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
 
 from openapi_spec_validator import validate as validate_openapi
 from sqlalchemy import func, select
@@ -98,3 +99,109 @@ def test_control_characters_in_a_text_answer_are_refused_by_name_and_a_nul_anywh
     body = _body(survey, "nul-1", answers={**CITIZEN_ANSWERS, "province": "Hà\x00Nội"})
     assert client.post("/api/v1/fieldworks/invited/responses", json=body, headers=headers).status_code == 400
     assert _count() == 0
+
+
+# --- the one-statement path (collection.submit_with_key) and what it must not get wrong ------------------
+
+URL = "/api/v1/fieldworks/invited/responses"
+
+
+def test_a_new_response_is_stored_as_the_general_path_stores_it(client, survey, create_user):
+    from questionnaires import document_hash
+
+    response = client.post(URL, json=_body(survey, "one"), headers=_key(create_user))
+    assert response.status_code == 201 and "Set-Cookie" not in response.headers
+    stored = db.session.scalar(select(Response))
+    answers = dict(CITIZEN_ANSWERS)
+    assert (stored.fieldwork_id, stored.questionnaire_id, stored.unit_id) == (
+        survey.invited.id, survey.questionnaire.id, survey.units[0].id)
+    assert (stored.submission_id, stored.source, stored.stratum, stored.excluded) == ("one", "api", None, False)
+    assert stored.answers == answers and stored.flags == []
+    assert stored.payload_hash == document_hash({"unit": survey.units[0].code, "answers": answers})
+    assert stored.submitted_at.tzinfo is not None
+    body = response.get_json()
+    assert body["receipt"] == collection.receipt(stored)
+    assert body["submitted_at"] == stored.submitted_at.astimezone(timezone.utc).isoformat()
+
+
+def test_a_receipt_does_not_depend_on_the_time_zone_the_database_answers_in():
+    instant = datetime(2026, 11, 24, 8, 0, 1, 123456, tzinfo=timezone.utc)
+    in_hanoi = instant.astimezone(timezone(timedelta(hours=7)))
+    assert collection.receipt(collection.StoredResponse(7, "s", instant)) == \
+        collection.receipt(collection.StoredResponse(7, "s", in_hanoi))
+
+
+def test_a_key_revoked_after_it_was_used_stores_nothing_more_at_once(client, survey, create_user):
+    admin = create_user("administrator")
+    record, key = collection.create_api_key("CATI team", actor=admin)
+    db.session.commit()
+    headers = {"Authorization": f"Bearer {key}"}
+    assert client.post(URL, json=_body(survey, "before"), headers=headers).status_code == 201
+    collection.revoke_api_key(db.session.get(type(record), record.id), actor=admin)
+    db.session.commit()
+    # the key is still in this process's cache of live keys: the insert itself refuses it
+    after = client.post(URL, json=_body(survey, "after"), headers=headers)
+    assert after.status_code == 401 and after.is_json
+    assert client.post(URL, json=_body(survey, "before"), headers=headers).status_code == 401
+    assert _count() == 1
+
+
+def test_a_fieldwork_closed_after_its_first_submissions_refuses_new_ones_and_replays_old_ones(client, survey,
+                                                                                              create_user):
+    from survey_app.models import Fieldwork, FieldworkStatus
+
+    headers = _key(create_user)
+    first = client.post(URL, json=_body(survey, "early"), headers=headers)
+    assert first.status_code == 201
+    collection.set_status(db.session.get(Fieldwork, survey.invited.id), FieldworkStatus.CLOSED,
+                          actor=create_user("administrator"))
+    db.session.commit()
+    late = client.post(URL, json=_body(survey, "late"), headers=headers)
+    assert late.status_code == 410 and late.get_json()["error"]["reason"] == "fieldwork_closed"
+    again = client.post(URL, json=_body(survey, "early"), headers=headers)
+    assert again.status_code == 201 and again.get_json() == first.get_json()
+    assert _count() == 1
+
+
+def test_a_unit_outside_the_fieldwork_is_named_and_nothing_stored(client, survey, create_user):
+    response = client.post(URL, json=_body(survey, unit="ZZZ"), headers=_key(create_user))
+    assert response.status_code == 422 and response.get_json()["error"]["reason"] == "unit_not_in_fieldwork"
+    assert _count() == 0
+
+
+def test_fieldworks_with_quotas_spend_a_place_per_new_response_through_the_api(client, survey, create_user):
+    from survey_app.models import Quota
+
+    collection.set_quotas(survey.open, f"unit,urban,sex,target\n{survey.units[0].code},rural,female,1\n".encode(),
+                          actor=None)
+    db.session.commit()
+    headers = _key(create_user)
+    url = "/api/v1/fieldworks/open/responses"
+    first = client.post(url, json=_body(survey, "q-1"), headers=headers)
+    repeat = client.post(url, json=_body(survey, "q-1"), headers=headers)
+    full = client.post(url, json=_body(survey, "q-2"), headers=headers)
+    assert (first.status_code, repeat.status_code, full.status_code) == (201, 201, 409)
+    assert full.get_json()["error"]["reason"] == "quota_full"
+    assert db.session.scalar(select(Quota.filled)) == 1 and _count() == 1
+
+
+def test_a_driver_error_on_the_fast_path_is_run_again_through_sqlalchemy(client, survey, create_user, monkeypatch):
+    import psycopg
+
+    def fail(self, connection, values):
+        raise psycopg.OperationalError("the connection dropped")
+
+    monkeypatch.setattr(collection.CompiledOnce, "scalar", fail)
+    response = client.post(URL, json=_body(survey, "retried"), headers=_key(create_user))
+    assert response.status_code == 201
+    assert _count() == 1
+
+
+def test_the_api_limit_counts_per_key_and_says_when_to_come_back(app, client, survey, create_user):
+    app.config["API_RATE_LIMIT"] = "2 per minute"
+    first, second = _key(create_user), _key(create_user)
+    answers = [client.post(URL, json=_body(survey, f"r-{i}"), headers=first) for i in range(3)]
+    assert [a.status_code for a in answers] == [201, 201, 429]
+    assert answers[2].is_json and 0 < int(answers[2].headers["Retry-After"]) <= 60
+    assert client.post(URL, json=_body(survey, "other-key"), headers=second).status_code == 201
+    assert _count() == 3
