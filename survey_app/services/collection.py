@@ -455,10 +455,8 @@ def submit(fieldwork: Fieldwork, unit: Unit, raw_answers: Mapping[str, Any], sub
     if unit not in fieldwork.units:
         raise ServiceError("unit_not_in_fieldwork", unit=unit.code)
     questionnaire = fieldwork.questionnaire.questionnaire
-    checked = check_answers(questionnaire, raw_answers)
-    if not checked.valid:
-        raise ServiceError("invalid_answers", problems=checked.problems)
-    payload_hash = document_hash({"unit": unit.code, "answers": checked.answers})
+    answers = _valid_answers(questionnaire, raw_answers)
+    payload_hash = _payload_hash(unit.code, answers)
     if invitation is None and draft is not None:
         invitation = draft.invitation
     if invitation is not None:
@@ -486,17 +484,14 @@ def submit(fieldwork: Fieldwork, unit: Unit, raw_answers: Mapping[str, Any], sub
         raise ServiceError("quota_full")
     if started_at is None and draft is not None:
         started_at = draft.started_at
-    if duration_seconds is None and started_at is not None:
-        duration_seconds = max((now - started_at).total_seconds(), 0.0)
     stratum = None
     if fieldwork.quota_dimensions:
-        values = stratum_of(checked.answers, fieldwork.quota_dimensions)
+        values = stratum_of(answers, fieldwork.quota_dimensions)
         stratum = stratum_key(values) if values is not None else None
     response = _insert_once(
         fieldwork_id=fieldwork.id, questionnaire_id=fieldwork.questionnaire_id, unit_id=unit.id,
-        submission_id=submission_id, payload_hash=payload_hash, answers=checked.answers, stratum=stratum,
-        source=source, started_at=started_at, submitted_at=now, duration_seconds=duration_seconds,
-        flags=[str(flag) for flag in quality_flags(questionnaire, checked.answers, None, None)])
+        submission_id=submission_id, payload_hash=payload_hash, stratum=stratum, source=source,
+        **_new_response(questionnaire, answers, started_at=started_at, duration_seconds=duration_seconds, now=now))
     if response is None:
         # the same identifier was stored before, or by a concurrent request that has committed meanwhile
         existing = _stored(fieldwork, submission_id)
@@ -519,6 +514,29 @@ def submit(fieldwork: Fieldwork, unit: Unit, raw_answers: Mapping[str, Any], sub
 def _check_submission_id(submission_id: str) -> None:
     if not submission_id or len(submission_id) > 64 or not submission_id.isprintable():
         raise ServiceError("bad_submission_id")
+
+
+def _valid_answers(questionnaire, raw_answers: Mapping[str, Any]) -> dict[str, Any]:
+    """The answers checked and normalised for storing; :raises ServiceError: ``invalid_answers``"""
+    checked = check_answers(questionnaire, raw_answers)
+    if not checked.valid:
+        raise ServiceError("invalid_answers", problems=checked.problems)
+    return checked.answers
+
+
+def _payload_hash(unit_code: str, answers: Mapping[str, Any]) -> str:
+    """What tells a repeated submission from a different one under the same identifier."""
+    return document_hash({"unit": unit_code, "answers": answers})
+
+
+def _new_response(questionnaire, answers: dict[str, Any], *, started_at: datetime | None,
+                  duration_seconds: float | None, now: datetime) -> dict[str, Any]:
+    """The columns of a new response row beyond where it belongs: the answers, when, how long (from
+    ``started_at`` unless given) and the quality flags found at submission."""
+    if duration_seconds is None and started_at is not None:
+        duration_seconds = max((now - started_at).total_seconds(), 0.0)
+    return {"answers": answers, "started_at": started_at, "submitted_at": now, "duration_seconds": duration_seconds,
+            "flags": [str(flag) for flag in quality_flags(questionnaire, answers, None, None)]}
 
 
 def _insert_once(**values):
@@ -640,20 +658,15 @@ def submit_with_key(target: SubmissionTarget, unit_code: str, raw_answers: Mappi
     _check_submission_id(submission_id)
     if unit_code not in target.unit_ids:
         raise ServiceError("unit_not_in_fieldwork", unit=unit_code)
-    checked = check_answers(target.questionnaire, raw_answers)
-    if not checked.valid:
-        raise ServiceError("invalid_answers", problems=checked.problems)
+    answers = _valid_answers(target.questionnaire, raw_answers)
     if not target.quota_dimensions:
         now = utcnow()
-        if duration_seconds is None and started_at is not None:
-            duration_seconds = max((now - started_at).total_seconds(), 0.0)
-        values = dict(
+        response_id = _insert_checked(dict(
             fieldwork_id=target.fieldwork_id, code=target.code, questionnaire_id=target.questionnaire_id,
             unit_id=target.unit_ids[unit_code], api_key_id=api_key.id, submission_id=submission_id,
-            payload_hash=document_hash({"unit": unit_code, "answers": checked.answers}), answers=checked.answers,
-            source="api", started_at=started_at, submitted_at=now, duration_seconds=duration_seconds,
-            flags=[str(flag) for flag in quality_flags(target.questionnaire, checked.answers, None, None)])
-        response_id = _insert_checked(values)
+            payload_hash=_payload_hash(unit_code, answers), source="api",
+            **_new_response(target.questionnaire, answers, started_at=started_at, duration_seconds=duration_seconds,
+                            now=now)))
         if response_id is not None:
             return Submitted(StoredResponse(response_id, submission_id, now), replay=False)
     if not key_is_live(api_key):
