@@ -52,6 +52,12 @@ def leaf_coefficients(framework: Framework, excluded: set[str] | frozenset = fro
     return pd.Series(coefficients)
 
 
+def excluded_nodes(framework: Framework, excluded: set[str] | frozenset = frozenset()) -> set[str]:
+    """The nodes that leave the index with the excluded criteria: those criteria and every node none of whose
+    scored criteria is kept, as :func:`analysis.index.compute` drops them (``Scores.excluded``)."""
+    return {node.code for node, _ in framework.walk() if node.scored and not _has_kept_leaf(node, excluded)}
+
+
 def _has_kept_leaf(node: Node, excluded) -> bool:
     if node.is_leaf:
         return node.scored and node.code not in excluded
@@ -156,6 +162,9 @@ def simulate_ranks(framework: Framework, points: pd.DataFrame, noise: pd.DataFra
         times the points per unit of its rule; an expert item's SE from the panel).
     index_value : Series
         Every unit's index value as computed.
+    excluded : set of str
+        The run's excluded criteria (``Scores.excluded`` may be passed as is): their noise, and the external rows
+        of a pillar left without criteria, are left out, as the index leaves them out.
     replicates : int
         Simulated draws; each perturbs the noisy points by independent normal errors, clipped to [0, maximum].
     level : float
@@ -176,7 +185,10 @@ def simulate_ranks(framework: Framework, points: pd.DataFrame, noise: pd.DataFra
     """
     coefficients = leaf_coefficients(framework, excluded)
     maximum = {node.code: node.points for node in framework.leaves()}
+    left_out = excluded_nodes(framework, excluded)
     merged = points.merge(noise, on=["unit", "node"], how="inner")
+    # an excluded criterion (or a node all of whose criteria are) does not enter the index, so neither does its noise
+    merged = merged[~merged["node"].isin(left_out)]
     unknown = sorted(set(merged["node"]) - set(coefficients.index))
     if unknown:
         raise EstimationError("unknown_node", "node {node} is not a scored leaf of the framework", node=unknown[0])
@@ -188,7 +200,8 @@ def simulate_ranks(framework: Framework, points: pd.DataFrame, noise: pd.DataFra
     keys = list(merged["unit"])
     if external_noise is not None and len(external_noise):
         external = external_coefficients(framework)
-        rows = external_noise[[key in external for key in zip(external_noise["node"], external_noise["channel"])]]
+        rows = external_noise[[key in external and key[0] not in left_out
+                               for key in zip(external_noise["node"], external_noise["channel"])]]
         base = np.concatenate([base, rows["value"].to_numpy(float)])
         sd = np.concatenate([sd, rows["sd"].to_numpy(float)])
         top = np.concatenate([top, np.ones(len(rows))])

@@ -114,15 +114,21 @@ def unit_report(*, round_name: str, unit_name: str, card: dict[str, Any], names:
     pdf.paragraph(_("Index %(value)s, rank %(rank)s of %(units)s.", value=format_fixed(card["index"]),
                     rank=card["rank"], units=card["units"]))
     interval = card.get("interval")
-    if interval and not interval["noisy"]:
-        pdf.paragraph(_("No survey estimate or expert panel in this index carries sampling noise: its rank is as "
-                        "computed."))
-    elif interval:
+    missing = card.get("missing")
+    if missing:
+        named = "; ".join(f"{label(group['channel'])} ({', '.join(group['criteria'])})" for group in missing)
+        pdf.paragraph(_("This unit has no data on these criteria, each scored 0: %(missing)s. Its index and rank "
+                        "count them as 0, not as measured.", missing=named))
+    if interval and interval["noisy"]:
         pdf.paragraph(_("How sure: the index lies between %(low)s and %(high)s and the rank between %(best)s and "
                         "%(worst)s in 95%% of %(replicates)s rankings simulated from the survey's sampling error and "
                         "the expert panels' spread.", low=format_fixed(interval["index_low"]),
                         high=format_fixed(interval["index_high"]), best=interval["rank_low"],
                         worst=interval["rank_high"], replicates=interval["replicates"]))
+    elif interval and not missing:
+        # a rank is "as computed" only when nothing was missing either
+        pdf.paragraph(_("No survey estimate or expert panel in this index carries sampling noise: its rank is as "
+                        "computed."))
     previous = card.get("previous")
     if previous:
         pdf.paragraph(_("In %(year)s: %(value)s (change %(change)s).", year=previous["year"],

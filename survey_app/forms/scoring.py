@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
-from wtforms import FloatField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import BooleanField, FloatField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -34,6 +34,9 @@ class AppraiseForm(Form):
 class RunForm(Form):
     excluded = SelectMultipleField(_l("Criteria excluded from the ranking"), option_widget=CheckboxInput(),
                                    widget=ListWidget(prefix_label=False), validate_choice=False)
+    kept = SelectMultipleField(_l("Proposed criteria kept in the ranking (units without data score 0 on them)"),
+                               option_widget=CheckboxInput(), widget=ListWidget(prefix_label=False),
+                               validate_choice=False)
     peer_units = StringField(_l("Units without subordinate units or online services (codes)"),
                              validators=[Optional(), Length(max=2000)])
     peer_criteria = StringField(_l("…their criteria scored at the best peer's points (codes)"),
@@ -46,6 +49,11 @@ class RunForm(Form):
                      _l("Min-max: each criterion rescaled from the lowest unit (0) to the highest (1)")),
         SelectChoice("z-score", _l("Z-score: each criterion as standard deviations from the units' mean"))])
     note = TextAreaField(_l("Note (why these exclusions and rules)"), validators=[Optional(), Length(max=2000)])
+
+
+class PublishForm(Form):
+    confirm = BooleanField(_l("I have checked this run: publish its results for good."),
+                           validators=[DataRequired(_l("Tick the box to confirm."))])
 
 
 class IndicatorValueForm(Form):

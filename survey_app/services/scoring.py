@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -18,7 +18,7 @@ from analysis import (NORMALISATIONS, RankUncertainty, RejectedRow, Scores, Sens
                       criterion_points, explain, external_values, merge_units, propose_exclusions,
                       self_assessed_criteria, sensitivity, simulate_ranks, survey_estimates, template_rows)
 from analysis.inputs import VIETNAMESE_HEADERS
-from questionnaires import Framework
+from questionnaires import Channel, Framework
 from survey_app.extensions import db
 from survey_app.models import (CyberspaceValue, EvaluationRound, Fieldwork, ScoringRun, SelfAssessment, Unit, User,
                                WeightingRun)
@@ -339,15 +339,18 @@ def _apply_rules(framework: Framework, points: pd.DataFrame, rules: Mapping[str,
     return points
 
 
-def run_scoring(evaluation_round: EvaluationRound, *, excluded: list[str], rules: Mapping[str, Any] | None = None,
-                normalisation: str = "none", note: str = "", actor: User | None) -> ScoringRun:
+def run_scoring(evaluation_round: EvaluationRound, *, excluded: list[str], kept: Sequence[str] = (),
+                rules: Mapping[str, Any] | None = None, normalisation: str = "none", note: str = "",
+                actor: User | None) -> ScoringRun:
     """Compute the round's scores from its inputs as they stand, and store the run with that snapshot.
 
     :param excluded: criteria an officer confirmed for exclusion (proposed or not; the reason goes in ``note``)
+    :param kept: criteria proposed for exclusion that the officer keeps in the ranking (units without data score
+        0 on them); with ``excluded``, the decisions publication asks for (see ``exclusion_decisions``)
     :param rules: Tuyên Quang's rules, ``{"peer_maximum": {"units": [...], "criteria": [...]}, ...}``
     :param normalisation: one of ``analysis.NORMALISATIONS``
     :raises ServiceError: ``unknown_criterion``, ``unknown_unit``, ``unknown_rule``, ``no_units``,
-        ``unknown_normalisation``
+        ``unknown_normalisation``, ``excluded_and_kept``
     """
     if normalisation not in NORMALISATIONS:
         raise ServiceError("unknown_normalisation", method=normalisation)
@@ -356,9 +359,12 @@ def run_scoring(evaluation_round: EvaluationRound, *, excluded: list[str], rules
     if not units:
         raise ServiceError("no_units")
     leaves = {node.code for node in framework.leaves() if node.scored}
-    unknown = next((code for code in excluded if code not in leaves), None)
+    unknown = next((code for code in [*excluded, *kept] if code not in leaves), None)
     if unknown:
         raise ServiceError("unknown_criterion", criterion=unknown)
+    both = sorted(set(excluded) & set(kept))
+    if both:
+        raise ServiceError("excluded_and_kept", criterion=both[0])
     rules = {name: {"units": list(rule.get("units", [])), "criteria": list(rule.get("criteria", []))}
              for name, rule in (rules or {}).items()}
     inputs = gather(evaluation_round)
@@ -368,7 +374,7 @@ def run_scoring(evaluation_round: EvaluationRound, *, excluded: list[str], rules
     number = (db.session.scalar(select(func.max(ScoringRun.number)).where(
         ScoringRun.round_id == evaluation_round.id)) or 0) + 1
     run = ScoringRun(round_id=evaluation_round.id, number=number, excluded=sorted(excluded), rules=rules,
-                     normalisation=normalisation, versions=inputs.versions,
+                     normalisation=normalisation, versions={**inputs.versions, "exclusions": {"kept": sorted(kept)}},
                      inputs={"points": _records(points), "external": _records(external),
                              "assessed": _records(inputs.assessed), "survey": _records(inputs.survey),
                              "expert": _records(inputs.expert), "agreement": _records(inputs.agreement)},
@@ -379,8 +385,8 @@ def run_scoring(evaluation_round: EvaluationRound, *, excluded: list[str], rules
         evaluation_round.status = "scoring"
     db.session.flush()
     audit.record("scoring.run", actor=actor, entity=run,
-                 new={"round": evaluation_round.code, "number": number, "excluded": run.excluded, "rules": rules,
-                      "normalisation": normalisation,
+                 new={"round": evaluation_round.code, "number": number, "excluded": run.excluded,
+                      "kept": sorted(kept), "rules": rules, "normalisation": normalisation,
                       "versions": {name: entry.get("hash") for name, entry in inputs.versions.items()}})
     return run
 
@@ -525,14 +531,38 @@ def input_summary(evaluation_round: EvaluationRound) -> dict[str, Any]:
 
 # --- publication ----------------------------------------------------------------------------------------
 
+def exclusion_decisions(run: ScoringRun) -> list[dict[str, Any]]:
+    """The criteria proposed for exclusion on the run's own snapshot (fewer than half of its units have data
+    [1726 II.2.b.vi]), each with the officer's decision in the run: ``"excluded"``, ``"kept"`` or None (none).
+
+    :return: per criterion ``node``, ``units_with_data``, ``share``, ``decision``, in framework order
+    """
+    found = result(run)
+    units = sorted(found.points["unit"].unique()) if len(found.points) else []
+    if not units:
+        return []
+    proposed = propose_exclusions(found.points, units).set_index("node")
+    kept = set((run.versions.get("exclusions") or {}).get("kept", []))
+    order = [node.code for node in found.framework.leaves() if node.code in proposed.index]
+    return [{"node": code, "units_with_data": int(proposed.loc[code, "units_with_data"]),
+             "share": float(proposed.loc[code, "share"]),
+             "decision": "excluded" if code in run.excluded else "kept" if code in kept else None}
+            for code in order]
+
+
 def publish(run: ScoringRun, *, actor: User | None) -> None:
     """Publish a run as the round's results: the round's inputs and its framework version are frozen from now on
-    (a later change makes a new framework version).
+    (a later change makes a new framework version). A run on which a criterion proposed for exclusion was neither
+    excluded nor kept is refused: publishing it would score every unit without data 0 on it by default.
 
-    :raises ServiceError: ``round_published`` when the round already has published results
+    :raises ServiceError: ``round_published`` when the round already has published results,
+        ``exclusions_undecided`` (``criteria``: their codes) when a proposed exclusion has no decision
     """
     evaluation_round = run.evaluation_round
     ensure_open(evaluation_round)
+    undecided = [entry["node"] for entry in exclusion_decisions(run) if entry["decision"] is None]
+    if undecided:
+        raise ServiceError("exclusions_undecided", criteria=undecided)
     now = utcnow()
     run.published_at = evaluation_round.published_at = now
     evaluation_round.status = "published"
@@ -617,10 +647,38 @@ def _plain_number(value) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
 
 
+#: the order in which a scorecard names the channels of the criteria a unit has no data on
+_CHANNEL_ORDER = [str(channel) for channel in (Channel.SURVEY, Channel.SELF_ASSESSMENT, Channel.APPRAISAL,
+                                               Channel.EXPERT, Channel.CYBERSPACE)]
+
+
+def _measured_by(node) -> str:
+    """The channel that scores a criterion when it has data (as ``analysis.criterion_points`` picks it)."""
+    kinds = set(node.channel_kinds())
+    if Channel.SURVEY in kinds:
+        return str(Channel.SURVEY)
+    if kinds & {Channel.SELF_ASSESSMENT, Channel.APPRAISAL}:
+        return str(Channel.SELF_ASSESSMENT)
+    return str(node.channel_kinds()[0]) if kinds else str(Channel.SELF_ASSESSMENT)
+
+
+def missing_by_channel(framework: Framework, nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The criteria of an explanation on which the unit has no data and scores 0 (excluded ones aside), grouped by
+    the channel that should have measured them: ``[{"channel": "survey", "criteria": ["AW.3", ...]}, ...]``."""
+    grouped: dict[str, list[str]] = {}
+    for entry in nodes:
+        if entry.get("missing") and entry.get("scored") and not entry.get("excluded"):
+            grouped.setdefault(_measured_by(framework.find(entry["code"])), []).append(entry["code"])
+    return [{"channel": channel, "criteria": grouped[channel]} for channel in sorted(grouped, key=_CHANNEL_ORDER.index)]
+
+
 def scorecard(run: ScoringRun, unit_code: str, *, public: bool = True) -> dict[str, Any]:
-    """A unit's published scorecard: the explanation with last year's index beside this year's; in public, the
-    self-assessment's free text (evidence references, explanations, appraisal reasons) is left out."""
+    """A unit's published scorecard: the explanation with last year's index beside this year's, and the criteria
+    it has no data on by channel (``missing``: they score 0, so a rank without sampling noise is still not a
+    measured one); in public, the self-assessment's free text (evidence references, explanations, appraisal
+    reasons) is left out."""
     card = explanation(run, unit_code)
+    card["missing"] = missing_by_channel(result(run).framework, card["nodes"])
     card["previous"] = previous_values(run.evaluation_round).get(unit_code)
     simulated = uncertainty(run).units.loc[unit_code]
     card["interval"] = {"index_low": float(simulated["index_low"]), "index_high": float(simulated["index_high"]),

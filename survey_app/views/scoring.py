@@ -8,7 +8,8 @@ from sqlalchemy import select
 
 from analysis import self_assessed_criteria
 from survey_app.extensions import db
-from survey_app.forms.scoring import AppraiseForm, EvidenceForm, InputUploadForm, ReportValueForm, RunForm
+from survey_app.forms.scoring import (AppraiseForm, EvidenceForm, InputUploadForm, PublishForm, ReportValueForm,
+                                     RunForm)
 from survey_app.i18n import current_language, describe_error, describe_row_problem
 from survey_app.models import EvaluationRound, EvidenceDocument, Role, ScoringRun, SelfAssessment
 from survey_app.security import OFFICERS, STAFF, allow
@@ -44,14 +45,16 @@ def _upload_form(evaluation_round: EvaluationRound, prefix: str) -> InputUploadF
     return form
 
 
-def _run_form(evaluation_round: EvaluationRound) -> RunForm:
+def _run_form(evaluation_round: EvaluationRound, proposed: list[str] = ()) -> RunForm:
+    """The run form; ``proposed``: the criteria proposed for exclusion, which the officer may keep instead."""
     form = RunForm()
     framework = framework_of(evaluation_round.framework)
     language = current_language()
     form.excluded.choices = [(node.code, f"{node.code} · {node.name.in_language(language)}")
                              for node in framework.leaves() if node.scored]
+    form.kept.choices = [choice for choice in form.excluded.choices if choice[0] in proposed]
     if request.method == "GET":
-        form.excluded.data = []
+        form.excluded.data = form.kept.data = []
         form.normalisation.data = framework.normalisation
     return form
 
@@ -66,7 +69,8 @@ def show(round_code: str):
                            units=experts.round_units(evaluation_round), proposed=proposed.to_dict("records"),
                            upload=_upload_form(evaluation_round, "self"),
                            cyberspace=_upload_form(evaluation_round, "cyber"),
-                           form=_run_form(evaluation_round), runs=scoring.runs(evaluation_round))
+                           form=_run_form(evaluation_round, list(proposed["node"])),
+                           runs=scoring.runs(evaluation_round))
 
 
 @blueprint.get("/<round_code>/template.<fmt>")
@@ -250,8 +254,9 @@ def run(round_code: str):
              "full_marks": {"units": _codes(form.full_units.data), "criteria": _codes(form.full_criteria.data)}}
     rules = {name: rule for name, rule in rules.items() if rule["units"] or rule["criteria"]}
     try:
-        made = scoring.run_scoring(evaluation_round, excluded=form.excluded.data or [], rules=rules,
-                                   normalisation=form.normalisation.data, note=form.note.data or "", actor=g.user)
+        made = scoring.run_scoring(evaluation_round, excluded=form.excluded.data or [], kept=form.kept.data or [],
+                                   rules=rules, normalisation=form.normalisation.data, note=form.note.data or "",
+                                   actor=g.user)
     except ServiceError as error:
         flash(describe_error(error), "error")
         return redirect(url_for("scoring.show", round_code=round_code))
@@ -277,20 +282,33 @@ def show_run(run_id: int):
                            table=table.to_dict("records"), columns=columns, replicates=scoring.REPLICATES,
                            close=scoring.not_meaningfully_ahead(found), scenarios=len(found_sensitivity.scenarios),
                            moving=[{"unit": code, "name": names.get(code, code), **row}
-                                   for code, row in moving.to_dict("index").items()])
+                                   for code, row in moving.to_dict("index").items()],
+                           decisions=scoring.exclusion_decisions(found))
 
 
-@blueprint.post("/runs/<int:run_id>/publish")
+def _publish_page(found: ScoringRun, form: PublishForm, status: int = 200):
+    decisions = scoring.exclusion_decisions(found)
+    return render_template("scoring/publish.html", run=found, evaluation_round=found.evaluation_round, form=form,
+                           decisions=decisions, undecided=[entry["node"] for entry in decisions
+                                                           if entry["decision"] is None],
+                           units=len(found.index)), status
+
+
+@blueprint.route("/runs/<int:run_id>/publish", methods=["GET", "POST"])
 @allow(*OFFICERS)
 def publish(run_id: int):
+    """What publishing the run makes public and freezes, with a form to confirm it; publishing cannot be undone."""
     found = _run(run_id)
+    form = PublishForm()
+    if not form.validate_on_submit():
+        return _publish_page(found, form, 400 if form.is_submitted() else 200)
     try:
         scoring.publish(found, actor=g.user)
     except ServiceError as error:
         flash(describe_error(error), "error")
-    else:
-        flash(_("Run %(number)s is published: its results are on the public site and the round's inputs are "
-                "frozen.", number=found.number), "success")
+        return _publish_page(found, form, 400)
+    flash(_("Run %(number)s is published: its results are on the public site and the round's inputs are "
+            "frozen.", number=found.number), "success")
     return redirect(url_for("scoring.show_run", run_id=run_id))
 
 

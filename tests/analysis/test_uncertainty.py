@@ -105,3 +105,68 @@ def test_sensitivity_over_normalisations_and_shares():
     assert (found.summary["rank"] <= found.summary["worst"]).all()
     # u1 leads by far under every choice; u2 and u3 (raw 40 + 10 = .50 and 15 + 2 + 6 = .23) never swap
     assert found.summary["spread"].to_dict() == {"u1": 0, "u2": 0, "u3": 0}
+
+
+def test_an_excluded_criterion_leaves_the_simulation_as_it_leaves_the_index():
+    """A run with confirmed exclusions: the survey's noise on an excluded criterion is ignored, not an error, and
+    the kept sibling carries the parent's points in the simulation as in the index."""
+    from tests.analysis.test_index import THREE
+
+    scores = compute(FRAMEWORK, THREE, excluded={"B2"})
+    units = list(scores.index_value.index)
+    noisy = THREE[THREE["node"] == "B2"]
+    only_excluded = simulate_ranks(FRAMEWORK, noisy, noisy.assign(sd=3.0)[["unit", "node", "sd"]],
+                                   index_value=scores.index_value, excluded=scores.excluded, seed=1)
+    # nothing noisy is left in the index: every interval is the index itself, every rank exact
+    table = only_excluded.units.loc[units]
+    assert table["index_low"].tolist() == table["index_high"].tolist() == scores.index_value.tolist()
+    assert (table["rank_low"] == table["rank"]).all() and (table["rank_high"] == table["rank"]).all()
+    # B1 alone carries B's 40 points: one point of B1 is 40 / 20 × 1 / 100 = 0.02 of the index, so an sd of 1
+    # point gives a 95% half-width of 1.96 × 0.02 = 0.0392 (u1's B1 is 10 of 20: never clipped at 3 sd)
+    u1 = pd.DataFrame({"unit": ["u1", "u1"], "node": ["B1", "B2"], "points": [10.0, 15.0], "sd": [1.0, 1.0]})
+    both = simulate_ranks(FRAMEWORK, u1[["unit", "node", "points"]], u1[["unit", "node", "sd"]],
+                          index_value=scores.index_value, excluded={"B2"}, replicates=4000, seed=3)
+    low, high = both.units.loc["u1", ["index_low", "index_high"]]
+    assert high - scores.index_value["u1"] == pytest.approx(0.0392, rel=0.1)
+    assert scores.index_value["u1"] - low == pytest.approx(0.0392, rel=0.1)
+
+
+def test_an_excluded_pillar_takes_its_external_noise_with_it():
+    from questionnaires import framework_from_dict
+
+    def pillar(code):
+        criterion = {"code": f"{code}1", "kind": "criterion", "name": {"vi": code}, "points": 80,
+                     "channels": ["self_assessment"], "scoring": {"method": "ratio"}}
+        return {"code": code, "kind": "pillar", "name": {"vi": code}, "points": 100, "children": [
+            {"code": f"{code}A", "kind": "main_index", "name": {"vi": code}, "points": 80, "children": [criterion]}]}
+
+    two = framework_from_dict({
+        "code": "t2", "level": "province", "year": 2020, "name": {"vi": "t2"}, "total_points": 200,
+        "channel_shares": {"assessment": 0.8, "cyberspace": 0.1, "expert": 0.1, "level": "pillar"},
+        "nodes": [pillar("P"), pillar("Q")]})
+    points = pd.DataFrame({"unit": ["u1", "u1", "u2", "u2"], "node": ["P1", "Q1", "P1", "Q1"],
+                           "points": [40.0, 40.0, 20.0, 60.0]})
+    # Q1 excluded: Q has no criterion left and leaves the index with its expert share; u1 40 / 200, u2 20 / 200
+    scores = compute(two, points, excluded={"Q1"})
+    assert scores.index_value.to_dict() == {"u1": 0.2, "u2": 0.1} and "Q" in scores.excluded
+    on_q = pd.DataFrame({"unit": ["u2"], "node": ["Q"], "channel": ["expert"], "value": [0.5], "sd": [0.2]})
+    no_leaves = pd.DataFrame(columns=["unit", "node", "sd"])
+    result = simulate_ranks(two, points.iloc[:0], no_leaves, index_value=scores.index_value,
+                            excluded=scores.excluded, external_noise=on_q, seed=1)
+    assert result.units.loc["u2", ["index_low", "index_high"]].tolist() == [0.1, 0.1]
+    # P's expert share still counts: 0.1 × 100 / 200 = 0.05 of the index per unit of value, sd 0.2 → 0.01,
+    # a 95% half-width of 0.0196
+    on_p = on_q.assign(unit="u1", node="P")
+    result = simulate_ranks(two, points.iloc[:0], no_leaves, index_value=scores.index_value,
+                            excluded=scores.excluded, external_noise=on_p, replicates=4000, seed=1)
+    assert result.units.loc["u1", "index_high"] - 0.2 == pytest.approx(0.0196, rel=0.1)
+
+
+def test_a_node_outside_the_framework_is_still_refused():
+    from analysis import EstimationError
+
+    points = pd.DataFrame({"unit": ["u1"], "node": ["Z9"], "points": [1.0]})
+    with pytest.raises(EstimationError) as caught:
+        simulate_ranks(FRAMEWORK, points, points.assign(sd=1.0)[["unit", "node", "sd"]],
+                       index_value=pd.Series({"u1": 0.5}), excluded={"B2"})
+    assert caught.value.code == "unknown_node"

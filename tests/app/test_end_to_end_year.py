@@ -19,6 +19,7 @@ survey answer, no panel: (70 + 50) / 1250 = 0.096.
 The other 61 provinces have nothing: 0, sharing third place.
 """
 import io
+import re
 
 import pandas as pd
 import pytest
@@ -60,7 +61,7 @@ def test_a_year_from_raw_inputs_to_the_published_ranking(app, client, create_use
     fieldwork = collection.create_fieldwork("e2e-open", questionnaire, FieldworkMode.OPEN_LINK, provinces,
                                             name_vi="Khảo sát mở", actor=None)
     fieldwork.round_id = evaluation.id
-    _, key = collection.create_api_key("partner", actor=None)
+    _, key = collection.create_api_key("partner", [fieldwork], actor=None)
     db.session.commit()
 
     # --- raw survey responses through the JSON API (one sent twice: stored once) ---------------------------
@@ -95,11 +96,15 @@ def test_a_year_from_raw_inputs_to_the_published_ranking(app, client, create_use
     client.post(f"/scoring/assessments/{infra.id}/appraise",
                 data={"csrf_token": csrf_token(client, f"/scoring/{ROUND}/units/02"), "points": "30",
                       "reason": "Số liệu chưa khớp"})
+    # every criterion proposed for exclusion is kept, as the officer decides on the round page
+    round_page = client.get(f"/scoring/{ROUND}").get_data(as_text=True)
+    proposed = re.findall(r'name="kept" type="checkbox" value="([^"]+)"', round_page)
     response = client.post(f"/scoring/{ROUND}/runs", data={"csrf_token": csrf_token(client, f"/scoring/{ROUND}"),
-                                                           "normalisation": "none"})
+                                                           "normalisation": "none", "kept": proposed})
     assert response.status_code == 302
     run_path = response.headers["Location"]
-    assert client.post(f"{run_path}/publish", data={"csrf_token": csrf_token(client, run_path)}).status_code == 302
+    assert client.post(f"{run_path}/publish", data={"csrf_token": csrf_token(client, f"{run_path}/publish"),
+                                                    "confirm": "y"}).status_code == 302
     client.post("/logout", data={"csrf_token": csrf_token(client, "/dashboard")})
 
     # --- the public reads it back ----------------------------------------------------------------------------

@@ -45,6 +45,13 @@ def _load(evaluation):
     return report
 
 
+def _run_keeping_proposed(evaluation, excluded=(), **options):
+    """A run that decides every criterion proposed for exclusion: ``excluded``, the others kept (two of the 63
+    provinces have data here, so every criterion is proposed)."""
+    proposed = [code for code in scoring.proposed_exclusions(evaluation)["node"] if code not in excluded]
+    return scoring.run_scoring(evaluation, excluded=list(excluded), kept=proposed, actor=None, **options)
+
+
 def test_a_file_with_a_bad_row_stores_nothing_and_reports_every_row(scored):
     rows = SELF_ASSESSED + [{"Mã đơn vị": "01", "Mã tiêu chí": "AW.3", "Giá trị": "1", "Minh chứng": "x"},
                             {"Mã đơn vị": "99", "Mã tiêu chí": "AW.1", "Giá trị": "1", "Minh chứng": "x"},
@@ -252,12 +259,12 @@ def test_viewers_see_scores_but_cannot_change_them(scored, client, create_user, 
 
 def test_a_published_run_is_public_with_search_sort_scorecards_and_json(scored, survey, client, create_user, login):
     _load(scored)
-    run = scoring.run_scoring(scored, excluded=[], actor=None)
+    run = _run_keeping_proposed(scored)
     db.session.commit()
     assert client.get("/results/province-2023").status_code == 404
     login(create_user("scoring_officer"))
-    token = csrf_token(client, f"/scoring/runs/{run.id}")
-    assert client.post(f"/scoring/runs/{run.id}/publish", data={"csrf_token": token}).status_code == 302
+    token = csrf_token(client, f"/scoring/runs/{run.id}/publish")
+    assert client.post(f"/scoring/runs/{run.id}/publish", data={"csrf_token": token, "confirm": "y"}).status_code == 302
     db.session.refresh(scored)
     assert scored.published_at is not None and scored.framework.frozen
     # the round's inputs are frozen now
@@ -313,7 +320,7 @@ def test_last_years_value_of_a_merged_unit_is_its_predecessors_average(scored, s
     from survey_app.services.demo import demo_framework_path
 
     _load(scored)
-    scoring.publish(scoring.run_scoring(scored, excluded=[], actor=None), actor=None)
+    scoring.publish(_run_keeping_proposed(scored), actor=None)
     later, _ = frameworks.store_framework(replace(read_yaml(demo_framework_path()), code="province-2025", year=2025,
                                                   last_year=None))
     merged = rounds.create_round("province-2025", 2025, "DTI 2025", "DTI 2025", later,
@@ -325,7 +332,7 @@ def test_last_years_value_of_a_merged_unit_is_its_predecessors_average(scored, s
     assert previous[new_unit.code]["from"] == olds and previous[new_unit.code]["year"] == 2023
     assert previous[new_unit.code]["index"] == pytest.approx(0.08 / len(olds))
     # both series side by side once the merged round is published
-    run = scoring.run_scoring(merged, excluded=[], actor=None)
+    run = _run_keeping_proposed(merged)
     scoring.publish(run, actor=None)
     series = {row["unit"]: row for row in scoring.merger_series(run)}
     row = series[new_unit.code]
@@ -367,3 +374,125 @@ def test_published_pages_are_rendered_once_but_their_frame_and_later_targets_are
     for n in range(20):
         anonymous.get(f"/results/province-2022-demo?q=x{n}&sort=nonsense{n}")
     assert len(results._PUBLISHED_CACHE) == before
+
+
+# --- publishing: a confirmation, and decisions on every proposed exclusion first ----------------------------
+
+SURVEY_CRITERIA = ["AW.3", "INFRA.2", "HR.2", "DG.3", "DG.4", "DE.1", "DE.2", "DS.1", "DS.2"]
+
+
+def _publication_state(evaluation):
+    from survey_app.models import ScoringRun
+
+    db.session.expire_all()
+    return (evaluation.published_at, evaluation.status, evaluation.framework.frozen,
+            db.session.scalar(select(func.count(ScoringRun.id)).where(ScoringRun.published_at.is_not(None))),
+            db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "scoring.publish")))
+
+
+def test_a_run_with_an_undecided_proposed_exclusion_is_not_published(scored, client, create_user, login):
+    from tests.conftest import row_counts
+
+    _load(scored)
+    proposed = list(scoring.proposed_exclusions(scored)["node"])
+    # the officer excluded SEC.2 and said nothing about the other criteria fewer than half of the units have
+    run = scoring.run_scoring(scored, excluded=["SEC.2"], actor=None)
+    db.session.commit()
+    assert [entry["decision"] for entry in scoring.exclusion_decisions(run)] == [
+        "excluded" if code == "SEC.2" else None for code in proposed]
+    with pytest.raises(ServiceError) as caught:
+        scoring.publish(run, actor=None)
+    assert caught.value.code == "exclusions_undecided"
+    assert caught.value.params["criteria"] == [code for code in proposed if code != "SEC.2"]
+    db.session.rollback()
+
+    login(create_user("scoring_officer"))
+    client.get("/?lang=en")
+    before, counts = _publication_state(scored), row_counts()
+    assert before == (None, "scoring", False, 0, 0)
+    path = f"/scoring/runs/{run.id}/publish"
+    page = client.get(path).get_data(as_text=True)
+    # the confirmation page says why it cannot publish, and offers no form to do it
+    assert "Publishing is refused while a criterion proposed for exclusion has no decision: AW.1, AW.2" in page
+    assert 'name="confirm"' not in page and "HR.2 (<strong" in page
+    refused = client.post(path, data={"csrf_token": csrf_token(client, path), "confirm": "y"})
+    assert refused.status_code == 400
+    assert ("Not published: no decision on the criteria proposed for exclusion AW.1, AW.2, AW.3"
+            in refused.get_data(as_text=True))
+    assert _publication_state(scored) == before and row_counts() == counts
+    assert client.get("/results/province-2023").status_code == 404
+
+
+def test_publishing_shows_what_becomes_public_and_asks_to_confirm(scored, client, create_user, login):
+    _load(scored)
+    undecided = scoring.run_scoring(scored, excluded=[], actor=None)
+    run = _run_keeping_proposed(scored, excluded=["SEC.2"], note="SEC.2: dưới 50% đơn vị")
+    db.session.commit()
+    assert {entry["decision"] for entry in scoring.exclusion_decisions(run)} == {"excluded", "kept"}
+    assert run.versions["exclusions"]["kept"] == sorted(set(scoring.proposed_exclusions(scored)["node"]) - {"SEC.2"})
+    login(create_user("scoring_officer"))
+    client.get("/?lang=en")
+    # the run page links to the confirmation; it no longer publishes in one click
+    run_page = client.get(f"/scoring/runs/{run.id}").get_data(as_text=True)
+    path = f"/scoring/runs/{run.id}/publish"
+    assert f'href="{path}"' in run_page and f'action="{path}"' not in run_page
+    page = client.get(path).get_data(as_text=True)
+    assert "Publish run 2?" in page and "DTI 2023 (province-2023)" in page
+    assert "<dt>Units ranked</dt><dd>63</dd>" in page
+    version = scored.framework
+    assert f"{version.code} {version.year} v{version.version}" in page
+    assert "SEC.2 (excluded)" in page and "AW.3 (kept in the ranking)" in page
+    assert "inputs freeze" in page and "It cannot be undone" in page
+    assert 'name="confirm"' in page and 'name="csrf_token"' in page
+    before = _publication_state(scored)
+    # without the box ticked: the page again, nothing published
+    unconfirmed = client.post(path, data={"csrf_token": csrf_token(client, path)})
+    assert unconfirmed.status_code == 400 and "Tick the box to confirm." in unconfirmed.get_data(as_text=True)
+    assert _publication_state(scored) == before
+    published = client.post(path, data={"csrf_token": csrf_token(client, path), "confirm": "y"})
+    assert published.status_code == 302 and published.headers["Location"] == f"/scoring/runs/{run.id}"
+    published_at, status, frozen, runs, events = _publication_state(scored)
+    assert published_at is not None and (status, frozen, runs, events) == ("published", True, 1, 1)
+    assert client.get("/results/province-2023").status_code == 200
+    # the round has its results now: the other run's page says so and offers no form
+    other = client.get(f"/scoring/runs/{undecided.id}/publish").get_data(as_text=True)
+    assert "results are published: its inputs can no longer change" in other and 'name="confirm"' not in other
+
+
+def test_a_criterion_cannot_be_both_excluded_and_kept(scored, client, create_user, login):
+    _load(scored)
+    with pytest.raises(ServiceError) as caught:
+        scoring.run_scoring(scored, excluded=["SEC.2"], kept=["SEC.2", "AW.1"], actor=None)
+    assert caught.value.code == "excluded_and_kept" and caught.value.params == {"criterion": "SEC.2"}
+    with pytest.raises(ServiceError) as caught:
+        scoring.run_scoring(scored, excluded=[], kept=["NOPE"], actor=None)
+    assert caught.value.code == "unknown_criterion"
+    login(create_user("scoring_officer"))
+    client.get("/?lang=en")
+    form = client.get("/scoring/province-2023").get_data(as_text=True)
+    assert 'name="kept" type="checkbox" value="SEC.2"' in form or 'name="kept" value="SEC.2"' in form
+    response = client.post("/scoring/province-2023/runs", follow_redirects=True,
+                           data={"csrf_token": csrf_token(client, "/scoring/province-2023"), "excluded": ["SEC.2"],
+                                 "kept": ["SEC.2"]})
+    assert "SEC.2 cannot be both excluded and kept." in response.get_data(as_text=True)
+    assert scoring.runs(scored) == []
+
+
+def test_a_scorecard_names_the_missing_survey_criteria_instead_of_calling_the_rank_exact(scored, client):
+    _load(scored)
+    # the survey criteria are kept although no province answered: every unit scores 0 on them
+    scoring.publish(_run_keeping_proposed(scored, excluded=["SEC.2"]), actor=None)
+    db.session.commit()
+    card = client.get("/api/v1/results/province-2023/units/02").get_json()
+    # Hà Giang reported AW.1 and INFRA.1 (SEC.2 is excluded): the other self-assessed criteria are missing too
+    assert card["missing"] == [
+        {"channel": "survey", "criteria": SURVEY_CRITERIA},
+        {"channel": "self_assessment", "criteria": ["AW.2", "INST.1", "INST.2", "INFRA.3", "HR.1", "SEC.1", "DG.1",
+                                                    "DG.2", "DG.5", "DE.3", "DS.3"]}]
+    assert not card["interval"]["noisy"]
+    page = client.get("/results/province-2023/units/02?lang=en").get_data(as_text=True)
+    assert ("This unit has no data on these criteria, each scored 0: Sociological survey (" + ", ".join(SURVEY_CRITERIA)
+            + "); Self-assessment (AW.2, ") in page
+    assert "its rank is as computed" not in page
+    report = _pdf_text(client.get("/results/province-2023/units/02.pdf?lang=en").data)
+    assert "This unit has no data on these criteria" in report and "rank is as computed" not in report
