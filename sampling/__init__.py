@@ -5,7 +5,7 @@ The public API is flat: ``from sampling import allocate, rake``.
 """
 from sampling._errors import SamplingError
 from sampling.allocation import Allocation, allocate
-from sampling.frames import read_list_frame, read_population_frame
+from sampling.frames import read_list_frame, read_population_frame, read_stratum_deviations
 from sampling.nominations import (CheckedNominations, NominationRow, RejectedNomination, check_nominations,
                                   person_key, plain_text)
 from sampling.panels import (
@@ -40,5 +40,6 @@ __all__ = ["plain_text",
     "shortfalls",
     "Allocation", "Calibration", "Diagnostics", "SamplingError", "Weighting", "adjust_nonresponse", "allocate",
     "base_weights", "calibrate", "diagnose", "margin_of_error", "poststratify", "pps_probabilities", "rake", "read_list_frame", "read_population_frame",
+    "read_stratum_deviations",
     "sample_size_mean", "sample_size_proportion", "select", "trim", "z_value",
 ]

@@ -43,15 +43,17 @@ class Allocation:
         if groups.isna().any():
             missing = list(groups[groups.isna()].index[:5])
             raise SamplingError("unknown_stratum", "no group for strata {strata}", strata=missing)
-        table = self.table.assign(group=groups.values)
+        # grouped by the values, not by a column added to the table: a stratum column may have any name
+        group = groups.to_numpy()
+        table = self.table
         respondents = table["size"] * self.response_rate
         pq = self.proportion * (1 - self.proportion)
-        population = table.groupby("group")["population"].transform("sum")
+        population = table["population"].groupby(group).transform("sum")
         share = table["population"] / population
         fpc = (1 - respondents / table["population"]).clip(lower=0)
         with np.errstate(divide="ignore", invalid="ignore"):
             part = np.where(respondents > 0, share**2 * pq * fpc / respondents, np.where(share > 0, np.inf, 0))
-        variance = pd.Series(part, index=table.index).groupby(table["group"]).sum() * self.deff
+        variance = pd.Series(part, index=table.index).groupby(group).sum() * self.deff
         return z_value(self.confidence) * np.sqrt(variance)
 
 

@@ -25,6 +25,7 @@ from sampling import (
     rake,
     read_list_frame,
     read_population_frame,
+    read_stratum_deviations,
     sample_size_proportion,
     select as select_sample,
     trim,
@@ -37,23 +38,54 @@ from survey_app.services.frameworks import framework_of
 
 # --- sample plans ---------------------------------------------------------------------------------------
 
+#: the figures of a plan per stratum and per unit, kept apart from the frame's own columns: those may have any
+#: name, ``size`` or ``population`` among them (a business frame is stratified by firm size)
+PLAN_COLUMNS = ["population", "size", "margin_of_error", "expected_respondents"]
+UNIT_COLUMNS = ["population", "size", "margin_of_error"]
+
+
 @dataclass
 class Plan:
-    #: per stratum: its columns, population, size, margin_of_error, expected_respondents
+    #: per stratum, indexed by its values (a level per stratum column): the PLAN_COLUMNS
     strata: pd.DataFrame
-    #: per unit (when a stratum column names the unit): population, size, margin_of_error
+    #: per unit, indexed by the unit column's values (when a stratum column names the unit): the UNIT_COLUMNS
     units: pd.DataFrame | None
     parameters: dict[str, Any]
+
+    @property
+    def total(self) -> int:
+        return int(self.strata["size"].sum())
+
+    def rows(self):
+        """Every stratum as its values (one per stratum column) and its figures."""
+        for key, figures in self.strata.iterrows():
+            yield (list(key) if isinstance(key, tuple) else [key]), figures
+
+    def table(self) -> pd.DataFrame:
+        """The plan as one flat table, the stratum columns first; a figure whose name a stratum column already
+        has is prefixed ``plan_`` (a frame stratified by ``size`` gets the sample size as ``plan_size``)."""
+        keys = self.strata.index.to_frame(index=False)
+        taken, names = set(keys.columns), {}
+        for column in self.strata.columns:
+            name = column
+            while name in taken:
+                name = "plan_" + name
+            taken.add(name)
+            names[column] = name
+        return pd.concat([keys, self.strata.reset_index(drop=True).rename(columns=names)], axis=1)
 
 
 def sample_plan(data: bytes, filename: str, strata: list[str], count: str, method: str, *, total: int | None,
                 margin: float | None, power: float, minimum: int, maximum: int | None, deff: float,
-                response_rate: float, unit: str | None = None) -> Plan:
+                response_rate: float, unit: str | None = None, sd_column: str | None = None,
+                sd_kind: str = "sd") -> Plan:
     """The plan of a frame: per stratum its population, sample size (invitations) and expected margin, and
     per unit (a province made of its strata) the margin its strata give together.
 
-    With ``method == "precision"`` every stratum gets the size that reaches ``margin`` on its own; otherwise
-    ``total`` is allocated by the method.
+    The strata may be fewer than the frame's columns: the rows of a stratum are added up. With ``method ==
+    "precision"`` every stratum gets the size that reaches ``margin`` on its own; otherwise ``total`` is
+    allocated by the method, Neyman's taking each stratum's standard deviation (``sd_kind="sd"``) or expected
+    proportion (``sd_kind="proportion"``) from the frame's column ``sd_column``.
 
     :raises sampling.SamplingError: for a bad frame or an impossible request
     """
@@ -61,54 +93,66 @@ def sample_plan(data: bytes, filename: str, strata: list[str], count: str, metho
     if unit is not None and unit not in strata:
         raise SamplingError("unknown_column", "no column {column} among the strata", column=unit)
     if method == "precision":
-        sizes = pd.Series({stratum: min(int(n_h), sample_size_proportion(
+        sizes = pd.Series([min(int(n_h), sample_size_proportion(
             margin, population=n_h, deff=deff, response_rate=response_rate)) if n_h > 0 else 0
-            for stratum, n_h in population.items()}, dtype=float)
-        sizes.index = population.index
+            for n_h in population], index=population.index, dtype=float)
         total = int(sizes.sum())
         # allocating that total in proportion to the sizes gives them back, with their margins computed
         allocation = allocate(population, total, "neyman", sd=sizes / population.where(population > 0, 1),
                               deff=deff, response_rate=response_rate)
     else:
-        allocation = allocate(population, total, method, power=power, minimum=minimum, maximum=maximum,
+        sd = None
+        if method == "neyman" and sd_column:
+            sd = read_stratum_deviations(data, strata, sd_column, kind=sd_kind, count=count, name=filename)
+        allocation = allocate(population, total, method, sd=sd, power=power, minimum=minimum, maximum=maximum,
                               deff=deff, response_rate=response_rate)
     table = allocation.table.copy()
     table["expected_respondents"] = (table["size"] * response_rate).round(1)
     units = None
     if unit is not None:
         groups = pd.Series(table.index.get_level_values(unit), index=table.index)
-        units = table.groupby(groups.values)[["population", "size"]].sum()
+        units = table.groupby(groups.to_numpy())[["population", "size"]].sum()
         units["margin_of_error"] = allocation.margin_by(groups)
         units.index.name = unit
-        units = units.reset_index()
     parameters = {"strata": strata, "count": count, "method": method, "total": total, "margin": margin,
                   "power": power, "minimum": minimum, "maximum": maximum, "deff": deff,
                   "response_rate": response_rate, "unit": unit}
-    return Plan(table.reset_index(), units, parameters)
+    if method == "neyman":
+        parameters |= {"sd_column": sd_column, "sd_kind": sd_kind}
+    return Plan(table[PLAN_COLUMNS], units, parameters)
 
 
 def save_plan(plan: Plan, name: str, data: bytes, filename: str, *, actor: User | None) -> SamplePlan:
+    """Store a plan: a record per stratum ``{"stratum": {column: value}, "population": …, "size": …}`` and per
+    unit ``{"unit": value, "population": …}``, the frame's values nested apart from the figures."""
+    strata = [{"stratum": dict(zip(plan.parameters["strata"], values)), **figures}
+              for values, figures in zip(_keys(plan.strata.index), _records(plan.strata))]
+    units = []
+    if plan.units is not None:
+        units = [{"unit": value, **figures} for value, figures in zip(plan.units.index, _records(plan.units))]
     stored = SamplePlan(name=name, frame_name=filename[:255], frame_hash=_file_hash(data),
-                        parameters=plan.parameters, strata=_records(plan.strata),
-                        units=_records(plan.units) if plan.units is not None else [],
-                        total=int(plan.strata["size"].sum()), created_by_id=actor.id if actor else None)
+                        parameters=plan.parameters, strata=strata, units=units, total=plan.total,
+                        created_by_id=actor.id if actor else None)
     db.session.add(stored)
     db.session.flush()
     audit.record("sample_plan.save", actor=actor, entity=stored, new={"name": name, "total": stored.total})
     return stored
 
 
-PLAN_COLUMNS = ["population", "size", "margin_of_error", "expected_respondents"]
-
-
 def stored_plan(stored: SamplePlan) -> Plan:
     """A saved plan's tables, columns in their order (JSONB keeps no key order)."""
-    strata = stored.parameters["strata"]
+    columns = stored.parameters["strata"]
+    index = _index([_stratum_values(row, columns) for row in stored.strata], columns)
+    strata = pd.DataFrame([{column: row.get(column) for column in PLAN_COLUMNS} for row in stored.strata],
+                          columns=PLAN_COLUMNS, index=index).astype({"margin_of_error": float})
     units = None
     if stored.units:
-        units = pd.DataFrame(stored.units, columns=[stored.parameters["unit"], "population", "size",
-                                                    "margin_of_error"])
-    return Plan(pd.DataFrame(stored.strata, columns=strata + PLAN_COLUMNS), units, stored.parameters)
+        unit = stored.parameters["unit"]
+        # plans saved before the figures were nested keyed the unit by its column's name
+        index = pd.Index([row["unit"] if "unit" in row else row[unit] for row in stored.units], name=unit)
+        units = pd.DataFrame([{column: row.get(column) for column in UNIT_COLUMNS} for row in stored.units],
+                             columns=UNIT_COLUMNS, index=index).astype({"margin_of_error": float})
+    return Plan(strata, units, stored.parameters)
 
 
 def run_estimates(run: WeightingRun) -> pd.DataFrame:
@@ -119,8 +163,27 @@ def run_estimates(run: WeightingRun) -> pd.DataFrame:
 def plan_sizes(plan: SamplePlan) -> dict:
     """The plan's size per stratum, keyed as ``sampling.select`` expects (a tuple for several columns)."""
     columns = plan.parameters["strata"]
-    return {(tuple(str(row[c]) for c in columns) if len(columns) > 1 else str(row[columns[0]])): int(row["size"])
-            for row in plan.strata}
+    sizes = {}
+    for row in plan.strata:
+        values = tuple(str(value) for value in _stratum_values(row, columns))
+        sizes[values if len(columns) > 1 else values[0]] = int(row["size"])
+    return sizes
+
+
+def _stratum_values(row: dict[str, Any], columns: list[str]) -> list:
+    # plans saved before the figures were nested kept the stratum's values beside them
+    values = row["stratum"] if isinstance(row.get("stratum"), dict) else row
+    return [values[column] for column in columns]
+
+
+def _index(keys: list[list], columns: list[str]) -> pd.Index:
+    if len(columns) > 1:
+        return pd.MultiIndex.from_tuples([tuple(key) for key in keys], names=columns)
+    return pd.Index([key[0] for key in keys], name=columns[0])
+
+
+def _keys(index: pd.Index) -> list[list]:
+    return [list(key) if isinstance(key, tuple) else [key] for key in index]
 
 
 def _records(table: pd.DataFrame) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sampling import SamplingError
 from survey_app.extensions import db
 from survey_app.forms.sampling import DrawForm, SamplePlanForm, WeightingForm, split_columns
-from survey_app.i18n import current_language, describe_error, describe_sampling_error
+from survey_app.i18n import current_language, describe_error, describe_sampling_error, number
 from survey_app.models import FieldworkMode, Role, SamplePlan, WeightingRun
 from survey_app.views.downloads import table_file
 from survey_app.security import ANALYSTS, DESIGNERS, allow
@@ -43,12 +43,13 @@ def plan():
                 power=float(form.power.data if form.power.data is not None else 0.5),
                 minimum=form.minimum.data or 0, maximum=form.maximum.data,
                 deff=float(form.deff.data or 1), response_rate=float(form.response_rate.data or 1),
-                unit=(form.unit.data or "").strip() or None)
+                unit=(form.unit.data or "").strip() or None, sd_column=(form.sd_column.data or "").strip() or None,
+                sd_kind=form.sd_kind.data)
         except SamplingError as error:
             problem = describe_sampling_error(error)
         action = request.form.get("action")
         if result is not None and action == "download":
-            return _csv(result.strata, "sample-plan.csv")
+            return _csv(result.table(), "sample-plan.csv")
         if result is not None and action == "save":
             if not (form.name.data or "").strip():
                 form.name.errors.append(_("Enter a name to save the plan."))
@@ -78,9 +79,10 @@ def show_plan(plan_id: int):
 @allow(*DESIGNERS)
 def plan_csv(plan_id: int):
     stored = db.get_or_404(SamplePlan, plan_id)
-    return _csv(sampling_service.stored_plan(stored).strata, f"sample-plan-{plan_id}.csv")
+    return _csv(sampling_service.stored_plan(stored).table(), f"sample-plan-{plan_id}.csv")
 
 
+#: the sampling library's codes that survey_app.i18n does not name yet (they belong in its _SAMPLING_MESSAGES)
 def _csv(table: pd.DataFrame, filename: str) -> Response:
     return table_file(table, filename.removesuffix(".csv"))
 
@@ -96,7 +98,7 @@ def draw(fieldwork_code: str):
     if fieldwork.mode != FieldworkMode.INVITATION:
         abort(404)
     form = DrawForm()
-    form.plan_id.choices = [(p.id, f"{p.name} ({p.total})") for p in
+    form.plan_id.choices = [(p.id, f"{p.name} ({number(p.total)})") for p in
                             db.session.scalars(select(SamplePlan).order_by(SamplePlan.id.desc()))]
     problems = []
     if form.validate_on_submit():
@@ -183,14 +185,30 @@ def _missing(value) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
+#: the chart's font size (app.css: ``.bars text``) and a width per character, in ems, above the average of any
+#: label's digits, separators and signs in the usual sans-serif fonts (DejaVu Sans's digits, the widest, take
+#: 0.64): what lays the labels out so that they never overlap
+CHART_FONT, CHART_CHARACTER = 12, 0.7
+#: the narrowest bar, and the space kept between two labels
+CHART_BAR, CHART_GAP = 40, 8
+
+
 def _histogram_chart(bins: list[dict]) -> dict:
-    """Bars of an SVG chart in viewBox units (the page's CSP allows no inline style, so sizes are attributes)."""
+    """Bars of an SVG chart in viewBox units (the page's CSP allows no inline style, so sizes are attributes).
+
+    A bar's range and its count are centred on it, in the visitor's notation; every bar is as wide as the
+    widest label needs, so that no two labels overlap however long the numbers are.
+    """
     tallest = max((b["count"] for b in bins), default=0) or 1
-    width, height, gap = 40, 120, 6
+    height = 120
+    labels = [f"≥ {number(one['low'])}" if one["high"] is None else f"{number(one['low'])}–{number(one['high'])}"
+              for one in bins]
+    counts = [number(one["count"]) for one in bins]
+    width = math.ceil(max([CHART_BAR] + [len(text) * CHART_FONT * CHART_CHARACTER for text in labels + counts]))
+    pitch = width + CHART_GAP
     bars = []
-    for index, one in enumerate(bins):
+    for index, (one, label, count) in enumerate(zip(bins, labels, counts)):
         bar = height * one["count"] / tallest
-        label = (f"{one['low']:g}–{one['high']:g}" if one["high"] is not None else f"≥ {one['low']:g}")
-        bars.append({"x": index * (width + gap), "y": height - bar, "width": width, "height": bar,
-                     "count": one["count"], "label": label})
-    return {"bars": bars, "width": len(bins) * (width + gap), "height": height}
+        bars.append({"x": index * pitch, "y": height - bar, "width": width, "height": bar,
+                     "middle": index * pitch + width / 2, "count": count, "label": label})
+    return {"bars": bars, "width": len(bins) * pitch, "height": height}

@@ -1,4 +1,6 @@
 """Plans, draws and weighting runs as the staff pages use them, with values checked by hand."""
+import math
+
 import pytest
 from sqlalchemy import func, select
 
@@ -6,7 +8,8 @@ from sampling import SamplingError
 from survey_app.extensions import db
 from survey_app.models import Invitation, SamplePlan, WeightingRun
 from survey_app.services import ServiceError, collection
-from survey_app.services.sampling import draw_invitations, plan_sizes, run_weighting, sample_plan, save_plan
+from survey_app.services.sampling import (draw_invitations, plan_sizes, run_weighting, sample_plan, save_plan,
+                                          stored_plan)
 from tests.conftest import CITIZEN_ANSWERS
 
 FRAME = b"province,urban,population\n01,urban,3000\n01,rural,7000\n02,urban,1000\n02,rural,9000\n"
@@ -95,9 +98,8 @@ def test_a_saved_plan_gives_per_unit_margins_and_drives_a_draw(survey):
     assert plan.strata["size"].tolist() == [6, 14, 2, 18] or sorted(plan.strata["size"]) == [2, 6, 14, 18]
     assert plan.units["size"].tolist() == [20, 20]
     # unit 01: W = .3/.7, n = 6/14: margin = 1.96 sqrt(Σ W² .25 (1 - n/N) / n)
-    import math
     variance = sum(w * w * 0.25 * (1 - n / big) / n for w, n, big in ((0.3, 6, 3000), (0.7, 14, 7000)))
-    assert plan.units.loc[plan.units["province"] == "01", "margin_of_error"].iloc[0] == pytest.approx(
+    assert plan.units.loc["01", "margin_of_error"] == pytest.approx(
         1.959963984540054 * math.sqrt(variance))
     stored = save_plan(plan, "Citizens 2023", FRAME, "frame.csv", actor=None)
     db.session.commit()
@@ -127,3 +129,94 @@ def test_a_plan_asking_more_than_a_list_holds_names_the_stratum(survey):
         draw_invitations(survey.invited, frame, "list.csv", strata=["province", "urban"], unit="unit",
                          sizes={("01", "urban"): 3}, method="srs", size=None, seed=1, actor=None)
     assert error.value.code == "size_exceeds_stratum" and error.value.params["stratum"] == ("01", "urban")
+
+
+Z95 = 1.959963984540054
+
+
+@pytest.mark.parametrize("strata, count", [
+    (["size"], "population"),  # the business questionnaire's firm size
+    (["province", "size"], "population"),
+    (["population"], "count"),
+    (["province"], "size"),
+    (["group", "n"], "share"),
+    (["stratum", "unit"], "allocation"),
+    (["margin_of_error", "expected_respondents"], "population"),
+    (["plan_size", "size"], "population"),
+])
+def test_frame_columns_never_collide_with_the_plans_figures(app, strata, count):
+    """Whatever the frame's columns are called, the plan keeps them apart from the figures it computes."""
+    rows = ["a,100", "c,300", "b,600"] if len(strata) == 1 else ["a,x,100", "a,y,300", "b,x,600"]
+    frame = ",".join(strata + [count]) + "\n" + "\n".join(rows) + "\n"
+    unit = strata[0]
+    plan = sample_plan(frame.encode(), "frame.csv", strata, count, "proportional", total=100, margin=None,
+                       power=0.5, minimum=0, maximum=None, deff=1.0, response_rate=1.0, unit=unit)
+    stored = save_plan(plan, "Firms 2023", frame.encode(), "frame.csv", actor=None)
+    db.session.commit()
+    again = stored_plan(db.session.get(SamplePlan, stored.id))
+    # proportional: 100, 300, 600 of 1,000 → 10, 30, 60; every stratum samples a tenth, so its margin is
+    # 1.96 sqrt(0.25 × 0.9 / n)
+    for shown in (plan, again):
+        assert shown.strata.index.names == strata
+        assert shown.strata["population"].tolist() == [100, 300, 600]
+        assert shown.strata["size"].tolist() == [10, 30, 60]
+        assert shown.strata["margin_of_error"].tolist() == pytest.approx(
+            [Z95 * math.sqrt(0.225 / n) for n in (10, 30, 60)])
+        assert shown.strata["expected_respondents"].tolist() == [10, 30, 60]
+        assert shown.total == 100
+    sizes = plan_sizes(db.session.get(SamplePlan, stored.id))
+    if len(strata) == 1:
+        assert sizes == {"a": 10, "c": 30, "b": 60}
+    else:
+        assert sizes == {("a", "x"): 10, ("a", "y"): 30, ("b", "x"): 60}
+        # unit a: W = 1/4, 3/4 with n = 10, 30 and f = 0.1: Σ W² 0.25 × 0.9 / n = 0.225 × 0.025
+        for shown in (plan, again):
+            assert shown.units.index.name == unit
+            assert shown.units.loc["a", "size"] == 40 and shown.units.loc["b", "population"] == 600
+            assert shown.units.loc["a", "margin_of_error"] == pytest.approx(Z95 * 0.075)
+    table = again.table()
+    assert list(table.columns[:len(strata)]) == strata and len(set(table.columns)) == len(table.columns)
+    assert table.iloc[:, len(strata) + 1].tolist() == [10, 30, 60]  # the sizes, under a name of their own
+
+
+def test_a_legacy_plan_with_its_values_beside_the_figures_still_reads(app):
+    legacy = SamplePlan(name="old", frame_name="f.csv", frame_hash="0" * 64, total=50,
+                        parameters={"strata": ["province", "urban"], "unit": "province"},
+                        strata=[{"province": "01", "urban": "urban", "population": 100, "size": 20,
+                                 "margin_of_error": 0.2, "expected_respondents": 12.0},
+                                {"province": "01", "urban": "rural", "population": 300, "size": 30,
+                                 "margin_of_error": None, "expected_respondents": 18.0}],
+                        units=[{"province": "01", "population": 400, "size": 50, "margin_of_error": 0.1}])
+    db.session.add(legacy)
+    db.session.commit()
+    plan = stored_plan(legacy)
+    assert plan.strata.loc[("01", "rural"), "size"] == 30 and math.isnan(plan.strata["margin_of_error"].iloc[1])
+    assert plan.units.loc["01", "size"] == 50
+    assert plan_sizes(legacy) == {("01", "urban"): 20, ("01", "rural"): 30}
+
+
+def test_a_frame_stratified_on_some_of_its_columns_is_planned_on_their_sums():
+    frame = (b"province,urban,sex,population\n01,urban,female,1200\n01,urban,male,1100\n01,rural,female,3000\n"
+             b"01,rural,male,2900\n02,urban,female,70\n02,urban,male,65\n02,rural,female,400\n02,rural,male,380\n")
+    plan = sample_plan(frame, "frame.csv", ["province", "urban"], "population", "proportional", total=910,
+                       margin=None, power=0.5, minimum=0, maximum=None, deff=1.0, response_rate=1.0,
+                       unit="province")
+    # strata 2,300, 5,900, 135, 780 of 9,115: × 910 / 9,115 = 229.6, 589.0, 13.5, 77.9 → 230, 589, 13, 78
+    assert plan.strata["population"].tolist() == [2300, 5900, 135, 780]
+    assert plan.strata["size"].tolist() == [230, 589, 13, 78]
+    assert plan.units["population"].to_dict() == {"01": 8200, "02": 915}
+
+
+def test_neyman_allocation_from_the_frames_expected_proportions():
+    frame = (b"province,sex,population,aware\n01,female,100,0.2\n01,male,300,0.6\n02,female,400,0.1\n"
+             b"02,male,400,0.1\n")
+    plan = sample_plan(frame, "frame.csv", ["province"], "population", "neyman", total=130, margin=None,
+                       power=0.5, minimum=0, maximum=None, deff=1.0, response_rate=1.0, sd_column="aware",
+                       sd_kind="proportion")
+    # S = 0.5 (P = 200 / 400) and 0.3: N S = 200 and 240, so 130 × 200 / 440 = 59.09 and 70.91 → 59, 71
+    assert plan.strata["size"].tolist() == [59, 71]
+    assert plan.parameters["sd_column"] == "aware" and plan.parameters["sd_kind"] == "proportion"
+    with pytest.raises(SamplingError) as error:
+        sample_plan(frame, "frame.csv", ["province"], "population", "neyman", total=130, margin=None, power=0.5,
+                    minimum=0, maximum=None, deff=1.0, response_rate=1.0)
+    assert error.value.code == "missing_sd"

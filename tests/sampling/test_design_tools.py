@@ -116,6 +116,17 @@ def test_expected_margins_by_stratum_and_by_unit():
     assert margin == pytest.approx(Z95 * np.sqrt(0.0625 * 0.25 * 0.9 / 100 + 0.5625 * 0.25 * 0.9 / 300))
 
 
+@pytest.mark.parametrize("name", ["group", "size", "population", "margin_of_error"])
+def test_margins_by_unit_whatever_the_stratum_columns_are_called(name):
+    # a stratum column may have the name of a column the allocation computes or uses
+    index = pd.MultiIndex.from_tuples([("P1", "urban"), ("P1", "rural")], names=[name, "urban"])
+    allocation = allocate(pd.Series([1000, 3000], index=index), 400, "proportional")
+    assert allocation.sizes.tolist() == [100, 300]
+    groups = pd.Series(["P1", "P1"], index=index)
+    assert allocation.margin_by(groups)["P1"] == pytest.approx(
+        Z95 * np.sqrt(0.0625 * 0.25 * 0.9 / 100 + 0.5625 * 0.25 * 0.9 / 300))
+
+
 FRAME = pd.DataFrame({"id": range(1, 201), "province": ["P1"] * 120 + ["P2"] * 80,
                       "employees": np.r_[np.arange(1, 121), np.full(80, 5)]})
 
