@@ -41,6 +41,13 @@ def _read_question(doc: dict, code: str, issues: list[Issue]) -> Question | None
     if not isinstance(text, dict) or not str(text.get("vi") or "").strip():
         issues.append(Issue("missing_field", code, {"field": "text.vi"}))
         return None
+    labels = [("text", text)] + [("choices", choice.get("label")) for choice in doc.get("choices") or []
+                                 if isinstance(choice, dict) and isinstance(choice.get("label"), dict)]
+    for field_name, both in labels:
+        if stray := [str(key) for key in both if key not in _LANGUAGES]:
+            # YAML cuts an unquoted text at its comma in {vi: ..., en: ...}; the rest becomes stray keys
+            issues.append(Issue("invalid_value", code, {"field": field_name, "value": ", ".join(stray)[:200]}))
+            return None
     typed = [str(text.get("vi")), str(text.get("en") or "")]
     if isinstance(doc.get("choices"), list):
         typed += [str(label) for choice in doc["choices"] if isinstance(choice, dict)
@@ -50,10 +57,14 @@ def _read_question(doc: dict, code: str, issues: list[Issue]) -> Question | None
         return None
     if not groups:
         issues.append(Issue("missing_field", code, {"field": "groups"}))
-    choices = tuple(Choice(str(c["value"]), Text(str(c["label"]["vi"]), str(c["label"].get("en", ""))))
+    choices = tuple(Choice(str(c["value"]), Text(str(c["label"]["vi"]), str(c["label"].get("en", ""))),
+                           exclusive=_flag(c.get("exclusive", False)))
                     for c in doc.get("choices") or [])
     if kind in (QuestionType.SINGLE, QuestionType.MULTIPLE, QuestionType.LIKERT) and not choices:
         issues.append(Issue("missing_field", code, {"field": "choices"}))
+    if kind is QuestionType.UNIT and choices:
+        # its choices are the units of the fieldwork that asks it
+        issues.append(Issue("invalid_value", code, {"field": "choices", "value": str(len(choices))}))
     relevance = doc.get("relevance")
     return Question(
         code=code, text=Text(str(text["vi"]), str(text.get("en", ""))), type=kind, groups=groups,
@@ -62,6 +73,16 @@ def _read_question(doc: dict, code: str, issues: list[Issue]) -> Question | None
         relevance=Relevance(relevance["question"], tuple(str(v) for v in relevance["values"])) if relevance else None,
         positive=tuple(str(v) for v in doc.get("positive", ["yes"])), background=doc.get("background"),
         attention_answer=doc.get("attention_answer"))
+
+
+#: the languages of a bilingual text: any other key is a mistake
+_LANGUAGES = ("vi", "en")
+
+
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"exclusive: {value!r} is not true or false")
+    return value
 
 
 def read_bank(source: str | Path) -> QuestionBank:
@@ -101,7 +122,8 @@ def question_to_dict(question: Question) -> dict[str, Any]:
     }
     doc.update({key: value for key, value in optional.items() if value is not None})
     if question.choices:
-        doc["choices"] = [{"value": c.value, "label": {"vi": c.label.vi, "en": c.label.en}} for c in question.choices]
+        doc["choices"] = [{"value": c.value, "label": {"vi": c.label.vi, "en": c.label.en},
+                           **({"exclusive": True} if c.exclusive else {})} for c in question.choices]
     if not question.required:
         doc["required"] = False
     if question.relevance:

@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Any, Mapping
 
 from questionnaires.framework import Channel, Framework, NodeKind, Text
-from questionnaires.questions import MAX_TEXT_LENGTH, has_control_characters
+from questionnaires.questions import MAX_TEXT_LENGTH, has_control_characters, typed_text
 from questionnaires.validation import FrameworkInvalid, Issue
 
 #: the questionnaire's group in published snapshots, beside the survey's respondent groups
@@ -118,7 +118,7 @@ def check_expert_answers(questionnaire: ExpertQuestionnaire, raw: Mapping[str, M
     for item in questionnaire.items():
         given = raw.get(item.code) or {}
         choice = str(given.get("choice") or "").strip()
-        comment = str(given.get("comment") or "").strip()
+        comment = typed_text(str(given.get("comment") or ""))
         answer: dict[str, Any] = {}
         if choice == CANNOT_JUDGE:
             answer[CANNOT_JUDGE] = True

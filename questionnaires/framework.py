@@ -99,6 +99,13 @@ class Text:
     en: str
 
     def in_language(self, language: str) -> str:
+        """The text in ``language``, Vietnamese where the English is missing.
+
+        :raises ValueError: for anything but "vi" or "en": a page that lost its language fails rather than
+            silently showing Vietnamese
+        """
+        if language not in ("vi", "en"):
+            raise ValueError(f"no text in language {language!r}")
         return self.en if language == "en" and self.en else self.vi
 
 

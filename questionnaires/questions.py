@@ -24,12 +24,17 @@ class QuestionType(StrEnum):
     NUMBER = "number"
     PERCENTAGE = "percentage"
     TEXT = "text"
+    #: the unit the response is about (the province, the ministry): one of the fieldwork's units, given by the
+    #: link or the submission, never typed; it is the response's unit, not stored among its answers
+    UNIT = "unit"
 
 
 @dataclass(frozen=True)
 class Choice:
     value: str
     label: Text
+    #: a choice that excludes every other of a multiple choice ("None of these")
+    exclusive: bool = False
 
 
 YES_NO_CHOICES = (Choice("yes", Text("Có", "Yes")), Choice("no", Text("Không", "No")))
@@ -110,12 +115,21 @@ class AnswerProblem(StrEnum):
     ABOVE_MAXIMUM = "above_maximum"
     TOO_LONG = "too_long"
     CONTROL_CHARACTERS = "control_characters"
+    #: an exclusive choice ("None of these") given together with another
+    EXCLUSIVE_CHOICE = "exclusive_choice"
 
 
 MAX_TEXT_LENGTH = 2000
 
 #: characters no database text, XML or spreadsheet cell can hold (tab and line breaks are fine)
 _CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def typed_text(text: str) -> str:
+    """Typed text in its stored form: line breaks as LF (browsers send CR LF, some tools a bare CR, and a
+    spreadsheet keeps only LF) and no white space around it (SPSS and Stata pad text with spaces, so they
+    could not give it back)."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").strip()
 
 
 def has_control_characters(text: str) -> bool:
@@ -139,6 +153,8 @@ def check_answer(question: Question, value: Any) -> tuple[Any, AnswerProblem | N
     :return: the answer in its stored form (a string, a list of strings or a number, None for no answer) and
         the problem, if any
     """
+    if question.type is QuestionType.UNIT:
+        return None, None  # the response's unit is its answer: whatever was sent for it is not kept
     empty = value is None or (isinstance(value, str) and not value.strip()) or value == []
     if empty:
         return None, AnswerProblem.REQUIRED if question.required else None
@@ -149,6 +165,8 @@ def check_answer(question: Question, value: Any) -> tuple[Any, AnswerProblem | N
         values = [str(v).strip() for v in (value if isinstance(value, (list, tuple)) else [value])]
         if not set(values) <= question.choice_values:
             return None, AnswerProblem.NOT_A_CHOICE
+        if len(set(values)) > 1 and any(c.exclusive and c.value in values for c in question.all_choices()):
+            return None, AnswerProblem.EXCLUSIVE_CHOICE
         return sorted(set(values), key=[c.value for c in question.all_choices()].index), None
     if question.type in (QuestionType.NUMBER, QuestionType.PERCENTAGE):
         try:
@@ -163,7 +181,7 @@ def check_answer(question: Question, value: Any) -> tuple[Any, AnswerProblem | N
         if high is not None and number > high:
             return None, AnswerProblem.ABOVE_MAXIMUM
         return number, None
-    text = str(value)
+    text = typed_text(str(value))
     if len(text) > MAX_TEXT_LENGTH:
         return None, AnswerProblem.TOO_LONG
     if has_control_characters(text):

@@ -32,6 +32,13 @@ def _list_name(question: Question) -> str:
 
 
 def _constraint(question: Question) -> tuple[str | None, str | None, str | None]:
+    exclusive = [choice for choice in question.all_choices() if choice.exclusive]
+    if question.type is QuestionType.MULTIPLE and exclusive:
+        tests = " or ".join(f"selected(., '{choice.value}')" for choice in exclusive)
+        vi = " / ".join(f"“{choice.label.vi}”" for choice in exclusive)
+        en = " / ".join(f"“{choice.label.en or choice.label.vi}”" for choice in exclusive)
+        return (f"not(({tests}) and count-selected(.) > 1)", f"Không thể chọn {vi} cùng với câu trả lời khác.",
+                f"{en} cannot be chosen with another answer.")
     low, high = question.bounds()
     if question.type not in (QuestionType.NUMBER, QuestionType.PERCENTAGE) or (low is None and high is None):
         return None, None, None
@@ -64,6 +71,8 @@ def to_xlsform(questionnaire: Questionnaire) -> bytes:
         survey.append(["begin_group", group_name(section), section.title.vi,
                        section.title.en or section.title.vi])
         for question in section.questions:
+            if question.type is QuestionType.UNIT:
+                continue  # the unit comes with the collected file (its unit column, or the unit chosen on import)
             kind = _TYPES[question.type]
             if kind.startswith("select"):
                 kind = f"{kind} {_list_name(question)}"

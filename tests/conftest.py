@@ -147,7 +147,7 @@ def survey(app):
 
 #: a complete, valid set of answers to the demo's citizen questionnaire
 CITIZEN_ANSWERS = {"q_aw3": "yes", "q_infra2": "no", "q_hr2": ["email", "payment"], "q_dg3": "yes", "q_dg4": "4",
-                   "q_ds1": "yes", "q_ds2": "no", "attention": "agree", "province": "Hà Giang", "urban": "rural",
+                   "q_ds1": "yes", "q_ds2": "no", "attention": "agree", "urban": "rural",
                    "sex": "female", "age": "25-34"}
 
 

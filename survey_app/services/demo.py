@@ -181,7 +181,7 @@ def seed_fieldwork(admin: User, evaluation: EvaluationRound, *, responses_per_pr
                 "q_hr2": [c for c in ("email", "search", "payment") if rng.random() < p] or ["none"],
                 "q_dg3": "yes" if used else "no", "q_ds1": "yes" if rng.random() < p else "no",
                 "q_ds2": "yes" if rng.random() < p - .05 else "no",
-                "attention": "agree" if rng.random() < 0.97 else "disagree", "province": unit.name,
+                "attention": "agree" if rng.random() < 0.97 else "disagree",
                 "urban": urban, "sex": sex, "age": ("18-24", "25-34", "35-44", "45-54", "55-64", "65+")[rng.integers(6)],
             }
             if used:

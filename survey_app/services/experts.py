@@ -80,9 +80,17 @@ def _already_nominated(evaluation_round: EvaluationRound) -> dict[str, str]:
     return {person: unit for person, unit in rows}
 
 
-def erase_after(evaluation_round: EvaluationRound) -> date:
-    """Nominees' contact data are kept until the end of the year after the round's."""
-    return date(evaluation_round.year + 1, 12, 31)
+#: nominees' contact data are kept at least this long after they are nominated: a round run late still has the
+#: time to form its panels and hear its experts
+NOMINEE_RETENTION = timedelta(days=180)
+
+
+def erase_after(evaluation_round: EvaluationRound, today: date | None = None) -> date:
+    """The round's erase date for nominees' contact data: the end of the year after the round's, and at least
+    ``NOMINEE_RETENTION`` after ``today`` (by default the service's today). A member's link moves it on to the
+    day the link expires (``issue_links``), so the notice an expert reads never names a day already past."""
+    today = today or utcnow().date()
+    return max(date(evaluation_round.year + 1, 12, 31), today + NOMINEE_RETENTION)
 
 
 @dataclass
@@ -313,6 +321,8 @@ def issue_links(panel: ExpertPanel, *, days: int, actor: User | None, seats: lis
         else:
             seat.form.token_hash, seat.form.revoked_at = token_hash(token), None
             seat.form.link_expires_at, seat.form.invited_at = now + timedelta(days=days), now
+        # the expert's contact data are needed while the link works: keep them at least until it expires
+        seat.nomination.erase_after = max(seat.nomination.erase_after, seat.form.link_expires_at.date())
         issued.append(IssuedLink(seat, token))
     db.session.flush()
     if issued:

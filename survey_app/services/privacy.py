@@ -41,8 +41,9 @@ REGISTER = [
     PersonalDataKind(_l("Experts' nominations"),
                      _l("name, organisation, position, e-mail, telephone, expertise (table expert_nominations)"),
                      _l("forming the unit's expert panel (40/30/30), sending the expert's link and reminders"),
-                     _l("until the round's erase date, then erased; the category and unit are kept for the "
-                        "panel's composition")),
+                     _l("until the end of the year after the round, at least 180 days after nomination and never "
+                        "before the expert's link expires, then erased by “flask privacy erase-expired”; the "
+                        "category and unit are kept for the panel's composition")),
     PersonalDataKind(_l("Staff accounts"), _l("name, e-mail, password hash, sessions, audit trail"),
                      _l("access to the service and accountability for changes"),
                      _l("while the account is active; sessions end after inactivity")),

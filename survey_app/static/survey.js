@@ -1,5 +1,7 @@
 // The respondent's pages, progressively enhanced: every page works without this script.
 // - shows or hides a question whose relevance depends on an answer on the same page;
+// - unticks the other choices of a question when its exclusive choice ("None of these") is ticked, and that
+//   choice when another is ticked (the server refuses them together anyway);
 // - saves the page's answers as the respondent goes, and says so;
 // - sends a final submission once even if the button is pressed twice (the server is idempotent anyway).
 (function () {
@@ -22,6 +24,16 @@
       // an answer on an earlier page is not in this form: leave the server's decision alone
       if (form && !form.querySelector('[name="' + block.getAttribute("data-relevant-question") + '"]')) { return; }
       block.hidden = !relevant;
+    });
+  }
+
+  function keepExclusive(box) {
+    if (box.type !== "checkbox" || !box.checked) { return; }
+    Array.prototype.forEach.call(form.elements, function (other) {
+      if (other !== box && other.type === "checkbox" && other.name === box.name &&
+          (box.hasAttribute("data-exclusive") || other.hasAttribute("data-exclusive"))) {
+        other.checked = false;
+      }
     });
   }
 
@@ -60,7 +72,8 @@
 
   if (form) {
     form.querySelectorAll(".question.has-error").forEach(function (b) { b.classList.add("server-error"); });
-    form.addEventListener("change", function () {
+    form.addEventListener("change", function (event) {
+      keepExclusive(event.target);
       updateRelevance();
       window.clearTimeout(timer);
       timer = window.setTimeout(save, 400);

@@ -2,22 +2,30 @@
 saved as they go, resume, submission and confirmation.
 
 Links are ``/i/<token>`` (an invitation) and ``/r/<code>`` (a draft begun on a public link, resumable with
-its code). Unknown tokens and codes count against the client's rate limit; working links do not.
+its code). Unknown tokens and codes count against the client's rate limit; working links do not (see
+``guarded``).
 """
 from __future__ import annotations
 
+import math
+import time
 import uuid
+from functools import lru_cache, wraps
 
-from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, session, url_for
+from flask import (Blueprint, abort, current_app, jsonify, make_response, redirect, render_template, request,
+                   session, url_for)
+from flask_babel import gettext as _
+from limits import parse as parse_limit
+from werkzeug.exceptions import TooManyRequests
 
 from questionnaires import QuestionType, is_relevant
-from survey_app.extensions import db, limiter
+from survey_app.extensions import client_address, db, limiter
 from survey_app.i18n import current_language, describe_answer_problems, describe_error, number
 from survey_app.models import FieldworkMode, Invitation, ResponseDraft
 from survey_app.models.types import utcnow
 from survey_app.security import public
 from survey_app.services import ServiceError, collection
-from survey_app.services.tokens import normalise_resume_code
+from survey_app.services.tokens import normalise_resume_code, token_hash
 
 blueprint = Blueprint("respond", __name__)
 
@@ -27,22 +35,87 @@ HONEYPOT = "website"
 LINK_STATUS = {"unknown_link": 404, "link_used": 410, "link_revoked": 410, "fieldwork_closed": 410}
 
 
-def _guessing_limit() -> str:
-    return current_app.config["LINK_GUESS_RATE_LIMIT"]
+#: the session's keys: the resume codes this browser holds (began or opened), and the receipts of the links
+#: it sent answers with, each by a short hash of the link
+HELD_KEY, SENT_KEY = "held_codes", "sent_links"
+#: how many of each a session remembers (the cookie stays small)
+REMEMBERED = 8
 
 
 def _open_link_limit() -> str:
     return current_app.config["OPEN_LINK_RATE_LIMIT"]
 
 
-def _failed_lookup(response) -> bool:
-    return response.status_code == 404
+@lru_cache(maxsize=8)
+def _parsed(limit: str):
+    return parse_limit(limit)
 
 
-guarded = limiter.limit(_guessing_limit, deduct_when=_failed_lookup)
+def _link_id(kind: str, key: str) -> str:
+    return token_hash(f"{kind}:{normalise_resume_code(key) if kind == 'r' else key}")[:16]
 
 
-def _problem(error: ServiceError):
+def _remembered(name: str) -> dict:
+    return dict(session.get(name, []))
+
+
+def _remember(name: str, link: str, value) -> None:
+    """Keep ``value`` for the link in the session, with the last few others (a list: the session's JSON sorts
+    the keys of a mapping, which would lose which are the last)."""
+    kept = [[k, v] for k, v in session.get(name, []) if k != link]
+    session[name] = kept[-(REMEMBERED - 1):] + [[link, value]]
+
+
+def _resume_code(kwargs) -> str | None:
+    """The resume code a guarded view looks up, if it looks one up."""
+    if kwargs.get("kind") == "r":
+        return kwargs["key"]
+    if request.endpoint == "respond.resume" and request.method == "POST":
+        return request.form.get("code", "")
+    return None
+
+
+def guarded(view):
+    """Guard a view that looks up a link or a resume code against guessing.
+
+    A lookup that finds nothing (404) counts against the client's address, and once the address has spent
+    ``LINK_GUESS_RATE_LIMIT`` its unknown links are refused (429). A working link always opens: many people
+    share one address (a ministry's office behind one NAT), and one person's wrong guesses must not lock the
+    others out of their links. Resume codes, though, have only 60 bits: an address that has spent its guesses
+    could otherwise go on testing codes as fast as it likes, so over the limit a resume code is looked up only
+    in a browser that already holds it (it began the draft, or opened it before).
+    """
+    @wraps(view)
+    def guarded_view(*args, **kwargs):
+        if not limiter.enabled:
+            return view(*args, **kwargs)
+        limit, identifiers = _parsed(current_app.config["LINK_GUESS_RATE_LIMIT"]), ("link-guess", client_address())
+        code = _resume_code(kwargs)
+        held = code is not None and _link_id("r", code) in _remembered(HELD_KEY)
+        if code is not None and not held and not limiter.limiter.test(limit, *identifiers):
+            _too_many(limit, identifiers)
+        response = make_response(view(*args, **kwargs))
+        if response.status_code == 404 and not limiter.limiter.hit(limit, *identifiers):
+            _too_many(limit, identifiers)
+        if code is not None and not held and response.status_code < 400:
+            _remember(HELD_KEY, _link_id("r", code), 1)
+        return response
+    return guarded_view
+
+
+def _too_many(limit, identifiers):
+    reset = limiter.limiter.get_window_stats(limit, *identifiers).reset_time
+    raise TooManyRequests(retry_after=max(1, math.ceil(reset - time.time())))
+
+
+def _problem(error: ServiceError, kind: str | None = None, key: str | None = None):
+    """The page of a link that cannot be used. A link already used thanks the respondent with what they can
+    quote: when they sent their answers and their receipt (the response's, or the one this browser was
+    given when it sent them; a draft sent is gone, so its resume code is known only to that browser)."""
+    sent = _remembered(SENT_KEY).get(_link_id(kind, key)) if kind else None
+    if error.code == "link_used" or sent:
+        return render_template("respond/sent.html", submitted_at=error.params.get("submitted_at"),
+                               receipt=error.params.get("receipt") or sent), LINK_STATUS["link_used"]
     return render_template("respond/problem.html", message=describe_error(error),
                            code=error.code), LINK_STATUS.get(error.code, 400)
 
@@ -74,11 +147,13 @@ def _raw_answers(section) -> dict:
 def _page(kind, key, draft, section, problems=None, status=200, resume_code=None):
     questionnaire, current = _questions(draft, section)
     errors = describe_answer_problems(problems or {}, current.questions)
+    # questions are numbered through the questionnaire, as on paper, so that the errors can name them
+    first_number = 1 + sum(len(earlier.questions) for earlier in questionnaire.sections[:section])
     return render_template(
         "respond/section.html", kind=kind, key=key, draft=draft, fieldwork=draft.fieldwork,
         questionnaire=questionnaire, section=current, index=section, total=len(questionnaire.sections),
         answers=draft.answers, errors=errors, resume_code=resume_code or session.get("resume_code_shown"),
-        relevant=lambda question: is_relevant(question, draft.answers)), status
+        first_number=first_number, relevant=lambda question: is_relevant(question, draft.answers)), status
 
 
 # --- public links ----------------------------------------------------------------------------------------
@@ -99,6 +174,7 @@ def open_link(fieldwork_code: str, unit_code: str):
         except ServiceError as error:
             return _problem(error)
         session["resume_code_shown"] = code
+        _remember(HELD_KEY, _link_id("r", code), 1)
         return redirect(url_for("respond.section", kind="r", key=code, section=0))
     if not fieldwork.is_open(utcnow()):
         return _problem(ServiceError("fieldwork_closed"))
@@ -115,7 +191,10 @@ def resume():
         try:
             draft = collection.find_draft(code)
         except ServiceError as problem:
-            return render_template("respond/resume.html", error=describe_error(problem)), LINK_STATUS.get(
+            # a code can be mistyped: say so and let the respondent correct it (404 counts as a guess)
+            message = (_("No survey in progress has this resume code. Check the code and try again.")
+                       if problem.code == "unknown_link" else describe_error(problem))
+            return render_template("respond/resume.html", error=message, code=code[:40]), LINK_STATUS.get(
                 problem.code, 400)
         return redirect(url_for("respond.section", kind="r", key=normalise_resume_code(code),
                                 section=min(draft.section, len(draft.fieldwork.questionnaire.questionnaire.sections) - 1)))
@@ -129,7 +208,7 @@ def entry(kind: str, key: str):
     try:
         draft = _draft(kind, key)
     except ServiceError as error:
-        return _problem(error)
+        return _problem(error, kind, key)
     sections = len(draft.fieldwork.questionnaire.questionnaire.sections)
     if draft.section >= sections:
         return redirect(url_for("respond.review", kind=kind, key=key))
@@ -148,7 +227,7 @@ def section(kind: str, key: str, section: int):
     try:
         draft = _draft(kind, key)
     except ServiceError as error:
-        return _problem(error)
+        return _problem(error, kind, key)
     if section > draft.section:
         return redirect(url_for("respond.section", kind=kind, key=key, section=draft.section))
     questionnaire, current = _questions(draft, section)
@@ -200,7 +279,7 @@ def review(kind: str, key: str):
             done = session.get("submitted", {})
             if submission_id and done.get(submission_id):
                 return redirect(url_for("respond.done", receipt=done[submission_id]))
-        return _problem(error)
+        return _problem(error, kind, key)
     questionnaire = draft.fieldwork.questionnaire.questionnaire
     if draft.section < len(questionnaire.sections):
         return redirect(url_for("respond.section", kind=kind, key=key, section=draft.section))
@@ -220,9 +299,10 @@ def review(kind: str, key: str):
             return _page(kind, key, draft, index, {k: v for k, v in error.params["problems"].items()
                                                    if any(q.code == k for q in questionnaire.sections[index].questions)},
                          status=422)
-        return _problem(error)
+        return _problem(error, kind, key)
     receipt = collection.receipt(outcome.response)
     session["submitted"] = {**session.get("submitted", {}), submission_id: receipt}
+    _remember(SENT_KEY, _link_id(kind, key), receipt)
     session.pop("resume_code_shown", None)
     return redirect(url_for("respond.done", receipt=receipt))
 

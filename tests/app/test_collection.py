@@ -118,6 +118,29 @@ def test_invalid_answers_name_the_questions_and_store_nothing(survey):
     assert _count() == 0
 
 
+def test_none_of_these_with_another_choice_is_refused_whatever_the_channel(survey):
+    for channel in ("api", "import"):
+        with pytest.raises(ServiceError) as error:
+            collection.submit(survey.invited, survey.units[0], CITIZEN_ANSWERS | {"q_hr2": ["payment", "none"]},
+                              channel, source=channel)
+        assert error.value.code == "invalid_answers"
+        assert {k: str(v) for k, v in error.value.params["problems"].items()} == {"q_hr2": "exclusive_choice"}
+    db.session.rollback()
+    assert _count() == 0
+
+
+def test_a_used_link_of_a_named_survey_gives_the_response_s_receipt(survey):
+    survey.invited.anonymous = False
+    [issued] = collection.issue_invitations(survey.invited, [{"unit": survey.units[0].code}], actor=None)
+    draft = collection.open_invitation(issued.token)
+    outcome = collection.submit(survey.invited, draft.unit, CITIZEN_ANSWERS, "s1", source="web", draft=draft)
+    db.session.commit()
+    with pytest.raises(ServiceError) as error:
+        collection.open_invitation(issued.token)
+    assert error.value.params == {"submitted_at": outcome.response.submitted_at,
+                                  "receipt": collection.receipt(outcome.response)}
+
+
 def test_quota_file_errors_name_each_row_and_store_nothing(survey):
     data = (f"unit,urban,sex,target\nXX,rural,female,5\n{survey.units[0].code},town,female,5\n"
             f"{survey.units[0].code},rural,female,-1\n").encode()
@@ -147,6 +170,8 @@ def test_an_invitation_gives_one_response_and_an_anonymous_one_forgets_the_link(
     with pytest.raises(ServiceError) as error:
         collection.open_invitation(issued.token)
     assert error.value.code == "link_used"
+    # the link says when it was used, but not which response it gave: the survey is anonymous
+    assert error.value.params == {"submitted_at": invitation.submitted_at, "receipt": None}
     # the contact is stored apart from the answers, and the response carries none of it
     assert db.session.scalar(select(InviteeContact.email)) == "a@example.vn"
     assert "a@example.vn" not in str(db.session.scalar(select(Response.answers)))
@@ -184,7 +209,8 @@ def test_odk_import_stores_valid_rows_and_reports_the_rest(survey):
     db.session.commit()
     assert report.stored == 1
     [stored] = db.session.scalars(select(Response)).all()
-    assert stored.answers == CITIZEN_ANSWERS and stored.source == "import" and stored.submission_id == "uuid:1"
+    assert stored.answers == {k: v for k, v in CITIZEN_ANSWERS.items() if k != "province"}  # the unit's, not kept
+    assert stored.source == "import" and stored.submission_id == "uuid:1"
     again = collection.import_collected(survey.invited, good.encode(), unit=survey.units[0], actor=None,
                                         accept_valid_rows=True)
     assert (again.stored, again.already_stored) == (0, 1)

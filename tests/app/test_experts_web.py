@@ -1,11 +1,12 @@
 """The expert channel in the service: nominations, panels, personal links, the expert's form, results."""
 import io
 import math
+import re
 from datetime import timedelta
 
 import pandas as pd
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from survey_app.extensions import db
 from survey_app.models import AuditEvent, ExpertForm, Nomination, PanelSeat, SeatRole
@@ -389,9 +390,10 @@ def test_personal_data_past_its_date_is_erased_and_the_panel_still_counts(survey
     evaluation, panel, _ = expert_panel(survey.framework)
     collection.issue_invitations(survey.invited, [{"unit": survey.units[0].code, "email": "a@example.vn"}],
                                  actor=None, erase_after=date(2020, 1, 1))
+    assert experts.erase_after(evaluation, today=date(2024, 3, 1)) == date(2024, 12, 31)
+    # the round's erase date has passed (the panel's links have expired long ago): the CLI (run daily) erases both
+    db.session.execute(update(Nomination).values(erase_after=date(2024, 12, 31)))
     db.session.commit()
-    assert experts.erase_after(evaluation) == date(2024, 12, 31)
-    # the machine's today is past the end of 2024: the CLI (run daily) erases both
     result = runner.invoke(args=["privacy", "erase-expired"])
     assert result.exit_code == 0, result.output
     assert "1" in result.output and "20" in result.output
@@ -404,3 +406,69 @@ def test_personal_data_past_its_date_is_erased_and_the_panel_still_counts(survey
 
     assert privacy.erase_expired(date(2025, 1, 1)) == privacy.Erased(0, 0)
     assert privacy.erase_expired(date(2024, 12, 31)) == privacy.Erased(0, 0)
+
+
+# --- what an expert meets first --------------------------------------------------------------------------
+
+def test_an_english_expert_reads_the_items_and_the_scale_words_in_english(survey, client):
+    _, panel, tokens = expert_panel(survey.framework)
+    db.session.commit()
+    location = _open(client, next(iter(tokens.values())))
+    page = client.get(f"{location}?lang=en").get_data(as_text=True)
+    questionnaire = panel.questionnaire.questionnaire
+    for item in questionnaire.items():
+        block = re.search(rf'id="q-{re.escape(item.code)}".*?id="{re.escape(item.code)}-error"', page, re.S).group(0)
+        assert item.name.en in block and item.name.vi not in block, item.code
+        for anchor in questionnaire.scale.anchors:
+            assert f"<strong>{anchor.value}</strong> · {anchor.label.en}</span>" in block
+    assert "Rất tốt" not in page and "I cannot judge this" in page
+
+
+def test_the_error_summary_names_each_item_and_links_to_its_scale(survey, client):
+    _, panel, tokens = expert_panel(survey.framework)
+    db.session.commit()
+    location = _open(client, next(iter(tokens.values())))
+    form_id = location.rsplit("/", 1)[1]
+    data = _answers()
+    del data["score-AW.2"]
+    response = _post(client, f"/expert/forms/{form_id}/submit", data)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    item = next(i for i in panel.questionnaire.questionnaire.items() if i.code == "AW.2")
+    summary = re.search(r'<div class="problems".*?</div>', page, re.S).group(0)
+    assert f'<a href="#a-AW.2">AW.2 · {item.name.vi}</a> – Hãy cho điểm' in summary
+    assert 'id="a-AW.2"' in page
+
+
+def test_the_notice_never_names_an_erase_date_already_past(survey, app, client):
+    from datetime import date
+
+    from survey_app.i18n import day
+
+    evaluation, panel, tokens = expert_panel(survey.framework)  # a 2023 round, long after its year
+    db.session.commit()
+    seat_id, token = next(iter(tokens.items()))
+    nomination = db.session.get(PanelSeat, seat_id).nomination
+    today = experts.utcnow().date()
+    assert nomination.erase_after >= today + experts.NOMINEE_RETENTION
+    location = _open(client, token, agree=False)
+    notice = client.get(location).get_data(as_text=True)
+    with app.test_request_context():
+        assert day(nomination.erase_after) in notice
+    # a link that works longer than that keeps the data as long as it works
+    [issued] = experts.issue_links(panel, days=400, actor=None, seats=[db.session.get(PanelSeat, seat_id)])
+    db.session.commit()
+    assert nomination.erase_after == issued.seat.form.link_expires_at.date() > today + experts.NOMINEE_RETENTION
+    # a round nominated in its own time keeps the register's rule: the end of the year after the round's
+    assert experts.erase_after(evaluation, today=date(2024, 2, 1)) == date(2024, 12, 31)
+
+
+def test_an_expert_link_opens_from_an_address_that_spent_its_guesses(survey, app, client):
+    _, panel, tokens = expert_panel(survey.framework)
+    db.session.commit()
+    statuses = [client.get(f"/e/guess-{n}").status_code for n in range(21)]
+    assert statuses[-2:] == [404, 429]
+    colleague = app.test_client()
+    location = _open(colleague, next(iter(tokens.values())))
+    assert colleague.get(location).status_code == 200
+    assert colleague.get("/e/another-guess").status_code == 429

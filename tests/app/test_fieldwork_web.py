@@ -64,7 +64,7 @@ def test_open_fieldwork_and_set_quotas(client, survey, create_user, login):
         "csrf_token": csrf_token(client, "/fieldwork/citizens-2023"), "file": (io.BytesIO(good), "q.csv")})
     assert _count(Quota) == 2
     page = client.get("/fieldwork/citizens-2023").get_data(as_text=True)
-    assert "rural | female: 0/5" in page and "/s/citizens-2023/01" in page and "<svg" in page
+    assert "Nông thôn · Nữ: 0/5" in page and "/s/citizens-2023/01" in page and "<svg" in page
 
 
 def test_invitations_download_their_links_once_and_keep_contacts_apart(client, survey, create_user, login):
@@ -83,7 +83,7 @@ def test_invitations_download_their_links_once_and_keep_contacts_apart(client, s
 
 
 def _responses(survey):
-    for index, extra in enumerate([{}, {"province": "=1+1"}, {"attention": "disagree"}]):
+    for index, extra in enumerate([{}, {"comments": "=1+1"}, {"attention": "disagree"}]):
         collection.submit(survey.invited, survey.units[index % 2], CITIZEN_ANSWERS | extra, f"s{index}", source="api",
                           duration_seconds=300 + index)
     db.session.commit()
@@ -94,7 +94,7 @@ def test_exports_in_four_formats(client, survey, create_user, login, tmp_path):
     login(create_user("scoring_officer"))
     text = client.get("/fieldwork/invited/responses.csv").get_data(as_text=True)
     rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
-    assert len(rows) == 3 and rows[1]["province"] == "'=1+1"
+    assert len(rows) == 3 and rows[1]["comments"] == "'=1+1"
     sheet = load_workbook(io.BytesIO(client.get("/fieldwork/invited/responses.xlsx").data)).active
     assert sheet.max_row == 4
     for fmt, read in (("sav", pyreadstat.read_sav), ("dta", pyreadstat.read_dta)):

@@ -20,7 +20,7 @@ COMMAND = "@SUM(1+1)*cmd|' /C calc'!A0"
 
 def _respond(client, survey, text):
     base, _ = _start(client, survey)
-    token = _answer_all(client, base, survey, CITIZEN_ANSWERS | {"province": text})
+    token = _answer_all(client, base, survey, CITIZEN_ANSWERS | {"comments": text})
     review = client.get(f"{base}/submit").get_data(as_text=True)
     assert "<script>alert" not in review
     if text == MARKUP:
@@ -33,19 +33,19 @@ def test_typed_markup_and_formulas_are_kept_escaped_and_exported_as_text(app, cl
     _quota(survey, target=10)
     for text in (MARKUP, FORMULA, COMMAND):
         _respond(app.test_client(), survey, text)
-    assert sorted(r.answers["province"] for r in db.session.scalars(select(Response))) == sorted(
+    assert sorted(r.answers["comments"] for r in db.session.scalars(select(Response))) == sorted(
         [MARKUP, FORMULA, COMMAND])  # stored as typed
 
     login(create_user("administrator"))
     staff = client
     exported = staff.get("/fieldwork/open/responses.csv")
     assert exported.status_code == 200
-    cells = [row["province"] for row in csv.DictReader(io.StringIO(exported.get_data(as_text=True).lstrip("\ufeff")))]
+    cells = [row["comments"] for row in csv.DictReader(io.StringIO(exported.get_data(as_text=True).lstrip("\ufeff")))]
     assert sorted(cells) == sorted([MARKUP, "'" + FORMULA, "'" + COMMAND])
     book = openpyxl.load_workbook(io.BytesIO(staff.get("/fieldwork/open/responses.xlsx").data))
     sheet = book.active
     header = [cell.value for cell in sheet[1]]
-    column = header.index("province") + 1
+    column = header.index("comments") + 1
     written = [sheet.cell(row=row, column=column) for row in range(2, sheet.max_row + 1)]
     assert sorted(cell.value for cell in written) == sorted([MARKUP, FORMULA, COMMAND])
     assert all(cell.data_type == "s" for cell in written)  # text, never a formula

@@ -43,7 +43,7 @@ def test_gunicorn_and_app_logs_keep_out_passwords_tokens_and_answers(app, databa
                                                                      tmp_path):
     create_user("viewer", email="viewer@example.vn", password=PASSWORD)
     [issued] = collection.issue_invitations(survey.invited, [{"unit": survey.units[0].code}], actor=None)
-    _, api_key = collection.create_api_key("logs", actor=None)
+    _, api_key = collection.create_api_key("logs", [survey.invited], actor=None)
     db.session.commit()
 
     port = _free_port()
@@ -76,7 +76,7 @@ def test_gunicorn_and_app_logs_keep_out_passwords_tokens_and_answers(app, databa
             assert error.code == 403
         headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
         answer = json.dumps({"submission_id": "log-1", "unit": survey.units[0].code,
-                             "answers": {**CITIZEN_ANSWERS, "province": ANSWER}}).encode()
+                             "answers": {**CITIZEN_ANSWERS, "comments": ANSWER}}).encode()
         assert _request(base, "/api/v1/fieldworks/invited/responses", answer, headers)[0] == 201
         refused = json.dumps({"submission_id": "log-2", "unit": survey.units[0].code,
                               "answers": {"q_dg4": ANSWER}}).encode()

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from survey_app.extensions import db
-from survey_app.models import Response
+from survey_app.models import Response, ResponseDraft
 from survey_app.services import collection
 
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
@@ -93,7 +93,9 @@ def test_a_citizen_answers_on_a_phone_leaves_resumes_and_finishes(live_server, b
     _choose(page, "q_ds2", "no")
     page.get_by_role("button", name="Tiếp tục").click()
     _choose(page, "attention", "agree")
-    page.locator("#a-province").fill("Hà Nội")
+    # the province is the link's, shown and not typed
+    assert page.locator("#a-province").is_disabled()
+    assert page.locator("#a-province").input_value() == survey.units[0].code
     _choose(page, "urban", "urban")
     _choose(page, "sex", "male")
     _choose(page, "age", "35-44")
@@ -107,21 +109,25 @@ def test_a_citizen_answers_on_a_phone_leaves_resumes_and_finishes(live_server, b
     [stored] = db.session.scalars(select(Response)).all()
     assert stored.answers == {
         "q_aw3": "yes", "q_infra2": "yes", "q_hr2": ["email", "payment"], "q_dg3": "yes", "q_dg4": "4",
-        "q_ds1": "yes", "q_ds2": "no", "attention": "agree", "province": "Hà Nội", "urban": "urban", "sex": "male",
-        "age": "35-44"}
+        "q_ds1": "yes", "q_ds2": "no", "attention": "agree", "urban": "urban", "sex": "male", "age": "35-44"}
     assert violations == {name: [] for name in violations}
 
 
-def test_a_question_shows_only_when_its_condition_holds(live_server, browser, survey):
+def _on_the_third_section(live_server, browser, survey):
+    """A phone opened on a new invitation and answered to its third section: (context, page)."""
     [issued] = collection.issue_invitations(survey.invited, [{"unit": survey.units[0].code}], actor=None)
     db.session.commit()
     context = browser.new_context(**PHONE)
     page = context.new_page()
-    base = f"{live_server}/i/{issued.token}"
-    page.goto(base + "/0")
+    page.goto(f"{live_server}/i/{issued.token}/0")
     for code, value in (("q_aw3", "yes"), ("q_infra2", "no")):
         _choose(page, code, value)
         page.get_by_role("button", name="Tiếp tục").click()
+    return context, page
+
+
+def test_a_question_shows_only_when_its_condition_holds(live_server, browser, survey):
+    context, page = _on_the_third_section(live_server, browser, survey)
     page.locator('input[name="q_hr2"][value="none"]').check()
     page.get_by_role("button", name="Tiếp tục").click()
     assert page.locator("#q-q_dg4").is_hidden()
@@ -130,3 +136,21 @@ def test_a_question_shows_only_when_its_condition_holds(live_server, browser, su
     _choose(page, "q_dg3", "no")
     assert page.locator("#q-q_dg4").is_hidden()
     context.close()
+
+
+def test_none_of_these_unticks_the_other_choices_and_they_untick_it(live_server, browser, survey):
+    context, page = _on_the_third_section(live_server, browser, survey)
+    choice = lambda value: page.locator(f'input[name="q_hr2"][value="{value}"]')  # noqa: E731
+    choice("email").check()
+    choice("search").check()
+    choice("none").check()
+    assert [choice(v).is_checked() for v in ("email", "search", "payment", "none")] == [False, False, False, True]
+    choice("payment").check()
+    assert [choice(v).is_checked() for v in ("email", "search", "payment", "none")] == [False, False, True, False]
+    page.locator(".save-status").filter(has_text="đã được lưu").wait_for()
+    page.get_by_role("button", name="Tiếp tục").click()
+    page.wait_for_url("**/3")
+    context.close()
+    draft = db.session.scalar(select(ResponseDraft))
+    db.session.refresh(draft)
+    assert draft.answers["q_hr2"] == ["payment"]

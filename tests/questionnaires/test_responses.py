@@ -12,7 +12,7 @@ from questionnaires import RespondentGroup, read_yaml
 from questionnaires.bank_files import document_hash, questionnaire_from_dict, questionnaire_to_dict, read_bank
 from questionnaires.collected import read_collected_csv, to_odk_csv
 from questionnaires.exports import response_table, to_csv, to_spss, to_stata, to_xlsx
-from questionnaires.questions import AnswerProblem, generate
+from questionnaires.questions import AnswerProblem, QuestionType, generate
 from questionnaires.responses import QualityFlag, check_answers, median_duration, quality_flags, stratum_of
 
 DEMO = Path(__file__).resolve().parents[2] / "survey_app" / "demo"
@@ -20,8 +20,7 @@ FRAMEWORK = read_yaml(DEMO / "national-province-2021-demo.yaml")
 BANK = read_bank(DEMO / "question-bank.yaml")
 CITIZENS = generate(FRAMEWORK, BANK.questions, RespondentGroup.CITIZENS, BANK.background)
 COMPLETE = {"q_aw3": "yes", "q_infra2": "no", "q_hr2": ["email", "payment"], "q_dg3": "yes", "q_dg4": "4",
-            "q_ds1": "yes", "q_ds2": "no", "attention": "agree", "province": "Hà Giang", "urban": "rural",
-            "sex": "female", "age": "25-34"}
+            "q_ds1": "yes", "q_ds2": "no", "attention": "agree", "urban": "rural", "sex": "female", "age": "25-34"}
 
 
 def test_snapshot_document_round_trip():
@@ -34,6 +33,20 @@ def test_complete_answers_pass_and_keep_their_stored_form():
     checked = check_answers(CITIZENS, COMPLETE | {"q_hr2": ["payment", "email"], "unknown": "x"})
     assert checked.valid
     assert checked.answers == COMPLETE
+
+
+def test_the_unit_question_is_answered_by_the_unit_not_by_what_was_typed():
+    [unit] = [q for q in CITIZENS.questions() if q.type is QuestionType.UNIT]
+    assert unit.code == "province" and not unit.choices
+    checked = check_answers(CITIZENS, COMPLETE | {"province": "Hà Giang"})
+    assert checked.valid and checked.answers == COMPLETE
+
+
+def test_none_of_these_excludes_every_other_choice():
+    assert check_answers(CITIZENS, COMPLETE | {"q_hr2": ["none"]}).valid
+    checked = check_answers(CITIZENS, COMPLETE | {"q_hr2": ["email", "none"]})
+    assert checked.problems == {"q_hr2": AnswerProblem.EXCLUSIVE_CHOICE} and "q_hr2" not in checked.answers
+    assert check_answers(CITIZENS, COMPLETE | {"q_hr2": ["none", "none"]}).valid
 
 
 def test_an_irrelevant_answer_is_dropped_and_not_required():
@@ -130,7 +143,7 @@ RECORDS = [
      "source": "web", "flags": [], "excluded": False, "answers": COMPLETE},
     {"response_id": 2, "unit": "HGI", "submitted_at": "2026-03-01T02:00:00+00:00", "duration_seconds": 90.0,
      "source": "web", "flags": ["speeding"], "excluded": False,
-     "answers": COMPLETE | {"province": "=HYPERLINK(\"http://x\")", "q_hr2": ["none"]}},
+     "answers": COMPLETE | {"comments": "=HYPERLINK(\"http://x\")", "q_hr2": ["none"], "province": "Hà Giang"}},
 ]
 
 
@@ -140,12 +153,16 @@ def test_table_has_a_column_per_choice_of_a_multiple_choice_question():
     assert table.loc[1, "flags"] == "speeding"
 
 
+def test_the_unit_question_column_is_the_response_unit_whatever_was_stored():
+    assert list(response_table(CITIZENS, RECORDS)["province"]) == ["HGI", "HGI"]
+
+
 def test_csv_and_excel_exports_keep_formulas_as_text():
     table = response_table(CITIZENS, RECORDS)
     rows = list(csv.DictReader(io.StringIO(to_csv(table).decode("utf-8-sig"))))
-    assert rows[1]["province"] == "'=HYPERLINK(\"http://x\")"
+    assert rows[1]["comments"] == "'=HYPERLINK(\"http://x\")"
     sheet = load_workbook(io.BytesIO(to_xlsx(table))).active
-    column = [c.value for c in sheet[1]].index("province") + 1
+    column = [c.value for c in sheet[1]].index("comments") + 1
     cell = sheet.cell(3, column)
     assert cell.value == "=HYPERLINK(\"http://x\")" and cell.data_type == "s"
 
