@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from typing import Any, BinaryIO, Iterable
@@ -45,15 +46,63 @@ VIEW_SHEET = "pillar_views"
 
 _CHANNEL_PATTERN = re.compile(r"^\s*(\w+)\s*(?:\(([^)]*)\))?\s*$")
 
+#: the value a rule needs that a field spoils when it cannot be read (the field itself when not named here)
+_SPOILS = {
+    "method": "scoring", "target": "scoring", "steps": "scoring", "rule": "scoring", "scale": "scoring",
+    "threshold": "scoring", "assessment": "channel_shares", "cyberspace": "channel_shares",
+    "expert": "channel_shares", "channel_shares.level": "channel_shares",
+}
+
+
+class _Row(dict):
+    """A row of a workbook sheet as a document, knowing where it stands so that its problems can say so."""
+
+    def __init__(self, values: dict, sheet: str, row: int):
+        super().__init__(values)
+        self.sheet = sheet
+        self.row = row
+        #: the row names a parent that is not in the sheet, or one that leads back to it
+        self.detached = False
+
 
 class _Reader:
     """Turns a plain document into a :class:`Framework`, collecting every structural problem."""
 
     def __init__(self) -> None:
         self.issues: list[Issue] = []
+        #: (node, field) the reader could not read, so that validation leaves out the rules that need them
+        self.unreadable: set[tuple[str | None, str]] = set()
+        #: node or view → the (sheet, row) of each workbook row that holds it, in reading order
+        self.places: dict[str, list[tuple[str, int]]] = {}
 
     def problem(self, code: str, where: str | None, **params: Any) -> None:
         self.issues.append(Issue(code, where, params))
+        if "field" in params:
+            self.unreadable.add((where, _SPOILS.get(params["field"], params["field"])))
+
+    def enter(self, doc: dict, where: str) -> None:
+        """Note where a node or view read from a workbook row stands."""
+        if isinstance(doc, _Row):
+            self.places.setdefault(where, []).append((doc.sheet, doc.row))
+            if doc.detached:
+                self.unreadable.add((where, "parent"))
+
+    def locate(self, issues: list[Issue]) -> list[Issue]:
+        """The issues with the sheet and row of the node they name, where a workbook row holds it alone; the
+        n-th repeat of a code is the n-th later row that holds it."""
+        repeats: dict[str, int] = {}
+        located = []
+        for issue in issues:
+            places = self.places.get(issue.node) if issue.node is not None and issue.sheet is None else None
+            if places:
+                place = places[0] if len(places) == 1 else None
+                if issue.code == "duplicate_code":
+                    repeats[issue.node] = repeats.get(issue.node, 0) + 1
+                    place = places[min(repeats[issue.node], len(places) - 1)]
+                if place is not None:
+                    issue = replace(issue, sheet=place[0], row=place[1])
+            located.append(issue)
+        return located
 
     def required(self, doc: dict, key: str, where: str | None) -> Any:
         value = doc.get(key)
@@ -184,6 +233,7 @@ class _Reader:
             return None
         code = doc.get("code")
         where = str(code) if code else where
+        self.enter(doc, where)
         self.required(doc, "code", where)
         kind = self.choice(doc, "kind", NodeKind, where)
         scored = self.flag(doc, "scored", where, True)
@@ -197,6 +247,8 @@ class _Reader:
             self.problem("invalid_value", where, field="children", value=children_doc)
             children_doc = []
         children = [self.node(child, f"{where}/{i + 1}") for i, child in enumerate(children_doc)]
+        if None in children:
+            self.unreadable.add((where, "children"))
         return Node(
             code=str(code or where),
             kind=kind or NodeKind.CRITERION,
@@ -236,9 +288,14 @@ class _Reader:
             if not isinstance(view, dict):
                 self.problem("invalid_value", None, field="pillar_views", value=view)
                 continue
+            self.enter(view, where)
             includes = view.get("includes") or []
             if isinstance(includes, str):
                 includes = [part.strip() for part in includes.split(";") if part.strip()]
+            if not isinstance(includes, list) or not all(isinstance(code, (str, int)) for code in includes):
+                self.problem("invalid_value", where, field="includes", value=includes)
+                includes = []
+            includes = [str(code) for code in includes]
             views.append(PillarView(str(self.required(view, "code", where)), self.text(view, "name", where),
                                     self.number(view, "points", where) or 0.0, tuple(includes)))
         nodes_doc = self.required(doc, "nodes", None) or []
@@ -246,6 +303,8 @@ class _Reader:
             self.problem("invalid_value", None, field="nodes", value=type(nodes_doc).__name__)
             nodes_doc = []
         nodes = [self.node(node, str(i + 1)) for i, node in enumerate(nodes_doc)]
+        if None in nodes:
+            self.unreadable.add((None, "nodes"))
         normalisation = str(doc.get("normalisation") or "none")
         if normalisation not in NORMALISATIONS:
             self.problem("invalid_value", None, field="normalisation", value=normalisation)
@@ -284,11 +343,11 @@ def framework_from_dict(doc: Any) -> Framework:
     """
     reader = _Reader()
     framework = reader.framework(doc)
-    issues = reader.issues
-    if framework is not None and not issues:
-        issues = validate(framework)
+    issues = list(reader.issues)
+    if framework is not None:
+        issues += validate(framework, reader.unreadable)
     if issues or framework is None:
-        raise FrameworkInvalid(issues)
+        raise FrameworkInvalid(reader.locate(issues))
     return framework
 
 
@@ -444,18 +503,21 @@ def to_workbook(framework: Framework) -> bytes:
     return buffer.getvalue()
 
 
-def _rows(sheet) -> Iterable[dict]:
+def _rows(sheet) -> Iterable[tuple[int, dict]]:
+    """The sheet's rows that hold anything, each with its number (the header is row 1) and its values by column."""
     rows = sheet.iter_rows(values_only=True)
     header = [str(h).strip() if h is not None else "" for h in next(rows, ())]
-    for row in rows:
+    for number, row in enumerate(rows, start=2):
         if row is None or all(value is None or str(value).strip() == "" for value in row):
             continue
-        yield {key: value for key, value in zip(header, row) if key}
+        yield number, {key: value for key, value in zip(header, row) if key}
 
 
-def framework_dict_from_workbook(data: bytes | BinaryIO) -> dict:
+def _workbook_document(data: bytes | BinaryIO) -> tuple[dict, list[Issue]]:
     """Read an Excel workbook written by :func:`to_workbook` (or by hand in its form) into a document.
 
+    :return: the document, and an issue for each row whose parent is not in the sheet or leads back to it (such
+        a row is read as a top-level node left out of the total, so that its own problems are reported too)
     :raises FrameworkInvalid: when the file is not a workbook of that form
     """
     try:
@@ -466,7 +528,7 @@ def framework_dict_from_workbook(data: bytes | BinaryIO) -> dict:
     if missing:
         raise FrameworkInvalid([Issue("missing_field", None, {"field": f"sheet {name}"}) for name in missing])
 
-    meta = {str(row.get("field")): row.get("value") for row in _rows(book[META_SHEET])}
+    meta = {str(row.get("field")): row.get("value") for _, row in _rows(book[META_SHEET])}
     doc: dict[str, Any] = {key: meta.get(key) for key in
                            ("code", "level", "year", "last_year", "version", "total_points", "published_as",
                             "source", "note", "normalisation")}
@@ -477,11 +539,11 @@ def framework_dict_from_workbook(data: bytes | BinaryIO) -> dict:
                                  "expert": meta.get("expert_share"),
                                  "level": meta.get("channel_share_level") or "pillar"}
 
-    by_code: dict[str, dict] = {}
-    top: list[dict] = []
-    orphans: list[tuple[dict, str]] = []
-    for row in _rows(book[NODE_SHEET]):
-        node = {
+    rows: list[_Row] = []
+    by_code: dict[str, _Row] = {}
+    parent_codes: dict[int, str] = {}
+    for number, row in _rows(book[NODE_SHEET]):
+        node = _Row({
             "code": _optional_text(row.get("code")), "kind": row.get("kind"),
             "name": {"vi": row.get("name_vi"), "en": row.get("name_en") or ""},
             "points": row.get("points"), "share": row.get("share"), "scored": row.get("scored"),
@@ -490,34 +552,80 @@ def framework_dict_from_workbook(data: bytes | BinaryIO) -> dict:
             "scoring": {"method": row.get("scoring_method"), "target": row.get("scoring_target"),
                         "steps": row.get("scoring_steps"), "rule": row.get("survey_rule"),
                         "scale": row.get("survey_scale"), "threshold": row.get("survey_threshold")},
-        }
+        }, NODE_SHEET, number)
+        rows.append(node)
         if node["code"]:
             by_code.setdefault(node["code"], node)
         parent = _optional_text(row.get("parent_code"))
         if parent:
-            orphans.append((node, parent))
-        else:
+            parent_codes[id(node)] = parent
+
+    issues: list[Issue] = []
+    top: list[_Row] = []
+    parents: dict[int, _Row] = {}
+    for node in rows:
+        parent_code = parent_codes.get(id(node))
+        if parent_code is None:
             top.append(node)
-    unknown_parents = []
-    for node, parent in orphans:
-        if parent in by_code:
-            by_code[parent]["children"].append(node)
+        elif parent_code in by_code:
+            parents[id(node)] = by_code[parent_code]
+            by_code[parent_code]["children"].append(node)
         else:
-            unknown_parents.append(Issue("invalid_value", node["code"], {"field": "parent_code", "value": parent}))
-    if unknown_parents:
-        raise FrameworkInvalid(unknown_parents)
+            issues.append(Issue("invalid_value", node["code"], {"field": "parent_code", "value": parent_code},
+                                NODE_SHEET, node.row))
+            node.detached = True
+            top.append(node)
+    for loop in _parent_loops(rows, top, parents):
+        for node in loop:
+            parent = parents[id(node)]
+            parent["children"] = [child for child in parent["children"] if child is not node]
+            issues.append(Issue("parent_loop", node["code"], {"parent": parent_codes[id(node)]}, NODE_SHEET,
+                                node.row))
+            node.detached = True
+            top.append(node)
     doc["nodes"] = top
     if VIEW_SHEET in book.sheetnames:
-        doc["pillar_views"] = [{"code": row.get("code"), "name": {"vi": row.get("name_vi"),
-                                                                  "en": row.get("name_en") or ""},
-                                "points": row.get("points"), "includes": str(row.get("includes") or "")}
-                               for row in _rows(book[VIEW_SHEET])]
-    return doc
+        doc["pillar_views"] = [_Row({"code": row.get("code"), "name": {"vi": row.get("name_vi"),
+                                                                       "en": row.get("name_en") or ""},
+                                     "points": row.get("points"), "includes": str(row.get("includes") or "")},
+                                    VIEW_SHEET, number)
+                               for number, row in _rows(book[VIEW_SHEET])]
+    return doc, issues
+
+
+def _parent_loops(rows: list[_Row], top: list[_Row], parents: dict[int, _Row]) -> list[list[_Row]]:
+    """The rows whose parent codes go round in a loop, which no top-level row reaches; each loop once."""
+    reached: set[int] = set()
+    stack = list(top)
+    while stack:
+        node = stack.pop()
+        reached.add(id(node))
+        stack.extend(node["children"])
+    loops = []
+    walked: dict[int, int] = {}
+    for start, first in enumerate(rows):
+        path: list[_Row] = []
+        node = first
+        while id(node) not in reached and id(node) not in walked:
+            walked[id(node)] = start
+            path.append(node)
+            node = parents[id(node)]
+        if id(node) not in reached and walked[id(node)] == start:
+            ids = [id(step) for step in path]
+            loops.append(path[ids.index(id(node)):])
+    return loops
 
 
 def read_workbook(data: bytes | BinaryIO) -> Framework:
     """Read and validate a framework from an Excel workbook.
 
-    :raises FrameworkInvalid: listing every broken rule
+    :raises FrameworkInvalid: listing every broken rule, each naming the sheet and row
     """
-    return framework_from_dict(framework_dict_from_workbook(data))
+    doc, issues = _workbook_document(data)
+    try:
+        framework = framework_from_dict(doc)
+    except FrameworkInvalid as invalid:
+        issues += invalid.issues
+    if issues:
+        raise FrameworkInvalid(issues)
+    return framework

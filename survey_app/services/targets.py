@@ -124,6 +124,20 @@ def progress(indicator: StrategicIndicator, year: int) -> Progress:
     return Progress(indicator, year, target, target_year, latest, share, met)
 
 
+def latest_year() -> int | None:
+    """The latest year an indicator has a target or a reported value for, None before any."""
+    reported = db.session.scalar(select(func.max(IndicatorValue.year)))
+    years = [int(key) for row in indicators() for key in row.targets]
+    if reported is not None:
+        years.append(reported)
+    return max(years, default=None)
+
+
+def indicator_name(indicator: StrategicIndicator, language: str) -> str:
+    """The indicator's name in ``language``; Vietnamese where it has no English name."""
+    return indicator.name_en if language == "en" and indicator.name_en else indicator.name_vi
+
+
 def year_progress(year: int) -> list[Progress]:
     return [progress(indicator, year) for indicator in indicators()]
 

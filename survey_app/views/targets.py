@@ -8,7 +8,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_babel import gettext as _
 
 from survey_app.forms.scoring import IndicatorValueForm
-from survey_app.i18n import describe_error
+from survey_app.i18n import current_language, describe_error
 from survey_app.models import Role
 from survey_app.security import OFFICERS, STAFF, allow
 from survey_app.services import ServiceError, targets
@@ -17,13 +17,19 @@ blueprint = Blueprint("targets", __name__, url_prefix="/targets")
 
 
 def _year() -> int:
-    year = request.args.get("year", type=int) or date.today().year
-    return year if year in targets.YEARS else date.today().year
+    """The year asked for, else the latest with targets or values (the clock's year is empty until reported)."""
+    year = request.args.get("year", type=int)
+    if year in targets.YEARS:
+        return year
+    latest = targets.latest_year()
+    return latest if latest in targets.YEARS else date.today().year
 
 
 def _form(year: int) -> IndicatorValueForm:
     form = IndicatorValueForm()
-    form.indicator.choices = [(row.code, f"{row.code} · {row.name_vi[:90]}") for row in targets.indicators()]
+    language = current_language()
+    form.indicator.choices = [(row.code, f"{row.code} · {targets.indicator_name(row, language)[:90]}")
+                              for row in targets.indicators()]
     if request.method == "GET":
         form.year.data = year
     return form

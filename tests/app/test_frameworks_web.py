@@ -53,6 +53,46 @@ def test_upload_with_errors_lists_each_node_and_stores_nothing(client, create_us
     assert _count(FrameworkVersion) == 0 and _count(FrameworkNode) == 0
 
 
+def test_a_yaml_file_with_unreadable_values_and_broken_rules_reports_them_all(client, create_user, login):
+    login(create_user())
+    doc = yaml.safe_load(PROVINCE_2020.read_text())
+    doc["last_year"] = 2019
+    doc["nodes"][0]["children"][4]["points"] = "nhiều"  # DG.ACT
+    doc["nodes"][1]["children"][0].pop("channels")  # DE.AW
+    doc["nodes"][2]["children"][1]["scoring"] = {"method": "thresholds"}  # DS.INST
+    response = _upload(client, yaml.safe_dump(doc, allow_unicode=True).encode(), "bad.yaml")
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "Tệp chưa được nạp: có 4 lỗi" in page
+    assert "Bộ chỉ số: năm cuối 2019 trước năm đầu 2020" in page
+    assert "Nút DG.ACT: trường “points” có giá trị không hợp lệ: nhiều" in page
+    assert "Nút DE.AW: nút lá được tính điểm chưa ghi kênh đo lường" in page
+    assert "Nút DS.INST: cách tính điểm “theo ngưỡng” chưa đủ: chưa có ngưỡng nào" in page
+    assert _count(FrameworkVersion) == 0 and _count(FrameworkNode) == 0
+
+
+def test_a_workbook_with_several_problems_reports_each_with_its_sheet_and_row(client, create_user, login):
+    login(create_user())
+    book = load_workbook(io.BytesIO(to_workbook(read_yaml(PROVINCE_2020))))
+    header = [cell.value for cell in book["nodes"][1]]
+    book["nodes"].cell(7, header.index("points") + 1).value = "nhiều"  # DG.ACT
+    book["nodes"].cell(11, header.index("parent_code") + 1).value = "DX"  # DE.AW
+    book["nodes"].cell(20, header.index("kind") + 1).value = "chapter"  # DS.INST
+    buffer = io.BytesIO()
+    book.save(buffer)
+    client.get("/language/en")
+    response = _upload(client, buffer.getvalue(), "bad.xlsx")
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "The file was not loaded: 4 problems" in page
+    assert "Sheet “nodes”, row 11: Node DE.AW: field “parent_code” has an invalid value: DX" in page
+    assert "Sheet “nodes”, row 7: Node DG.ACT: field “points” has an invalid value: nhiều" in page
+    assert "Sheet “nodes”, row 20: Node DS.INST: field “kind” has an invalid value: chapter" in page
+    # DE.AW's 30 points are missing from its pillar, whose main indices carry 80% of 300
+    assert "Sheet “nodes”, row 10: Node DE: the children&#39;s points add up to 210, expected 240" in page
+    assert _count(FrameworkVersion) == 0 and _count(FrameworkNode) == 0
+
+
 def test_upload_messages_in_english(client, create_user, login):
     login(create_user())
     client.get("/language/en")

@@ -1,4 +1,5 @@
 """Strategic targets of Decision 483: the shipped indicators, quarterly values and progress, computed by hand."""
+import re
 from datetime import date
 
 import pytest
@@ -97,3 +98,50 @@ def test_officers_enter_values_on_the_web_and_the_public_results_show_progress(i
     assert client.get("/targets/").status_code == 200
     assert client.post("/targets/values", data={"csrf_token": csrf_token(client, "/targets/"), "indicator": "1.6",
                                                 "year": "2023", "quarter": "3", "value": "80"}).status_code == 403
+
+
+def _shown_year(page: str) -> str:
+    return re.search(r'<input id="year" name="year" type="number" value="(\d+)"', page).group(1)
+
+
+def test_the_page_opens_on_the_latest_year_with_values_or_targets(indicators, client, create_user, login):
+    login(create_user("viewer"))
+    targets.report_value(indicators["1.6"], 2023, 4, 78, actor=None)
+    db.session.commit()
+    # the shipped targets run to 2025, whatever year the clock shows
+    page = client.get("/targets/").get_data(as_text=True)
+    assert _shown_year(page) == "2025" and "Chỉ tiêu chiến lược theo Quyết định 483 năm 2025" in page
+    targets.report_value(indicators["1.6"], 2031, 1, 99, actor=None)
+    db.session.commit()
+    assert _shown_year(client.get("/targets/").get_data(as_text=True)) == "2031"
+    # another year can still be chosen; a year out of range opens on the latest again
+    chosen = client.get("/targets/?year=2023").get_data(as_text=True)
+    assert _shown_year(chosen) == "2023" and "78%" in chosen
+    assert _shown_year(client.get("/targets/?year=1900").get_data(as_text=True)) == "2031"
+
+
+def test_without_any_indicator_the_page_opens_on_the_clocks_year(app, client, create_user, login):
+    login(create_user("viewer"))
+    assert _shown_year(client.get("/targets/").get_data(as_text=True)) == str(date.today().year)
+
+
+def test_the_staff_page_names_the_indicators_in_the_visitors_language(indicators, client, create_user, login):
+    login(create_user("scoring_officer"))
+    vietnamese = client.get("/targets/?year=2023").get_data(as_text=True)
+    assert "Tỷ lệ người dân trưởng thành có điện thoại di động thông minh" in vietnamese
+    assert "Share of adults with a smartphone" not in vietnamese
+    english = client.get("/targets/?year=2023&lang=en").get_data(as_text=True)
+    # in the progress table and in the list to enter a value for
+    assert english.count("Share of adults with a smartphone") == 2
+    assert "điện thoại di động thông minh" not in english
+
+
+def test_the_public_ranking_names_the_indicators_in_the_visitors_language(app, runner):
+    assert runner.invoke(args=["demo", "seed"]).exit_code == 0
+    visitor = app.test_client()
+    english = visitor.get("/results/province-2022-demo?lang=en").get_data(as_text=True)
+    assert "Share of adults with a smartphone" in english
+    assert "điện thoại di động thông minh" not in english
+    vietnamese = visitor.get("/results/province-2022-demo?lang=vi").get_data(as_text=True)
+    assert "Tỷ lệ người dân trưởng thành có điện thoại di động thông minh" in vietnamese
+    assert "Share of adults with a smartphone" not in vietnamese

@@ -259,4 +259,88 @@ def test_workbook_with_unknown_parent_names_the_node():
     book.save(buffer)
     with pytest.raises(FrameworkInvalid) as caught:
         read_workbook(buffer.getvalue())
-    assert [(i.code, i.node, i.params["value"]) for i in caught.value.issues] == [("invalid_value", "C1", "NOPE")]
+    first = caught.value.issues[0]
+    assert (first.code, first.node, first.params, first.sheet, first.row) == (
+        "invalid_value", "C1", {"field": "parent_code", "value": "NOPE"}, "nodes", 4)
+    # M1 is read as the leaf the file now makes it
+    assert {(i.code, i.node) for i in caught.value.issues[1:]} == {("missing_channel", "M1"),
+                                                                   ("missing_scoring", "M1")}
+
+
+# --- a file with several problems reports them all, in one pass -----------------------------------------
+
+def _yaml_text(doc: dict) -> str:
+    import yaml
+
+    return yaml.safe_dump(doc, allow_unicode=True)
+
+
+def test_unreadable_values_and_broken_rules_are_reported_together():
+    doc = copy.deepcopy(_base())
+    _node(doc, "C1").update(points="sixty")  # unreadable
+    _node(doc, "M2").update(kind="chapter")  # unreadable
+    _node(doc, "M2").pop("channels")  # a rule: no channel, and survey scoring the survey does not measure
+    doc["total_points"] = 90  # a rule: the pillar's 100 points
+    with pytest.raises(FrameworkInvalid) as caught:
+        read_yaml(_yaml_text(doc))
+    assert [(i.code, i.node) for i in caught.value.issues] == [
+        ("invalid_value", "C1"), ("invalid_value", "M2"), ("missing_channel", "M2"),
+        ("survey_scoring_without_survey", "M2"), ("total_mismatch", None)]
+    # M1's children cannot be added up while C1's points are unreadable: no "points_mismatch" on M1
+
+
+def _workbook(mutate) -> bytes:
+    """The base framework as a workbook, its sheets changed by ``mutate(book)``."""
+    import io
+
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(to_workbook(framework_from_dict(_base()))))
+    mutate(book)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _set(book, sheet: str, code: str, column: str, value) -> None:
+    rows = book[sheet].iter_rows()
+    header = [cell.value for cell in next(rows)]
+    for row in rows:
+        if row[0].value == code:
+            row[header.index(column)].value = value
+
+
+def test_every_problem_of_a_workbook_is_reported_with_its_sheet_and_row():
+    def mutate(book):
+        # rows: 2 P1, 3 M1, 4 C1, 5 M2
+        _set(book, "nodes", "C1", "points", "sáu mươi")
+        _set(book, "nodes", "C1", "scoring_method", "guess")
+        _set(book, "nodes", "M2", "parent_code", "P9")
+        book["nodes"].append(["M1", "P1", "main_index", "Lặp", "Again", 0, None, "no"])
+    with pytest.raises(FrameworkInvalid) as caught:
+        read_workbook(_workbook(mutate))
+    assert [(i.code, i.node, i.params.get("field"), i.sheet, i.row) for i in caught.value.issues] == [
+        ("invalid_value", "M2", "parent_code", "nodes", 5),  # P9 is not in the sheet
+        ("invalid_value", "C1", "points", "nodes", 4),
+        ("invalid_value", "C1", "method", "nodes", 4),
+        ("points_mismatch", "P1", None, "nodes", 2),  # M2 is no longer under it
+        ("duplicate_code", "M1", None, "nodes", 6),
+    ]
+    assert str(caught.value.issues[0]) == "sheet nodes, row 5: M2: field 'parent_code' has an invalid value: 'P9'"
+
+
+def test_a_loop_of_parent_codes_is_reported_not_dropped():
+    def mutate(book):
+        _set(book, "nodes", "M1", "parent_code", "C1")  # M1 under C1, C1 under M1
+    with pytest.raises(FrameworkInvalid) as caught:
+        read_workbook(_workbook(mutate))
+    issues = caught.value.issues
+    assert {(i.code, i.node, i.params["parent"], i.row) for i in issues if i.code == "parent_loop"} == {
+        ("parent_loop", "M1", "C1", 3), ("parent_loop", "C1", "M1", 4)}
+    assert ("points_mismatch", "P1") in [(i.code, i.node) for i in issues]
+
+
+def test_an_unreadable_file_stops_there():
+    with pytest.raises(FrameworkInvalid) as caught:
+        read_yaml("code: [unclosed\nnodes: 7\n")
+    assert [(i.code, i.params["field"]) for i in caught.value.issues] == [("invalid_value", "file")]
