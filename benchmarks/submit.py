@@ -87,9 +87,9 @@ def prepare(database_url: str) -> str:
         snapshot = PublishedQuestionnaire(code="bench", version=1, group="citizens", name_vi="bench", name_en="bench",
                                           framework=framework, document=document, content_hash=document_hash(document))
         db.session.add(snapshot)
-        collection.create_fieldwork("bench", snapshot, FieldworkMode.INVITATION, unit_list.units[:1],
-                                    name_vi="bench", actor=None)
-        _, key = collection.create_api_key("bench", actor=None)
+        fieldwork = collection.create_fieldwork("bench", snapshot, FieldworkMode.INVITATION, unit_list.units[:1],
+                                                name_vi="bench", actor=None)
+        _, key = collection.create_api_key("bench", [fieldwork], actor=None)
         db.session.execute(db.text("CREATE TABLE IF NOT EXISTS baseline_responses (id bigserial PRIMARY KEY, "
                                    "submission_id text UNIQUE NOT NULL, unit text NOT NULL, answers jsonb NOT NULL, "
                                    "submitted_at timestamptz NOT NULL DEFAULT now())"))

@@ -20,12 +20,23 @@ from questionnaires.questions import Questionnaire, QuestionType
 #: the columns every export starts with, before the answers
 META_COLUMNS = ("response_id", "unit", "submitted_at", "duration_seconds", "source", "flags", "excluded")
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: what gets a leading quote: a formula's start, and the quote itself, so that the quote can be read back
+#: off (``unsafe_cell``) without guessing
+_QUOTED_STARTS = _FORMULA_STARTS + ("'",)
 
 
 def safe_cell(value: Any) -> Any:
-    """A cell value that a spreadsheet shows as typed: text starting like a formula gets a leading quote."""
-    if isinstance(value, str) and value[:1] in _FORMULA_STARTS:
+    """A cell value that a spreadsheet shows as typed: text starting like a formula gets a leading quote, as
+    does text starting with a quote."""
+    if isinstance(value, str) and value[:1] in _QUOTED_STARTS:
         return "'" + value
+    return value
+
+
+def unsafe_cell(value: Any) -> Any:
+    """The value ``safe_cell`` was given: what a program reading our CSV back does to each text cell."""
+    if isinstance(value, str) and value[:1] == "'" and value[1:2] in _QUOTED_STARTS:
+        return value[1:]
     return value
 
 
@@ -57,6 +68,8 @@ def response_table(questionnaire: Questionnaire, records: Iterable[Mapping[str, 
                 for choice in question.all_choices():
                     row[choice_column(question.code, choice.value)] = (
                         None if value is None else int(choice.value in value))
+            elif question.type is QuestionType.UNIT:
+                row[question.code] = record.get("unit")
             else:
                 row[question.code] = value
         rows.append(row)
@@ -68,9 +81,10 @@ def response_table(questionnaire: Questionnaire, records: Iterable[Mapping[str, 
 
 
 def to_csv(table: pd.DataFrame) -> bytes:
-    """UTF-8 with a byte-order mark, so that Excel reads Vietnamese correctly; formula-safe."""
+    """UTF-8 with a byte-order mark, so that Excel reads Vietnamese correctly; formula-safe. Rows end in CR LF
+    (RFC 4180), so a field holding a CR or an LF, alone or together, is quoted and stays one field of one row."""
     safe = table.map(safe_cell)
-    return ("\ufeff" + safe.to_csv(index=False)).encode("utf-8")
+    return ("\ufeff" + safe.to_csv(index=False, lineterminator="\r\n")).encode("utf-8")
 
 
 def to_xlsx(table: pd.DataFrame, sheet: str = "responses") -> bytes:

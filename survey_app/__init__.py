@@ -87,6 +87,7 @@ def _template_helpers(app: Flask) -> None:
     app.add_template_filter(i18n.fixed, "fixed")
     app.add_template_filter(i18n.moment, "datetime")
     app.add_template_filter(i18n.day, "date")
+    app.add_template_filter(i18n.question_name, "question_name")
 
     @app.context_processor
     def helpers():
@@ -96,5 +97,6 @@ def _template_helpers(app: Flask) -> None:
             "language": i18n.current_language(),
             "language_links": i18n.language_links(),
             "Role": Role,
+            "ANALYSTS": security.ANALYSTS, "DESIGNERS": security.DESIGNERS, "OFFICERS": security.OFFICERS,
             "can": lambda *roles: user is not None and user.role in roles,
         }

@@ -65,6 +65,10 @@ def from_environment(instance_path: str) -> dict:
         "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
         "HSTS": _bool("HSTS", production),
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_UPLOAD_MB", "16")) * 1024 * 1024,
+        # what an uploaded table may expand to before anything parses it (survey_app.uploads): an .xlsx's
+        # uncompressed size, and the rows of a sheet or a CSV
+        "MAX_UNCOMPRESSED_MB": int(os.environ.get("MAX_UNCOMPRESSED_MB", "100")),
+        "MAX_UPLOAD_ROWS": int(os.environ.get("MAX_UPLOAD_ROWS", "200000")),
         "MAX_FORM_PARTS": 1000,
         #: evidence documents: where their files live (outside the web root) and how large one may be
         "EVIDENCE_FOLDER": os.environ.get("EVIDENCE_FOLDER") or str(Path(instance_path) / "evidence"),

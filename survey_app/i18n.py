@@ -36,6 +36,7 @@ _ISSUE_MESSAGES = {
     "missing_field": N_("field “%(field)s” is missing"),
     "invalid_value": N_("field “%(field)s” has an invalid value: %(value)s"),
     "duplicate_code": N_("the code is used by more than one node"),
+    "parent_loop": N_("the parent code “%(parent)s” leads back to this node"),
     "bad_nesting": N_("a node of kind %(child_kind)s cannot stand under a node of kind %(parent_kind)s"),
     "criterion_with_children": N_("a criterion cannot have children"),
     "negative_points": N_("points cannot be negative (%(points)s)"),
@@ -105,6 +106,11 @@ _SERVICE_MESSAGES = {
     "fieldwork_closed": N_("This survey is closed."),
     "unit_not_in_fieldwork": N_("The unit %(unit)s is not part of this survey."),
     "bad_submission_id": N_("The submission has no valid identifier."),
+    "api_key_not_for_fieldwork": N_("This API key was not issued for the fieldwork %(fieldwork)s."),
+    "api_key_without_fieldwork": N_("Choose at least one fieldwork."),
+    "exclusions_undecided": N_("Not published: no decision on the criteria proposed for exclusion %(criteria)s. "
+                               "Compute a run that excludes or keeps each of them, then publish that run."),
+    "excluded_and_kept": N_("%(criterion)s cannot be both excluded and kept."),
     "invalid_answers": N_("Some answers are missing or not valid."),
     "submission_conflict": N_("Another answer was already sent under this submission identifier."),
     "quota_full": N_("Enough people like you have already answered this survey. Thank you."),
@@ -197,6 +203,10 @@ def describe_answer_problem(problem, question) -> str:
         if low is not None:
             return gettext("Enter a number of at least %(low)s.", low=_display(low))
         return gettext("Enter a number of at most %(high)s.", high=_display(high))
+    if code == "exclusive_choice":
+        language = current_language()
+        choice = " / ".join(c.label.in_language(language) for c in question.all_choices() if c.exclusive)
+        return gettext("“%(choice)s” cannot be chosen together with another answer.", choice=choice)
     return gettext(_ANSWER_MESSAGES[code]) if code in _ANSWER_MESSAGES else code
 
 
@@ -234,6 +244,13 @@ _SAMPLING_MESSAGES = {
     "missing_value": N_("Row %(row)s has no value in column “%(column)s”."),
     "invalid_count": N_("Row %(row)s has an invalid population count “%(value)s”."),
     "duplicate_stratum": N_("Row %(row)s repeats the stratum %(stratum)s."),
+    "column_twice": N_("The column “%(column)s” is named twice among the strata and the population count."),
+    "invalid_deviation": N_("Row %(row)s has an invalid value “%(value)s” in column “%(column)s”."),
+    "missing_sd": N_("Neyman allocation needs the standard deviation of every stratum."),
+    "invalid_sd": N_("Stratum %(stratum)s has no valid standard deviation."),
+    "unknown_method": N_("The method “%(method)s” is not known."),
+    "varying_sd": N_("The rows of stratum %(stratum)s give different standard deviations: give one per "
+                     "stratum, or choose expected proportions."),
     "invalid_size": N_("Row %(row)s has an invalid size measure “%(value)s”."),
     "minimum_exceeds_total": N_("A minimum of %(minimum)s in each of %(strata)s strata needs %(needed)s, more "
                                 "than the total %(total)s."),
@@ -268,15 +285,18 @@ def describe_sampling_error(error) -> str:
 
 
 def _display(value):
-    if isinstance(value, tuple):
+    if isinstance(value, tuple):  # a stratum's values
         return " × ".join(str(part) for part in value)
+    if isinstance(value, list):  # codes named together
+        return ", ".join(str(part) for part in value)
     if isinstance(value, float):
         return format_decimal(value, format="#,##0.######")
     return value
 
 
 def describe_issue(issue: Issue) -> str:
-    """An issue of a framework file in the current language, naming the node."""
+    """An issue of a framework file in the current language, naming the node, and in a workbook the sheet
+    and row it stands on."""
     params = {key: _display(value) for key, value in issue.params.items()}
     for key in ("child_kind", "parent_kind", "method"):
         if key in params:
@@ -286,8 +306,12 @@ def describe_issue(issue: Issue) -> str:
         params["reason"] = gettext(_SCORING_REASONS[reason])
     text = gettext(_ISSUE_MESSAGES[issue.code], **params) if issue.code in _ISSUE_MESSAGES else str(issue)
     if issue.node:
-        return gettext("Node %(node)s: %(problem)s", node=issue.node, problem=text)
-    return gettext("Framework: %(problem)s", problem=text)
+        text = gettext("Node %(node)s: %(problem)s", node=issue.node, problem=text)
+    else:
+        text = gettext("Framework: %(problem)s", problem=text)
+    if issue.sheet is None:
+        return text
+    return gettext("Sheet “%(sheet)s”, row %(row)s: %(problem)s", sheet=issue.sheet, row=issue.row, problem=text)
 
 
 def describe_error(error: ServiceError) -> str:
@@ -303,13 +327,6 @@ def describe_error(error: ServiceError) -> str:
 def language_links() -> list[tuple[str, str]]:
     """The languages offered on every page, each named in itself."""
     return [("vi", "Tiếng Việt"), ("en", "English")]
-
-
-def safe_next(target: str | None, fallback: str) -> str:
-    """A redirect target on this site only."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return fallback
 
 
 def request_language_from_query() -> None:
@@ -363,6 +380,26 @@ LABELS = {
     "min-max": N_("min-max"),
     "z-score": N_("z-score"),
     "full_marks": N_("Full marks (special-purpose unit)"),
+    # units of measure of a criterion's reported value
+    "number": N_("number"), "yes/no": N_("yes/no"), "value in [0, 1]": N_("value from 0 to 1"),
+    "scale 1-5": N_("scale 1-5"),
+    # frame and background values
+    "urban": N_("Urban"),
+    "rural": N_("Rural"),
+    "female": N_("Female"),
+    "male": N_("Male"),
+    "micro": N_("Micro"),
+    "small": N_("Small"),
+    "medium": N_("Medium"),
+    "large": N_("Large"),
+    "agriculture": N_("Agriculture, forestry and fishing"),
+    "industry": N_("Industry and construction"),
+    "services": N_("Services"),
+    "state": N_("State-owned"),
+    "private": N_("Private"),
+    "foreign": N_("Foreign-invested"),
+    "sd": N_("standard deviations"),
+    "proportion": N_("expected proportions"),
 }
 
 
@@ -370,6 +407,15 @@ def label(value) -> str:
     """The translated interface name of a domain value, or the value itself when it has none."""
     key = str(value)
     return gettext(LABELS[key]) if key in LABELS else key
+
+
+def question_name(code: str, questionnaire) -> str:
+    """A question's wording in the current language, for pages that name questions by their code (quota
+    dimensions, weighting margins); the code itself when the questionnaire has no such question."""
+    for question in questionnaire.questions():
+        if question.code == code:
+            return question.text.in_language(current_language())
+    return code
 
 
 def moment(value) -> str:
@@ -387,7 +433,7 @@ def fixed(value, digits: int = 4, signed: bool = False) -> str:
     language's notation; with ``signed``, a + before a positive value."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "—"
-    text = format_decimal(value, format="0." + "0" * digits if digits else "0")
+    text = format_decimal(value, format="#,##0." + "0" * digits if digits else "#,##0")
     return "+" + text if signed and value > 0 else text
 
 

@@ -6,15 +6,20 @@ nothing is refused to everyone (deny by default), so a new route cannot be left 
 from __future__ import annotations
 
 import math
+import re
 import time
+import unicodedata
 from functools import lru_cache, wraps
 from typing import Callable
+from urllib.parse import unquote, urlsplit
 
 from flask import Flask, abort, current_app, g, redirect, request, session, url_for
+from flask.json.provider import DefaultJSONProvider
 from flask.sessions import SecureCookieSessionInterface
 from limits import parse as parse_limit
 from werkzeug.exceptions import TooManyRequests
 
+from survey_app import uploads
 from survey_app.extensions import db, limiter
 from survey_app.models import Role
 from survey_app.services import accounts, audit
@@ -33,6 +38,31 @@ ANALYSTS = (Role.ADMINISTRATOR, Role.SAMPLE_DESIGNER, Role.SCORING_OFFICER)
 #: who changes scoring inputs, runs and publishes, and reports strategic targets
 OFFICERS = (Role.ADMINISTRATOR, Role.SCORING_OFFICER)
 SESSION_KEY = "staff_token"
+
+
+def safe_next(target: str | None, fallback: str) -> str:
+    """Where to go after a language switch or a login: ``target`` when it is a path on this site, else
+    ``fallback``. The one redirect helper of every ``next``.
+
+    Browsers read a Location loosely: they drop tabs and newlines, take a backslash for a slash and
+    ``//host`` for another site. So a target holding any control character, white space or backslash, a
+    scheme or a host, or that does not start with exactly one slash (also once percent-decoded, for a
+    client that decodes), is refused outright rather than cleaned up.
+    """
+    if not target or len(target) > 2048 or any(_unsafe_in_location(character) for character in target):
+        return fallback
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return fallback
+    decoded = unquote(target)
+    for text in (target, decoded):
+        if not text.startswith("/") or text[1:2] == "/" or _unsafe_in_location(text[1:2] or "a"):
+            return fallback
+    return target
+
+
+def _unsafe_in_location(character: str) -> bool:
+    return character == "\\" or character.isspace() or unicodedata.category(character)[0] in "CZ"
 
 
 def public(view: Callable) -> Callable:
@@ -184,33 +214,70 @@ def _parsed_limit(limit: str):
     return parse_limit(limit)
 
 
-def _holds_nul(value) -> bool:
+def _unstorable(text: str) -> bool:
+    """A NUL, or half of a UTF-16 surrogate pair: neither can be stored in PostgreSQL text or hashed as UTF-8."""
+    return "\x00" in text or any("\ud800" <= character <= "\udfff" for character in text)
+
+
+def _holds_unstorable(value) -> bool:
     if isinstance(value, str):
-        return "\x00" in value
+        return _unstorable(value)
     if isinstance(value, dict):
-        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+        return any(_holds_unstorable(key) or _holds_unstorable(item) for key, item in value.items())
     if isinstance(value, list):
-        return any(_holds_nul(item) for item in value)
+        return any(_holds_unstorable(item) for item in value)
     return False
 
 
-def refuse_nul_characters():
-    """A NUL character cannot be stored in PostgreSQL text: a form, query or JSON body holding one is refused
-    whole (400, translated) before anything reads it, instead of failing at the database."""
-    if "\x00" in request.path or any(_holds_nul(value) for value in request.args.values()):
+#: JSON can only carry a NUL or a lone surrogate escaped (raw ones are not valid UTF-8 JSON)
+_UNSTORABLE_ESCAPES = re.compile(rb"\\u(0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
+
+
+def refuse_unstorable_text():
+    """Text the database cannot store (a NUL, a lone surrogate) in a form, query or JSON body is refused
+    whole (400, translated) before anything reads it, instead of failing at the database. Forms and
+    queries decode invalid UTF-8 to U+FFFD, so only a NUL can reach them."""
+    if "\x00" in request.path or any(_holds_unstorable(value) for value in request.args.values()):
         abort(400)
     if request.is_json:
-        # JSON can only carry a NUL escaped (a raw one is not valid JSON), so most bodies need no walk
-        if b"\\u0000" in request.get_data() and _holds_nul(request.get_json(silent=True)):
+        # most bodies hold no such escape and need no walk
+        if _UNSTORABLE_ESCAPES.search(request.get_data()) and _holds_unstorable(request.get_json(silent=True)):
             abort(400)
-    elif any(_holds_nul(value) for value in request.form.values()):
+    elif any(_holds_unstorable(value) for value in request.form.values()):
         abort(400)
     return None
 
 
+class JSONProvider(DefaultJSONProvider):
+    """Flask's JSON, reading only what JSON can store: a body nested too deeply for the parser, NaN,
+    Infinity or a number beyond a float's range is invalid JSON (400) rather than a RecursionError that
+    escapes ``get_json(silent=True)`` (500) or a value PostgreSQL's jsonb refuses at the commit (500)."""
+
+    def loads(self, s, **kwargs):
+        kwargs.setdefault("parse_constant", _refuse_constant)
+        kwargs.setdefault("parse_float", _finite_float)
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError as error:
+            raise ValueError("JSON nested too deeply") from error
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("a number beyond a float's range")
+    return value
+
+
 def init_app(app: Flask) -> None:
     app.session_interface = SessionInterface()
-    app.before_request(refuse_nul_characters)
+    app.json = JSONProvider(app)
+    app.before_request(refuse_unstorable_text)
+    uploads.init_app(app)
     app.before_request(load_staff_user)
     app.before_request(enforce_access)
     app.after_request(security_headers)

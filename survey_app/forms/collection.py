@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from survey_app.forms import Form
@@ -38,3 +38,5 @@ class UploadForm(Form):
 
 class ApiKeyForm(Form):
     name = StringField(_l("Who uses the key"), validators=[DataRequired(_l("Enter a name.")), Length(max=200)])
+    fieldworks = SelectMultipleField(_l("Fieldworks the key may submit to"), coerce=int,
+                                     validators=[DataRequired(_l("Choose at least one fieldwork."))])

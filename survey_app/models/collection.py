@@ -238,8 +238,17 @@ class Response(db.Model):
     questionnaire: Mapped[PublishedQuestionnaire] = relationship()
 
 
+api_key_fieldworks = Table(
+    "api_key_fieldworks",
+    db.metadata,
+    Column("api_key_id", ForeignKey("api_keys.id", ondelete="CASCADE"), primary_key=True),
+    Column("fieldwork_id", ForeignKey("fieldworks.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
 class ApiKey(db.Model):
-    """A partner's or an interviewing team's key to the JSON API; only its hash is stored."""
+    """A partner's or an interviewing team's key to the JSON API; only its hash is stored. A key submits to
+    the fieldworks it was issued for and no other: a leaked key cannot write into another survey."""
 
     __tablename__ = "api_keys"
 
@@ -250,3 +259,5 @@ class ApiKey(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: the fieldworks the key may submit to, fixed when it is issued (a new scope is a new key)
+    fieldworks: Mapped[list["Fieldwork"]] = relationship(secondary=api_key_fieldworks, order_by="Fieldwork.code")

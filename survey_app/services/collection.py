@@ -58,7 +58,7 @@ from survey_app.models import (
     Unit,
     User,
 )
-from survey_app.models.collection import fieldwork_units
+from survey_app.models.collection import api_key_fieldworks, fieldwork_units
 from survey_app.models.types import utcnow
 from survey_app.services import ServiceError, audit
 from survey_app.services.frameworks import framework_of
@@ -348,7 +348,9 @@ def _usable(fieldwork: Fieldwork) -> None:
 def open_invitation(token: str) -> ResponseDraft:
     """The draft behind a personal link, created on first use.
 
-    :raises ServiceError: ``unknown_link``, ``link_revoked``, ``link_used``, ``fieldwork_closed``
+    :raises ServiceError: ``unknown_link``, ``link_revoked``, ``fieldwork_closed``; ``link_used`` with
+        ``submitted_at`` and, unless the fieldwork is anonymous (its invitations do not know their response),
+        the response's ``receipt``
     """
     invitation = db.session.scalar(select(Invitation).where(Invitation.token_hash == token_hash(token)))
     if invitation is None:
@@ -356,7 +358,9 @@ def open_invitation(token: str) -> ResponseDraft:
     if invitation.revoked_at is not None:
         raise ServiceError("link_revoked")
     if invitation.submitted_at is not None:
-        raise ServiceError("link_used")
+        response = db.session.get(Response, invitation.response_id) if invitation.response_id else None
+        raise ServiceError("link_used", submitted_at=invitation.submitted_at,
+                           receipt=receipt(response) if response is not None else None)
     fieldwork = db.session.get(Fieldwork, invitation.fieldwork_id)
     _usable(fieldwork)
     draft = db.session.scalar(select(ResponseDraft).where(ResponseDraft.invitation_id == invitation.id)
@@ -653,8 +657,12 @@ def submit_with_key(target: SubmissionTarget, unit_code: str, raw_answers: Mappi
     open, the key not revoked. When it stores nothing (a repeat, a closed fieldwork, a revoked key) or
     cannot (quotas, which are taken in the same transaction as the insert), ``submit`` runs and says why.
 
-    :raises ServiceError: ``api_key_revoked``, ``fieldwork_gone``, and ``submit``'s errors
+    :raises ServiceError: ``api_key_not_for_fieldwork``, ``api_key_revoked``, ``fieldwork_gone``, and
+        ``submit``'s errors
     """
+    # a key's fieldworks never change once issued, so the cached key's scope is the key's scope
+    if target.fieldwork_id not in api_key.fieldwork_ids:
+        raise ServiceError("api_key_not_for_fieldwork", fieldwork=target.code)
     _check_submission_id(submission_id)
     if unit_code not in target.unit_ids:
         raise ServiceError("unit_not_in_fieldwork", unit=unit_code)
@@ -912,13 +920,21 @@ def import_collected(fieldwork: Fieldwork, data: bytes, *, unit: Unit | None, ac
 
 # --- API keys -------------------------------------------------------------------------------------------
 
-def create_api_key(name: str, *, actor: User | None) -> tuple[ApiKey, str]:
-    """:return: the key's record and the key itself, shown once"""
+def create_api_key(name: str, fieldworks: list[Fieldwork], *, actor: User | None) -> tuple[ApiKey, str]:
+    """Issue a key that submits to ``fieldworks`` and no other.
+
+    :return: the key's record and the key itself, shown once
+    :raises ServiceError: ``api_key_without_fieldwork`` when no fieldwork is named
+    """
+    if not fieldworks:
+        raise ServiceError("api_key_without_fieldwork")
     key = "dti_" + new_token()
-    record = ApiKey(name=name, key_hash=token_hash(key), created_by_id=actor.id if actor else None)
+    record = ApiKey(name=name, key_hash=token_hash(key), created_by_id=actor.id if actor else None,
+                    fieldworks=list(fieldworks))
     db.session.add(record)
     db.session.flush()
-    audit.record("api_key.create", actor=actor, entity=record, new={"name": name})
+    audit.record("api_key.create", actor=actor, entity=record,
+                 new={"name": name, "fieldworks": [fieldwork.code for fieldwork in fieldworks]})
     return record, key
 
 
@@ -930,9 +946,11 @@ def revoke_api_key(record: ApiKey, *, actor: User | None) -> None:
 
 @dataclass
 class LiveKey:
-    """An API key found live: its id, when its use was last noted, and when the database last said so."""
+    """An API key found live: its id, the fieldworks it was issued for, when its use was last noted, and when
+    the database last said so."""
 
     id: int
+    fieldwork_ids: frozenset[int]
     last_used_at: datetime | None
     checked_at: datetime
 
@@ -951,7 +969,9 @@ def api_key_for(key: str) -> LiveKey | None:
     if record is None:
         keys.pop(digest, None)
         return None
-    live = keys[digest] = LiveKey(record.id, record.last_used_at, now)
+    fieldwork_ids = frozenset(db.session.scalars(select(api_key_fieldworks.c.fieldwork_id)
+                                                 .where(api_key_fieldworks.c.api_key_id == record.id)))
+    live = keys[digest] = LiveKey(record.id, fieldwork_ids, record.last_used_at, now)
     return live
 
 

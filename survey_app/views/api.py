@@ -100,6 +100,8 @@ def submit_response(code: str):
     except ServiceError as error:
         if error.code == "api_key_revoked":
             abort(401)
+        if error.code == "api_key_not_for_fieldwork":
+            return _error(403, describe_error(error), reason=error.code)
         if error.code == "fieldwork_gone":
             return _error(404, _("The page you asked for does not exist or has moved."))
         details = {}
@@ -175,6 +177,7 @@ def openapi_document() -> dict:
                     "content": {"application/json": {"schema": "Receipt"}}},
             "400": {"description": "The body is not a JSON object", **error},
             "401": {"description": "Missing or unknown API key", **error},
+            "403": {"description": "The key was not issued for this fieldwork", **error},
             "404": {"description": "No such fieldwork", **error},
             "409": {"description": "Another payload under this identifier, or the quota stratum is full", **error},
             "410": {"description": "The fieldwork is closed", **error},

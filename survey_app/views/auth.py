@@ -3,8 +3,8 @@ from flask_babel import gettext as _
 
 from survey_app.extensions import client_address, limiter
 from survey_app.forms.auth import ConfirmForm, LoginForm
-from survey_app.i18n import LANGUAGE_KEY, safe_next
-from survey_app.security import SESSION_KEY, STAFF, allow, public
+from survey_app.i18n import LANGUAGE_KEY
+from survey_app.security import SESSION_KEY, STAFF, allow, public, safe_next
 from survey_app.services import accounts, audit
 
 blueprint = Blueprint("auth", __name__)

@@ -55,9 +55,10 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
-        response = make_response(_respond(error.code or 500))
+        response = make_response(_respond(error.code or 500, getattr(error, "detail", None)))
         for name, value in error.get_headers():
-            if name == "Retry-After":  # a 429 or 503 may say when to come back
+            # a 429 or 503 may say when to come back, a 405 which methods the address takes
+            if name in ("Retry-After", "Allow"):
                 response.headers[name] = value
         return response
 

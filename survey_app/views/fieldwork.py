@@ -7,6 +7,7 @@ import pandas as pd
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from questionnaires.exports import response_table, to_csv, to_spss, to_stata, to_xlsx
 from survey_app.extensions import db
@@ -254,10 +255,16 @@ api_keys = Blueprint("api_keys", __name__, url_prefix="/api-keys")
 @allow(Role.ADMINISTRATOR)
 def keys():
     form = ApiKeyForm()
+    fieldworks = {fieldwork.id: fieldwork for fieldwork in db.session.scalars(
+        select(Fieldwork).order_by(Fieldwork.opened_at.desc()))}
+    form.fieldworks.choices = [(fieldwork.id, f"{fieldwork.code} — {fieldwork.name(current_language())}")
+                               for fieldwork in fieldworks.values()]
     created = None
     if form.validate_on_submit():
-        _, created = collection.create_api_key(form.name.data, actor=g.user)
-    listed = db.session.scalars(select(ApiKey).order_by(ApiKey.created_at.desc()))
+        _, created = collection.create_api_key(form.name.data, [fieldworks[i] for i in form.fieldworks.data],
+                                               actor=g.user)
+    listed = db.session.scalars(select(ApiKey).options(selectinload(ApiKey.fieldworks))
+                                .order_by(ApiKey.created_at.desc()))
     return render_template("fieldwork/api_keys.html", form=form, keys=list(listed), created=created)
 
 

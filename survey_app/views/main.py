@@ -2,9 +2,9 @@ from flask import Blueprint, current_app, g, redirect, render_template, request,
 from sqlalchemy import func, select
 
 from survey_app.extensions import db
-from survey_app.i18n import LANGUAGE_KEY, safe_next
+from survey_app.i18n import LANGUAGE_KEY
 from survey_app.models import EvaluationRound, FrameworkVersion, UnitList
-from survey_app.security import STAFF, allow, public
+from survey_app.security import STAFF, allow, public, safe_next
 
 blueprint = Blueprint("main", __name__)
 

@@ -169,7 +169,7 @@ def seeded(app, survey):
     frameworks.load_shipped_frameworks()
     collection.issue_invitations(survey.invited, [{"unit": survey.units[0].code}] * 2, actor=None)
     collection.submit(survey.invited, survey.units[0], CITIZEN_ANSWERS, "one", source="api")
-    collection.create_api_key("partner", actor=None)
+    collection.create_api_key("partner", [survey.invited], actor=None)
     sampling.run_weighting(survey.invited, f"unit,population\n{survey.units[0].code},1000\n".encode(), "p.csv",
                            margins=[], method="rake", lower=None, upper=None, actor=None)
     frame = b"province,population\n01,100\n02,300\n"

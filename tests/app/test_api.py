@@ -1,18 +1,21 @@
 """The JSON API: API keys, idempotent submissions (also 50 at once), 409, named errors, OpenAPI."""
+import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from openapi_spec_validator import validate as validate_openapi
 from sqlalchemy import func, select
 
 from survey_app.extensions import db
 from survey_app.models import Response
 from survey_app.services import collection
-from tests.conftest import CITIZEN_ANSWERS
+from tests.conftest import CITIZEN_ANSWERS, csrf_token
 
 
-def _key(create_user):
-    _, key = collection.create_api_key("CATI team", actor=create_user("administrator"))
+def _key(create_user, survey):
+    _, key = collection.create_api_key("CATI team", [survey.invited, survey.open],
+                                       actor=create_user("administrator"))
     db.session.commit()
     return {"Authorization": f"Bearer {key}"}
 
@@ -26,7 +29,7 @@ def _count():
 
 
 def test_a_submission_sent_twice_answers_the_same_and_stores_one(client, survey, create_user):
-    headers = _key(create_user)
+    headers = _key(create_user, survey)
     first = client.post("/api/v1/fieldworks/invited/responses", json=_body(survey), headers=headers)
     second = client.post("/api/v1/fieldworks/invited/responses", json=_body(survey), headers=headers)
     assert first.status_code == second.status_code == 201
@@ -35,7 +38,7 @@ def test_a_submission_sent_twice_answers_the_same_and_stores_one(client, survey,
 
 
 def test_fifty_at_once_store_one(app, survey, create_user):
-    headers = _key(create_user)
+    headers = _key(create_user, survey)
     body = _body(survey, "same")
 
     def send(_):
@@ -49,7 +52,7 @@ def test_fifty_at_once_store_one(app, survey, create_user):
 
 
 def test_a_different_payload_under_the_same_identifier_is_409(client, survey, create_user):
-    headers = _key(create_user)
+    headers = _key(create_user, survey)
     client.post("/api/v1/fieldworks/invited/responses", json=_body(survey), headers=headers)
     changed = _body(survey, answers=CITIZEN_ANSWERS | {"q_aw3": "no"})
     response = client.post("/api/v1/fieldworks/invited/responses", json=changed, headers=headers)
@@ -58,7 +61,7 @@ def test_a_different_payload_under_the_same_identifier_is_409(client, survey, cr
 
 
 def test_bad_answers_and_fields_are_named_and_nothing_stored(client, survey, create_user):
-    headers = _key(create_user)
+    headers = _key(create_user, survey)
     bad = _body(survey, answers=CITIZEN_ANSWERS | {"q_dg4": "11", "age": "old"})
     response = client.post("/api/v1/fieldworks/invited/responses", json=bad, headers=headers)
     assert response.status_code == 422
@@ -74,7 +77,7 @@ def test_bad_answers_and_fields_are_named_and_nothing_stored(client, survey, cre
 
 def test_a_missing_or_revoked_key_is_refused(client, survey, create_user):
     assert client.post("/api/v1/fieldworks/invited/responses", json=_body(survey)).status_code == 401
-    record, key = collection.create_api_key("old", actor=create_user("administrator"))
+    record, key = collection.create_api_key("old", [survey.invited], actor=create_user("administrator"))
     collection.revoke_api_key(record, actor=create_user("administrator"))
     db.session.commit()
     response = client.post("/api/v1/fieldworks/invited/responses", json=_body(survey),
@@ -90,13 +93,13 @@ def test_openapi_document_is_valid(client):
 
 def test_control_characters_in_a_text_answer_are_refused_by_name_and_a_nul_anywhere_is_400(client, survey,
                                                                                            create_user):
-    headers = _key(create_user)
-    body = _body(survey, "ctl-1", answers={**CITIZEN_ANSWERS, "province": "Hà\x0bNội"})
+    headers = _key(create_user, survey)
+    body = _body(survey, "ctl-1", answers={**CITIZEN_ANSWERS, "comments": "Hà\x0bNội"})
     refused = client.post("/api/v1/fieldworks/invited/responses", json=body, headers=headers)
     assert refused.status_code == 422
     assert refused.get_json()["error"]["answers"] == {
-        "province": "Câu trả lời có ký tự điều khiển không nhìn thấy; vui lòng nhập lại."}
-    body = _body(survey, "nul-1", answers={**CITIZEN_ANSWERS, "province": "Hà\x00Nội"})
+        "comments": "Câu trả lời có ký tự điều khiển không nhìn thấy; vui lòng nhập lại."}
+    body = _body(survey, "nul-1", answers={**CITIZEN_ANSWERS, "comments": "Hà\x00Nội"})
     assert client.post("/api/v1/fieldworks/invited/responses", json=body, headers=headers).status_code == 400
     assert _count() == 0
 
@@ -109,7 +112,7 @@ URL = "/api/v1/fieldworks/invited/responses"
 def test_a_new_response_is_stored_as_the_general_path_stores_it(client, survey, create_user):
     from questionnaires import document_hash
 
-    response = client.post(URL, json=_body(survey, "one"), headers=_key(create_user))
+    response = client.post(URL, json=_body(survey, "one"), headers=_key(create_user, survey))
     assert response.status_code == 201 and "Set-Cookie" not in response.headers
     stored = db.session.scalar(select(Response))
     answers = dict(CITIZEN_ANSWERS)
@@ -133,7 +136,7 @@ def test_a_receipt_does_not_depend_on_the_time_zone_the_database_answers_in():
 
 def test_a_key_revoked_after_it_was_used_stores_nothing_more_at_once(client, survey, create_user):
     admin = create_user("administrator")
-    record, key = collection.create_api_key("CATI team", actor=admin)
+    record, key = collection.create_api_key("CATI team", [survey.invited], actor=admin)
     db.session.commit()
     headers = {"Authorization": f"Bearer {key}"}
     assert client.post(URL, json=_body(survey, "before"), headers=headers).status_code == 201
@@ -150,7 +153,7 @@ def test_a_fieldwork_closed_after_its_first_submissions_refuses_new_ones_and_rep
                                                                                               create_user):
     from survey_app.models import Fieldwork, FieldworkStatus
 
-    headers = _key(create_user)
+    headers = _key(create_user, survey)
     first = client.post(URL, json=_body(survey, "early"), headers=headers)
     assert first.status_code == 201
     collection.set_status(db.session.get(Fieldwork, survey.invited.id), FieldworkStatus.CLOSED,
@@ -164,7 +167,7 @@ def test_a_fieldwork_closed_after_its_first_submissions_refuses_new_ones_and_rep
 
 
 def test_a_unit_outside_the_fieldwork_is_named_and_nothing_stored(client, survey, create_user):
-    response = client.post(URL, json=_body(survey, unit="ZZZ"), headers=_key(create_user))
+    response = client.post(URL, json=_body(survey, unit="ZZZ"), headers=_key(create_user, survey))
     assert response.status_code == 422 and response.get_json()["error"]["reason"] == "unit_not_in_fieldwork"
     assert _count() == 0
 
@@ -175,7 +178,7 @@ def test_fieldworks_with_quotas_spend_a_place_per_new_response_through_the_api(c
     collection.set_quotas(survey.open, f"unit,urban,sex,target\n{survey.units[0].code},rural,female,1\n".encode(),
                           actor=None)
     db.session.commit()
-    headers = _key(create_user)
+    headers = _key(create_user, survey)
     url = "/api/v1/fieldworks/open/responses"
     first = client.post(url, json=_body(survey, "q-1"), headers=headers)
     repeat = client.post(url, json=_body(survey, "q-1"), headers=headers)
@@ -192,16 +195,67 @@ def test_a_driver_error_on_the_fast_path_is_run_again_through_sqlalchemy(client,
         raise psycopg.OperationalError("the connection dropped")
 
     monkeypatch.setattr(collection.CompiledOnce, "scalar", fail)
-    response = client.post(URL, json=_body(survey, "retried"), headers=_key(create_user))
+    response = client.post(URL, json=_body(survey, "retried"), headers=_key(create_user, survey))
     assert response.status_code == 201
     assert _count() == 1
 
 
 def test_the_api_limit_counts_per_key_and_says_when_to_come_back(app, client, survey, create_user):
     app.config["API_RATE_LIMIT"] = "2 per minute"
-    first, second = _key(create_user), _key(create_user)
+    first, second = _key(create_user, survey), _key(create_user, survey)
     answers = [client.post(URL, json=_body(survey, f"r-{i}"), headers=first) for i in range(3)]
     assert [a.status_code for a in answers] == [201, 201, 429]
     assert answers[2].is_json and 0 < int(answers[2].headers["Retry-After"]) <= 60
     assert client.post(URL, json=_body(survey, "other-key"), headers=second).status_code == 201
     assert _count() == 3
+
+
+def test_a_key_submits_only_to_the_fieldworks_it_was_issued_for(client, survey, create_user):
+    _, key = collection.create_api_key("CATI team", [survey.invited], actor=create_user("administrator"))
+    db.session.commit()
+    headers = {"Authorization": f"Bearer {key}"}
+    elsewhere = client.post("/api/v1/fieldworks/open/responses", json=_body(survey, "x"), headers=headers)
+    assert elsewhere.status_code == 403
+    assert elsewhere.get_json()["error"]["reason"] == "api_key_not_for_fieldwork"
+    assert "open" in elsewhere.get_json()["error"]["message"]
+    assert _count() == 0
+    assert client.post(URL, json=_body(survey, "x"), headers=headers).status_code == 201
+    assert _count() == 1
+
+
+def test_administrators_issue_keys_for_chosen_fieldworks_and_none_without(client, survey, create_user, login):
+    from survey_app.models import ApiKey
+
+    login(create_user("administrator"))
+    token = csrf_token(client, "/api-keys/")
+    refused = client.post("/api-keys/", data={"csrf_token": token, "name": "CATI"})
+    assert refused.status_code == 200 and "Hãy chọn ít nhất một đợt khảo sát" in refused.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(ApiKey.id))) == 0
+    created = client.post("/api-keys/", data={"csrf_token": token, "name": "CATI", "fieldworks": [survey.open.id]})
+    key = created.get_data(as_text=True).split("<code>dti_")[1].split("</code>")[0]
+    key = "dti_" + key
+    headers = {"Authorization": f"Bearer {key}"}
+    assert client.post(URL, json=_body(survey, "y"), headers=headers).status_code == 403
+    assert [f.code for f in db.session.scalar(select(ApiKey)).fieldworks] == ["open"]
+
+
+@pytest.mark.parametrize("body", [
+    b'{"submission_id": "s", "unit": "HNI", "answers": {"q_aw3": "\\ud800"}}',  # a lone surrogate
+    b'{"submission_id": "\\udfff", "unit": "HNI", "answers": {}}',
+    b'{"submission_id": "s", "unit": "HNI", "answers": {"\\udbff": "yes"}}',
+    b'{"submission_id": "s", "unit": "HNI", "answers": ' + b'[' * 100_000 + b']' * 100_000 + b'}',  # deep
+    b'{"a": ' * 50_000 + b'1' + b'}' * 50_000,
+])
+def test_unstorable_text_and_deep_nesting_are_refused_with_400(client, survey, create_user, body):
+    response = client.post(URL, data=body, content_type="application/json", headers=_key(create_user, survey))
+    assert response.status_code == 400 and response.is_json
+    assert _count() == 0
+
+
+def test_a_surrogate_pair_is_a_character_and_stored(client, survey, create_user):
+    # an emoji sent as its escaped UTF-16 pair is valid JSON text, not a lone surrogate
+    body = _body(survey, "emoji")
+    raw = json.dumps(body).replace('"emoji"', '"emoji \\ud83d\\ude00"').encode()
+    response = client.post(URL, data=raw, content_type="application/json", headers=_key(create_user, survey))
+    assert response.status_code == 201
+    assert db.session.scalar(select(Response.submission_id)) == "emoji \U0001F600"

@@ -20,7 +20,7 @@ from survey_app.services import collection
 @pytest.fixture
 def api(app, survey):
     """The API's operations, and the headers of a valid key."""
-    _, key = collection.create_api_key("schemathesis", actor=None)
+    _, key = collection.create_api_key("schemathesis", [survey.invited, survey.open], actor=None)
     db.session.commit()
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]

@@ -42,7 +42,7 @@ def test_writes_refused_by_the_database_give_503_and_store_nothing_then_recover(
     from survey_app.models import Response
     from survey_app.services import collection
 
-    _, key = collection.create_api_key("field team", actor=None)
+    _, key = collection.create_api_key("field team", [survey.invited], actor=None)
     db.session.commit()
     with db.engine.begin() as connection:
         connection.execute(text("DROP ROLE IF EXISTS dti_writer"))

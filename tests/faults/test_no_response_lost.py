@@ -41,9 +41,9 @@ with app.app_context():
     framework, _ = frameworks.store_framework(read_yaml(demo_framework_path()))
     questionnaire, _ = collection.publish_questionnaire(framework, RespondentGroup.CITIZENS,
         read_bank(demo_bank_path()), code="citizens", name_vi="Phiếu người dân", name_en="Citizens", actor=None)
-    collection.create_fieldwork("invited", questionnaire, FieldworkMode.INVITATION, unit_list.units[:3],
-                                name_vi="Khảo sát", actor=None)
-    _, key = collection.create_api_key("faults", actor=None)
+    invited = collection.create_fieldwork("invited", questionnaire, FieldworkMode.INVITATION, unit_list.units[:3],
+                                          name_vi="Khảo sát", actor=None)
+    _, key = collection.create_api_key("faults", [invited], actor=None)
     db.session.commit()
     print(key)
 """
