@@ -208,11 +208,47 @@ def _pybabel(*args: str) -> None:
 
 
 @translate_cli.command("update")
-def translate_update() -> None:
-    """Extract the interface's messages and merge them into every catalogue."""
+@click.option("--vietnamese", "tables", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A JSON file of new Vietnamese translations: {\"English message\": \"Vietnamese\"}.")
+def translate_update(tables: tuple[Path, ...]) -> None:
+    """Extract the interface's messages and rebuild both catalogues from them: English is the message itself,
+    Vietnamese what the catalogue had or a table gives. Lists what is still untranslated (and exits 1)."""
+    import json
+
+    from babel.messages.catalog import Catalog
+    from babel.messages.pofile import read_po, write_po
+
     _pybabel("extract", "-F", "babel.cfg", "-k", "_l", "-k", "N_", "--no-location", "--sort-output",
              "-o", str(TRANSLATIONS / "messages.pot"), ".")
-    _pybabel("update", "-i", str(TRANSLATIONS / "messages.pot"), "-d", str(TRANSLATIONS), "--no-fuzzy-matching")
+    given: dict[str, str] = {}
+    for table in tables:
+        given.update(json.loads(table.read_text(encoding="utf-8")))
+    with open(TRANSLATIONS / "messages.pot", "rb") as handle:
+        template = read_po(handle)
+    untranslated = []
+    for language in ("vi", "en"):
+        path = TRANSLATIONS / language / "LC_MESSAGES" / "messages.po"
+        with open(path, "rb") as handle:
+            old = read_po(handle, locale=language)
+        catalogue = Catalog(locale=language, project="dti-survey", version="0.1", charset="utf-8", fuzzy=False)
+        for message in template:
+            if not message.id:
+                continue
+            if language == "en":
+                text = message.id
+            else:
+                kept = old.get(message.id)
+                text = given.get(message.id) or (kept.string if kept else "")
+            catalogue.add(message.id, text, flags=message.flags - {"fuzzy"}, auto_comments=message.auto_comments)
+            if not text:
+                untranslated.append(f"{language}: {message.id}")
+        with open(path, "wb") as handle:
+            write_po(handle, catalogue, width=110, sort_output=True)
+    _pybabel("compile", "-d", str(TRANSLATIONS))
+    for line in untranslated:
+        click.echo(line)
+    if untranslated:
+        raise SystemExit(1)
 
 
 @translate_cli.command("init")

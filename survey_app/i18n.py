@@ -8,6 +8,7 @@ import os
 from flask import current_app, has_request_context, request, session
 from flask_babel import format_date, format_datetime, format_decimal, gettext
 
+from analysis import EstimationError
 from questionnaires import Issue
 from survey_app.services import ServiceError
 
@@ -106,6 +107,8 @@ _SERVICE_MESSAGES = {
     "fieldwork_closed": N_("This survey is closed."),
     "unit_not_in_fieldwork": N_("The unit %(unit)s is not part of this survey."),
     "bad_submission_id": N_("The submission has no valid identifier."),
+    "api_key_revoked": N_("This API key has been revoked."),
+    "fieldwork_gone": N_("This fieldwork no longer exists."),
     "api_key_not_for_fieldwork": N_("This API key was not issued for the fieldwork %(fieldwork)s."),
     "api_key_without_fieldwork": N_("Choose at least one fieldwork."),
     "exclusions_undecided": N_("Not published: no decision on the criteria proposed for exclusion %(criteria)s. "
@@ -239,6 +242,29 @@ _SCORING_REASONS = {
 
 
 _SAMPLING_MESSAGES = {
+    "invalid_confidence": N_("The confidence level must be between 0 and 1 (not %(confidence)s)."),
+    "invalid_deff": N_("The design effect must be positive (not %(deff)s)."),
+    "invalid_response_rate": N_("The response rate must be above 0 and at most 1 (not %(rate)s)."),
+    "invalid_population": N_("The population must be positive (not %(population)s)."),
+    "invalid_margin": N_("The margin of error must be between 0 and 1 (not %(margin)s)."),
+    "invalid_proportion": N_("The expected proportion must be between 0 and 1 (not %(proportion)s)."),
+    "missing_size": N_("Selection with probability proportional to size needs a size column."),
+    "unknown_kind": N_("The kind of spread “%(kind)s” is not known."),
+    "invalid_panel_size": N_("A panel needs a whole number of experts (not %(size)s)."),
+    "unknown_category": N_("The expert category “%(category)s” is not known."),
+    "panel_shortfall": N_("%(category)s needs %(needed)s experts but %(nominated)s were nominated."),
+    "not_a_member": N_("%(expert)s is not on the panel."),
+    "weights_length": N_("The weights must be one per row (%(n)s rows)."),
+    "invalid_weight": N_("Row %(row)s has an invalid weight %(weight)s."),
+    "invalid_probability": N_("Row %(row)s has an inclusion probability outside (0, 1]: %(probability)s."),
+    "missing_class": N_("Row %(row)s has no weighting class."),
+    "class_without_respondents": N_("The weighting class %(level)s has no respondent."),
+    "no_margin": N_("Raking needs at least one margin."),
+    "missing_population": N_("Calibration without a categorical margin needs the population total."),
+    "invalid_auxiliary": N_("The column “%(column)s” has missing or non-numeric values."),
+    "unknown_stratum": N_("No group is given for the strata %(strata)s."),
+    "invalid_total": N_("The total must be a whole number (not %(total)s)."),
+    "invalid_power": N_("The power must be between 0 and 1 (not %(power)s)."),
     "unreadable_file": N_("The file cannot be read as %(kind)s."),
     "missing_column": N_("The frame has no column “%(column)s”."),
     "missing_value": N_("Row %(row)s has no value in column “%(column)s”."),
@@ -276,9 +302,34 @@ _SAMPLING_MESSAGES = {
 }
 
 
+#: the analysis library's errors (analysis.EstimationError), by code
+_ESTIMATION_MESSAGES = {
+    "unknown_column": N_("The data have no column “%(column)s”."),
+    "too_few_ratings": N_("Agreement needs at least 2 items and 2 raters (here %(n)s and %(m)s)."),
+    "unknown_category": N_("No share is given for the category %(category)s."),
+    "invalid_scale": N_("The top of the scale (%(high)s) must exceed its bottom (%(low)s)."),
+    "unknown_node": N_("The node %(node)s is not in the framework."),
+    "missing_design_value": N_("Row %(row)s has no value for a design variable."),
+    "unknown_lonely_psu": N_("The rule for a lonely PSU must be one of %(options)s."),
+    "invalid_weights": N_("The weights must be one finite, non-negative value per row."),
+    "calibration_rows": N_("A calibration covers %(rows)s rows but the data have %(n)s."),
+    "stages": N_("A design has at most two stages of clusters, with at most one finite population correction each."),
+    "fpc_below_sample": N_("Stratum %(stratum)s at stage %(stage)s has more sampled units than its population."),
+    "lonely_psu": N_("Stratum %(stratum)s has only one primary sampling unit at stage %(stage)s."),
+    "zero_denominator": N_("The denominator's total is 0 in the domain %(domain)s."),
+    "empty_domain": N_("The domain %(domain)s has no respondent with a weight."),
+    "unknown_unit": N_("The unit %(unit)s has no score."),
+    "unknown_normalisation": N_("The normalisation “%(method)s” is not known."),
+    "missing_value": N_("No value is given for the node %(node)s."),
+    "points_above_maximum": N_("The unit %(unit)s has %(points)s points on %(node)s, above its maximum of %(maximum)s."),
+}
+
+
 def describe_sampling_error(error) -> str:
-    """A sampling library error in the current language; codes without a message fall back to its text."""
-    message = _SAMPLING_MESSAGES.get(error.code)
+    """A sampling or analysis library error in the current language; codes without a message fall back to its
+    text."""
+    messages = _ESTIMATION_MESSAGES if isinstance(error, EstimationError) else _SAMPLING_MESSAGES
+    message = messages.get(error.code)
     if message is None:
         return str(error)
     return gettext(message, **{key: _display(value) for key, value in error.params.items()})

@@ -1,4 +1,5 @@
 """Vietnamese first, English second, both catalogues complete."""
+import re
 from pathlib import Path
 
 from babel.messages.extract import extract_from_dir
@@ -97,3 +98,48 @@ def test_wtforms_own_messages_are_in_vietnamese_and_english(app, client, create_
     page = client.post("/sampling/plan", content_type="multipart/form-data",
                        data={"csrf_token": csrf_token(client, "/sampling/plan"), **data}).get_data(as_text=True)
     assert "Not a valid choice." in page
+
+
+#: how each kind of error is raised in the source, and the message table that names it in the interface
+ERROR_KINDS = {
+    "service": (r'ServiceError\(\s*"([a-z_]+)"', "_SERVICE_MESSAGES"),
+    "sampling": (r'SamplingError\(\s*"([a-z_]+)"', "_SAMPLING_MESSAGES"),
+    "estimation": (r'EstimationError\(\s*"([a-z_]+)"', "_ESTIMATION_MESSAGES"),
+    "framework issue": (r'Issue\(\s*"([a-z_]+)"', "_ISSUE_MESSAGES"),
+    "upload row": (r'RowProblem\([^,()]+,\s*"([a-z_]+)"', "_ROW_MESSAGES"),
+}
+
+
+def _raised(pattern: str) -> dict[str, str]:
+    """Every code raised with ``pattern`` in the service and the domain packages, with a file that raises it."""
+    found = {}
+    for package in ("survey_app", "questionnaires", "sampling", "analysis"):
+        for path in (ROOT / package).rglob("*.py"):
+            for match in re.finditer(pattern, path.read_text()):
+                found.setdefault(match.group(1), str(path.relative_to(ROOT)))
+    return found
+
+
+def test_every_error_code_raised_has_a_message_in_both_catalogues():
+    from survey_app import i18n
+    from questionnaires import AnswerProblem
+    from questionnaires.expert import ExpertAnswerProblem
+
+    catalogues = {}
+    for language in ("vi", "en"):
+        with open(CATALOGUES / language / "LC_MESSAGES" / "messages.po", "rb") as handle:
+            catalogues[language] = read_po(handle, locale=language)
+    for kind, (pattern, table_name) in ERROR_KINDS.items():
+        table = getattr(i18n, table_name)
+        raised = _raised(pattern)
+        assert len(raised) >= 5, f"no {kind} error found: the pattern no longer matches the source"
+        without = {code: where for code, where in raised.items() if code not in table}
+        assert without == {}, f"{kind} errors without a message in survey_app.i18n.{table_name}"
+        for code in raised:
+            for language, catalogue in catalogues.items():
+                assert catalogue.get(table[code]) and catalogue.get(table[code]).string, (kind, code, language)
+    # answers' problems are an enumeration: every member has a message (ranges and exclusive choices are
+    # worded from the question itself)
+    worded = {"below_minimum", "above_maximum", "exclusive_choice"}
+    assert {str(p) for p in AnswerProblem} - worded <= set(i18n._ANSWER_MESSAGES)
+    assert {str(p) for p in ExpertAnswerProblem} <= set(i18n._EXPERT_ANSWER_MESSAGES)
