@@ -4,6 +4,7 @@ The service is CPU-bound Python: a process per core and one more, each with one 
 benchmark's mix best (benchmarks/load.py on 2 cores: 300 requests/s at p99 22 ms; four processes of four
 threads queued to p99 over 1 s). gthread keeps browsers' connections alive without holding a worker.
 Its logger cuts link secrets out of the access and error logs (see survey_app.logs)."""
+
 import multiprocessing
 
 workers = multiprocessing.cpu_count() + 1

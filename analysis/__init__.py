@@ -3,12 +3,12 @@ explanation. A plain library (no web framework or database), usable from a noteb
 
 The public API is flat: ``from analysis import Design``.
 """
+
 from analysis._errors import EstimationError
 from analysis.design import Design, ReplicateDesign
-from analysis.explain import explain
 from analysis.experts import (
-    agreement,
     aggregate,
+    agreement,
     channel_points,
     channel_values,
     composition_weighted,
@@ -18,13 +18,14 @@ from analysis.experts import (
     trimmed_mean,
     value_se,
 )
+from analysis.explain import explain
 from analysis.index import (
+    NORMALISATIONS,
     Scores,
     apply_full_marks,
     apply_peer_maximum,
     compute,
     index_from_values,
-    NORMALISATIONS,
     merge_units,
     normalise,
     propose_exclusions,
@@ -54,14 +55,52 @@ from analysis.uncertainty import (
     simulate_ranks,
 )
 
-__all__ = ["CYBERSPACE_COLUMNS", "SELF_ASSESSMENT_COLUMNS", "SOURCES", "Checked", "RejectedRow", "check_cyberspace",
-           "check_self_assessment", "criterion_points", "cyberspace_nodes", "explain", "parse_number",
-           "external_values",
-           "self_assessed_criteria", "template_rows",
-           "agreement", "aggregate", "channel_points", "channel_values", "composition_weighted", "icc_2k", "kendall_w",
-           "outlying_experts", "trimmed_mean", "value_se", "NORMALISATIONS", "Sensitivity", "channel_noise",
-           "external_coefficients", "sensitivity",
-           "Design", "EstimationError", "RankUncertainty", "ReplicateDesign", "Scores", "apply_full_marks",
-           "apply_peer_maximum", "compute", "criterion_values", "index_from_values", "leaf_coefficients",
-           "merge_units", "normalise", "propose_exclusions", "rank", "simulate_ranks", "survey_criteria",
-           "survey_estimates"]
+__all__ = [
+    "CYBERSPACE_COLUMNS",
+    "SELF_ASSESSMENT_COLUMNS",
+    "SOURCES",
+    "Checked",
+    "RejectedRow",
+    "check_cyberspace",
+    "check_self_assessment",
+    "criterion_points",
+    "cyberspace_nodes",
+    "explain",
+    "parse_number",
+    "external_values",
+    "self_assessed_criteria",
+    "template_rows",
+    "agreement",
+    "aggregate",
+    "channel_points",
+    "channel_values",
+    "composition_weighted",
+    "icc_2k",
+    "kendall_w",
+    "outlying_experts",
+    "trimmed_mean",
+    "value_se",
+    "NORMALISATIONS",
+    "Sensitivity",
+    "channel_noise",
+    "external_coefficients",
+    "sensitivity",
+    "Design",
+    "EstimationError",
+    "RankUncertainty",
+    "ReplicateDesign",
+    "Scores",
+    "apply_full_marks",
+    "apply_peer_maximum",
+    "compute",
+    "criterion_values",
+    "index_from_values",
+    "leaf_coefficients",
+    "merge_units",
+    "normalise",
+    "propose_exclusions",
+    "rank",
+    "simulate_ranks",
+    "survey_criteria",
+    "survey_estimates",
+]

@@ -1,4 +1,5 @@
 """The error the analysis library raises: a code and the values naming what is wrong, never translated."""
+
 from __future__ import annotations
 
 

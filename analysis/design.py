@@ -7,6 +7,7 @@ centred within strata, scaled by ``(1 - f_h) n_h / (n_h - 1)``; a second stage c
 first has a finite population correction; weights adjusted by post-stratification, raking or calibration
 are accounted for by replacing the influence values with their calibration residuals.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -49,8 +50,11 @@ def _deff(variances: np.ndarray, srs_variances: np.ndarray) -> np.ndarray:
 def _labels(values: pd.Series | np.ndarray) -> tuple[np.ndarray, pd.Index]:
     codes, uniques = pd.factorize(pd.Series(values), sort=True)
     if (codes < 0).any():
-        raise EstimationError("missing_design_value", "row {row} has no value for a design variable",
-                              row=int(np.flatnonzero(codes < 0)[0]))
+        raise EstimationError(
+            "missing_design_value",
+            "row {row} has no value for a design variable",
+            row=int(np.flatnonzero(codes < 0)[0]),
+        )
     return codes, pd.Index(uniques)
 
 
@@ -99,9 +103,17 @@ class Design:
     Särndal, C.-E., Swensson, B. & Wretman, J. (1992). *Model Assisted Survey Sampling*. Springer.
     """
 
-    def __init__(self, data: pd.DataFrame, weights: str | Sequence[float], *, strata: str | None = None,
-                 clusters: str | Sequence[str] | None = None, fpc: str | Sequence[str] | None = None,
-                 lonely_psu: str = "fail", calibrations: Sequence = ()):
+    def __init__(
+        self,
+        data: pd.DataFrame,
+        weights: str | Sequence[float],
+        *,
+        strata: str | None = None,
+        clusters: str | Sequence[str] | None = None,
+        fpc: str | Sequence[str] | None = None,
+        lonely_psu: str = "fail",
+        calibrations: Sequence = (),
+    ):
         if lonely_psu not in LONELY_PSU:
             raise EstimationError("unknown_lonely_psu", "lonely_psu must be one of {options}", options=LONELY_PSU)
         self.data = data.reset_index(drop=True)
@@ -114,8 +126,12 @@ class Design:
         self.calibrations = list(calibrations)
         for calibration in self.calibrations:
             if calibration.model_matrix.shape[0] != n:
-                raise EstimationError("calibration_rows", "a calibration covers {rows} rows, the data {n}",
-                                      rows=calibration.model_matrix.shape[0], n=n)
+                raise EstimationError(
+                    "calibration_rows",
+                    "a calibration covers {rows} rows, the data {n}",
+                    rows=calibration.model_matrix.shape[0],
+                    n=n,
+                )
         cluster_columns = [] if clusters is None else ([clusters] if isinstance(clusters, str) else list(clusters))
         fpc_columns = [] if fpc is None else ([fpc] if isinstance(fpc, str) else list(fpc))
         if len(cluster_columns) > 2 or len(fpc_columns) > max(len(cluster_columns), 1):
@@ -126,8 +142,9 @@ class Design:
 
     def _build_stages(self, strata, cluster_columns, fpc_columns) -> list[tuple[_Stage, np.ndarray | None]]:
         n = len(self.data)
-        stratum_codes, stratum_labels = (_labels(self.data[strata]) if strata else
-                                         (np.zeros(n, dtype=np.int64), pd.Index(["all"])))
+        stratum_codes, stratum_labels = (
+            _labels(self.data[strata]) if strata else (np.zeros(n, dtype=np.int64), pd.Index(["all"]))
+        )
         # PSUs are identified within their stratum, as R's svydesign(nest = TRUE)
         if cluster_columns:
             psu_codes = _nested(stratum_codes, _labels(self.data[cluster_columns[0]])[0])
@@ -138,8 +155,7 @@ class Design:
         stages = [(stage1, None)]
         if len(cluster_columns) == 2 and len(fpc_columns) == 2:
             ssu_codes = _nested(psu_codes, _labels(self.data[cluster_columns[1]])[0])
-            stage2, _ = self._stage(psu_codes, None, ssu_codes, self.data[fpc_columns[1]].to_numpy(float),
-                                    stage=2)
+            stage2, _ = self._stage(psu_codes, None, ssu_codes, self.data[fpc_columns[1]].to_numpy(float), stage=2)
             # R's multistage: a PSU's second-stage variance is scaled by its stratum's sampling fraction
             multiplier = stage1_fraction[stage1.cluster_stratum]
             stages.append((stage2, multiplier))
@@ -161,9 +177,12 @@ class Design:
                 population = counts / population  # sampling fractions given: N = n / f
             if (population < counts - 1e-9).any():
                 bad = int(np.flatnonzero(population < counts - 1e-9)[0])
-                raise EstimationError("fpc_below_sample", "stratum {stratum} at stage {stage} has more sampled "
-                                      "units than its population", stratum=self._stratum_name(stratum_labels, bad),
-                                      stage=stage)
+                raise EstimationError(
+                    "fpc_below_sample",
+                    "stratum {stratum} at stage {stage} has more sampled units than its population",
+                    stratum=self._stratum_name(stratum_labels, bad),
+                    stage=stage,
+                )
         finite = np.isfinite(population)
         safe_population = np.where(finite, population, 1.0)
         fraction_left = np.where(finite, (safe_population - counts) / safe_population, 1.0)
@@ -175,12 +194,17 @@ class Design:
         if lonely.any():
             if self.lonely_psu == "fail":
                 bad = int(np.flatnonzero(lonely)[0])
-                raise EstimationError("lonely_psu", "stratum {stratum} has only one PSU at stage {stage}",
-                                      stratum=self._stratum_name(stratum_labels, bad), stage=stage)
+                raise EstimationError(
+                    "lonely_psu",
+                    "stratum {stratum} has only one PSU at stage {stage}",
+                    stratum=self._stratum_name(stratum_labels, bad),
+                    stage=stage,
+                )
             if self.lonely_psu == "adjust":
                 centred[lonely] = False
-        return _Stage(cluster_codes, cluster_stratum, counts, scale, centred,
-                      _indicator(cluster_codes, n_clusters_total)), fraction_taken
+        return _Stage(
+            cluster_codes, cluster_stratum, counts, scale, centred, _indicator(cluster_codes, n_clusters_total)
+        ), fraction_taken
 
     @staticmethod
     def _stratum_name(labels, index):
@@ -256,8 +280,17 @@ class Design:
     def _table(self, estimates, variances, deffs, counts, index, confidence) -> pd.DataFrame:
         se = np.sqrt(np.maximum(variances, 0.0))
         z = norm.ppf(0.5 + confidence / 2)
-        return pd.DataFrame({"estimate": estimates, "se": se, "ci_low": estimates - z * se,
-                             "ci_high": estimates + z * se, "deff": deffs, "n": counts.astype(int)}, index=index)
+        return pd.DataFrame(
+            {
+                "estimate": estimates,
+                "se": se,
+                "ci_low": estimates - z * se,
+                "ci_high": estimates + z * se,
+                "deff": deffs,
+                "n": counts.astype(int),
+            },
+            index=index,
+        )
 
     def _srs_variance(self, values, member, weights, mean_scale: bool) -> np.ndarray:
         """R's ``svyvar`` in every domain, times the simple-random-sampling factor of ``deff``."""
@@ -326,27 +359,33 @@ class Design:
             variances = self.variances(self._columns(domain_codes, k, influence))
             deffs = _deff(variances, self._srs_variance(y, (domain_codes, k), w, mean_scale=True))
             counts = np.bincount(domain_codes, (w > 0).astype(float), k)
-            index = pd.MultiIndex.from_arrays([domains if by else [column] * k, [level] * k],
-                                              names=[by or "variable", "level"])
+            index = pd.MultiIndex.from_arrays(
+                [domains if by else [column] * k, [level] * k], names=[by or "variable", "level"]
+            )
             tables.append(self._table(estimates, variances, deffs, counts, index, confidence))
         return pd.concat(tables).sort_index(level=0, sort_remaining=False)
 
-    def ratio(self, numerator: str, denominator: str, *, by: str | None = None,
-              confidence: float = 0.95) -> pd.DataFrame:
+    def ratio(
+        self, numerator: str, denominator: str, *, by: str | None = None, confidence: float = 0.95
+    ) -> pd.DataFrame:
         """The estimated ratio of two totals, by domain (rows missing either value are left out)."""
         codes, domains, (y, x), w = self._prepare([numerator, denominator], by)
         k = len(domains)
         denominator_total = np.bincount(codes, w * x, k)
         if (denominator_total == 0).any():
-            raise EstimationError("zero_denominator", "the denominator's total is 0 in domain {domain}",
-                                  domain=domains[int(np.flatnonzero(denominator_total == 0)[0])])
+            raise EstimationError(
+                "zero_denominator",
+                "the denominator's total is 0 in domain {domain}",
+                domain=domains[int(np.flatnonzero(denominator_total == 0)[0])],
+            )
         estimates = np.bincount(codes, w * y, k) / denominator_total
         residual = (y - estimates[codes] * x) / denominator_total[codes]
         variances = self.variances(self._columns(codes, k, w * residual))
         deffs = _deff(variances, self._srs_variance(residual, (codes, k), w, mean_scale=False))
         counts = np.bincount(codes, (w > 0).astype(float), k)
-        return self._table(estimates, variances, deffs, counts,
-                           self._index(domains, by, f"{numerator}/{denominator}"), confidence)
+        return self._table(
+            estimates, variances, deffs, counts, self._index(domains, by, f"{numerator}/{denominator}"), confidence
+        )
 
     @staticmethod
     def _index(domains, by, name):
@@ -356,8 +395,9 @@ class Design:
     def _check_domains(population, domains):
         empty = np.flatnonzero(population == 0)
         if empty.size:
-            raise EstimationError("empty_domain", "domain {domain} has no respondent with a weight",
-                                  domain=domains[int(empty[0])])
+            raise EstimationError(
+                "empty_domain", "domain {domain} has no respondent with a weight", domain=domains[int(empty[0])]
+            )
 
     # --- replicate weights -------------------------------------------------------------------------------
 
@@ -406,13 +446,22 @@ class ReplicateDesign:
     def _table(self, estimates, variances, counts, index, confidence):
         se = np.sqrt(variances)
         z = norm.ppf(0.5 + confidence / 2)
-        return pd.DataFrame({"estimate": estimates, "se": se, "ci_low": estimates - z * se,
-                             "ci_high": estimates + z * se, "deff": np.nan, "n": counts.astype(int)}, index=index)
+        return pd.DataFrame(
+            {
+                "estimate": estimates,
+                "se": se,
+                "ci_low": estimates - z * se,
+                "ci_high": estimates + z * se,
+                "deff": np.nan,
+                "n": counts.astype(int),
+            },
+            index=index,
+        )
 
     def _prepared(self, column: str, by: str | None):
         y = pd.to_numeric(self.data[column], errors="coerce").to_numpy(float)
         valid = np.isfinite(y)
-        codes, domains = (_labels(self.data[by]) if by else (np.zeros(len(y), dtype=np.int64), pd.Index([column])))
+        codes, domains = _labels(self.data[by]) if by else (np.zeros(len(y), dtype=np.int64), pd.Index([column]))
         counts = np.bincount(codes, (valid & (self.weights > 0)).astype(float), len(domains))
         return np.where(valid, y, 0.0), valid, codes, pd.Index(domains, name=by or "variable"), counts
 

@@ -4,10 +4,10 @@ their panel flagged for review, the 40/30/30 composition restored by weighting, 
 Scores arrive long: one row per expert and item (a main index, sub-index or criterion), with the score on the
 questionnaire's scale or NaN for "I cannot judge this", which is not a score and is left out.
 """
+
 from __future__ import annotations
 
 import math
-
 from typing import Mapping
 
 import numpy as np
@@ -37,7 +37,7 @@ def trimmed_mean(values, trim: float = DEFAULT_TRIM) -> float:
     if not len(values):
         return np.nan
     cut = int(np.floor(trim * len(values)))
-    return float(values[cut:len(values) - cut].mean())
+    return float(values[cut : len(values) - cut].mean())
 
 
 def aggregate(scores: pd.DataFrame, *, trim: float = DEFAULT_TRIM) -> pd.DataFrame:
@@ -52,9 +52,18 @@ def aggregate(scores: pd.DataFrame, *, trim: float = DEFAULT_TRIM) -> pd.DataFra
     for (unit, item), group in valid.groupby(["unit", "item"], sort=True):
         values = group["score"].to_numpy(dtype=float)
         q1, q3 = np.percentile(values, [25, 75])
-        rows.append({"unit": unit, "item": item, "n": len(values), "mean": values.mean(),
-                     "median": float(np.median(values)), "trimmed_mean": trimmed_mean(values, trim),
-                     "sd": float(values.std(ddof=1)) if len(values) > 1 else np.nan, "iqr": float(q3 - q1)})
+        rows.append(
+            {
+                "unit": unit,
+                "item": item,
+                "n": len(values),
+                "mean": values.mean(),
+                "median": float(np.median(values)),
+                "trimmed_mean": trimmed_mean(values, trim),
+                "sd": float(values.std(ddof=1)) if len(values) > 1 else np.nan,
+                "iqr": float(q3 - q1),
+            }
+        )
     answered = pd.DataFrame(rows, columns=["unit", "item", "n", "mean", "median", "trimmed_mean", "sd", "iqr"])
     # an item every expert of a unit declined to judge is there with no answer, not absent
     every = scores[["unit", "item"]].drop_duplicates()
@@ -86,8 +95,8 @@ def kendall_w(ratings: np.ndarray) -> tuple[float, float, int, float]:
     ties = 0.0
     for j in range(m):
         _, counts = np.unique(ratings[:, j], return_counts=True)
-        ties += float((counts ** 3 - counts).sum())
-    denominator = m ** 2 * (n ** 3 - n) - m * ties
+        ties += float((counts**3 - counts).sum())
+    denominator = m**2 * (n**3 - n) - m * ties
     if denominator <= 0:
         # every rater gave every item the same score: no ranking of the items to agree on (R gives NaN too)
         return math.nan, math.nan, n - 1, math.nan
@@ -149,13 +158,21 @@ def outlying_experts(scores: pd.DataFrame, *, threshold: float = OUTLIER_THRESHO
         else:
             z = np.zeros(len(values))
         for (_, expert), distance, score in zip(d.index, values, z):
-            rows.append({"unit": unit, "expert": expert, "distance": distance, "robust_z": score,
-                         "flagged": bool(score > threshold)})
+            rows.append(
+                {
+                    "unit": unit,
+                    "expert": expert,
+                    "distance": distance,
+                    "robust_z": score,
+                    "flagged": bool(score > threshold),
+                }
+            )
     return pd.DataFrame(rows, columns=["unit", "expert", "distance", "robust_z", "flagged"])
 
 
-def composition_weighted(scores: pd.DataFrame, composition: Mapping[str, float], *,
-                         trim: float = DEFAULT_TRIM) -> pd.DataFrame:
+def composition_weighted(
+    scores: pd.DataFrame, composition: Mapping[str, float], *, trim: float = DEFAULT_TRIM
+) -> pd.DataFrame:
     """Per unit and item, the mean that restores the panel's composition: each category's mean weighted by its
     share (shares renormalised over the categories that answered the item), beside the plain trimmed mean.
 
@@ -173,23 +190,30 @@ def composition_weighted(scores: pd.DataFrame, composition: Mapping[str, float],
         means = group.groupby(group["category"].astype(str))["score"].mean()
         weights = np.array([shares[c] for c in means.index])
         counts = group["category"].astype(str).value_counts()
-        rows.append({"unit": unit, "item": item, "trimmed_mean": trimmed_mean(group["score"], trim),
-                     "composition_mean": float((means.to_numpy() * weights).sum() / weights.sum()),
-                     **{f"n_{c}": int(counts.get(c, 0)) for c in shares}})
+        rows.append(
+            {
+                "unit": unit,
+                "item": item,
+                "trimmed_mean": trimmed_mean(group["score"], trim),
+                "composition_mean": float((means.to_numpy() * weights).sum() / weights.sum()),
+                **{f"n_{c}": int(counts.get(c, 0)) for c in shares},
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def channel_values(aggregates: pd.DataFrame, scale: tuple[float, float], *,
-                   column: str = "trimmed_mean") -> pd.DataFrame:
+def channel_values(
+    aggregates: pd.DataFrame, scale: tuple[float, float], *, column: str = "trimmed_mean"
+) -> pd.DataFrame:
     """The expert channel's values in [0, 1] for ``analysis.compute``: the aggregate rescaled from the
     questionnaire's scale; an item nobody judged has no value (the index scores it 0 and marks it missing)."""
     low, high = scale
     if not high > low:
-        raise EstimationError("invalid_scale", "the scale's top {high} must exceed its bottom {low}", low=low,
-                              high=high)
+        raise EstimationError(
+            "invalid_scale", "the scale's top {high} must exceed its bottom {low}", low=low, high=high
+        )
     values = ((aggregates[column] - low) / (high - low)).clip(0, 1)
-    return pd.DataFrame({"unit": aggregates["unit"], "node": aggregates["item"], "channel": "expert",
-                         "value": values})
+    return pd.DataFrame({"unit": aggregates["unit"], "node": aggregates["item"], "channel": "expert", "value": values})
 
 
 def value_se(aggregates: pd.DataFrame, scale: tuple[float, float]) -> pd.Series:
@@ -198,8 +222,9 @@ def value_se(aggregates: pd.DataFrame, scale: tuple[float, float]) -> pd.Series:
     as a sample of the experts who could have sat on it: the spread the rank simulation propagates."""
     low, high = scale
     if not high > low:
-        raise EstimationError("invalid_scale", "the scale's top {high} must exceed its bottom {low}", low=low,
-                              high=high)
+        raise EstimationError(
+            "invalid_scale", "the scale's top {high} must exceed its bottom {low}", low=low, high=high
+        )
     counts = aggregates["n"].astype(float)
     return (aggregates["sd"] / np.sqrt(counts.where(counts > 1)) / (high - low)).rename("value_se")
 

@@ -2,6 +2,7 @@
 measured, what was missing, excluded or set by a rule, and its strongest and weakest main indices against the
 median of its level.
 """
+
 from __future__ import annotations
 
 import math
@@ -35,9 +36,17 @@ def _of_unit(table: pd.DataFrame | None, unit: str, key: str) -> dict[str, list[
     return rows
 
 
-def explain(framework: Framework, scores: Scores, unit: str, *, points: pd.DataFrame,
-            assessed: pd.DataFrame | None = None, survey: pd.DataFrame | None = None,
-            expert: pd.DataFrame | None = None, agreement: pd.DataFrame | None = None) -> dict[str, Any]:
+def explain(
+    framework: Framework,
+    scores: Scores,
+    unit: str,
+    *,
+    points: pd.DataFrame,
+    assessed: pd.DataFrame | None = None,
+    survey: pd.DataFrame | None = None,
+    expert: pd.DataFrame | None = None,
+    agreement: pd.DataFrame | None = None,
+) -> dict[str, Any]:
     """The explanation of one unit's result, as plain data (the web page and the JSON API show it).
 
     Parameters
@@ -72,54 +81,99 @@ def explain(framework: Framework, scores: Scores, unit: str, *, points: pd.DataF
     medians = values.median()
     merged = points[points["unit"].astype(str) == unit].set_index("node")
     panel = next(iter(_of_unit(agreement, unit, "unit").values()), [None])[0]
-    measured = (_of_unit(assessed, unit, "criterion"), _of_unit(survey, unit, "criterion"),
-                _of_unit(expert, unit, "item"))
+    measured = (
+        _of_unit(assessed, unit, "criterion"),
+        _of_unit(survey, unit, "criterion"),
+        _of_unit(expert, unit, "item"),
+    )
     nodes = []
     for node, parent in framework.walk():
-        entry: dict[str, Any] = {"code": node.code, "kind": str(node.kind), "name": {"vi": node.name.vi,
-                                                                                   "en": node.name.en},
-                                 "parent": parent.code if parent else None, "maximum": node.points,
-                                 "scored": node.scored, "excluded": node.code in scores.excluded}
+        entry: dict[str, Any] = {
+            "code": node.code,
+            "kind": str(node.kind),
+            "name": {"vi": node.name.vi, "en": node.name.en},
+            "parent": parent.code if parent else None,
+            "maximum": node.points,
+            "scored": node.scored,
+            "excluded": node.code in scores.excluded,
+        }
         if node.code in values.columns:
-            entry.update(points=_number(scores.points.loc[unit, node.code]),
-                         value=_number(values.loc[unit, node.code]), rank=int(ranks.loc[unit, node.code]),
-                         median=_number(medians[node.code]))
+            entry.update(
+                points=_number(scores.points.loc[unit, node.code]),
+                value=_number(values.loc[unit, node.code]),
+                rank=int(ranks.loc[unit, node.code]),
+                median=_number(medians[node.code]),
+            )
         if node.is_leaf and node.scored:
             found = merged.loc[node.code] if node.code in merged.index else None
             source = found["source"] if found is not None else None
-            entry.update(source=source if isinstance(source, str) else None,
-                         missing=bool(scores.missing.loc[unit, node.code]) if node.code in scores.missing.columns
-                         else True,
-                         rule=found.get("rule") if found is not None and isinstance(found.get("rule"), str) else None,
-                         channels=_channels(node.code, *measured, panel))
+            entry.update(
+                source=source if isinstance(source, str) else None,
+                missing=bool(scores.missing.loc[unit, node.code]) if node.code in scores.missing.columns else True,
+                rule=found.get("rule") if found is not None and isinstance(found.get("rule"), str) else None,
+                channels=_channels(node.code, *measured, panel),
+            )
         nodes.append(entry)
-    main = [node.code for node, _ in framework.walk()
-            if node.kind is NodeKind.MAIN_INDEX and node.scored and node.code in values.columns]
+    main = [
+        node.code
+        for node, _ in framework.walk()
+        if node.kind is NodeKind.MAIN_INDEX and node.scored and node.code in values.columns
+    ]
     gaps = sorted(((values.loc[unit, code] - medians[code], code) for code in main), reverse=True)
-    gaps = [{"code": code, "value": _number(values.loc[unit, code]), "median": _number(medians[code]),
-             "difference": _number(gap)} for gap, code in gaps]
-    return {"unit": unit, "index": _number(scores.index_value[unit]), "rank": int(ranks.loc[unit, "index"]),
-            "units": len(scores.index_value), "nodes": nodes, "excluded": sorted(scores.excluded),
-            "strongest": gaps[:STRONGEST], "weakest": gaps[::-1][:STRONGEST]}
+    gaps = [
+        {
+            "code": code,
+            "value": _number(values.loc[unit, code]),
+            "median": _number(medians[code]),
+            "difference": _number(gap),
+        }
+        for gap, code in gaps
+    ]
+    return {
+        "unit": unit,
+        "index": _number(scores.index_value[unit]),
+        "rank": int(ranks.loc[unit, "index"]),
+        "units": len(scores.index_value),
+        "nodes": nodes,
+        "excluded": sorted(scores.excluded),
+        "strongest": gaps[:STRONGEST],
+        "weakest": gaps[::-1][:STRONGEST],
+    }
 
 
 def _channels(criterion: str, assessed, survey, expert, panel) -> dict[str, Any]:
     found: dict[str, Any] = {}
     row = assessed.get(criterion, [None])[0]
     if row is not None:
-        found["self_assessment"] = {"value": _number(row.get("value")), "points": _number(row.get("points")),
-                                    "evidence": row.get("evidence") or "", "explanation": row.get("explanation") or ""}
+        found["self_assessment"] = {
+            "value": _number(row.get("value")),
+            "points": _number(row.get("points")),
+            "evidence": row.get("evidence") or "",
+            "explanation": row.get("explanation") or "",
+        }
         if _number(row.get("appraised_points")) is not None:
-            found["appraisal"] = {"points": _number(row["appraised_points"]),
-                                  "reason": row.get("appraisal_reason") or ""}
+            found["appraisal"] = {
+                "points": _number(row["appraised_points"]),
+                "reason": row.get("appraisal_reason") or "",
+            }
     if criterion in survey:
-        found["survey"] = [{"group": r.get("group"), "estimate": _number(r.get("weighted")),
-                            "ci_low": _number(r.get("ci_low")), "ci_high": _number(r.get("ci_high")),
-                            "respondents": int(r.get("respondents") or 0), "points": _number(r.get("points"))}
-                           for r in survey[criterion]]
+        found["survey"] = [
+            {
+                "group": r.get("group"),
+                "estimate": _number(r.get("weighted")),
+                "ci_low": _number(r.get("ci_low")),
+                "ci_high": _number(r.get("ci_high")),
+                "respondents": int(r.get("respondents") or 0),
+                "points": _number(r.get("points")),
+            }
+            for r in survey[criterion]
+        ]
     row = expert.get(criterion, [None])[0]
     if row is not None:
-        found["expert"] = {"experts": int(row.get("n") or 0), "score": _number(row.get("trimmed_mean")),
-                           "points": _number(row.get("points")),
-                           "agreement": _number(panel.get("kendall_w")) if panel else None}
+        found["expert"] = {
+            "experts": int(row.get("n") or 0),
+            "score": _number(row.get("trimmed_mean")),
+            "points": _number(row.get("points")),
+            "agreement": _number(panel.get("kendall_w")) if panel else None,
+        }
     return found

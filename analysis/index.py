@@ -6,6 +6,7 @@ Inputs are plain tables: the points every unit earned on every scored leaf (as
 score by channel (Decision 1726: reported data, appraisal and survey 80%, cyberspace 10%, experts 10%),
 the cyberspace and expert values of every unit in [0, 1].
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -117,9 +118,15 @@ class Scores:
         return table
 
 
-def compute(framework: Framework, points: pd.DataFrame, *, excluded: set[str] | frozenset = frozenset(),
-            channels: pd.DataFrame | None = None, normalisation: str = "none",
-            shares: ChannelShares | None = None) -> Scores:
+def compute(
+    framework: Framework,
+    points: pd.DataFrame,
+    *,
+    excluded: set[str] | frozenset = frozenset(),
+    channels: pd.DataFrame | None = None,
+    normalisation: str = "none",
+    shares: ChannelShares | None = None,
+) -> Scores:
     """Score every unit on every node of the framework.
 
     Parameters
@@ -149,8 +156,9 @@ def compute(framework: Framework, points: pd.DataFrame, *, excluded: set[str] | 
         raise EstimationError("unknown_node", "node {node} is not a scored leaf of the framework", node=unknown[0])
     bad_exclusion = sorted(set(excluded) - set(leaf_codes))
     if bad_exclusion:
-        raise EstimationError("unknown_node", "node {node} is not a scored leaf of the framework",
-                              node=bad_exclusion[0])
+        raise EstimationError(
+            "unknown_node", "node {node} is not a scored leaf of the framework", node=bad_exclusion[0]
+        )
     units = pd.Index(sorted(points["unit"].unique()), name="unit")
     table = points.pivot_table(index="unit", columns="node", values="points", aggfunc="first", dropna=False)
     table = table.reindex(index=units, columns=leaf_codes)
@@ -158,9 +166,14 @@ def compute(framework: Framework, points: pd.DataFrame, *, excluded: set[str] | 
     for node in leaves:
         over = table[node.code] > node.points + 1e-9
         if over.any():
-            raise EstimationError("points_above_maximum", "unit {unit} has {points:g} points on {node}, above its "
-                                  "{maximum:g}", unit=over[over].index[0], points=table[node.code][over].iloc[0],
-                                  node=node.code, maximum=node.points)
+            raise EstimationError(
+                "points_above_maximum",
+                "unit {unit} has {points:g} points on {node}, above its {maximum:g}",
+                unit=over[over].index[0],
+                points=table[node.code][over].iloc[0],
+                node=node.code,
+                maximum=node.points,
+            )
     table = table.fillna(0.0)
     if normalisation not in NORMALISATIONS:
         raise EstimationError("unknown_normalisation", "unknown normalisation {method}", method=normalisation)
@@ -222,12 +235,19 @@ def compute(framework: Framework, points: pd.DataFrame, *, excluded: set[str] | 
     earned = sum(value for _, value in top if value is not None)
     if shares is not None and shares.level == "framework":
         kept_points = sum(node.points for node, value in top if value is not None)
-        earned = (earned * (sum(node.points for node, _ in top if node.scored) / kept_points) * assessed_scale
-                  + external(None))
+        earned = earned * (
+            sum(node.points for node, _ in top if node.scored) / kept_points
+        ) * assessed_scale + external(None)
     frame = pd.DataFrame(scores).reindex(columns=[n.code for n, _ in framework.walk() if n.code in scores])
-    return Scores(points=frame, maximum=pd.Series(maximum).reindex(frame.columns), missing=missing,
-                  excluded=all_excluded, index_value=earned / framework.total_points, normalisation=normalisation,
-                  slopes=slopes)
+    return Scores(
+        points=frame,
+        maximum=pd.Series(maximum).reindex(frame.columns),
+        missing=missing,
+        excluded=all_excluded,
+        index_value=earned / framework.total_points,
+        normalisation=normalisation,
+        slopes=slopes,
+    )
 
 
 def _normalised(values: pd.Series, method: str) -> tuple[pd.Series, float]:
@@ -266,8 +286,7 @@ def apply_peer_maximum(points: pd.DataFrame, units: list[str], criteria: list[st
     return result
 
 
-def apply_full_marks(framework: Framework, points: pd.DataFrame, units: list[str],
-                     criteria: list[str]) -> pd.DataFrame:
+def apply_full_marks(framework: Framework, points: pd.DataFrame, units: list[str], criteria: list[str]) -> pd.DataFrame:
     """Tuyên Quang's rule for a special-purpose unit [742 Art. 7.4]: full marks on the criteria unrelated to
     its functions."""
     maximum = {node.code: node.points for node in framework.leaves()}
@@ -280,8 +299,12 @@ def apply_full_marks(framework: Framework, points: pd.DataFrame, units: list[str
             if mask.any():
                 result.loc[mask, ["points", "rule"]] = [maximum[criterion], "full_marks"]
             else:
-                result.loc[len(result)] = {"unit": unit, "node": criterion, "points": maximum[criterion],
-                                           "rule": "full_marks"}
+                result.loc[len(result)] = {
+                    "unit": unit,
+                    "node": criterion,
+                    "points": maximum[criterion],
+                    "rule": "full_marks",
+                }
     return result
 
 

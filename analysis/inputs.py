@@ -3,6 +3,7 @@ per main index. Read row by row, each row checked against the framework and the 
 
 A file is accepted whole or not at all: the caller stores the valid rows only when nothing was rejected.
 """
+
 from __future__ import annotations
 
 import math
@@ -13,20 +14,42 @@ from typing import Any, Iterable, Mapping
 from questionnaires import Channel, Framework, Node, NodeKind, ScoringMethod, points_for
 
 #: the columns of a self-assessment file, in the template's order
-SELF_ASSESSMENT_COLUMNS = ("unit", "criterion", "criterion_name", "measure", "method", "maximum", "value",
-                           "evidence", "explanation")
+SELF_ASSESSMENT_COLUMNS = (
+    "unit",
+    "criterion",
+    "criterion_name",
+    "measure",
+    "method",
+    "maximum",
+    "value",
+    "evidence",
+    "explanation",
+)
 #: the columns of a cyberspace file
 CYBERSPACE_COLUMNS = ("unit", "node", "value")
 #: the Vietnamese headers of the template, understood on the way back in beside the codes
 VIETNAMESE_HEADERS = {
-    "unit": "Mã đơn vị", "criterion": "Mã tiêu chí", "criterion_name": "Tên tiêu chí", "measure": "Đơn vị tính",
-    "method": "Cách tính điểm", "maximum": "Điểm tối đa", "value": "Giá trị", "evidence": "Minh chứng",
-    "explanation": "Giải trình", "node": "Mã chỉ số",
+    "unit": "Mã đơn vị",
+    "criterion": "Mã tiêu chí",
+    "criterion_name": "Tên tiêu chí",
+    "measure": "Đơn vị tính",
+    "method": "Cách tính điểm",
+    "maximum": "Điểm tối đa",
+    "value": "Giá trị",
+    "evidence": "Minh chứng",
+    "explanation": "Giải trình",
+    "node": "Mã chỉ số",
 }
 _HEADER_ALIASES = {
     **{text.lower(): code for code, text in VIETNAMESE_HEADERS.items()},
-    "đơn vị": "unit", "tiêu chí": "criterion", "chỉ số": "node", "số liệu": "value", "giá trị đo": "value",
-    "tài liệu minh chứng": "evidence", "evidence reference": "evidence", "main index": "node",
+    "đơn vị": "unit",
+    "tiêu chí": "criterion",
+    "chỉ số": "node",
+    "số liệu": "value",
+    "giá trị đo": "value",
+    "tài liệu minh chứng": "evidence",
+    "evidence reference": "evidence",
+    "main index": "node",
 }
 #: yes/no answers as units write them
 _YES = {"1", "yes", "y", "true", "x", "có", "co", "đạt", "dat"}
@@ -81,26 +104,45 @@ def self_assessed_criteria(framework: Framework) -> list[Node]:
     """The scored leaves a unit reports data for: measured by self-assessment (or appraisal) and scored from a
     value (not a survey rule), in framework order."""
     reported = {Channel.SELF_ASSESSMENT, Channel.APPRAISAL}
-    return [node for node in framework.leaves()
-            if node.scored and node.scoring is not None and node.scoring.method is not ScoringMethod.SURVEY
-            and reported & set(node.channel_kinds())]
+    return [
+        node
+        for node in framework.leaves()
+        if node.scored
+        and node.scoring is not None
+        and node.scoring.method is not ScoringMethod.SURVEY
+        and reported & set(node.channel_kinds())
+    ]
 
 
 def cyberspace_nodes(framework: Framework) -> list[Node]:
     """The nodes cyberspace sentiment is measured on: the main indices, and any scored node whose channels name
     cyberspace."""
-    return [node for node, _ in framework.walk()
-            if node.scored and (node.kind is NodeKind.MAIN_INDEX or Channel.CYBERSPACE in node.channel_kinds())]
+    return [
+        node
+        for node, _ in framework.walk()
+        if node.scored and (node.kind is NodeKind.MAIN_INDEX or Channel.CYBERSPACE in node.channel_kinds())
+    ]
 
 
 def template_rows(framework: Framework, units: Iterable[str], language: str = "vi") -> list[dict[str, Any]]:
     """The self-assessment template: one row per unit and reported criterion, the value and its evidence
     left for the unit to fill."""
     criteria = self_assessed_criteria(framework)
-    return [{"unit": unit, "criterion": node.code, "criterion_name": node.name.in_language(language),
-             "measure": node.measure or "", "method": describe_method(node), "maximum": node.points,
-             "value": "", "evidence": "", "explanation": ""}
-            for unit in units for node in criteria]
+    return [
+        {
+            "unit": unit,
+            "criterion": node.code,
+            "criterion_name": node.name.in_language(language),
+            "measure": node.measure or "",
+            "method": describe_method(node),
+            "maximum": node.points,
+            "value": "",
+            "evidence": "",
+            "explanation": "",
+        }
+        for unit in units
+        for node in criteria
+    ]
 
 
 def describe_method(node: Node) -> str:
@@ -140,14 +182,23 @@ def parse_number(text: str) -> float | None:
 
 def _rows(rows: Iterable[Mapping[str, Any]], first_line: int):
     for line, raw in enumerate(rows, start=first_line):
-        row = {column_name(key): "" if value is None else str(value).strip() for key, value in raw.items()
-               if key is not None}
+        row = {
+            column_name(key): "" if value is None else str(value).strip()
+            for key, value in raw.items()
+            if key is not None
+        }
         if any(row.values()):
             yield line, row
 
 
-def check_self_assessment(rows: Iterable[Mapping[str, Any]], framework: Framework, units: Iterable[str], *,
-                          unit: str | None = None, first_line: int = 2) -> Checked:
+def check_self_assessment(
+    rows: Iterable[Mapping[str, Any]],
+    framework: Framework,
+    units: Iterable[str],
+    *,
+    unit: str | None = None,
+    first_line: int = 2,
+) -> Checked:
     """Check self-assessed data row by row and score each valid row.
 
     :param rows: one mapping per row, keyed by column (the template's Vietnamese headers are understood)
@@ -196,17 +247,22 @@ def check_self_assessment(rows: Iterable[Mapping[str, Any]], framework: Framewor
             continue
         key = (code, criterion)
         if key in seen:
-            rejected.append(RejectedRow(line, "duplicate_row", {"unit": code, "criterion": criterion,
-                                                                "first": seen[key]}))
+            rejected.append(
+                RejectedRow(line, "duplicate_row", {"unit": code, "criterion": criterion, "first": seen[key]})
+            )
             continue
         seen[key] = line
-        valid.append(SelfAssessedRow(line, code, criterion, value, evidence, explanation,
-                                     points_for(node.scoring, value, node.points)))
+        valid.append(
+            SelfAssessedRow(
+                line, code, criterion, value, evidence, explanation, points_for(node.scoring, value, node.points)
+            )
+        )
     return Checked(valid, rejected)
 
 
-def check_cyberspace(rows: Iterable[Mapping[str, Any]], framework: Framework, units: Iterable[str], *,
-                     first_line: int = 2) -> Checked:
+def check_cyberspace(
+    rows: Iterable[Mapping[str, Any]], framework: Framework, units: Iterable[str], *, first_line: int = 2
+) -> Checked:
     """Check cyberspace sentiment row by row: a unit, a main index (or another node measured on cyberspace)
     and a value in [0, 1] (or a percentage written with %).
 

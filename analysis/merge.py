@@ -13,6 +13,7 @@ A criterion with none of these has no value: the index scores it 0 and marks it 
 splits the score by channel (Decision 1726: 80/10/10), the expert and cyberspace values of the nodes under a
 pillar (or the whole tree) become that pillar's external rows instead.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -43,11 +44,18 @@ def external_values(framework: Framework, values: pd.DataFrame, channel: str) ->
         raise EstimationError("unknown_node", "node {node} is not in the framework", node=unknown[0])
 
     measured = values.dropna(subset=["value"])
-    measured = measured.assign(holder=measured["node"].map(holder),
-                               maximum=[nodes[code].points for code in measured["node"]])
-    rows = [{"unit": unit, "node": code, "channel": channel,
-             "value": float((group["value"] * group["maximum"]).sum() / group["maximum"].sum())}
-            for (unit, code), group in measured.groupby(["unit", "holder"], sort=True)]
+    measured = measured.assign(
+        holder=measured["node"].map(holder), maximum=[nodes[code].points for code in measured["node"]]
+    )
+    rows = [
+        {
+            "unit": unit,
+            "node": code,
+            "channel": channel,
+            "value": float((group["value"] * group["maximum"]).sum() / group["maximum"].sum()),
+        }
+        for (unit, code), group in measured.groupby(["unit", "holder"], sort=True)
+    ]
     return pd.DataFrame(rows, columns=EXTERNAL_COLUMNS)
 
 
@@ -61,9 +69,15 @@ def holders(framework: Framework) -> dict[str, str]:
     return found
 
 
-def criterion_points(framework: Framework, units: list[str], *, assessed: pd.DataFrame | None = None,
-                     survey: pd.DataFrame | None = None, expert: pd.DataFrame | None = None,
-                     cyberspace: pd.DataFrame | None = None) -> pd.DataFrame:
+def criterion_points(
+    framework: Framework,
+    units: list[str],
+    *,
+    assessed: pd.DataFrame | None = None,
+    survey: pd.DataFrame | None = None,
+    expert: pd.DataFrame | None = None,
+    cyberspace: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """The points of every unit on every scored criterion, and the channel they came from.
 
     Parameters
@@ -103,8 +117,9 @@ def criterion_points(framework: Framework, units: list[str], *, assessed: pd.Dat
     candidates["expert"] = keyed(expert, "node", "points")
     if cyberspace is not None and not cyberspace.empty:
         maximum = {node.code: node.points for node in leaves}
-        scaled = cyberspace.assign(points=[value * maximum.get(code, np.nan)
-                                           for code, value in zip(cyberspace["node"], cyberspace["value"])])
+        scaled = cyberspace.assign(
+            points=[value * maximum.get(code, np.nan) for code, value in zip(cyberspace["node"], cyberspace["value"])]
+        )
         candidates["cyberspace"] = keyed(scaled, "node", "points")
 
     rows = []

@@ -4,6 +4,7 @@ its standard error and interval, the unweighted value beside it, and the points 
 A criterion answered by several questions takes, for each respondent, the mean of the values of the questions
 they answered (each by the criterion's rule), so that one respondent counts once in the criterion's estimate.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -16,8 +17,24 @@ from analysis._errors import EstimationError
 from analysis.design import Design
 from questionnaires import Framework, Node, Questionnaire, ScoringMethod, points_for, respondent_value
 
-COLUMNS = ["criterion", "unit", "rule", "respondents", "unweighted", "unweighted_low", "unweighted_high",
-           "weighted", "se", "ci_low", "ci_high", "deff", "maximum", "points", "points_low", "points_high"]
+COLUMNS = [
+    "criterion",
+    "unit",
+    "rule",
+    "respondents",
+    "unweighted",
+    "unweighted_low",
+    "unweighted_high",
+    "weighted",
+    "se",
+    "ci_low",
+    "ci_high",
+    "deff",
+    "maximum",
+    "points",
+    "points_low",
+    "points_high",
+]
 
 
 def survey_criteria(framework: Framework, questionnaire: Questionnaire) -> dict[str, tuple[Node, list]]:
@@ -41,8 +58,11 @@ def criterion_values(responses: pd.DataFrame, framework: Framework, questionnair
     for code, (node, questions) in survey_criteria(framework, questionnaire).items():
         per_question = []
         for question in questions:
-            answers = responses[question.code] if question.code in responses.columns else pd.Series(
-                [None] * len(responses), index=responses.index)
+            answers = (
+                responses[question.code]
+                if question.code in responses.columns
+                else pd.Series([None] * len(responses), index=responses.index)
+            )
             per_question.append(_question_values(question, node, answers))
         with warnings.catch_warnings():
             # a respondent who answered none of the questions has no value: NaN by design, not a warning
@@ -71,9 +91,16 @@ def _value(question, node, answer) -> float:
     return np.nan if value is None else value
 
 
-def survey_estimates(responses: pd.DataFrame, framework: Framework, questionnaire: Questionnaire, *,
-                     weights: Sequence[float] | None = None, calibrations: Sequence = (), unit: str = "unit",
-                     confidence: float = 0.95) -> pd.DataFrame:
+def survey_estimates(
+    responses: pd.DataFrame,
+    framework: Framework,
+    questionnaire: Questionnaire,
+    *,
+    weights: Sequence[float] | None = None,
+    calibrations: Sequence = (),
+    unit: str = "unit",
+    confidence: float = 0.95,
+) -> pd.DataFrame:
     """Per survey-scored criterion and unit: the weighted estimate with its standard error, interval and design
     effect, the unweighted estimate with its interval, the respondent count, and the points.
 
@@ -115,12 +142,12 @@ def survey_estimates(responses: pd.DataFrame, framework: Framework, questionnair
             # with an answered unit: a unit nobody answered is then absent, not an empty domain
             first = list(unit_labels).index(min(answered[code]))
             # categorical, so that the design reads the domains from their codes instead of comparing text
-            data[f"{code} domain"] = pd.Categorical.from_codes(np.where(valid, unit_codes, first),
-                                                               categories=unit_labels)
+            data[f"{code} domain"] = pd.Categorical.from_codes(
+                np.where(valid, unit_codes, first), categories=unit_labels
+            )
     if weights is None:
         weights = np.ones(len(data))
-    weighted = Design(data, np.asarray(weights, float), strata=unit, lonely_psu="certainty",
-                      calibrations=calibrations)
+    weighted = Design(data, np.asarray(weights, float), strata=unit, lonely_psu="certainty", calibrations=calibrations)
     plain = Design(data, np.ones(len(data)), strata=unit, lonely_psu="certainty")
     rows = []
     for code, (node, _) in criteria.items():
@@ -129,22 +156,43 @@ def survey_estimates(responses: pd.DataFrame, framework: Framework, questionnair
             unweighted = plain.mean(code, by=f"{code} domain", confidence=confidence)
         for unit_code in units:
             present = unit_code in answered[code]
-            rows.append(_row(node, unit_code, estimate.loc[unit_code] if present else None,
-                             unweighted.loc[unit_code] if present else None))
+            rows.append(
+                _row(
+                    node,
+                    unit_code,
+                    estimate.loc[unit_code] if present else None,
+                    unweighted.loc[unit_code] if present else None,
+                )
+            )
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
 def _row(node: Node, unit_code: str, estimate, unweighted) -> dict:
-    row = {"criterion": node.code, "unit": unit_code, "rule": str(node.scoring.rule), "maximum": node.points,
-           "respondents": 0}
+    row = {
+        "criterion": node.code,
+        "unit": unit_code,
+        "rule": str(node.scoring.rule),
+        "maximum": node.points,
+        "respondents": 0,
+    }
     if estimate is None:
         return row
-    row.update(respondents=int(estimate["n"]), unweighted=unweighted["estimate"],
-               unweighted_low=unweighted["ci_low"], unweighted_high=unweighted["ci_high"],
-               weighted=estimate["estimate"], se=estimate["se"], ci_low=estimate["ci_low"],
-               ci_high=estimate["ci_high"], deff=estimate["deff"])
+    row.update(
+        respondents=int(estimate["n"]),
+        unweighted=unweighted["estimate"],
+        unweighted_low=unweighted["ci_low"],
+        unweighted_high=unweighted["ci_high"],
+        weighted=estimate["estimate"],
+        se=estimate["se"],
+        ci_low=estimate["ci_low"],
+        ci_high=estimate["ci_high"],
+        deff=estimate["deff"],
+    )
     # every rule's points grow with the estimate, so the interval's ends give the points' interval
-    for column, value in (("points", estimate["estimate"]), ("points_low", estimate["ci_low"]),
-                          ("points_high", estimate["ci_high"])):
+    for column, value in (
+        ("points", estimate["estimate"]),
+        ("points_low", estimate["ci_low"]),
+        ("points_high", estimate["ci_high"]),
+    ):
         row[column] = points_for(node.scoring, value, node.points)
     return row

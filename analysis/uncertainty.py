@@ -4,6 +4,7 @@ propagated into intervals for every unit's index and rank by simulation.
 Neither Decision 1726 nor the tools that computed the published rankings report this; it is what tells a
 unit leader whether being 12th rather than 9th means anything.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -88,8 +89,13 @@ def external_coefficients(framework: Framework, shares: ChannelShares | None = N
     return found
 
 
-def channel_noise(framework: Framework, points: pd.DataFrame, *, survey: pd.DataFrame | None = None,
-                  expert: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def channel_noise(
+    framework: Framework,
+    points: pd.DataFrame,
+    *,
+    survey: pd.DataFrame | None = None,
+    expert: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The sampling noise of a run's measured points: the survey estimates' standard errors and the expert
     panels' spread, for :func:`simulate_ranks`.
 
@@ -133,23 +139,42 @@ def channel_noise(framework: Framework, points: pd.DataFrame, *, survey: pd.Data
         if framework.channel_shares is not None and len(rows):
             holder = holders(framework)
             nodes = {node.code: node for node, _ in framework.walk()}
-            weighted = rows.assign(holder=rows["item"].map(holder),
-                                   weight=[nodes[code].points if code in nodes else np.nan for code in rows["item"]])
+            weighted = rows.assign(
+                holder=rows["item"].map(holder),
+                weight=[nodes[code].points if code in nodes else np.nan for code in rows["item"]],
+            )
             weighted = weighted.dropna(subset=["holder", "weight"])
             for (unit, code), group in weighted.groupby(["unit", "holder"], sort=True):
                 total = group["weight"].sum()
-                external_rows.append({
-                    "unit": unit, "node": code, "channel": "expert",
-                    "value": float((group["value"] * group["weight"]).sum() / total),
-                    "sd": float(np.sqrt(((group["value_se"] * group["weight"]) ** 2).sum()) / total)})
-    return (pd.DataFrame(leaf_rows, columns=["unit", "node", "sd"]),
-            pd.DataFrame(external_rows, columns=["unit", "node", "channel", "value", "sd"]))
+                external_rows.append(
+                    {
+                        "unit": unit,
+                        "node": code,
+                        "channel": "expert",
+                        "value": float((group["value"] * group["weight"]).sum() / total),
+                        "sd": float(np.sqrt(((group["value_se"] * group["weight"]) ** 2).sum()) / total),
+                    }
+                )
+    return (
+        pd.DataFrame(leaf_rows, columns=["unit", "node", "sd"]),
+        pd.DataFrame(external_rows, columns=["unit", "node", "channel", "value", "sd"]),
+    )
 
 
-def simulate_ranks(framework: Framework, points: pd.DataFrame, noise: pd.DataFrame, *,
-                   index_value: pd.Series, excluded: set[str] | frozenset = frozenset(), replicates: int = 1000,
-                   level: float = 0.95, seed: int = 0, meaningful: float = 0.95,
-                   external_noise: pd.DataFrame | None = None, slopes: dict | None = None) -> RankUncertainty:
+def simulate_ranks(
+    framework: Framework,
+    points: pd.DataFrame,
+    noise: pd.DataFrame,
+    *,
+    index_value: pd.Series,
+    excluded: set[str] | frozenset = frozenset(),
+    replicates: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+    meaningful: float = 0.95,
+    external_noise: pd.DataFrame | None = None,
+    slopes: dict | None = None,
+) -> RankUncertainty:
     """Simulate the index and rank of every unit under the noise of its measured points.
 
     Parameters
@@ -200,19 +225,25 @@ def simulate_ranks(framework: Framework, points: pd.DataFrame, noise: pd.DataFra
     keys = list(merged["unit"])
     if external_noise is not None and len(external_noise):
         external = external_coefficients(framework)
-        rows = external_noise[[key in external and key[0] not in left_out
-                               for key in zip(external_noise["node"], external_noise["channel"])]]
+        rows = external_noise[
+            [
+                key in external and key[0] not in left_out
+                for key in zip(external_noise["node"], external_noise["channel"])
+            ]
+        ]
         base = np.concatenate([base, rows["value"].to_numpy(float)])
         sd = np.concatenate([sd, rows["sd"].to_numpy(float)])
         top = np.concatenate([top, np.ones(len(rows))])
-        weight = np.concatenate([weight, [external[key] * slopes.get(key, 1.0)
-                                          for key in zip(rows["node"], rows["channel"])]])
+        weight = np.concatenate(
+            [weight, [external[key] * slopes.get(key, 1.0) for key in zip(rows["node"], rows["channel"])]]
+        )
         keys += list(rows["unit"])
     units = pd.Index(index_value.index)
     unit_position = units.get_indexer(pd.Index(keys, dtype=object))
     if (unit_position < 0).any():
-        raise EstimationError("unknown_unit", "unit {unit} has no index value",
-                              unit=keys[int(np.flatnonzero(unit_position < 0)[0])])
+        raise EstimationError(
+            "unknown_unit", "unit {unit} has no index value", unit=keys[int(np.flatnonzero(unit_position < 0)[0])]
+        )
     rng = np.random.default_rng(seed)
     draws = np.empty((replicates, len(units)))
     for r in range(replicates):
@@ -226,20 +257,24 @@ def simulate_ranks(framework: Framework, points: pd.DataFrame, noise: pd.DataFra
     ranks[rows_, order] = np.arange(1, len(units) + 1)
     tail = (1 - level) / 2
     published_rank = rank(index_value)
-    table = pd.DataFrame({
-        "index": index_value.to_numpy(float),
-        "index_low": np.quantile(draws, tail, axis=0),
-        "index_high": np.quantile(draws, 1 - tail, axis=0),
-        "rank": published_rank.to_numpy(),
-        "rank_low": np.quantile(ranks, tail, axis=0, method="lower").astype(int),
-        "rank_high": np.quantile(ranks, 1 - tail, axis=0, method="higher").astype(int),
-    }, index=units).sort_values(["rank", "index"], ascending=[True, False])
+    table = pd.DataFrame(
+        {
+            "index": index_value.to_numpy(float),
+            "index_low": np.quantile(draws, tail, axis=0),
+            "index_high": np.quantile(draws, 1 - tail, axis=0),
+            "rank": published_rank.to_numpy(),
+            "rank_low": np.quantile(ranks, tail, axis=0, method="lower").astype(int),
+            "rank_high": np.quantile(ranks, 1 - tail, axis=0, method="higher").astype(int),
+        },
+        index=units,
+    ).sort_values(["rank", "index"], ascending=[True, False])
     pairs = []
     ordered = [units.get_loc(unit) for unit in table.index]
     for upper, lower in zip(ordered, ordered[1:]):
         share = float(np.mean(draws[:, upper] > draws[:, lower]))
-        pairs.append({"higher": units[upper], "lower": units[lower], "stays_higher": share,
-                      "meaningful": share >= meaningful})
+        pairs.append(
+            {"higher": units[upper], "lower": units[lower], "stays_higher": share, "meaningful": share >= meaningful}
+        )
     return RankUncertainty(table, pd.DataFrame(pairs, columns=["higher", "lower", "stays_higher", "meaningful"]))
 
 
@@ -258,10 +293,16 @@ class Sensitivity:
 SHARE_RANGE = (0.05, 0.10, 0.15)
 
 
-def sensitivity(framework: Framework, points: pd.DataFrame, *, channels: pd.DataFrame | None = None,
-                excluded: set[str] | frozenset = frozenset(), normalisation: str = "none",
-                normalisations: tuple[str, ...] = NORMALISATIONS,
-                share_range: tuple[float, ...] = SHARE_RANGE) -> Sensitivity:
+def sensitivity(
+    framework: Framework,
+    points: pd.DataFrame,
+    *,
+    channels: pd.DataFrame | None = None,
+    excluded: set[str] | frozenset = frozenset(),
+    normalisation: str = "none",
+    normalisations: tuple[str, ...] = NORMALISATIONS,
+    share_range: tuple[float, ...] = SHARE_RANGE,
+) -> Sensitivity:
     """Recompute the ranking under every normalisation and, where the framework has channel shares, every pair
     of cyberspace and expert shares in ``share_range``; the ranks as computed use ``normalisation`` and the
     framework's shares."""
@@ -269,21 +310,34 @@ def sensitivity(framework: Framework, points: pd.DataFrame, *, channels: pd.Data
     shares = framework.channel_shares
     share_options = [None]
     if shares is not None:
-        share_options = [ChannelShares(round(1 - c - e, 4), c, e, shares.level) for c in share_range
-                         for e in share_range]
+        share_options = [
+            ChannelShares(round(1 - c - e, 4), c, e, shares.level) for c in share_range for e in share_range
+        ]
     for method in normalisations:
         for option in share_options:
-            scenarios.append({"normalisation": method,
-                              "cyberspace": option.cyberspace if option else None,
-                              "expert": option.expert if option else None, "shares": option})
+            scenarios.append(
+                {
+                    "normalisation": method,
+                    "cyberspace": option.cyberspace if option else None,
+                    "expert": option.expert if option else None,
+                    "shares": option,
+                }
+            )
     columns = {}
     for number, scenario in enumerate(scenarios):
-        scores = compute(framework, points, excluded=excluded, channels=channels,
-                         normalisation=scenario["normalisation"], shares=scenario.pop("shares"))
+        scores = compute(
+            framework,
+            points,
+            excluded=excluded,
+            channels=channels,
+            normalisation=scenario["normalisation"],
+            shares=scenario.pop("shares"),
+        )
         columns[number] = rank(scores.index_value)
     ranks = pd.DataFrame(columns)
-    computed = rank(compute(framework, points, excluded=excluded, channels=channels,
-                            normalisation=normalisation).index_value)
+    computed = rank(
+        compute(framework, points, excluded=excluded, channels=channels, normalisation=normalisation).index_value
+    )
     summary = pd.DataFrame({"rank": computed, "best": ranks.min(axis=1), "worst": ranks.max(axis=1)})
     summary["spread"] = summary["worst"] - summary["best"]
     return Sensitivity(scenarios, ranks, summary.sort_values(["rank", "spread"]))

@@ -2,6 +2,7 @@
 same kinds of database work with psycopg, one connection per thread: ``POST /responses`` inserts the answers,
 ``POST /draft`` stores a draft, ``GET /page`` reads a row and answers a small page. Nothing is validated: it
 is the floor the service's overhead is measured against."""
+
 import json
 import os
 import threading
@@ -36,7 +37,9 @@ def app(environ, start_response):
     if path == "/draft":
         _connection().execute("INSERT INTO baseline_drafts (answers) VALUES (%s)", (json.dumps(body["answers"]),))
         return _answer(start_response, "200 OK", b'{"saved": true}', "application/json")
-    _connection().execute("INSERT INTO baseline_responses (submission_id, unit, answers) VALUES (%s, %s, %s)",
-                          (body["submission_id"], body["unit"], json.dumps(body["answers"])))
+    _connection().execute(
+        "INSERT INTO baseline_responses (submission_id, unit, answers) VALUES (%s, %s, %s)",
+        (body["submission_id"], body["unit"], json.dumps(body["answers"])),
+    )
     payload = json.dumps({"stored": body["submission_id"]}).encode()
     return _answer(start_response, "201 Created", payload, "application/json")

@@ -9,6 +9,7 @@ rest self-assessed), 1,000,000 citizens' responses, 1,260 expert forms (20 per p
 self-assessment file and cyberspace values. Prints the seconds and the process's peak memory after each step;
 the target is the whole year under 60 seconds and 2 GB on the 2-core machine.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,13 +22,46 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from analysis import (aggregate, agreement, channel_noise, channel_points, channel_values,  # noqa: E402
-                      check_cyberspace, check_self_assessment, compute, criterion_points, explain, external_values,
-                      propose_exclusions, self_assessed_criteria, sensitivity, simulate_ranks, survey_estimates,
-                      template_rows, value_se)
-from questionnaires import (Channel, ChannelUse, Framework, Node, NodeKind, Question, Questionnaire,  # noqa: E402
-                            QuestionType, RespondentGroup, Scoring, ScoringMethod, Section, Step, SurveyRule, Text,
-                            UnitLevel, framework_from_dict, framework_to_dict)
+from analysis import (  # noqa: E402
+    aggregate,
+    agreement,
+    channel_noise,
+    channel_points,
+    channel_values,
+    check_cyberspace,
+    check_self_assessment,
+    compute,
+    criterion_points,
+    explain,
+    external_values,
+    propose_exclusions,
+    self_assessed_criteria,
+    sensitivity,
+    simulate_ranks,
+    survey_estimates,
+    template_rows,
+    value_se,
+)
+from questionnaires import (  # noqa: E402
+    Channel,
+    ChannelUse,
+    Framework,
+    Node,
+    NodeKind,
+    Question,
+    Questionnaire,
+    QuestionType,
+    RespondentGroup,
+    Scoring,
+    ScoringMethod,
+    Section,
+    Step,
+    SurveyRule,
+    Text,
+    UnitLevel,
+    framework_from_dict,
+    framework_to_dict,
+)
 from questionnaires.framework import ChannelShares  # noqa: E402
 from questionnaires.questions import YES_NO_CHOICES  # noqa: E402
 
@@ -66,27 +100,59 @@ def build_framework(criteria: int) -> Framework:
                 else:
                     channels = (ChannelUse(Channel.SELF_ASSESSMENT), ChannelUse(Channel.APPRAISAL))
                     scoring = Scoring(ScoringMethod.THRESHOLDS, steps=(Step(5, points / 2), Step(10, points)))
-                children.append(Node(code, NodeKind.CRITERION, Text(code, code), points, channels=channels,
-                                     scoring=scoring, measure="%"))
+                children.append(
+                    Node(
+                        code,
+                        NodeKind.CRITERION,
+                        Text(code, code),
+                        points,
+                        channels=channels,
+                        scoring=scoring,
+                        measure="%",
+                    )
+                )
             main_points = sum(child.points for child in children)
-            mains.append(Node(f"{pillar_code}.{main_code}", NodeKind.MAIN_INDEX, Text(main_code, main_code),
-                              main_points, children=children))
+            mains.append(
+                Node(
+                    f"{pillar_code}.{main_code}",
+                    NodeKind.MAIN_INDEX,
+                    Text(main_code, main_code),
+                    main_points,
+                    children=children,
+                )
+            )
         assessed = sum(main.points for main in mains)
-        pillars.append(Node(pillar_code, NodeKind.PILLAR, Text(pillar_code, pillar_code), round(assessed / 0.8, 6),
-                            children=mains))
-    framework = Framework("bench", UnitLevel.PROVINCE, 2023, 1, Text("bench", "bench"),
-                          sum(p.points for p in pillars), pillars,
-                          channel_shares=ChannelShares(0.8, 0.1, 0.1, "pillar"))
+        pillars.append(
+            Node(pillar_code, NodeKind.PILLAR, Text(pillar_code, pillar_code), round(assessed / 0.8, 6), children=mains)
+        )
+    framework = Framework(
+        "bench",
+        UnitLevel.PROVINCE,
+        2023,
+        1,
+        Text("bench", "bench"),
+        sum(p.points for p in pillars),
+        pillars,
+        channel_shares=ChannelShares(0.8, 0.1, 0.1, "pillar"),
+    )
     # through the file format, as a framework loaded from a file would be
     return framework_from_dict(framework_to_dict(framework))
 
 
 def citizens_questionnaire(framework: Framework) -> Questionnaire:
-    questions = tuple(Question(f"q_{node.code}", Text(node.code, node.code), QuestionType.YES_NO,
-                               (RespondentGroup.CITIZENS,), criterion=node.code, choices=YES_NO_CHOICES)
-                      for node in framework.leaves() if node.scoring.method is ScoringMethod.SURVEY)
-    return Questionnaire("bench", 2023, 1, RespondentGroup.CITIZENS,
-                         (Section("s", Text("s", "s"), questions),))
+    questions = tuple(
+        Question(
+            f"q_{node.code}",
+            Text(node.code, node.code),
+            QuestionType.YES_NO,
+            (RespondentGroup.CITIZENS,),
+            criterion=node.code,
+            choices=YES_NO_CHOICES,
+        )
+        for node in framework.leaves()
+        if node.scoring.method is ScoringMethod.SURVEY
+    )
+    return Questionnaire("bench", 2023, 1, RespondentGroup.CITIZENS, (Section("s", Text("s", "s"), questions),))
 
 
 class Steps:
@@ -122,8 +188,10 @@ def main() -> None:
     leaves = [node for node in framework.leaves() if node.scored]
     survey_nodes = [node for node in leaves if node.scoring.method is ScoringMethod.SURVEY]
     expert_nodes = [node for node in leaves if node.channel_kinds() == (Channel.EXPERT,)]
-    print(f"  {len(leaves)} criteria: {len(survey_nodes)} survey, {len(expert_nodes)} experts alone, "
-          f"{len(self_assessed_criteria(framework))} self-assessed")
+    print(
+        f"  {len(leaves)} criteria: {len(survey_nodes)} survey, {len(expert_nodes)} experts alone, "
+        f"{len(self_assessed_criteria(framework))} self-assessed"
+    )
     questionnaire = citizens_questionnaire(framework)
 
     def responses() -> pd.DataFrame:
@@ -135,15 +203,18 @@ def main() -> None:
             answered = rng.random(options.responses) < 0.95
             yes = rng.random(options.responses) < chance
             # as an extract of the answers is read for analysis: one small integer per answer, not a string
-            table[question.code] = pd.Categorical.from_codes(np.where(answered, np.where(yes, 0, 1), -1),
-                                                             categories=["yes", "no"])
+            table[question.code] = pd.Categorical.from_codes(
+                np.where(answered, np.where(yes, 0, 1), -1), categories=["yes", "no"]
+            )
         return pd.DataFrame(table)
 
     survey = steps.run(f"survey: generate {options.responses:,} responses (not counted)", responses, counted=False)
     weights = rng.uniform(0.5, 2.0, len(survey))
-    estimates = steps.run("survey: weighted estimates, SE and CI per criterion × unit",
-                          lambda: survey_estimates(survey, framework, questionnaire, weights=weights))
-    del survey
+    estimates = steps.run(
+        "survey: weighted estimates, SE and CI per criterion × unit",
+        lambda: survey_estimates(survey, framework, questionnaire, weights=weights),
+    )
+    survey = None  # the responses' memory is freed before the next steps
 
     def expert_scores() -> pd.DataFrame:
         per_unit = options.forms // len(PROVINCES)
@@ -153,8 +224,16 @@ def main() -> None:
             for expert in range(per_unit):
                 scores = np.clip(np.round(level + rng.normal(0, 0.7, len(expert_nodes))), 1, 5)
                 scores[rng.random(len(expert_nodes)) < 0.05] = np.nan
-                rows.append(pd.DataFrame({"unit": unit, "expert": f"{unit}-{expert}",
-                                          "item": [n.code for n in expert_nodes], "score": scores}))
+                rows.append(
+                    pd.DataFrame(
+                        {
+                            "unit": unit,
+                            "expert": f"{unit}-{expert}",
+                            "item": [n.code for n in expert_nodes],
+                            "score": scores,
+                        }
+                    )
+                )
         return pd.concat(rows, ignore_index=True)
 
     scores = steps.run(f"experts: generate {options.forms:,} forms (not counted)", expert_scores, counted=False)
@@ -167,7 +246,8 @@ def main() -> None:
         return table, agreement(scores), channel_points(framework, values)
 
     expert_table, panel_agreement, (expert_points, expert_external) = steps.run(
-        "experts: aggregates, agreement, channel points", expert_channel)
+        "experts: aggregates, agreement, channel points", expert_channel
+    )
 
     def self_assessment():
         rows = template_rows(framework, PROVINCES)
@@ -180,46 +260,77 @@ def main() -> None:
         return check_self_assessment(rows, framework, PROVINCES)
 
     checked = steps.run("self-assessment: template, check and score every row", self_assessment)
-    assessed = pd.DataFrame([{"unit": r.unit, "criterion": r.criterion, "value": r.value, "points": r.points,
-                              "appraised_points": np.nan} for r in checked.valid])
-    cyber_rows = [{"unit": u, "node": f"{p}.{m}", "value": f"{rng.uniform(0.4, 0.9):.3f}"}
-                  for u in PROVINCES for p in ("DG", "DE", "DS") for m in MAIN_INDICES]
+    assessed = pd.DataFrame(
+        [
+            {"unit": r.unit, "criterion": r.criterion, "value": r.value, "points": r.points, "appraised_points": np.nan}
+            for r in checked.valid
+        ]
+    )
+    cyber_rows = [
+        {"unit": u, "node": f"{p}.{m}", "value": f"{rng.uniform(0.4, 0.9):.3f}"}
+        for u in PROVINCES
+        for p in ("DG", "DE", "DS")
+        for m in MAIN_INDICES
+    ]
     cyber = steps.run("cyberspace: check every row", lambda: check_cyberspace(cyber_rows, framework, PROVINCES))
     cyberspace = pd.DataFrame([{"unit": r.unit, "node": r.node, "value": r.value} for r in cyber.valid])
 
     def merge():
-        points = criterion_points(framework, PROVINCES, assessed=assessed, survey=estimates,
-                                  expert=expert_points, cyberspace=cyberspace)
-        external = pd.concat([external_values(framework, cyberspace, "cyberspace"), expert_external],
-                             ignore_index=True)
+        points = criterion_points(
+            framework, PROVINCES, assessed=assessed, survey=estimates, expert=expert_points, cyberspace=cyberspace
+        )
+        external = pd.concat([external_values(framework, cyberspace, "cyberspace"), expert_external], ignore_index=True)
         return points, external
 
     points, external = steps.run("merge: every channel into criterion points", merge)
-    proposed = steps.run("exclusions: criteria with data for < 50% of units",
-                         lambda: propose_exclusions(points, PROVINCES))
+    proposed = steps.run(
+        "exclusions: criteria with data for < 50% of units", lambda: propose_exclusions(points, PROVINCES)
+    )
     scores_ = steps.run("index: every node, the index, ranks", lambda: compute(framework, points, channels=external))
     ranks = scores_.ranks()
-    steps.run("explanations: all 63 units", lambda: [explain(framework, scores_, unit, points=points,
-                                                             assessed=assessed, survey=estimates,
-                                                             expert=expert_table, agreement=panel_agreement)
-                                                     for unit in PROVINCES])
+    steps.run(
+        "explanations: all 63 units",
+        lambda: [
+            explain(
+                framework,
+                scores_,
+                unit,
+                points=points,
+                assessed=assessed,
+                survey=estimates,
+                expert=expert_table,
+                agreement=panel_agreement,
+            )
+            for unit in PROVINCES
+        ],
+    )
 
     def uncertainty():
         leaves, external_noise = channel_noise(framework, points, survey=estimates, expert=expert_table)
         noisy = points.merge(leaves[["unit", "node"]], on=["unit", "node"])
-        return simulate_ranks(framework, noisy, leaves, index_value=scores_.index_value,
-                              replicates=options.replicates, external_noise=external_noise)
+        return simulate_ranks(
+            framework,
+            noisy,
+            leaves,
+            index_value=scores_.index_value,
+            replicates=options.replicates,
+            external_noise=external_noise,
+        )
 
     simulated = steps.run(f"uncertainty: {options.replicates:,} simulated rankings", uncertainty)
-    moved = steps.run("sensitivity: 3 normalisations × 9 channel-share pairs",
-                      lambda: sensitivity(framework, points, channels=external))
+    moved = steps.run(
+        "sensitivity: 3 normalisations × 9 channel-share pairs",
+        lambda: sensitivity(framework, points, channels=external),
+    )
     total = steps.computing
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{'whole year (every counted step)':<58} {total:8.2f} s   peak RSS {peak:8.0f} MB")
-    print(f"  proposed exclusions: {len(proposed)}; top unit {ranks['index'].idxmin()} "
-          f"index {scores_.index_value.max():.4f}; rank intervals median width "
-          f"{(simulated.units['rank_high'] - simulated.units['rank_low']).median():.0f}; "
-          f"largest rank spread over the methods {moved.summary['spread'].max()}")
+    print(
+        f"  proposed exclusions: {len(proposed)}; top unit {ranks['index'].idxmin()} "
+        f"index {scores_.index_value.max():.4f}; rank intervals median width "
+        f"{(simulated.units['rank_high'] - simulated.units['rank_low']).median():.0f}; "
+        f"largest rank spread over the methods {moved.summary['spread'].max()}"
+    )
     print(f"target: under 60 s and 2048 MB → {'met' if total < 60 and peak < 2048 else 'NOT met'}")
 
 

@@ -14,6 +14,7 @@ the rate with p99 under 300 ms and no errors.
 
 Rate limits are raised for the run: all the load comes from one address, where production sees thousands.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,19 +40,60 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.submit import _free_port, _serve, database_url  # noqa: E402
 
-MIX = {"survey page": 20, "survey start": 5, "survey save": 25, "survey submit": 5, "expert open": 2,
-       "expert save": 8, "expert submit": 1, "ranking page": 20, "scorecard page": 10, "results api": 4}
+MIX = {
+    "survey page": 20,
+    "survey start": 5,
+    "survey save": 25,
+    "survey submit": 5,
+    "expert open": 2,
+    "expert save": 8,
+    "expert submit": 1,
+    "ranking page": 20,
+    "scorecard page": 10,
+    "results api": 4,
+}
 ROUND = "province-2022-demo"
 FIELDWORK = "citizens-2023"
 PROVINCES = ("01", "02", "46", "48", "79")
 BENCH_ROUND = "bench-experts"
 #: 30 panels of 15: enough links that no client runs out in a run of a few minutes
-EXPERT_PROVINCES = ("04", "06", "08", "10", "11", "12", "14", "15", "17", "19", "20", "22", "24", "25", "26", "27",
-                    "30", "31", "33", "34", "35", "36", "37", "38", "40", "42", "44", "45", "49", "51")
+EXPERT_PROVINCES = (
+    "04",
+    "06",
+    "08",
+    "10",
+    "11",
+    "12",
+    "14",
+    "15",
+    "17",
+    "19",
+    "20",
+    "22",
+    "24",
+    "25",
+    "26",
+    "27",
+    "30",
+    "31",
+    "33",
+    "34",
+    "35",
+    "36",
+    "37",
+    "38",
+    "40",
+    "42",
+    "44",
+    "45",
+    "49",
+    "51",
+)
 WARM_UP_LINKS = 20
 
 
 # --- preparation ----------------------------------------------------------------------------------------
+
 
 def prepare(database_url: str) -> dict:
     """Migrate and seed the demo; open room in every quota; a round of expert panels whose members have links.
@@ -85,14 +127,21 @@ def prepare(database_url: str) -> dict:
                 fields[question.code] = value
             sections.append(fields)
         demo_round = db.session.query(EvaluationRound).filter_by(code="province-2023-demo").one()
-        evaluation = rounds.create_round(BENCH_ROUND, 2023, "Bench", "Bench", demo_round.framework,
-                                         demo_round.unit_list, actor=None)
+        evaluation = rounds.create_round(
+            BENCH_ROUND, 2023, "Bench", "Bench", demo_round.framework, demo_round.unit_list, actor=None
+        )
         by_code = {unit.code: unit for unit in demo_round.unit_list.units}
-        rows = [{"unit": code, "name": f"Chuyên gia {code}-{category}-{n}", "category": category,
-                 "email": f"bench.{code}.{category}.{n}@example.vn"}
-                for code in EXPERT_PROVINCES
-                for category, count in (("retired_leader", 8), ("serving_official", 6), ("business_leader", 6))
-                for n in range(count)]
+        rows = [
+            {
+                "unit": code,
+                "name": f"Chuyên gia {code}-{category}-{n}",
+                "category": category,
+                "email": f"bench.{code}.{category}.{n}@example.vn",
+            }
+            for code in EXPERT_PROVINCES
+            for category, count in (("retired_leader", 8), ("serving_official", 6), ("business_leader", 6))
+            for n in range(count)
+        ]
         experts.import_nominations(evaluation, rows, actor=None)
         links, items = [], []
         for code in EXPERT_PROVINCES:
@@ -105,6 +154,7 @@ def prepare(database_url: str) -> dict:
 
 # --- the clients ----------------------------------------------------------------------------------------
 
+
 class Browser:
     """One person's connection and cookies."""
 
@@ -114,8 +164,9 @@ class Browser:
         self.cookies: dict[str, str] = {}
         self.status = 0
 
-    def request(self, method: str, path: str, body: dict | None = None, headers: dict | None = None,
-                as_json: bool = False) -> tuple[int, dict, str]:
+    def request(
+        self, method: str, path: str, body: dict | None = None, headers: dict | None = None, as_json: bool = False
+    ) -> tuple[int, dict, str]:
         headers = dict(headers or {})
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
@@ -186,8 +237,9 @@ class Respondent:
         return moved
 
     def submit(self) -> bool:
-        status, headers, _ = self.browser.request("POST", f"/r/{self.code}/submit",
-                                                  {"csrf_token": self.token, "submission_id": str(uuid.uuid4())})
+        status, headers, _ = self.browser.request(
+            "POST", f"/r/{self.code}/submit", {"csrf_token": self.token, "submission_id": str(uuid.uuid4())}
+        )
         return status == 302 and "/done" in headers.get("Location", "")
 
 
@@ -224,14 +276,20 @@ class Expert:
         return {f"score-{code}": str(random.randint(1, 5)) for code in self.items}
 
     def save(self) -> bool:
-        status, _, _ = self.browser.request("POST", f"{self.form}/draft", self.answers(),
-                                            headers={"X-CSRFToken": self.token, "Accept": "application/json"})
+        status, _, _ = self.browser.request(
+            "POST",
+            f"{self.form}/draft",
+            self.answers(),
+            headers={"X-CSRFToken": self.token, "Accept": "application/json"},
+        )
         return status == 200
 
     def submit(self) -> bool:
-        status, _, _ = self.browser.request("POST", f"{self.form}/submit",
-                                            {"csrf_token": self.token, "submission_id": str(uuid.uuid4()),
-                                             **self.answers()})
+        status, _, _ = self.browser.request(
+            "POST",
+            f"{self.form}/submit",
+            {"csrf_token": self.token, "submission_id": str(uuid.uuid4()), **self.answers()},
+        )
         return status == 302
 
 
@@ -303,10 +361,18 @@ def _baseline_worker(port, setup, jobs, results, stop, links):
     """The same kinds of reads and writes against the bare app: a page is a read, a save an update of a draft,
     a submission an insert."""
     browser = Browser(port)
-    paths = {"survey page": ("GET", "/page"), "ranking page": ("GET", "/page"), "scorecard page": ("GET", "/page"),
-             "results api": ("GET", "/page"), "expert open": ("GET", "/page"), "survey start": ("POST", "/draft"), "survey save": ("POST", "/draft"),
-             "expert save": ("POST", "/draft"), "survey submit": ("POST", "/responses"),
-             "expert submit": ("POST", "/responses")}
+    paths = {
+        "survey page": ("GET", "/page"),
+        "ranking page": ("GET", "/page"),
+        "scorecard page": ("GET", "/page"),
+        "results api": ("GET", "/page"),
+        "expert open": ("GET", "/page"),
+        "survey start": ("POST", "/draft"),
+        "survey save": ("POST", "/draft"),
+        "expert save": ("POST", "/draft"),
+        "survey submit": ("POST", "/responses"),
+        "expert submit": ("POST", "/responses"),
+    }
     while not stop.is_set():
         try:
             due, kind = jobs.get(timeout=0.2)
@@ -315,8 +381,11 @@ def _baseline_worker(port, setup, jobs, results, stop, links):
         method, path = paths[kind]
         body = None
         if method == "POST":
-            body = {"submission_id": uuid.uuid4().hex, "unit": "01",
-                    "answers": setup["sections"][random.randrange(len(setup["sections"]))]}
+            body = {
+                "submission_id": uuid.uuid4().hex,
+                "unit": "01",
+                "answers": setup["sections"][random.randrange(len(setup["sections"]))],
+            }
         status = browser.request(method, path, body, as_json=True)[0]
         results.append((kind, time.perf_counter() - due, status in (200, 201), status, time.perf_counter()))
 
@@ -329,8 +398,10 @@ def _client_process(target, port, setup, rate, seconds, threads, seed, processes
     stop = threading.Event()
     worker = _service_worker if target == "service" else _baseline_worker
     mine = setup["links"][seed::processes]
-    pool = [threading.Thread(target=worker, args=(port, setup, jobs, results, stop, list(mine[n::threads])),
-                             daemon=True) for n in range(threads)]
+    pool = [
+        threading.Thread(target=worker, args=(port, setup, jobs, results, stop, list(mine[n::threads])), daemon=True)
+        for n in range(threads)
+    ]
     for thread in pool:
         thread.start()
     kinds, weights = zip(*MIX.items())
@@ -351,12 +422,17 @@ def _client_process(target, port, setup, rate, seconds, threads, seed, processes
     out.put(([row[:-1] for row in finished], elapsed, time.process_time()))
 
 
-def drive(target: str, port: int, setup: dict, rate: float, seconds: float, processes: int = 2,
-          threads: int = 24) -> tuple[list, float]:
+def drive(
+    target: str, port: int, setup: dict, rate: float, seconds: float, processes: int = 2, threads: int = 24
+) -> tuple[list, float]:
     out = multiprocessing.Queue()
-    children = [multiprocessing.Process(target=_client_process, args=(
-        target, port, setup, rate / processes, seconds, threads, index, processes, out))
-        for index in range(processes)]
+    children = [
+        multiprocessing.Process(
+            target=_client_process,
+            args=(target, port, setup, rate / processes, seconds, threads, index, processes, out),
+        )
+        for index in range(processes)
+    ]
     for child in children:
         child.start()
     samples, elapsed, cpu = [], 0.0, 0.0
@@ -381,19 +457,28 @@ def report(name: str, samples: list, elapsed: float) -> dict:
         by_kind[kind].append((latency, ok, status))
         by_kind["all"].append((latency, ok, status))
     print(f"\n{name}: {len(samples) / elapsed:.1f} requests/s over {elapsed:.1f} s")
-    print(f"  {'kind':15s} {'req/s':>7s} {'p50 ms':>8s} {'p95 ms':>8s} {'p99 ms':>8s} {'errors':>7s}  statuses of errors")
+    print(
+        f"  {'kind':15s} {'req/s':>7s} {'p50 ms':>8s} {'p95 ms':>8s} {'p99 ms':>8s} {'errors':>7s}  statuses of errors"
+    )
     figures = {}
     for kind in [*MIX, "all"]:
         rows = by_kind.get(kind, [])
         latencies = sorted(latency * 1000 for latency, _, _ in rows)
         failed = [status for _, ok, status in rows if not ok]
-        figures[kind] = {"per_second": round(len(rows) / elapsed, 1), "p50": round(_percentile(latencies, 0.5), 1),
-                         "p95": round(_percentile(latencies, 0.95), 1), "p99": round(_percentile(latencies, 0.99), 1),
-                         "errors": len(failed), "error_rate": round(len(failed) / len(rows), 4) if rows else 0.0}
+        figures[kind] = {
+            "per_second": round(len(rows) / elapsed, 1),
+            "p50": round(_percentile(latencies, 0.5), 1),
+            "p95": round(_percentile(latencies, 0.95), 1),
+            "p99": round(_percentile(latencies, 0.99), 1),
+            "errors": len(failed),
+            "error_rate": round(len(failed) / len(rows), 4) if rows else 0.0,
+        }
         f = figures[kind]
         statuses = ", ".join(f"{code}×{failed.count(code)}" for code in sorted(set(failed)))
-        print(f"  {kind:15s} {f['per_second']:7.1f} {f['p50']:8.1f} {f['p95']:8.1f} {f['p99']:8.1f} "
-              f"{len(failed):7d}  {statuses}")
+        print(
+            f"  {kind:15s} {f['per_second']:7.1f} {f['p50']:8.1f} {f['p95']:8.1f} {f['p99']:8.1f} "
+            f"{len(failed):7d}  {statuses}"
+        )
     return figures
 
 
@@ -408,18 +493,37 @@ def main() -> None:
     options = parser.parse_args()
     url = database_url()
     setup = prepare(url)
-    limits = {name: "1000000 per minute" for name in ("LOGIN_RATE_LIMIT", "LINK_GUESS_RATE_LIMIT",
-                                                      "OPEN_LINK_RATE_LIMIT", "API_RATE_LIMIT", "PUBLIC_RATE_LIMIT")}
-    env = {**os.environ, **limits, "DATABASE_URL": url, "SECRET_KEY": "bench", "PYTHONPATH": str(ROOT),
-           "SESSION_COOKIE_SECURE": "0", "HSTS": "0"}
+    limits = {
+        name: "1000000 per minute"
+        for name in (
+            "LOGIN_RATE_LIMIT",
+            "LINK_GUESS_RATE_LIMIT",
+            "OPEN_LINK_RATE_LIMIT",
+            "API_RATE_LIMIT",
+            "PUBLIC_RATE_LIMIT",
+        )
+    }
+    env = {
+        **os.environ,
+        **limits,
+        "DATABASE_URL": url,
+        "SECRET_KEY": "bench",
+        "PYTHONPATH": str(ROOT),
+        "SESSION_COOKIE_SECURE": "0",
+        "HSTS": "0",
+    }
     import psycopg
 
     with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as connection:
-        connection.execute("CREATE TABLE IF NOT EXISTS baseline_responses (id bigserial PRIMARY KEY, "
-                           "submission_id text UNIQUE NOT NULL, unit text NOT NULL, answers jsonb NOT NULL, "
-                           "submitted_at timestamptz NOT NULL DEFAULT now())")
-        connection.execute("CREATE TABLE IF NOT EXISTS baseline_drafts (id bigserial PRIMARY KEY, "
-                           "answers jsonb NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())")
+        connection.execute(
+            "CREATE TABLE IF NOT EXISTS baseline_responses (id bigserial PRIMARY KEY, "
+            "submission_id text UNIQUE NOT NULL, unit text NOT NULL, answers jsonb NOT NULL, "
+            "submitted_at timestamptz NOT NULL DEFAULT now())"
+        )
+        connection.execute(
+            "CREATE TABLE IF NOT EXISTS baseline_drafts (id bigserial PRIMARY KEY, "
+            "answers jsonb NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())"
+        )
     results = {}
     for name, app in (("baseline", "benchmarks.baseline_app:app"), ("service", "wsgi:app")):
         port = _free_port()
@@ -427,17 +531,29 @@ def main() -> None:
         try:
             # warm-up on links of its own: an expert who submitted then would be refused later
             drive(name, port, {**setup, "links": setup["links"][:WARM_UP_LINKS]}, min(options.rate, 50), 3)
-            samples, elapsed = drive(name, port, {**setup, "links": setup["links"][WARM_UP_LINKS:]}, options.rate,
-                                     options.seconds)
+            samples, elapsed = drive(
+                name, port, {**setup, "links": setup["links"][WARM_UP_LINKS:]}, options.rate, options.seconds
+            )
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=30)
         results[name] = report(name, samples, elapsed)
     service = results["service"]["all"]
-    print(f"\nservice: {service['per_second']} requests/s offered {options.rate:g}/s, p99 {service['p99']} ms "
-          f"(target < 300), errors {service['errors']} (target 0)")
-    print(json.dumps({"rate": options.rate, "seconds": options.seconds, "workers": options.workers,
-                      "threads": options.threads, **results}))
+    print(
+        f"\nservice: {service['per_second']} requests/s offered {options.rate:g}/s, p99 {service['p99']} ms "
+        f"(target < 300), errors {service['errors']} (target 0)"
+    )
+    print(
+        json.dumps(
+            {
+                "rate": options.rate,
+                "seconds": options.seconds,
+                "workers": options.workers,
+                "threads": options.threads,
+                **results,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -7,9 +7,11 @@ the same run, on the same server and the same number of gunicorn workers.
 (with-postgres.sh starts a throw-away PostgreSQL and sets TEST_DATABASE_URL; DATABASE_URL works too.
 PG_DURABLE=1 gives it production's durability, fsync and synchronous commit, which the test suite's server
 turns off: a benchmark of acknowledged writes means nothing without them.)
-Prints, for each: sustained submissions per second, p50 and p99 latency, errors, and whether every
-acknowledged response is in the database exactly once.
+Prints, for each: sustained submissions per second, p50 and p99 latency, errors, whether every
+acknowledged response is in the database exactly once, and the CPU the gunicorn workers spent per submission
+(on Linux), a figure the other work on a shared machine disturbs less than throughput.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,13 +46,21 @@ def _questionnaire():
     questions = []
     for index in range(QUESTIONS):
         kind = (QuestionType.YES_NO, QuestionType.LIKERT, QuestionType.NUMBER, QuestionType.SINGLE)[index % 4]
-        questions.append(Question(
-            code=f"q{index:02d}", text=Text(f"Câu hỏi {index}", f"Question {index}"), type=kind,
-            groups=(RespondentGroup.CITIZENS,), criterion=f"C.{index}",
-            choices=scale if kind in (QuestionType.LIKERT, QuestionType.SINGLE) else (),
-            minimum=0 if kind is QuestionType.NUMBER else None, maximum=1000 if kind is QuestionType.NUMBER else None))
-    sections = tuple(Section(f"S{s}", Text(f"Phần {s}", f"Part {s}"), tuple(questions[s * 10:(s + 1) * 10]))
-                     for s in range(4))
+        questions.append(
+            Question(
+                code=f"q{index:02d}",
+                text=Text(f"Câu hỏi {index}", f"Question {index}"),
+                type=kind,
+                groups=(RespondentGroup.CITIZENS,),
+                criterion=f"C.{index}",
+                choices=scale if kind in (QuestionType.LIKERT, QuestionType.SINGLE) else (),
+                minimum=0 if kind is QuestionType.NUMBER else None,
+                maximum=1000 if kind is QuestionType.NUMBER else None,
+            )
+        )
+    sections = tuple(
+        Section(f"S{s}", Text(f"Phần {s}", f"Part {s}"), tuple(questions[s * 10 : (s + 1) * 10])) for s in range(4)
+    )
     return Questionnaire("bench", 2023, 1, RespondentGroup.CITIZENS, sections)
 
 
@@ -61,16 +71,20 @@ def _answers(rng_seed: int) -> dict:
     answers = {}
     for index in range(QUESTIONS):
         kind = index % 4
-        answers[f"q{index:02d}"] = (rng.choice(["yes", "no"]) if kind == 0 else str(rng.randint(1, 5))
-                                    if kind in (1, 3) else rng.randint(0, 1000))
+        answers[f"q{index:02d}"] = (
+            rng.choice(["yes", "no"])
+            if kind == 0
+            else str(rng.randint(1, 5))
+            if kind in (1, 3)
+            else rng.randint(0, 1000)
+        )
     return answers
 
 
 def prepare(database_url: str) -> str:
     """Migrate, publish the 40-question questionnaire, open fieldwork in one unit; return an API key."""
     env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "bench", "FLASK_APP": "wsgi"}
-    subprocess.run([sys.executable, "-m", "flask", "db", "upgrade"], cwd=ROOT, env=env, check=True,
-                   capture_output=True)
+    subprocess.run([sys.executable, "-m", "flask", "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
     os.environ.update({"DATABASE_URL": database_url, "SECRET_KEY": "bench"})
     sys.path.insert(0, str(ROOT))
     from questionnaires import document_hash, questionnaire_to_dict
@@ -84,15 +98,28 @@ def prepare(database_url: str) -> str:
         unit_list = units.load_shipped_unit_lists()["provinces-2019"]
         framework = frameworks.load_shipped_frameworks()[0][0]
         document = questionnaire_to_dict(_questionnaire())
-        snapshot = PublishedQuestionnaire(code="bench", version=1, group="citizens", name_vi="bench", name_en="bench",
-                                          framework=framework, document=document, content_hash=document_hash(document))
+        snapshot = PublishedQuestionnaire(
+            code="bench",
+            version=1,
+            group="citizens",
+            name_vi="bench",
+            name_en="bench",
+            framework=framework,
+            document=document,
+            content_hash=document_hash(document),
+        )
         db.session.add(snapshot)
-        fieldwork = collection.create_fieldwork("bench", snapshot, FieldworkMode.INVITATION, unit_list.units[:1],
-                                                name_vi="bench", actor=None)
+        fieldwork = collection.create_fieldwork(
+            "bench", snapshot, FieldworkMode.INVITATION, unit_list.units[:1], name_vi="bench", actor=None
+        )
         _, key = collection.create_api_key("bench", [fieldwork], actor=None)
-        db.session.execute(db.text("CREATE TABLE IF NOT EXISTS baseline_responses (id bigserial PRIMARY KEY, "
-                                   "submission_id text UNIQUE NOT NULL, unit text NOT NULL, answers jsonb NOT NULL, "
-                                   "submitted_at timestamptz NOT NULL DEFAULT now())"))
+        db.session.execute(
+            db.text(
+                "CREATE TABLE IF NOT EXISTS baseline_responses (id bigserial PRIMARY KEY, "
+                "submission_id text UNIQUE NOT NULL, unit text NOT NULL, answers jsonb NOT NULL, "
+                "submitted_at timestamptz NOT NULL DEFAULT now())"
+            )
+        )
         db.session.commit()
     return key
 
@@ -122,8 +149,10 @@ def _client(port: int, path: str, headers: dict, deadline: float, seed: int, out
 
 def _process(port, path, headers, deadline, threads, seed, queue):
     out, acknowledged = [], []
-    workers = [threading.Thread(target=_client, args=(port, path, headers, deadline, seed * 1000 + i, out,
-                                                      acknowledged)) for i in range(threads)]
+    workers = [
+        threading.Thread(target=_client, args=(port, path, headers, deadline, seed * 1000 + i, out, acknowledged))
+        for i in range(threads)
+    ]
     for worker in workers:
         worker.start()
     for worker in workers:
@@ -138,9 +167,13 @@ def drive(port: int, path: str, headers: dict, clients: int, seconds: float) -> 
     queue = multiprocessing.Queue()
     started = time.perf_counter()
     deadline = started + seconds
-    children = [multiprocessing.Process(target=_process, args=(
-        port, path, headers, deadline, clients // processes + (i < clients % processes), i, queue))
-        for i in range(processes)]
+    children = [
+        multiprocessing.Process(
+            target=_process,
+            args=(port, path, headers, deadline, clients // processes + (i < clients % processes), i, queue),
+        )
+        for i in range(processes)
+    ]
     for child in children:
         child.start()
     samples, acknowledged = [], []
@@ -154,10 +187,27 @@ def drive(port: int, path: str, headers: dict, clients: int, seconds: float) -> 
 
 
 def _serve(app: str, port: int, workers: int, threads: int, env: dict) -> subprocess.Popen:
-    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", "gthread",
-                                "--threads", str(threads),
-                                "-b", f"127.0.0.1:{port}", "--log-level", "warning", app],
-                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL)  # the access log, written, not shown
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-w",
+            str(workers),
+            "-k",
+            "gthread",
+            "--threads",
+            str(threads),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            app,
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )  # the access log, written, not shown
     for _ in range(100):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
@@ -167,19 +217,41 @@ def _serve(app: str, port: int, workers: int, threads: int, env: dict) -> subpro
     raise RuntimeError(f"{app} did not start")
 
 
-def report(name: str, samples: list, acknowledged: list, elapsed: float, stored: int, distinct: int) -> dict:
+def workers_cpu_seconds(master: int) -> float:
+    """The user and system CPU seconds used so far by the worker processes of a gunicorn master (Linux's
+    /proc; 0 elsewhere)."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # after the command's closing parenthesis: state, ppid, ... utime and stime are the 12th and 13th
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # a process that has just ended
+        if int(fields[1]) == master:
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def report(
+    name: str, samples: list, acknowledged: list, elapsed: float, stored: int, distinct: int, cpu_seconds: float
+) -> dict:
     latencies = sorted(latency for latency, _ in samples)
     errors = sum(1 for _, status in samples if status != 201)
     figures = {
         "submissions_per_second": round(len(acknowledged) / elapsed, 1),
         "p50_ms": round(1000 * statistics.median(latencies), 1),
         "p99_ms": round(1000 * latencies[int(0.99 * (len(latencies) - 1))], 1),
-        "errors": errors, "acknowledged": len(acknowledged), "stored": stored,
+        "errors": errors,
+        "acknowledged": len(acknowledged),
+        "stored": stored,
         "acknowledged_missing": len(acknowledged) - distinct,
+        "cpu_ms_per_submission": round(1000 * cpu_seconds / max(len(acknowledged), 1), 3),
     }
-    print(f"{name:9s} {figures['submissions_per_second']:8.1f}/s  p50 {figures['p50_ms']:6.1f} ms  "
-          f"p99 {figures['p99_ms']:6.1f} ms  errors {errors}  acknowledged {len(acknowledged)}  stored {stored}  "
-          f"missing {figures['acknowledged_missing']}")
+    print(
+        f"{name:9s} {figures['submissions_per_second']:8.1f}/s  p50 {figures['p50_ms']:6.1f} ms  "
+        f"p99 {figures['p99_ms']:6.1f} ms  errors {errors}  acknowledged {len(acknowledged)}  stored {stored}  "
+        f"missing {figures['acknowledged_missing']}  workers' CPU {figures['cpu_ms_per_submission']:.3f} ms each"
+    )
     return figures
 
 
@@ -201,36 +273,62 @@ def main() -> None:
     options = parser.parse_args()
     url = database_url()
     key = prepare(url)
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench", "API_RATE_LIMIT": "1000000 per minute",
-           "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "SECRET_KEY": "bench",
+        "API_RATE_LIMIT": "1000000 per minute",
+        "PYTHONPATH": str(ROOT),
+    }
     import psycopg
 
     plain = url.replace("postgresql+psycopg://", "postgresql://")
     results = {}
     for name, app, path, headers in (
-            ("baseline", "benchmarks.baseline_app:app", "/responses", {"Content-Type": "application/json"}),
-            ("service", "wsgi:app", "/api/v1/fieldworks/bench/responses",
-             {"Content-Type": "application/json", "Authorization": f"Bearer {key}"})):
+        ("baseline", "benchmarks.baseline_app:app", "/responses", {"Content-Type": "application/json"}),
+        (
+            "service",
+            "wsgi:app",
+            "/api/v1/fieldworks/bench/responses",
+            {"Content-Type": "application/json", "Authorization": f"Bearer {key}"},
+        ),
+    ):
         port = _free_port()
         server = _serve(app, port, options.workers, options.threads, env)
         try:
             drive(port, path, headers, min(options.clients, 4), 2)  # warm-up
+            cpu_seconds = workers_cpu_seconds(server.pid)
             samples, acknowledged, elapsed = drive(port, path, headers, options.clients, options.seconds)
+            cpu_seconds = workers_cpu_seconds(server.pid) - cpu_seconds
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=30)
         table = "baseline_responses" if name == "baseline" else "responses"
         with psycopg.connect(plain) as connection:
             stored = connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-            distinct = connection.execute(f"SELECT count(DISTINCT submission_id) FROM {table} "
-                                          "WHERE submission_id = ANY(%s)", (acknowledged,)).fetchone()[0]
-        results[name] = report(name, samples, acknowledged, elapsed, stored, distinct)
+            distinct = connection.execute(
+                f"SELECT count(DISTINCT submission_id) FROM {table} WHERE submission_id = ANY(%s)", (acknowledged,)
+            ).fetchone()[0]
+        results[name] = report(name, samples, acknowledged, elapsed, stored, distinct, cpu_seconds)
     ratio = results["service"]["submissions_per_second"] / max(results["baseline"]["submissions_per_second"], 1e-9)
-    print(f"service/baseline throughput: {ratio:.2f} (target ≥ 0.5); service p99 {results['service']['p99_ms']} ms "
-          f"(target < 250)")
-    print(json.dumps({"clients": options.clients, "seconds": options.seconds, "workers": options.workers,
-                      "threads": options.threads,
-                      "ratio": round(ratio, 3), **results}))
+    cpu_ratio = results["baseline"]["cpu_ms_per_submission"] / max(results["service"]["cpu_ms_per_submission"], 1e-9)
+    print(
+        f"service/baseline throughput: {ratio:.2f} (target ≥ 0.5); service p99 {results['service']['p99_ms']} ms "
+        f"(target < 250); baseline/service workers' CPU per submission: {cpu_ratio:.2f}"
+    )
+    print(
+        json.dumps(
+            {
+                "clients": options.clients,
+                "seconds": options.seconds,
+                "workers": options.workers,
+                "threads": options.threads,
+                "ratio": round(ratio, 3),
+                "cpu_ratio": round(cpu_ratio, 3),
+                **results,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ for every province, under a stratified design, here and (where R with `survey` i
 Prints the seconds and peak memory of each step, R's seconds for the same steps on the same data, the
 ratio, and the largest differences between the two sets of numbers.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,8 +46,9 @@ raked <- calibrate(des, ~province + sex + age + urban, population = unlist(total
 t1 <- proc.time()[["elapsed"]]
 by <- svyby(~used_online, ~province, raked, svymean)
 t2 <- proc.time()[["elapsed"]]
-cat(jsonlite::toJSON(list(rake_seconds = t1 - t0, estimate_seconds = t2 - t1, weights_head = head(weights(raked), 1000),
-    domain = as.character(by$province), estimate = unname(coef(by)), se = unname(SE(by))), digits = NA, auto_unbox = TRUE))
+cat(jsonlite::toJSON(list(rake_seconds = t1 - t0, estimate_seconds = t2 - t1,
+    weights_head = head(weights(raked), 1000), domain = as.character(by$province),
+    estimate = unname(coef(by)), se = unname(SE(by))), digits = NA, auto_unbox = TRUE))
 """
 
 
@@ -55,24 +57,30 @@ def synthetic_respondents(n: int, seed: int = 1) -> tuple[pd.DataFrame, dict]:
     power allocation), stratified by province × urban/rural, with design weights from the census counts."""
     census = pd.read_csv(POPULATION_CSV, dtype={"province_code": str})
     rng = np.random.default_rng(seed)
-    strata = pd.concat([
-        census.assign(urban="urban", count=census["urban_thousand"] * 1000),
-        census.assign(urban="rural", count=census["rural_thousand"] * 1000)])
+    strata = pd.concat(
+        [
+            census.assign(urban="urban", count=census["urban_thousand"] * 1000),
+            census.assign(urban="rural", count=census["rural_thousand"] * 1000),
+        ]
+    )
     strata["size"] = np.sqrt(strata["count"])
     strata["n"] = np.floor(n * strata["size"] / strata["size"].sum()).astype(int)
     strata.iloc[: n - strata["n"].sum(), strata.columns.get_loc("n")] += 1
     rows = np.repeat(np.arange(len(strata)), strata["n"].to_numpy())
-    data = pd.DataFrame({
-        "province": strata["province_code"].to_numpy()[rows],
-        "urban": strata["urban"].to_numpy()[rows],
-        "stratum": (strata["province_code"] + "-" + strata["urban"]).to_numpy()[rows],
-        "weight": (strata["count"] / strata["n"]).to_numpy()[rows],
-    })
+    data = pd.DataFrame(
+        {
+            "province": strata["province_code"].to_numpy()[rows],
+            "urban": strata["urban"].to_numpy()[rows],
+            "stratum": (strata["province_code"] + "-" + strata["urban"]).to_numpy()[rows],
+            "weight": (strata["count"] / strata["n"]).to_numpy()[rows],
+        }
+    )
     data["sex"] = rng.choice(["female", "male"], n, p=[0.55, 0.45])  # women answer more: raking corrects it
     data["age"] = rng.choice(list(AGE_GROUPS), n, p=[0.10, 0.18, 0.22, 0.20, 0.17, 0.13])
     province_effect = data["province"].astype(int).to_numpy() / 200
-    data["used_online"] = (rng.uniform(size=n) < 0.35 + province_effect + (data["urban"] == "urban") * 0.15
-                           - (data["age"] == "65+") * 0.2).astype(int)
+    data["used_online"] = (
+        rng.uniform(size=n) < 0.35 + province_effect + (data["urban"] == "urban") * 0.15 - (data["age"] == "65+") * 0.2
+    ).astype(int)
     # survey variables are stored as categoricals, as R stores them as factors
     for column in ("province", "urban", "stratum", "sex", "age"):
         data[column] = data[column].astype("category")
@@ -107,15 +115,23 @@ def main() -> None:
     args = parser.parse_args()
 
     data, population = synthetic_respondents(args.n)
-    margins = {"province": population["province"], "sex": population["sex"], "age": population["age"],
-               "urban": population["urban"]}
-    print(f"respondents: {len(data):,}  strata: {data['stratum'].nunique()}  margins: 63 provinces, 2 sexes, "
-          f"6 age groups, urban/rural")
+    margins = {
+        "province": population["province"],
+        "sex": population["sex"],
+        "age": population["age"],
+        "urban": population["urban"],
+    }
+    print(
+        f"respondents: {len(data):,}  strata: {data['stratum'].nunique()}  margins: 63 provinces, 2 sexes, "
+        f"6 age groups, urban/rural"
+    )
 
     weighting, rake_seconds, rake_mb = measure(lambda: rake(data, data["weight"], margins, tolerance=1e-10))
-    print(f"rake:                 {rake_seconds:8.2f} s  peak {rake_mb:7.0f} MiB  "
-          f"({weighting.diagnostics.iterations} iterations, weight ratio {weighting.diagnostics.ratio:.2f}, "
-          f"Kish deff {weighting.diagnostics.deff_weighting:.3f})")
+    print(
+        f"rake:                 {rake_seconds:8.2f} s  peak {rake_mb:7.0f} MiB  "
+        f"({weighting.diagnostics.iterations} iterations, weight ratio {weighting.diagnostics.ratio:.2f}, "
+        f"Kish deff {weighting.diagnostics.deff_weighting:.3f})"
+    )
 
     def estimate():
         design = Design(data, weighting.weights, strata="stratum", calibrations=[weighting.calibration])

@@ -2,6 +2,7 @@
 
 Aliases are refused: no document of ours needs them, and a few nested ones make a small file expand into
 billions of items once anything walks it (the "billion laughs")."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -27,4 +28,4 @@ def load_document(text: str | bytes) -> Any:
     try:
         return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
     except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as error:
-        raise FrameworkInvalid([Issue("invalid_value", None, {"field": "file", "value": str(error)[:200]})])
+        raise FrameworkInvalid([Issue("invalid_value", None, {"field": "file", "value": str(error)[:200]})]) from error

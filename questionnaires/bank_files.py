@@ -1,5 +1,6 @@
 """Question banks as YAML documents (a list of questions and the background block), and questionnaires as
 the plain documents a published snapshot stores."""
+
 from __future__ import annotations
 
 import hashlib
@@ -7,12 +8,18 @@ import json
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from questionnaires.framework import RespondentGroup, Text
-from questionnaires.questions import (Choice, Question, QuestionBank, Questionnaire, QuestionType, Relevance, Section,
-                                      has_control_characters)
 from questionnaires._yaml import load_document
+from questionnaires.framework import RespondentGroup, Text
+from questionnaires.questions import (
+    Choice,
+    Question,
+    QuestionBank,
+    Questionnaire,
+    QuestionType,
+    Relevance,
+    Section,
+    has_control_characters,
+)
 from questionnaires.validation import FrameworkInvalid, Issue
 
 
@@ -41,8 +48,11 @@ def _read_question(doc: dict, code: str, issues: list[Issue]) -> Question | None
     if not isinstance(text, dict) or not str(text.get("vi") or "").strip():
         issues.append(Issue("missing_field", code, {"field": "text.vi"}))
         return None
-    labels = [("text", text)] + [("choices", choice.get("label")) for choice in doc.get("choices") or []
-                                 if isinstance(choice, dict) and isinstance(choice.get("label"), dict)]
+    labels = [("text", text)] + [
+        ("choices", choice.get("label"))
+        for choice in doc.get("choices") or []
+        if isinstance(choice, dict) and isinstance(choice.get("label"), dict)
+    ]
     for field_name, both in labels:
         if stray := [str(key) for key in both if key not in _LANGUAGES]:
             # YAML cuts an unquoted text at its comma in {vi: ..., en: ...}; the rest becomes stray keys
@@ -50,16 +60,25 @@ def _read_question(doc: dict, code: str, issues: list[Issue]) -> Question | None
             return None
     typed = [str(text.get("vi")), str(text.get("en") or "")]
     if isinstance(doc.get("choices"), list):
-        typed += [str(label) for choice in doc["choices"] if isinstance(choice, dict)
-                  for label in (choice.get("label") or {}).values()]
+        typed += [
+            str(label)
+            for choice in doc["choices"]
+            if isinstance(choice, dict)
+            for label in (choice.get("label") or {}).values()
+        ]
     if any(has_control_characters(one) for one in typed):
         issues.append(Issue("invalid_value", code, {"field": "text", "value": "control characters"}))
         return None
     if not groups:
         issues.append(Issue("missing_field", code, {"field": "groups"}))
-    choices = tuple(Choice(str(c["value"]), Text(str(c["label"]["vi"]), str(c["label"].get("en", ""))),
-                           exclusive=_flag(c.get("exclusive", False)))
-                    for c in doc.get("choices") or [])
+    choices = tuple(
+        Choice(
+            str(c["value"]),
+            Text(str(c["label"]["vi"]), str(c["label"].get("en", ""))),
+            exclusive=_flag(c.get("exclusive", False)),
+        )
+        for c in doc.get("choices") or []
+    )
     if kind in (QuestionType.SINGLE, QuestionType.MULTIPLE, QuestionType.LIKERT) and not choices:
         issues.append(Issue("missing_field", code, {"field": "choices"}))
     if kind is QuestionType.UNIT and choices:
@@ -67,12 +86,20 @@ def _read_question(doc: dict, code: str, issues: list[Issue]) -> Question | None
         issues.append(Issue("invalid_value", code, {"field": "choices", "value": str(len(choices))}))
     relevance = doc.get("relevance")
     return Question(
-        code=code, text=Text(str(text["vi"]), str(text.get("en", ""))), type=kind, groups=groups,
-        criterion=doc.get("criterion"), choices=choices, required=bool(doc.get("required", True)),
-        minimum=doc.get("minimum"), maximum=doc.get("maximum"),
+        code=code,
+        text=Text(str(text["vi"]), str(text.get("en", ""))),
+        type=kind,
+        groups=groups,
+        criterion=doc.get("criterion"),
+        choices=choices,
+        required=bool(doc.get("required", True)),
+        minimum=doc.get("minimum"),
+        maximum=doc.get("maximum"),
         relevance=Relevance(relevance["question"], tuple(str(v) for v in relevance["values"])) if relevance else None,
-        positive=tuple(str(v) for v in doc.get("positive", ["yes"])), background=doc.get("background"),
-        attention_answer=doc.get("attention_answer"))
+        positive=tuple(str(v) for v in doc.get("positive", ["yes"])),
+        background=doc.get("background"),
+        attention_answer=doc.get("attention_answer"),
+    )
 
 
 #: the languages of a bilingual text: any other key is a mistake
@@ -113,17 +140,29 @@ def read_bank(source: str | Path) -> QuestionBank:
 
 def question_to_dict(question: Question) -> dict[str, Any]:
     """A question as the document ``read_bank`` reads, leaving out what is at its default."""
-    doc: dict[str, Any] = {"code": question.code, "type": str(question.type),
-                           "groups": [str(group) for group in question.groups],
-                           "text": {"vi": question.text.vi, "en": question.text.en}}
+    doc: dict[str, Any] = {
+        "code": question.code,
+        "type": str(question.type),
+        "groups": [str(group) for group in question.groups],
+        "text": {"vi": question.text.vi, "en": question.text.en},
+    }
     optional = {
-        "criterion": question.criterion, "minimum": question.minimum, "maximum": question.maximum,
-        "background": question.background, "attention_answer": question.attention_answer,
+        "criterion": question.criterion,
+        "minimum": question.minimum,
+        "maximum": question.maximum,
+        "background": question.background,
+        "attention_answer": question.attention_answer,
     }
     doc.update({key: value for key, value in optional.items() if value is not None})
     if question.choices:
-        doc["choices"] = [{"value": c.value, "label": {"vi": c.label.vi, "en": c.label.en},
-                           **({"exclusive": True} if c.exclusive else {})} for c in question.choices]
+        doc["choices"] = [
+            {
+                "value": c.value,
+                "label": {"vi": c.label.vi, "en": c.label.en},
+                **({"exclusive": True} if c.exclusive else {}),
+            }
+            for c in question.choices
+        ]
     if not question.required:
         doc["required"] = False
     if question.relevance:
@@ -136,12 +175,20 @@ def question_to_dict(question: Question) -> dict[str, Any]:
 def questionnaire_to_dict(questionnaire: Questionnaire) -> dict[str, Any]:
     """The questionnaire as a plain document: what a published snapshot stores."""
     return {
-        "framework": {"code": questionnaire.framework_code, "year": questionnaire.framework_year,
-                      "version": questionnaire.framework_version},
+        "framework": {
+            "code": questionnaire.framework_code,
+            "year": questionnaire.framework_year,
+            "version": questionnaire.framework_version,
+        },
         "group": str(questionnaire.group),
-        "sections": [{"code": section.code, "title": {"vi": section.title.vi, "en": section.title.en},
-                      "questions": [question_to_dict(q) for q in section.questions]}
-                     for section in questionnaire.sections],
+        "sections": [
+            {
+                "code": section.code,
+                "title": {"vi": section.title.vi, "en": section.title.en},
+                "questions": [question_to_dict(q) for q in section.questions],
+            }
+            for section in questionnaire.sections
+        ],
     }
 
 
@@ -153,18 +200,26 @@ def questionnaire_from_dict(doc: dict[str, Any]) -> Questionnaire:
     issues: list[Issue] = []
     sections = []
     try:
-        for position, section in enumerate(doc["sections"]):
+        for section in doc["sections"]:
             questions = [_question(q, f"{section['code']}/{i + 1}", issues) for i, q in enumerate(section["questions"])]
-            sections.append(Section(str(section["code"]), Text(section["title"]["vi"], section["title"].get("en", "")),
-                                    tuple(q for q in questions if q)))
+            sections.append(
+                Section(
+                    str(section["code"]),
+                    Text(section["title"]["vi"], section["title"].get("en", "")),
+                    tuple(q for q in questions if q),
+                )
+            )
         framework = doc["framework"]
         group = RespondentGroup(doc["group"])
     except (KeyError, TypeError, ValueError) as error:
-        raise FrameworkInvalid([Issue("invalid_value", None, {"field": "questionnaire", "value": str(error)[:200]})])
+        raise FrameworkInvalid(
+            [Issue("invalid_value", None, {"field": "questionnaire", "value": str(error)[:200]})]
+        ) from error
     if issues:
         raise FrameworkInvalid(issues)
-    return Questionnaire(str(framework["code"]), int(framework["year"]), int(framework["version"]), group,
-                         tuple(sections))
+    return Questionnaire(
+        str(framework["code"]), int(framework["year"]), int(framework["version"]), group, tuple(sections)
+    )
 
 
 def document_hash(doc: dict[str, Any]) -> str:

@@ -5,6 +5,7 @@ ODK Central names a column by its group path joined with ``-`` (``section_DG-q_d
 one column of space-separated values (Kobo adds a 0/1 column per choice, which is ignored here). Every row
 is checked like a web response; a row with a problem is rejected with its reasons, the others are returned.
 """
+
 from __future__ import annotations
 
 import csv
@@ -16,6 +17,7 @@ from typing import Any
 
 from questionnaires.questions import Questionnaire, QuestionType
 from questionnaires.responses import check_answers
+from questionnaires.tables import TableError, read_table
 from questionnaires.xlsform import group_name
 
 #: columns that carry a submission's identifier, in order of preference
@@ -52,8 +54,11 @@ class RejectedRow:
 class CollectedFile:
     responses: list[CollectedResponse] = field(default_factory=list)
     rejected: list[RejectedRow] = field(default_factory=list)
-    #: a problem with the file as a whole (not a CSV, no identifier column, no question column)
+    #: a problem with the file as a whole: the reader's (``questionnaires.tables.TableError``'s codes),
+    #: ``empty_file``, ``no_identifier_column``, ``no_question_column`` or ``too_many_rows``
     problem: str | None = None
+    #: what names the problem's place (``row`` or ``column``), when it has one
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 def _last_segment(header: str) -> str:
@@ -74,19 +79,15 @@ def read_collected_csv(questionnaire: Questionnaire, data: bytes) -> CollectedFi
     """Read an ODK Central or KoboToolbox CSV export of the questionnaire's XLSForm."""
     result = CollectedFile()
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        result.problem = "not_utf8"
+        table = read_table(data, excel=False)
+    except TableError as error:
+        result.problem, result.details = error.code, error.params
         return result
-    first_line = text.split("\n", 1)[0]
-    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        header = next(reader)
-    except (StopIteration, csv.Error):
+    header = list(table.header)
+    if not header:
         result.problem = "empty_file"
         return result
-    lowered = [column.strip().lower() for column in header]
+    lowered = list(table.columns)
     identifier = next((lowered.index(name) for name in IDENTIFIER_COLUMNS if name in lowered), None)
     if identifier is None:
         result.problem = "no_identifier_column"
@@ -104,42 +105,48 @@ def read_collected_csv(questionnaire: Questionnaire, data: bytes) -> CollectedFi
     start = next((i for i, c in enumerate(lowered) if _last_segment(c) == "start"), None)
     end = next((i for i, c in enumerate(lowered) if _last_segment(c) == "end"), None)
     multiple = {q.code for q in questionnaire.questions() if q.type is QuestionType.MULTIPLE}
+    if len(table.rows) > MAX_ROWS:
+        result.problem = "too_many_rows"
+        return result
     seen: set[str] = set()
-    try:
-        for line, row in enumerate(reader, start=2):
-            if line > MAX_ROWS + 1:
-                result.problem = "too_many_rows"
-                return result
-            if not any(cell.strip() for cell in row):
-                continue
-            cell = lambda index: row[index].strip() if index is not None and index < len(row) else ""  # noqa: E731
-            submission_id = cell(identifier)
-            if not submission_id:
-                result.rejected.append(RejectedRow(line, [(header[identifier], "missing_identifier")]))
-                continue
-            if submission_id in seen:
-                result.rejected.append(RejectedRow(line, [(header[identifier], "duplicate_identifier")]))
-                continue
-            seen.add(submission_id)
-            raw = {code: (cell(index).split() if code in multiple else cell(index)) for code, index in columns.items()}
-            checked = check_answers(questionnaire, raw)
-            if not checked.valid:
-                result.rejected.append(RejectedRow(line, [(code, str(problem)) for code, problem in
-                                                          checked.problems.items()]))
-                continue
-            result.responses.append(CollectedResponse(
-                line, submission_id, checked.answers, unit=cell(unit_column) or None,
-                started_at=_timestamp(cell(start)), submitted_at=_timestamp(cell(end))))
-    except csv.Error:
-        result.problem = "not_csv"
+    for line, row in table.numbered():
+        cell = lambda index, row=row: row[index] if index is not None else ""  # noqa: E731
+        submission_id = cell(identifier)
+        if not submission_id:
+            result.rejected.append(RejectedRow(line, [(header[identifier], "missing_identifier")]))
+            continue
+        if submission_id in seen:
+            result.rejected.append(RejectedRow(line, [(header[identifier], "duplicate_identifier")]))
+            continue
+        seen.add(submission_id)
+        raw = {code: (cell(index).split() if code in multiple else cell(index)) for code, index in columns.items()}
+        checked = check_answers(questionnaire, raw)
+        if not checked.valid:
+            result.rejected.append(
+                RejectedRow(line, [(code, str(problem)) for code, problem in checked.problems.items()])
+            )
+            continue
+        result.responses.append(
+            CollectedResponse(
+                line,
+                submission_id,
+                checked.answers,
+                unit=cell(unit_column) or None,
+                started_at=_timestamp(cell(start)),
+                submitted_at=_timestamp(cell(end)),
+            )
+        )
     return result
 
 
 def to_odk_csv(questionnaire: Questionnaire, rows: list[tuple[str, dict[str, Any]]]) -> str:
     """Rows of (instance identifier, answers) as ODK Central exports them: the inverse of
     :func:`read_collected_csv`, for tests and for teams moving data between tools."""
-    columns = [(f"{group_name(section)}-{question.code}", question) for section in questionnaire.sections
-               for question in section.questions]
+    columns = [
+        (f"{group_name(section)}-{question.code}", question)
+        for section in questionnaire.sections
+        for question in section.questions
+    ]
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["SubmissionDate"] + [name for name, _ in columns] + ["meta-instanceID", "KEY"])
@@ -154,4 +161,3 @@ def to_odk_csv(questionnaire: Questionnaire, rows: list[tuple[str, dict[str, Any
             values.append("" if value is None else value)
         writer.writerow(["2026-01-01T00:00:00.000Z"] + values + [instance, instance])
     return buffer.getvalue()
-

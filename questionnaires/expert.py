@@ -4,6 +4,7 @@ It asks for a score on every main index, sub-index or criterion the framework ma
 stated scale whose every point has words, with an optional comment; "I cannot judge this" is a choice of its
 own and is not a score.
 """
+
 from __future__ import annotations
 
 import math
@@ -39,13 +40,17 @@ class ExpertScale:
         return range(self.low, self.high + 1)
 
 
-DEFAULT_SCALE = ExpertScale(1, 5, (
-    Anchor(1, Text("Rất yếu: hầu như chưa triển khai", "Very weak: hardly begun")),
-    Anchor(2, Text("Yếu: mới bắt đầu, kết quả ít", "Weak: begun, few results")),
-    Anchor(3, Text("Trung bình: đã triển khai, kết quả chưa đồng đều", "Fair: under way, uneven results")),
-    Anchor(4, Text("Tốt: triển khai rộng, có kết quả rõ", "Good: widely done, clear results")),
-    Anchor(5, Text("Rất tốt: nổi bật, có thể nhân rộng", "Very good: outstanding, a model for others")),
-))
+DEFAULT_SCALE = ExpertScale(
+    1,
+    5,
+    (
+        Anchor(1, Text("Rất yếu: hầu như chưa triển khai", "Very weak: hardly begun")),
+        Anchor(2, Text("Yếu: mới bắt đầu, kết quả ít", "Weak: begun, few results")),
+        Anchor(3, Text("Trung bình: đã triển khai, kết quả chưa đồng đều", "Fair: under way, uneven results")),
+        Anchor(4, Text("Tốt: triển khai rộng, có kết quả rõ", "Good: widely done, clear results")),
+        Anchor(5, Text("Rất tốt: nổi bật, có thể nhân rộng", "Very good: outstanding, a model for others")),
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -86,8 +91,13 @@ def generate_expert(framework: Framework, scale: ExpertScale = DEFAULT_SCALE) ->
         if node.scored and Channel.EXPERT in node.channel_kinds():
             code, title = (parent.code, parent.name) if parent is not None else (framework.code, framework.name)
             sections.setdefault(code, (title, []))[1].append(ExpertItem(node.code, node.kind, node.name, node.points))
-    return ExpertQuestionnaire(framework.code, framework.year, framework.version, scale,
-                               tuple(ExpertSection(code, title, tuple(items)) for code, (title, items) in sections.items()))
+    return ExpertQuestionnaire(
+        framework.code,
+        framework.year,
+        framework.version,
+        scale,
+        tuple(ExpertSection(code, title, tuple(items)) for code, (title, items) in sections.items()),
+    )
 
 
 class ExpertAnswerProblem(StrEnum):
@@ -104,8 +114,9 @@ class CheckedExpertAnswers:
     problems: dict[str, ExpertAnswerProblem]
 
 
-def check_expert_answers(questionnaire: ExpertQuestionnaire, raw: Mapping[str, Mapping[str, Any]], *,
-                         complete: bool) -> CheckedExpertAnswers:
+def check_expert_answers(
+    questionnaire: ExpertQuestionnaire, raw: Mapping[str, Mapping[str, Any]], *, complete: bool
+) -> CheckedExpertAnswers:
     """Validate what the expert gave: per item a ``choice`` (a score of the scale or ``cannot_judge``) and an
     optional ``comment``. Items not in the questionnaire are ignored.
 
@@ -152,15 +163,33 @@ def expert_questionnaire_to_dict(questionnaire: ExpertQuestionnaire) -> dict[str
     """The questionnaire as a plain document: what a published snapshot stores."""
     scale = questionnaire.scale
     return {
-        "framework": {"code": questionnaire.framework_code, "year": questionnaire.framework_year,
-                      "version": questionnaire.framework_version},
+        "framework": {
+            "code": questionnaire.framework_code,
+            "year": questionnaire.framework_year,
+            "version": questionnaire.framework_version,
+        },
         "group": EXPERT_GROUP,
-        "scale": {"low": scale.low, "high": scale.high,
-                  "anchors": [{"value": a.value, "label": {"vi": a.label.vi, "en": a.label.en}} for a in scale.anchors]},
-        "sections": [{"code": section.code, "title": {"vi": section.title.vi, "en": section.title.en},
-                      "items": [{"code": item.code, "kind": str(item.kind), "points": item.points,
-                                 "name": {"vi": item.name.vi, "en": item.name.en}} for item in section.items]}
-                     for section in questionnaire.sections],
+        "scale": {
+            "low": scale.low,
+            "high": scale.high,
+            "anchors": [{"value": a.value, "label": {"vi": a.label.vi, "en": a.label.en}} for a in scale.anchors],
+        },
+        "sections": [
+            {
+                "code": section.code,
+                "title": {"vi": section.title.vi, "en": section.title.en},
+                "items": [
+                    {
+                        "code": item.code,
+                        "kind": str(item.kind),
+                        "points": item.points,
+                        "name": {"vi": item.name.vi, "en": item.name.en},
+                    }
+                    for item in section.items
+                ],
+            }
+            for section in questionnaire.sections
+        ],
     }
 
 
@@ -171,19 +200,36 @@ def expert_questionnaire_from_dict(doc: Mapping[str, Any]) -> ExpertQuestionnair
     """
     try:
         scale_doc = doc["scale"]
-        scale = ExpertScale(int(scale_doc["low"]), int(scale_doc["high"]),
-                            tuple(Anchor(int(a["value"]), Text(a["label"]["vi"], a["label"].get("en", "")))
-                                  for a in scale_doc["anchors"]))
+        scale = ExpertScale(
+            int(scale_doc["low"]),
+            int(scale_doc["high"]),
+            tuple(
+                Anchor(int(a["value"]), Text(a["label"]["vi"], a["label"].get("en", ""))) for a in scale_doc["anchors"]
+            ),
+        )
         sections = tuple(
-            ExpertSection(str(section["code"]), Text(section["title"]["vi"], section["title"].get("en", "")),
-                          tuple(ExpertItem(str(item["code"]), NodeKind(item["kind"]),
-                                           Text(item["name"]["vi"], item["name"].get("en", "")), float(item["points"]))
-                                for item in section["items"]))
-            for section in doc["sections"])
+            ExpertSection(
+                str(section["code"]),
+                Text(section["title"]["vi"], section["title"].get("en", "")),
+                tuple(
+                    ExpertItem(
+                        str(item["code"]),
+                        NodeKind(item["kind"]),
+                        Text(item["name"]["vi"], item["name"].get("en", "")),
+                        float(item["points"]),
+                    )
+                    for item in section["items"]
+                ),
+            )
+            for section in doc["sections"]
+        )
         framework = doc["framework"]
         if doc.get("group") != EXPERT_GROUP or not scale.high > scale.low:
             raise ValueError("not an experts' questionnaire")
-        return ExpertQuestionnaire(str(framework["code"]), int(framework["year"]), int(framework["version"]), scale,
-                                   sections)
+        return ExpertQuestionnaire(
+            str(framework["code"]), int(framework["year"]), int(framework["version"]), scale, sections
+        )
     except (KeyError, TypeError, ValueError) as error:
-        raise FrameworkInvalid([Issue("invalid_value", None, {"field": "questionnaire", "value": str(error)[:200]})])
+        raise FrameworkInvalid(
+            [Issue("invalid_value", None, {"field": "questionnaire", "value": str(error)[:200]})]
+        ) from error

@@ -4,6 +4,7 @@ files whose variables and values carry the questionnaire's labels.
 One row per response; one column per question, a multiple-choice question as a 0/1 column per choice
 (``q_hr2__email``), as statistical packages expect.
 """
+
 from __future__ import annotations
 
 import io
@@ -67,16 +68,22 @@ def response_table(questionnaire: Questionnaire, records: Iterable[Mapping[str, 
             if question.type is QuestionType.MULTIPLE:
                 for choice in question.all_choices():
                     row[choice_column(question.code, choice.value)] = (
-                        None if value is None else int(choice.value in value))
+                        None if value is None else int(choice.value in value)
+                    )
             elif question.type is QuestionType.UNIT:
                 row[question.code] = record.get("unit")
             else:
                 row[question.code] = value
         rows.append(row)
     columns = list(META_COLUMNS) + [
-        name for question in questions for name in (
+        name
+        for question in questions
+        for name in (
             [choice_column(question.code, c.value) for c in question.all_choices()]
-            if question.type is QuestionType.MULTIPLE else [question.code])]
+            if question.type is QuestionType.MULTIPLE
+            else [question.code]
+        )
+    ]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -113,17 +120,24 @@ def _clipped(text: str, limit_bytes: int) -> str:
     return text.encode("utf-8")[:limit_bytes].decode("utf-8", errors="ignore")
 
 
-def labelled(questionnaire: Questionnaire, table: pd.DataFrame, language: str = "vi", label_bytes: int = 250
-             ) -> tuple[pd.DataFrame, dict[str, str], dict[str, dict[int, str]]]:
+def labelled(
+    questionnaire: Questionnaire, table: pd.DataFrame, language: str = "vi", label_bytes: int = 250
+) -> tuple[pd.DataFrame, dict[str, str], dict[str, dict[int, str]]]:
     """The table coded for a statistical package: every choice question as numbers 1..k (a Likert scale
     keeps its own numbers) with value labels, and a label for every variable.
 
     :return: the coded table, variable labels and value labels
     """
     coded = table.copy()
-    variable_labels = {"response_id": "Response", "unit": "Unit", "submitted_at": "Submitted (UTC)",
-                       "duration_seconds": "Duration (seconds)", "source": "Source", "flags": "Quality flags",
-                       "excluded": "Excluded"}
+    variable_labels = {
+        "response_id": "Response",
+        "unit": "Unit",
+        "submitted_at": "Submitted (UTC)",
+        "duration_seconds": "Duration (seconds)",
+        "source": "Source",
+        "flags": "Quality flags",
+        "excluded": "Excluded",
+    }
     value_labels: dict[str, dict[int, str]] = {}
     for question in questionnaire.questions():
         text = question.text.in_language(language)
@@ -165,8 +179,9 @@ def to_spss(questionnaire: Questionnaire, table: pd.DataFrame, language: str = "
     import pyreadstat
 
     coded, variable_labels, value_labels = labelled(questionnaire, table, language)
-    return _written(pyreadstat.write_sav, coded, ".sav", column_labels=variable_labels,
-                    variable_value_labels=value_labels)
+    return _written(
+        pyreadstat.write_sav, coded, ".sav", column_labels=variable_labels, variable_value_labels=value_labels
+    )
 
 
 def to_stata(questionnaire: Questionnaire, table: pd.DataFrame, language: str = "vi") -> bytes:
@@ -174,5 +189,11 @@ def to_stata(questionnaire: Questionnaire, table: pd.DataFrame, language: str = 
 
     # Stata keeps 80 bytes of a variable's label
     coded, variable_labels, value_labels = labelled(questionnaire, table, language, label_bytes=80)
-    return _written(pyreadstat.write_dta, coded, ".dta", column_labels=variable_labels,
-                    variable_value_labels=value_labels, version=15)
+    return _written(
+        pyreadstat.write_dta,
+        coded,
+        ".dta",
+        column_labels=variable_labels,
+        variable_value_labels=value_labels,
+        version=15,
+    )

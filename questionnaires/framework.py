@@ -5,6 +5,7 @@ results are published it is frozen and a change makes a new version. Every node 
 points; the leaves (criteria, or main indices where the source documents stop there) also carry the
 channels that measure them and the method that turns a measured value into points.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

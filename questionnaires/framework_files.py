@@ -1,6 +1,7 @@
 """Frameworks in the forms people exchange: YAML documents (the product's own files) and Excel workbooks
 with one row per node (the form officials exchange). Both read through one parser that collects every
 problem before refusing, so that a file is mended in one pass."""
+
 from __future__ import annotations
 
 import io
@@ -13,6 +14,7 @@ from typing import Any, BinaryIO, Iterable
 import yaml
 from openpyxl import Workbook, load_workbook
 
+from questionnaires._yaml import load_document
 from questionnaires.framework import (
     NORMALISATIONS,
     Channel,
@@ -31,14 +33,28 @@ from questionnaires.framework import (
     Text,
     UnitLevel,
 )
-from questionnaires._yaml import load_document
 from questionnaires.validation import FrameworkInvalid, Issue, validate
 
 #: the columns of a workbook's node sheet, in order
 NODE_COLUMNS = (
-    "code", "parent_code", "kind", "name_vi", "name_en", "points", "share", "scored", "channels",
-    "scoring_method", "scoring_target", "scoring_steps", "survey_rule", "survey_scale", "survey_threshold",
-    "measure", "criteria_count", "note",
+    "code",
+    "parent_code",
+    "kind",
+    "name_vi",
+    "name_en",
+    "points",
+    "share",
+    "scored",
+    "channels",
+    "scoring_method",
+    "scoring_target",
+    "scoring_steps",
+    "survey_rule",
+    "survey_scale",
+    "survey_threshold",
+    "measure",
+    "criteria_count",
+    "note",
 )
 NODE_SHEET = "nodes"
 META_SHEET = "framework"
@@ -48,9 +64,16 @@ _CHANNEL_PATTERN = re.compile(r"^\s*(\w+)\s*(?:\(([^)]*)\))?\s*$")
 
 #: the value a rule needs that a field spoils when it cannot be read (the field itself when not named here)
 _SPOILS = {
-    "method": "scoring", "target": "scoring", "steps": "scoring", "rule": "scoring", "scale": "scoring",
-    "threshold": "scoring", "assessment": "channel_shares", "cyberspace": "channel_shares",
-    "expert": "channel_shares", "channel_shares.level": "channel_shares",
+    "method": "scoring",
+    "target": "scoring",
+    "steps": "scoring",
+    "rule": "scoring",
+    "scale": "scoring",
+    "threshold": "scoring",
+    "assessment": "channel_shares",
+    "cyberspace": "channel_shares",
+    "expert": "channel_shares",
+    "channel_shares.level": "channel_shares",
 }
 
 
@@ -110,8 +133,7 @@ class _Reader:
             self.problem("missing_field", where, field=key)
         return value
 
-    def number(self, doc: dict, key: str, where: str | None, *, required: bool = True,
-               integer: bool = False) -> Any:
+    def number(self, doc: dict, key: str, where: str | None, *, required: bool = True, integer: bool = False) -> Any:
         value = self.required(doc, key, where) if required else doc.get(key)
         if value is None or value == "":
             return None
@@ -176,7 +198,7 @@ class _Reader:
         uses = []
         for item in items:
             if isinstance(item, dict) and len(item) == 1:
-                (name, groups), = item.items()
+                ((name, groups),) = item.items()
                 item = f"{name}({', '.join(groups or [])})"
             match = _CHANNEL_PATTERN.match(str(item))
             if not match:
@@ -296,8 +318,14 @@ class _Reader:
                 self.problem("invalid_value", where, field="includes", value=includes)
                 includes = []
             includes = [str(code) for code in includes]
-            views.append(PillarView(str(self.required(view, "code", where)), self.text(view, "name", where),
-                                    self.number(view, "points", where) or 0.0, tuple(includes)))
+            views.append(
+                PillarView(
+                    str(self.required(view, "code", where)),
+                    self.text(view, "name", where),
+                    self.number(view, "points", where) or 0.0,
+                    tuple(includes),
+                )
+            )
         nodes_doc = self.required(doc, "nodes", None) or []
         if not isinstance(nodes_doc, list):
             self.problem("invalid_value", None, field="nodes", value=type(nodes_doc).__name__)
@@ -375,8 +403,12 @@ def scoring_to_dict(scoring: Scoring) -> dict:
 
 
 def _node_dict(node: Node) -> dict:
-    doc: dict[str, Any] = {"code": node.code, "kind": str(node.kind),
-                           "name": {"vi": node.name.vi, "en": node.name.en}, "points": _cell(node.points)}
+    doc: dict[str, Any] = {
+        "code": node.code,
+        "kind": str(node.kind),
+        "name": {"vi": node.name.vi, "en": node.name.en},
+        "points": _cell(node.points),
+    }
     if node.share is not None:
         doc["share"] = node.share
     if not node.scored:
@@ -396,9 +428,13 @@ def _node_dict(node: Node) -> dict:
 def framework_to_dict(framework: Framework) -> dict:
     """The framework as a plain document that :func:`framework_from_dict` reads back unchanged."""
     doc: dict[str, Any] = {
-        "code": framework.code, "level": str(framework.level), "year": framework.year,
-        "version": framework.version, "name": {"vi": framework.name.vi, "en": framework.name.en},
-        "total_points": _cell(framework.total_points), "published_as": str(framework.published_as),
+        "code": framework.code,
+        "level": str(framework.level),
+        "year": framework.year,
+        "version": framework.version,
+        "name": {"vi": framework.name.vi, "en": framework.name.en},
+        "total_points": _cell(framework.total_points),
+        "published_as": str(framework.published_as),
     }
     if framework.last_year is not None:
         doc["last_year"] = framework.last_year
@@ -408,13 +444,24 @@ def framework_to_dict(framework: Framework) -> dict:
         doc["note"] = framework.note
     if framework.channel_shares is not None:
         shares = framework.channel_shares
-        doc["channel_shares"] = {"assessment": shares.assessment, "cyberspace": shares.cyberspace,
-                                 "expert": shares.expert, "level": shares.level}
+        doc["channel_shares"] = {
+            "assessment": shares.assessment,
+            "cyberspace": shares.cyberspace,
+            "expert": shares.expert,
+            "level": shares.level,
+        }
     if framework.normalisation != "none":
         doc["normalisation"] = framework.normalisation
     if framework.pillar_views:
-        doc["pillar_views"] = [{"code": v.code, "name": {"vi": v.name.vi, "en": v.name.en}, "points": _cell(v.points),
-                                "includes": list(v.includes)} for v in framework.pillar_views]
+        doc["pillar_views"] = [
+            {
+                "code": v.code,
+                "name": {"vi": v.name.vi, "en": v.name.en},
+                "points": _cell(v.points),
+                "includes": list(v.includes),
+            }
+            for v in framework.pillar_views
+        ]
     doc["nodes"] = [_node_dict(node) for node in framework.nodes]
     return doc
 
@@ -428,7 +475,9 @@ def read_yaml(source: str | Path | BinaryIO) -> Framework:
         try:
             source = source.read_text(encoding="utf-8")
         except UnicodeDecodeError as error:
-            raise FrameworkInvalid([Issue("invalid_value", None, {"field": "file", "value": str(error)[:200]})])
+            raise FrameworkInvalid(
+                [Issue("invalid_value", None, {"field": "file", "value": str(error)[:200]})]
+            ) from error
     doc = load_document(source)
     return framework_from_dict(doc)
 
@@ -445,9 +494,24 @@ def shipped_framework_files() -> list[Path]:
 
 # --- Excel: one row per node ------------------------------------------------------------------------------
 
-_META_KEYS = ("code", "level", "year", "last_year", "version", "name_vi", "name_en", "total_points",
-              "published_as", "source", "note", "assessment_share", "cyberspace_share", "expert_share",
-              "channel_share_level", "normalisation")
+_META_KEYS = (
+    "code",
+    "level",
+    "year",
+    "last_year",
+    "version",
+    "name_vi",
+    "name_en",
+    "total_points",
+    "published_as",
+    "source",
+    "note",
+    "assessment_share",
+    "cyberspace_share",
+    "expert_share",
+    "channel_share_level",
+    "normalisation",
+)
 
 
 def _cell(value: Any) -> Any:
@@ -463,10 +527,17 @@ def to_workbook(framework: Framework) -> bytes:
     meta.title = META_SHEET
     shares = framework.channel_shares
     values = {
-        "code": framework.code, "level": str(framework.level), "year": framework.year,
-        "last_year": framework.last_year, "version": framework.version, "name_vi": framework.name.vi,
-        "name_en": framework.name.en, "total_points": _cell(framework.total_points),
-        "published_as": str(framework.published_as), "source": framework.source, "note": framework.note,
+        "code": framework.code,
+        "level": str(framework.level),
+        "year": framework.year,
+        "last_year": framework.last_year,
+        "version": framework.version,
+        "name_vi": framework.name.vi,
+        "name_en": framework.name.en,
+        "total_points": _cell(framework.total_points),
+        "published_as": str(framework.published_as),
+        "source": framework.source,
+        "note": framework.note,
         "assessment_share": shares.assessment if shares else None,
         "cyberspace_share": shares.cyberspace if shares else None,
         "expert_share": shares.expert if shares else None,
@@ -481,18 +552,30 @@ def to_workbook(framework: Framework) -> bytes:
     sheet.append(list(NODE_COLUMNS))
     for node, parent in framework.walk():
         scoring = node.scoring
-        sheet.append([
-            node.code, parent.code if parent else None, str(node.kind), node.name.vi, node.name.en,
-            _cell(node.points), node.share, "yes" if node.scored else "no",
-            "; ".join(channel_text(use) for use in node.channels) or None,
-            str(scoring.method) if scoring else None,
-            scoring.target if scoring else None,
-            "; ".join(f"{_cell(s.at_least)}:{_cell(s.points)}" for s in scoring.steps) if scoring and scoring.steps else None,
-            str(scoring.rule) if scoring and scoring.rule else None,
-            f"{_cell(scoring.scale[0])}-{_cell(scoring.scale[1])}" if scoring and scoring.scale else None,
-            scoring.threshold if scoring else None,
-            node.measure, node.criteria_count, node.note,
-        ])
+        sheet.append(
+            [
+                node.code,
+                parent.code if parent else None,
+                str(node.kind),
+                node.name.vi,
+                node.name.en,
+                _cell(node.points),
+                node.share,
+                "yes" if node.scored else "no",
+                "; ".join(channel_text(use) for use in node.channels) or None,
+                str(scoring.method) if scoring else None,
+                scoring.target if scoring else None,
+                "; ".join(f"{_cell(s.at_least)}:{_cell(s.points)}" for s in scoring.steps)
+                if scoring and scoring.steps
+                else None,
+                str(scoring.rule) if scoring and scoring.rule else None,
+                f"{_cell(scoring.scale[0])}-{_cell(scoring.scale[1])}" if scoring and scoring.scale else None,
+                scoring.threshold if scoring else None,
+                node.measure,
+                node.criteria_count,
+                node.note,
+            ]
+        )
     if framework.pillar_views:
         views = book.create_sheet(VIEW_SHEET)
         views.append(["code", "name_vi", "name_en", "points", "includes"])
@@ -523,36 +606,67 @@ def _workbook_document(data: bytes | BinaryIO) -> tuple[dict, list[Issue]]:
     try:
         book = load_workbook(io.BytesIO(data) if isinstance(data, bytes) else data, read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many kinds for a file that is not a workbook
-        raise FrameworkInvalid([Issue("invalid_value", None, {"field": "file", "value": type(error).__name__})])
+        raise FrameworkInvalid(
+            [Issue("invalid_value", None, {"field": "file", "value": type(error).__name__})]
+        ) from error
     missing = [name for name in (META_SHEET, NODE_SHEET) if name not in book.sheetnames]
     if missing:
         raise FrameworkInvalid([Issue("missing_field", None, {"field": f"sheet {name}"}) for name in missing])
 
     meta = {str(row.get("field")): row.get("value") for _, row in _rows(book[META_SHEET])}
-    doc: dict[str, Any] = {key: meta.get(key) for key in
-                           ("code", "level", "year", "last_year", "version", "total_points", "published_as",
-                            "source", "note", "normalisation")}
+    doc: dict[str, Any] = {
+        key: meta.get(key)
+        for key in (
+            "code",
+            "level",
+            "year",
+            "last_year",
+            "version",
+            "total_points",
+            "published_as",
+            "source",
+            "note",
+            "normalisation",
+        )
+    }
     doc["name"] = {"vi": meta.get("name_vi"), "en": meta.get("name_en") or ""}
     if meta.get("assessment_share") not in (None, ""):
-        doc["channel_shares"] = {"assessment": meta.get("assessment_share"),
-                                 "cyberspace": meta.get("cyberspace_share"),
-                                 "expert": meta.get("expert_share"),
-                                 "level": meta.get("channel_share_level") or "pillar"}
+        doc["channel_shares"] = {
+            "assessment": meta.get("assessment_share"),
+            "cyberspace": meta.get("cyberspace_share"),
+            "expert": meta.get("expert_share"),
+            "level": meta.get("channel_share_level") or "pillar",
+        }
 
     rows: list[_Row] = []
     by_code: dict[str, _Row] = {}
     parent_codes: dict[int, str] = {}
     for number, row in _rows(book[NODE_SHEET]):
-        node = _Row({
-            "code": _optional_text(row.get("code")), "kind": row.get("kind"),
-            "name": {"vi": row.get("name_vi"), "en": row.get("name_en") or ""},
-            "points": row.get("points"), "share": row.get("share"), "scored": row.get("scored"),
-            "channels": row.get("channels"), "measure": row.get("measure"),
-            "criteria_count": row.get("criteria_count"), "note": row.get("note"), "children": [],
-            "scoring": {"method": row.get("scoring_method"), "target": row.get("scoring_target"),
-                        "steps": row.get("scoring_steps"), "rule": row.get("survey_rule"),
-                        "scale": row.get("survey_scale"), "threshold": row.get("survey_threshold")},
-        }, NODE_SHEET, number)
+        node = _Row(
+            {
+                "code": _optional_text(row.get("code")),
+                "kind": row.get("kind"),
+                "name": {"vi": row.get("name_vi"), "en": row.get("name_en") or ""},
+                "points": row.get("points"),
+                "share": row.get("share"),
+                "scored": row.get("scored"),
+                "channels": row.get("channels"),
+                "measure": row.get("measure"),
+                "criteria_count": row.get("criteria_count"),
+                "note": row.get("note"),
+                "children": [],
+                "scoring": {
+                    "method": row.get("scoring_method"),
+                    "target": row.get("scoring_target"),
+                    "steps": row.get("scoring_steps"),
+                    "rule": row.get("survey_rule"),
+                    "scale": row.get("survey_scale"),
+                    "threshold": row.get("survey_threshold"),
+                },
+            },
+            NODE_SHEET,
+            number,
+        )
         rows.append(node)
         if node["code"]:
             by_code.setdefault(node["code"], node)
@@ -571,25 +685,35 @@ def _workbook_document(data: bytes | BinaryIO) -> tuple[dict, list[Issue]]:
             parents[id(node)] = by_code[parent_code]
             by_code[parent_code]["children"].append(node)
         else:
-            issues.append(Issue("invalid_value", node["code"], {"field": "parent_code", "value": parent_code},
-                                NODE_SHEET, node.row))
+            issues.append(
+                Issue(
+                    "invalid_value", node["code"], {"field": "parent_code", "value": parent_code}, NODE_SHEET, node.row
+                )
+            )
             node.detached = True
             top.append(node)
     for loop in _parent_loops(rows, top, parents):
         for node in loop:
             parent = parents[id(node)]
             parent["children"] = [child for child in parent["children"] if child is not node]
-            issues.append(Issue("parent_loop", node["code"], {"parent": parent_codes[id(node)]}, NODE_SHEET,
-                                node.row))
+            issues.append(Issue("parent_loop", node["code"], {"parent": parent_codes[id(node)]}, NODE_SHEET, node.row))
             node.detached = True
             top.append(node)
     doc["nodes"] = top
     if VIEW_SHEET in book.sheetnames:
-        doc["pillar_views"] = [_Row({"code": row.get("code"), "name": {"vi": row.get("name_vi"),
-                                                                       "en": row.get("name_en") or ""},
-                                     "points": row.get("points"), "includes": str(row.get("includes") or "")},
-                                    VIEW_SHEET, number)
-                               for number, row in _rows(book[VIEW_SHEET])]
+        doc["pillar_views"] = [
+            _Row(
+                {
+                    "code": row.get("code"),
+                    "name": {"vi": row.get("name_vi"), "en": row.get("name_en") or ""},
+                    "points": row.get("points"),
+                    "includes": str(row.get("includes") or ""),
+                },
+                VIEW_SHEET,
+                number,
+            )
+            for number, row in _rows(book[VIEW_SHEET])
+        ]
     return doc, issues
 
 
@@ -612,7 +736,7 @@ def _parent_loops(rows: list[_Row], top: list[_Row], parents: dict[int, _Row]) -
             node = parents[id(node)]
         if id(node) not in reached and walked[id(node)] == start:
             ids = [id(step) for step in path]
-            loops.append(path[ids.index(id(node)):])
+            loops.append(path[ids.index(id(node)) :])
     return loops
 
 

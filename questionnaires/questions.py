@@ -4,13 +4,14 @@ Every question belongs to one criterion (or to the background block that weighti
 more respondent groups, carries its wording in Vietnamese and English, its type, validation and optional
 relevance condition, and turns a respondent's answer into the value its criterion's survey rule averages.
 """
+
 from __future__ import annotations
 
 import math
 import re
 from dataclasses import dataclass, field
-from functools import cached_property
 from enum import StrEnum
+from functools import cached_property
 from typing import Any, Iterable
 
 from questionnaires.framework import Channel, Framework, RespondentGroup, SurveyRule, Text
@@ -206,8 +207,9 @@ def respondent_value(question: Question, rule: SurveyRule, answer: Any, threshol
 _BACKGROUND_TITLE = Text("Thông tin chung", "About you")
 
 
-def generate(framework: Framework, bank: Iterable[Question], group: RespondentGroup,
-             background: Iterable[Question] = ()) -> Questionnaire:
+def generate(
+    framework: Framework, bank: Iterable[Question], group: RespondentGroup, background: Iterable[Question] = ()
+) -> Questionnaire:
     """The questionnaire of a respondent group: every survey-measured criterion the group answers, in
     framework order, a section per main index, then the background block weighting needs.
 
@@ -221,10 +223,14 @@ def generate(framework: Framework, bank: Iterable[Question], group: RespondentGr
         if question.criterion:
             by_criterion.setdefault(question.criterion, []).append(question)
     sections: list[Section] = []
-    for node, parent in framework.walk():
+    for node, _parent in framework.walk():
         if node.children and any(child.is_leaf for child in node.children):
-            questions = [question for child in node.children if child.is_leaf and child.scored
-                         and group in child.survey_groups() for question in by_criterion.get(child.code, [])]
+            questions = [
+                question
+                for child in node.children
+                if child.is_leaf and child.scored and group in child.survey_groups()
+                for question in by_criterion.get(child.code, [])
+            ]
             if questions:
                 sections.append(Section(node.code, node.name, tuple(questions)))
     own_background = tuple(question for question in background if group in question.groups)

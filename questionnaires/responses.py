@@ -3,6 +3,7 @@ that mark a response for review.
 
 Flags never remove a response: staff decide whether a flagged response is excluded.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -25,8 +26,13 @@ class CheckedAnswers:
         return not self.problems
 
 
-def check_answers(questionnaire: Questionnaire, answers: Mapping[str, Any], *,
-                  questions: Iterable[Question] | None = None, complete: bool = True) -> CheckedAnswers:
+def check_answers(
+    questionnaire: Questionnaire,
+    answers: Mapping[str, Any],
+    *,
+    questions: Iterable[Question] | None = None,
+    complete: bool = True,
+) -> CheckedAnswers:
     """Check the answers to some questions (a section's, or all of them).
 
     Questions that the answers so far make irrelevant are dropped, answered or not; codes the questionnaire
@@ -77,8 +83,12 @@ STRAIGHT_LINING_MIN_ITEMS = 3
 SPEEDING_SHARE = 0.5
 
 
-def quality_flags(questionnaire: Questionnaire, answers: Mapping[str, Any], duration_seconds: float | None,
-                  median_seconds: float | None) -> list[QualityFlag]:
+def quality_flags(
+    questionnaire: Questionnaire,
+    answers: Mapping[str, Any],
+    duration_seconds: float | None,
+    median_seconds: float | None,
+) -> list[QualityFlag]:
     """The reasons to review a response.
 
     - speeding: completed in under half the median duration of the fieldwork's completed responses;
@@ -88,12 +98,17 @@ def quality_flags(questionnaire: Questionnaire, answers: Mapping[str, Any], dura
     flags = []
     if duration_seconds is not None and median_seconds and duration_seconds < SPEEDING_SHARE * median_seconds:
         flags.append(QualityFlag.SPEEDING)
-    scale = [answers[q.code] for q in questionnaire.questions()
-             if q.type is QuestionType.LIKERT and q.attention_answer is None and answers.get(q.code) is not None]
+    scale = [
+        answers[q.code]
+        for q in questionnaire.questions()
+        if q.type is QuestionType.LIKERT and q.attention_answer is None and answers.get(q.code) is not None
+    ]
     if len(scale) >= STRAIGHT_LINING_MIN_ITEMS and len(set(scale)) == 1:
         flags.append(QualityFlag.STRAIGHT_LINING)
-    if any(q.attention_answer is not None and q.code in answers and str(answers[q.code]) != q.attention_answer
-           for q in questionnaire.questions()):
+    if any(
+        q.attention_answer is not None and q.code in answers and str(answers[q.code]) != q.attention_answer
+        for q in questionnaire.questions()
+    ):
         flags.append(QualityFlag.ATTENTION)
     return flags
 

@@ -1,4 +1,5 @@
 """Turning a measured value into a criterion's points, by the criterion's scoring method."""
+
 from __future__ import annotations
 
 from questionnaires.framework import Scoring, ScoringMethod, SurveyRule

@@ -3,6 +3,7 @@ node and the rule (and, for a workbook, the sheet and row), so that an official 
 
 Every rule is checked, so that a file is mended in one pass; a rule is left out only where a value it needs could
 not be read, since its outcome would then say nothing."""
+
 from __future__ import annotations
 
 import math
@@ -125,7 +126,8 @@ def validate(framework: Framework, unreadable: Collection[tuple[str | None, str]
 
     top = [node for node in framework.nodes if known(node.code, "parent")]
     if known(None, "total_points", "nodes", "channel_shares") and all(
-            known(node.code, "points", "scored") for node in top):
+        known(node.code, "points", "scored") for node in top
+    ):
         top_points = sum(node.points for node in top if node.scored)
         expected_top = framework.total_points
         if shares is not None and shares.level == "framework":
@@ -150,13 +152,21 @@ def _node_issues(framework: Framework, node: Node, parent: Node | None, known: _
             issues.append(Issue("unscored_with_points", node.code, {"points": node.points}))
         return issues
 
-    if node.share is not None and known(node.code, "points", "parent") and (
-            known(parent.code, "points") if parent is not None else known(None, "total_points")):
+    if (
+        node.share is not None
+        and known(node.code, "points", "parent")
+        and (known(parent.code, "points") if parent is not None else known(None, "total_points"))
+    ):
         parent_points = parent.points if parent is not None else framework.total_points
         expected = node.share * parent_points
         if not _close(node.points, expected):
-            issues.append(Issue("share_mismatch", node.code, {
-                "share": node.share, "parent_points": parent_points, "expected": expected, "actual": node.points}))
+            issues.append(
+                Issue(
+                    "share_mismatch",
+                    node.code,
+                    {"share": node.share, "parent_points": parent_points, "expected": expected, "actual": node.points},
+                )
+            )
 
     if node.children:
         shares = framework.channel_shares
@@ -167,8 +177,11 @@ def _node_issues(framework: Framework, node: Node, parent: Node | None, known: _
             expected_known = kind_known and node.kind is not NodeKind.PILLAR
         else:
             expected_known = kind_known or not by_pillar
-        if known(node.code, "points", "children") and expected_known and all(
-                known(child.code, "points", "scored") for child in node.children):
+        if (
+            known(node.code, "points", "children")
+            and expected_known
+            and all(known(child.code, "points", "scored") for child in node.children)
+        ):
             expected = node.points
             if by_pillar and node.kind is NodeKind.PILLAR:
                 expected *= shares.assessment
@@ -209,8 +222,9 @@ def _leaf_issues(node: Node, known: _Known) -> list[Issue]:
             issues.append(incomplete("steps_not_rising"))
         for step in scoring.steps:
             if step.points > node.points + POINT_TOLERANCE and known(node.code, "points"):
-                issues.append(Issue("step_above_maximum", node.code,
-                                    {"step_points": step.points, "points": node.points}))
+                issues.append(
+                    Issue("step_above_maximum", node.code, {"step_points": step.points, "points": node.points})
+                )
     elif scoring.method is ScoringMethod.SURVEY:
         if Channel.SURVEY not in node.channel_kinds() and channels_known:
             issues.append(Issue("survey_scoring_without_survey", node.code))
@@ -231,8 +245,11 @@ def _view_issues(framework: Framework, known: _Known) -> list[Issue]:
         unknown = [code for code in view.includes if code not in points]
         for code in unknown:
             issues.append(Issue("view_unknown_node", view.code, {"included": code}))
-        if unknown or not known(view.code, "points", "includes") or not all(
-                known(code, "points") for code in view.includes):
+        if (
+            unknown
+            or not known(view.code, "points", "includes")
+            or not all(known(code, "points") for code in view.includes)
+        ):
             continue
         actual = sum(points[code] for code in view.includes)
         if not _close(actual, view.points):

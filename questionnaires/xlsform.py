@@ -1,6 +1,7 @@
 """A questionnaire as an XLSForm, the form definition ODK and KoboToolbox collect with: a ``survey`` sheet
 (one row per question, grouped by section), a ``choices`` sheet and a ``settings`` sheet, both languages
 as ``label::Tiếng Việt (vi)`` and ``label::English (en)`` columns."""
+
 from __future__ import annotations
 
 import io
@@ -11,15 +12,21 @@ from questionnaires.questions import Question, Questionnaire, QuestionType, Sect
 
 VI, EN = "label::Tiếng Việt (vi)", "label::English (en)"
 _TYPES = {
-    QuestionType.SINGLE: "select_one", QuestionType.LIKERT: "select_one", QuestionType.YES_NO: "select_one",
-    QuestionType.MULTIPLE: "select_multiple", QuestionType.NUMBER: "decimal", QuestionType.PERCENTAGE: "decimal",
+    QuestionType.SINGLE: "select_one",
+    QuestionType.LIKERT: "select_one",
+    QuestionType.YES_NO: "select_one",
+    QuestionType.MULTIPLE: "select_multiple",
+    QuestionType.NUMBER: "decimal",
+    QuestionType.PERCENTAGE: "decimal",
     QuestionType.TEXT: "text",
 }
 
 
 def form_id(questionnaire: Questionnaire) -> str:
-    return (f"dti_{questionnaire.framework_code}_{questionnaire.framework_year}_v{questionnaire.framework_version}_"
-            f"{questionnaire.group}").replace("-", "_")
+    return (
+        f"dti_{questionnaire.framework_code}_{questionnaire.framework_year}_v{questionnaire.framework_version}_"
+        f"{questionnaire.group}"
+    ).replace("-", "_")
 
 
 def group_name(section: Section) -> str:
@@ -37,8 +44,11 @@ def _constraint(question: Question) -> tuple[str | None, str | None, str | None]
         tests = " or ".join(f"selected(., '{choice.value}')" for choice in exclusive)
         vi = " / ".join(f"“{choice.label.vi}”" for choice in exclusive)
         en = " / ".join(f"“{choice.label.en or choice.label.vi}”" for choice in exclusive)
-        return (f"not(({tests}) and count-selected(.) > 1)", f"Không thể chọn {vi} cùng với câu trả lời khác.",
-                f"{en} cannot be chosen with another answer.")
+        return (
+            f"not(({tests}) and count-selected(.) > 1)",
+            f"Không thể chọn {vi} cùng với câu trả lời khác.",
+            f"{en} cannot be chosen with another answer.",
+        )
     low, high = question.bounds()
     if question.type not in (QuestionType.NUMBER, QuestionType.PERCENTAGE) or (low is None and high is None):
         return None, None, None
@@ -62,14 +72,22 @@ def to_xlsform(questionnaire: Questionnaire) -> bytes:
     book = Workbook()
     survey = book.active
     survey.title = "survey"
-    header = ["type", "name", VI, EN, "required", "relevant", "constraint", "constraint_message::Tiếng Việt (vi)",
-              "constraint_message::English (en)"]
+    header = [
+        "type",
+        "name",
+        VI,
+        EN,
+        "required",
+        "relevant",
+        "constraint",
+        "constraint_message::Tiếng Việt (vi)",
+        "constraint_message::English (en)",
+    ]
     survey.append(header)
     choices = book.create_sheet("choices")
     choices.append(["list_name", "name", VI, EN])
     for section in questionnaire.sections:
-        survey.append(["begin_group", group_name(section), section.title.vi,
-                       section.title.en or section.title.vi])
+        survey.append(["begin_group", group_name(section), section.title.vi, section.title.en or section.title.vi])
         for question in section.questions:
             if question.type is QuestionType.UNIT:
                 continue  # the unit comes with the collected file (its unit column, or the unit chosen on import)
@@ -77,17 +95,34 @@ def to_xlsform(questionnaire: Questionnaire) -> bytes:
             if kind.startswith("select"):
                 kind = f"{kind} {_list_name(question)}"
                 for choice in question.all_choices():
-                    choices.append([_list_name(question), choice.value, choice.label.vi,
-                                    choice.label.en or choice.label.vi])
+                    choices.append(
+                        [_list_name(question), choice.value, choice.label.vi, choice.label.en or choice.label.vi]
+                    )
             constraint, message_vi, message_en = _constraint(question)
-            survey.append([kind, question.code, question.text.vi, question.text.en or question.text.vi,
-                           "yes" if question.required else "no", _relevant(question), constraint, message_vi,
-                           message_en])
+            survey.append(
+                [
+                    kind,
+                    question.code,
+                    question.text.vi,
+                    question.text.en or question.text.vi,
+                    "yes" if question.required else "no",
+                    _relevant(question),
+                    constraint,
+                    message_vi,
+                    message_en,
+                ]
+            )
         survey.append(["end_group"])
     settings = book.create_sheet("settings")
     settings.append(["form_title", "form_id", "version", "default_language"])
-    settings.append([f"DTI {questionnaire.framework_year} ({questionnaire.group})", form_id(questionnaire),
-                     str(questionnaire.framework_version), "Tiếng Việt (vi)"])
+    settings.append(
+        [
+            f"DTI {questionnaire.framework_year} ({questionnaire.group})",
+            form_id(questionnaire),
+            str(questionnaire.framework_version),
+            "Tiếng Việt (vi)",
+        ]
+    )
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

@@ -3,11 +3,18 @@ works. A plain library (no web framework or database), usable from a notebook.
 
 The public API is flat: ``from sampling import allocate, rake``.
 """
+
 from sampling._errors import SamplingError
 from sampling.allocation import Allocation, allocate
 from sampling.frames import read_list_frame, read_population_frame, read_stratum_deviations
-from sampling.nominations import (CheckedNominations, NominationRow, RejectedNomination, check_nominations,
-                                  person_key, plain_text)
+from sampling.nominations import (
+    CheckedNominations,
+    NominationRow,
+    RejectedNomination,
+    check_nominations,
+    person_key,
+    plain_text,
+)
 from sampling.panels import (
     COMPOSITION,
     PANEL_SIZES,
@@ -34,12 +41,42 @@ from sampling.weights import (
     trim,
 )
 
-__all__ = ["plain_text", 
-    "CheckedNominations", "NominationRow", "RejectedNomination", "check_nominations", "person_key",
-    "COMPOSITION", "PANEL_SIZES", "ExpertCategory", "Panel", "Shortfall", "panel_quotas", "replace_member", "select_panel",
+__all__ = [
+    "plain_text",
+    "CheckedNominations",
+    "NominationRow",
+    "RejectedNomination",
+    "check_nominations",
+    "person_key",
+    "COMPOSITION",
+    "PANEL_SIZES",
+    "ExpertCategory",
+    "Panel",
+    "Shortfall",
+    "panel_quotas",
+    "replace_member",
+    "select_panel",
     "shortfalls",
-    "Allocation", "Calibration", "Diagnostics", "SamplingError", "Weighting", "adjust_nonresponse", "allocate",
-    "base_weights", "calibrate", "diagnose", "margin_of_error", "poststratify", "pps_probabilities", "rake", "read_list_frame", "read_population_frame",
+    "Allocation",
+    "Calibration",
+    "Diagnostics",
+    "SamplingError",
+    "Weighting",
+    "adjust_nonresponse",
+    "allocate",
+    "base_weights",
+    "calibrate",
+    "diagnose",
+    "margin_of_error",
+    "poststratify",
+    "pps_probabilities",
+    "rake",
+    "read_list_frame",
+    "read_population_frame",
     "read_stratum_deviations",
-    "sample_size_mean", "sample_size_proportion", "select", "trim", "z_value",
+    "sample_size_mean",
+    "sample_size_proportion",
+    "select",
+    "trim",
+    "z_value",
 ]

@@ -1,5 +1,6 @@
 """The error the sampling library raises: a code and the values that name what is wrong, never
 translated text, so that the service can translate it and a notebook can read it."""
+
 from __future__ import annotations
 
 

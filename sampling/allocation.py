@@ -1,4 +1,5 @@
 """Allocating a total sample across strata, in whole numbers that add up to the total exactly."""
+
 from __future__ import annotations
 
 import math
@@ -92,10 +93,20 @@ def _largest_remainder(values: np.ndarray, total: int, low: np.ndarray, high: np
     return sizes
 
 
-def allocate(population: Mapping | pd.Series, total: int, method: str = "proportional", *,
-             sd: Mapping | pd.Series | None = None, power: float = 0.5, minimum: int = 0,
-             maximum: int | None = None, proportion: float = 0.5, confidence: float = 0.95,
-             deff: float = 1.0, response_rate: float = 1.0) -> Allocation:
+def allocate(
+    population: Mapping | pd.Series,
+    total: int,
+    method: str = "proportional",
+    *,
+    sd: Mapping | pd.Series | None = None,
+    power: float = 0.5,
+    minimum: int = 0,
+    maximum: int | None = None,
+    proportion: float = 0.5,
+    confidence: float = 0.95,
+    deff: float = 1.0,
+    response_rate: float = 1.0,
+) -> Allocation:
     """Allocate ``total`` across strata.
 
     Parameters
@@ -138,16 +149,21 @@ def allocate(population: Mapping | pd.Series, total: int, method: str = "proport
         raise SamplingError("empty_frame", "the frame has no stratum")
     if counts.isna().any() or (counts < 0).any():
         bad = counts[counts.isna() | (counts < 0)].index[0]
-        raise SamplingError("invalid_count", "stratum {stratum} has an invalid population count {count}",
-                            stratum=bad, count=counts[bad])
+        raise SamplingError(
+            "invalid_count", "stratum {stratum} has an invalid population count {count}", stratum=bad, count=counts[bad]
+        )
     if method not in METHODS:
         raise SamplingError("unknown_method", "unknown allocation method {method}", method=method)
     if total < 0 or int(total) != total:
         raise SamplingError("invalid_total", "the total must be a whole number, got {total}", total=total)
     total = int(total)
     if total > counts.sum():
-        raise SamplingError("total_exceeds_population", "a total of {total} exceeds the population of {population:g}",
-                            total=total, population=counts.sum())
+        raise SamplingError(
+            "total_exceeds_population",
+            "a total of {total} exceeds the population of {population:g}",
+            total=total,
+            population=counts.sum(),
+        )
 
     if method == "equal":
         weights = np.ones(len(counts))
@@ -170,13 +186,22 @@ def allocate(population: Mapping | pd.Series, total: int, method: str = "proport
     high = counts.to_numpy() if maximum is None else np.minimum(counts.to_numpy(), maximum)
     low = np.minimum(counts.to_numpy(), minimum)
     if low.sum() > total:
-        raise SamplingError("minimum_exceeds_total",
-                            "a minimum of {minimum} in each of {strata} strata needs {needed:g}, more than the "
-                            "total {total}", minimum=minimum, strata=len(counts), needed=low.sum(), total=total)
+        raise SamplingError(
+            "minimum_exceeds_total",
+            "a minimum of {minimum} in each of {strata} strata needs {needed:g}, more than the total {total}",
+            minimum=minimum,
+            strata=len(counts),
+            needed=low.sum(),
+            total=total,
+        )
     if high.sum() < total:
-        raise SamplingError("maximum_below_total",
-                            "a maximum of {maximum} per stratum allows {allowed:g}, less than the total {total}",
-                            maximum=maximum, allowed=high.sum(), total=total)
+        raise SamplingError(
+            "maximum_below_total",
+            "a maximum of {maximum} per stratum allows {allowed:g}, less than the total {total}",
+            maximum=maximum,
+            allowed=high.sum(),
+            total=total,
+        )
     values = _bounded_shares(float(total), weights.astype(float), low.astype(float), high.astype(float))
     sizes = _largest_remainder(values, total, low, high)
 
@@ -185,6 +210,7 @@ def allocate(population: Mapping | pd.Series, total: int, method: str = "proport
     z = z_value(confidence)
     fpc = (1 - respondents / table["population"].where(table["population"] > 0)).clip(lower=0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        table["margin_of_error"] = np.where(respondents > 0, z * np.sqrt(
-            deff * proportion * (1 - proportion) / respondents * fpc), math.inf)
+        table["margin_of_error"] = np.where(
+            respondents > 0, z * np.sqrt(deff * proportion * (1 - proportion) / respondents * fpc), math.inf
+        )
     return Allocation(method, table, proportion, confidence, deff, response_rate)

@@ -3,6 +3,7 @@
 A person is known by their e-mail address, or by their phone number when they gave no address; the same
 person nominated twice, or by two units, is refused (each expert assesses one unit).
 """
+
 from __future__ import annotations
 
 import re
@@ -18,10 +19,20 @@ REQUIRED_COLUMNS = ("name", "category")
 
 #: the headers province lists use, in Vietnamese, for the same columns
 _HEADER_ALIASES = {
-    "đơn vị": "unit", "mã đơn vị": "unit", "họ và tên": "name", "họ tên": "name", "nhóm": "category",
-    "nhóm chuyên gia": "category", "cơ quan": "organisation", "đơn vị công tác": "organisation",
-    "chức vụ": "position", "điện thoại": "phone", "số điện thoại": "phone", "lĩnh vực": "expertise",
-    "lĩnh vực chuyên môn": "expertise", "organization": "organisation",
+    "đơn vị": "unit",
+    "mã đơn vị": "unit",
+    "họ và tên": "name",
+    "họ tên": "name",
+    "nhóm": "category",
+    "nhóm chuyên gia": "category",
+    "cơ quan": "organisation",
+    "đơn vị công tác": "organisation",
+    "chức vụ": "position",
+    "điện thoại": "phone",
+    "số điện thoại": "phone",
+    "lĩnh vực": "expertise",
+    "lĩnh vực chuyên môn": "expertise",
+    "organization": "organisation",
 }
 
 #: the names the categories go by in lists, lower-cased without accents, beside their codes
@@ -102,8 +113,14 @@ class CheckedNominations:
     rejected: list[RejectedNomination]
 
 
-def check_nominations(rows: Iterable[Mapping[str, Any]], units: Iterable[str], *, unit: str | None = None,
-                      nominated: Mapping[str, str] | None = None, first_line: int = 2) -> CheckedNominations:
+def check_nominations(
+    rows: Iterable[Mapping[str, Any]],
+    units: Iterable[str],
+    *,
+    unit: str | None = None,
+    nominated: Mapping[str, str] | None = None,
+    first_line: int = 2,
+) -> CheckedNominations:
     """Check a list of nominations row by row.
 
     :param rows: one mapping per row, keyed by column (Vietnamese headers are understood)
@@ -126,7 +143,7 @@ def check_nominations(rows: Iterable[Mapping[str, Any]], units: Iterable[str], *
             continue
         code = row.get("unit") or (unit or "")
 
-        def refuse(problem: str, **params) -> None:
+        def refuse(problem: str, line: int = line, **params) -> None:
             rejected.append(RejectedNomination(line, problem, params))
 
         if code not in allowed:
@@ -150,8 +167,17 @@ def check_nominations(rows: Iterable[Mapping[str, Any]], units: Iterable[str], *
         if too_long:
             refuse("text_too_long", column=too_long)
             continue
-        nomination = NominationRow(line, code, row["name"], category, row.get("organisation", ""),
-                                   row.get("position", ""), email, phone, row.get("expertise", ""))
+        nomination = NominationRow(
+            line,
+            code,
+            row["name"],
+            category,
+            row.get("organisation", ""),
+            row.get("position", ""),
+            email,
+            phone,
+            row.get("expertise", ""),
+        )
         if nomination.person in seen:
             refuse("duplicate_person", name=nomination.name, first=seen[nomination.person])
             continue

@@ -5,6 +5,7 @@ Letter 5066 (Annex II.3): each province proposes 15 to 20 experts, 40% retired l
 departments or districts; 30% serving officials of the province; 30% leaders of businesses, organisations
 and associations of the province.
 """
+
 from __future__ import annotations
 
 import zlib
@@ -27,9 +28,11 @@ class ExpertCategory(StrEnum):
 
 
 #: the composition of a panel [5066 Annex II.3]
-COMPOSITION: dict[ExpertCategory, float] = {ExpertCategory.RETIRED_LEADER: 0.4,
-                                            ExpertCategory.SERVING_OFFICIAL: 0.3,
-                                            ExpertCategory.BUSINESS_LEADER: 0.3}
+COMPOSITION: dict[ExpertCategory, float] = {
+    ExpertCategory.RETIRED_LEADER: 0.4,
+    ExpertCategory.SERVING_OFFICIAL: 0.3,
+    ExpertCategory.BUSINESS_LEADER: 0.3,
+}
 PANEL_SIZES = range(15, 21)
 
 
@@ -65,8 +68,10 @@ class Shortfall:
 def shortfalls(nominated: Mapping[ExpertCategory | str, int], size: int) -> list[Shortfall]:
     """The categories whose nominations cannot fill a panel of ``size`` (empty when the panel can be filled)."""
     quotas = panel_quotas(size)
-    found = [Shortfall(category, needed, int(nominated.get(category, nominated.get(str(category), 0))))
-             for category, needed in quotas.items()]
+    found = [
+        Shortfall(category, needed, int(nominated.get(category, nominated.get(str(category), 0))))
+        for category, needed in quotas.items()
+    ]
     return [one for one in found if one.missing]
 
 
@@ -81,8 +86,9 @@ class Panel:
     replacements: list[tuple] = field(default_factory=list)
 
 
-def select_panel(nominees: pd.DataFrame, size: int, *, seed: int, id_column: str = "id",
-                 category_column: str = "category") -> Panel:
+def select_panel(
+    nominees: pd.DataFrame, size: int, *, seed: int, id_column: str = "id", category_column: str = "category"
+) -> Panel:
     """Select a panel of ``size`` from a unit's nominees: in each category its quota drawn at random (each
     category from its own stream of ``seed``, so the same nominations and seed give the same panel), the rest
     of the category kept as reserves in a random order.
@@ -97,13 +103,17 @@ def select_panel(nominees: pd.DataFrame, size: int, *, seed: int, id_column: str
     missing = shortfalls(counts, size)
     if missing:
         first = missing[0]
-        raise SamplingError("panel_shortfall", "{category} needs {needed} experts, {nominated} nominated",
-                            category=str(first.category), needed=first.needed, nominated=first.nominated)
+        raise SamplingError(
+            "panel_shortfall",
+            "{category} needs {needed} experts, {nominated} nominated",
+            category=str(first.category),
+            needed=first.needed,
+            nominated=first.nominated,
+        )
     panel = Panel(size)
     for category, quota in panel_quotas(size).items():
         # nominees in a stable order first, so that the file's row order does not change the draw
-        ids = sorted(nominees.loc[nominees[category_column].astype(str) == str(category), id_column].tolist(),
-                     key=str)
+        ids = sorted(nominees.loc[nominees[category_column].astype(str) == str(category), id_column].tolist(), key=str)
         stream = np.random.default_rng([seed, zlib.crc32(str(category).encode())])
         order = [ids[i] for i in stream.permutation(len(ids))]
         panel.members.extend(order[:quota])

@@ -1,9 +1,9 @@
 """Drawing invitees from a list frame, reproducibly from a seed, with their inclusion probabilities."""
+
 from __future__ import annotations
 
-from typing import Mapping
-
 import zlib
+from typing import Mapping
 
 import numpy as np
 import pandas as pd
@@ -58,8 +58,15 @@ def _pps_systematic(n: int, size: np.ndarray, rng: np.random.Generator) -> tuple
     return chosen, probability[chosen]
 
 
-def select(frame: pd.DataFrame, n: int | Mapping, *, method: str = "srs", strata: str | list[str] | None = None,
-           size: str | None = None, seed: int = 0) -> pd.DataFrame:
+def select(
+    frame: pd.DataFrame,
+    n: int | Mapping,
+    *,
+    method: str = "srs",
+    strata: str | list[str] | None = None,
+    size: str | None = None,
+    seed: int = 0,
+) -> pd.DataFrame:
     """Select units from a list frame.
 
     Parameters
@@ -100,8 +107,10 @@ def select(frame: pd.DataFrame, n: int | Mapping, *, method: str = "srs", strata
         sizes = {None: n}
     else:
         columns = [strata] if isinstance(strata, str) else list(strata)
-        groups = {key: idx for key, idx in frame.groupby(columns if len(columns) > 1 else columns[0],
-                                                          sort=True).indices.items()}
+        groups = {
+            key: idx
+            for key, idx in frame.groupby(columns if len(columns) > 1 else columns[0], sort=True).indices.items()
+        }
         sizes = dict(n)
         unknown = [key for key in sizes if key not in groups and sizes[key] > 0]
         if unknown:
@@ -113,8 +122,13 @@ def select(frame: pd.DataFrame, n: int | Mapping, *, method: str = "srs", strata
         if k == 0:
             continue
         if k > len(rows):
-            raise SamplingError("size_exceeds_stratum", "stratum {stratum} has {available} units, {n} asked",
-                                stratum=key, available=len(rows), n=k)
+            raise SamplingError(
+                "size_exceeds_stratum",
+                "stratum {stratum} has {available} units, {n} asked",
+                stratum=key,
+                available=len(rows),
+                n=k,
+            )
         # each stratum draws from its own stream, so a change in one stratum leaves the others' draws alone
         stream = np.random.default_rng([seed, zlib.crc32(str(key).encode())]) if strata is not None else rng
         if method == "srs":

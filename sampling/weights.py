@@ -5,6 +5,7 @@ The adjustments that calibrate the weights to known totals (post-stratification,
 also return a :class:`Calibration`: what the estimation in ``analysis`` needs so that standard errors
 account for the adjustment from the calibration residuals, as R's ``survey`` package does.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -70,9 +71,17 @@ def diagnose(weights: np.ndarray, iterations: int = 0, converged: bool = True) -
     if positive.size == 0:
         return Diagnostics(iterations, converged, 0, 0.0, 0.0, 0.0, float("nan"), 0.0, float("nan"))
     total, squares = positive.sum(), np.square(positive).sum()
-    return Diagnostics(iterations, converged, int(positive.size), float(total), float(positive.min()),
-                       float(positive.max()), float(positive.max() / positive.min()), float(total**2 / squares),
-                       float(positive.size * squares / total**2))
+    return Diagnostics(
+        iterations,
+        converged,
+        int(positive.size),
+        float(total),
+        float(positive.min()),
+        float(positive.max()),
+        float(positive.max() / positive.min()),
+        float(total**2 / squares),
+        float(positive.size * squares / total**2),
+    )
 
 
 def _weights(weights, n: int | None = None) -> np.ndarray:
@@ -81,8 +90,9 @@ def _weights(weights, n: int | None = None) -> np.ndarray:
         raise SamplingError("weights_length", "the weights must be one per row ({n} rows)", n=n)
     if not np.isfinite(array).all() or (array < 0).any():
         row = int(np.flatnonzero(~np.isfinite(array) | (array < 0))[0])
-        raise SamplingError("invalid_weight", "row {row} has an invalid weight {weight}", row=row,
-                            weight=float(array[row]))
+        raise SamplingError(
+            "invalid_weight", "row {row} has an invalid weight {weight}", row=row, weight=float(array[row])
+        )
     return array
 
 
@@ -91,8 +101,12 @@ def base_weights(probabilities) -> Weighting:
     probability = np.asarray(probabilities, dtype=float)
     if not np.isfinite(probability).all() or ((probability <= 0) | (probability > 1)).any():
         row = int(np.flatnonzero(~np.isfinite(probability) | (probability <= 0) | (probability > 1))[0])
-        raise SamplingError("invalid_probability", "row {row} has an inclusion probability outside (0, 1]: "
-                            "{probability}", row=row, probability=float(probability[row]))
+        raise SamplingError(
+            "invalid_probability",
+            "row {row} has an inclusion probability outside (0, 1]: {probability}",
+            row=row,
+            probability=float(probability[row]),
+        )
     weights = 1.0 / probability
     return Weighting(weights, diagnose(weights))
 
@@ -113,8 +127,9 @@ def adjust_nonresponse(weights, responded, classes) -> Weighting:
     respondent_total = np.bincount(codes, np.where(answered, w, 0.0), len(labels))
     empty = np.flatnonzero((respondent_total == 0) & (all_total > 0))
     if empty.size:
-        raise SamplingError("class_without_respondents", "weighting class {level} has no respondent",
-                            level=labels[empty[0]])
+        raise SamplingError(
+            "class_without_respondents", "weighting class {level} has no respondent", level=labels[empty[0]]
+        )
     with np.errstate(divide="ignore", invalid="ignore"):
         factor = np.where(respondent_total > 0, all_total / respondent_total, 0.0)
     adjusted = np.where(answered, w * factor[codes], 0.0)
@@ -142,8 +157,9 @@ def _levels(labels: pd.Series, targets: pd.Series, margin: str, weights: np.ndar
     targets = pd.Series(targets, dtype=float)
     if targets.isna().any() or (targets < 0).any():
         bad = targets[targets.isna() | (targets < 0)].index[0]
-        raise SamplingError("invalid_target", "margin {margin} has an invalid total for level {level}",
-                            margin=margin, level=bad)
+        raise SamplingError(
+            "invalid_target", "margin {margin} has an invalid total for level {level}", margin=margin, level=bad
+        )
     index = pd.Index(targets.index)
     # hash the labels once and look up only the distinct ones: a million strings cost one factorize
     row_codes, uniques = pd.factorize(labels, sort=False)
@@ -152,13 +168,22 @@ def _levels(labels: pd.Series, targets: pd.Series, margin: str, weights: np.ndar
         codes = np.where(row_codes < 0, -1, codes)
     if (codes < 0).any():
         level = labels.iloc[int(np.flatnonzero(codes < 0)[0])]
-        raise SamplingError("unknown_level", "level {level} of margin {margin} is in the sample but has no total",
-                            margin=margin, level=level)
+        raise SamplingError(
+            "unknown_level",
+            "level {level} of margin {margin} is in the sample but has no total",
+            margin=margin,
+            level=level,
+        )
     sums = np.bincount(codes, weights, len(index))
     empty = np.flatnonzero((sums == 0) & (targets.to_numpy() > 0))
     if empty.size:
-        raise SamplingError("empty_level", "level {level} of margin {margin} has a total of {target:g} but no "
-                            "respondent", margin=margin, level=index[empty[0]], target=targets.iloc[empty[0]])
+        raise SamplingError(
+            "empty_level",
+            "level {level} of margin {margin} has a total of {target:g} but no respondent",
+            margin=margin,
+            level=index[empty[0]],
+            target=targets.iloc[empty[0]],
+        )
     return codes, targets.to_numpy()
 
 
@@ -194,8 +219,7 @@ def poststratify(data: pd.DataFrame, weights, cells: str | list[str], targets: M
     with np.errstate(divide="ignore", invalid="ignore"):
         factor = np.where(sums > 0, totals / sums, 0.0)
     adjusted = w * factor[codes]
-    calibration = Calibration(lambda: _dummies(codes, len(totals), drop_first=False), w, factor[codes],
-                              "poststratify")
+    calibration = Calibration(lambda: _dummies(codes, len(totals), drop_first=False), w, factor[codes], "poststratify")
     return Weighting(adjusted, diagnose(adjusted), calibration)
 
 
@@ -207,9 +231,14 @@ def _margin_codes(data, weights, margins) -> list[tuple[str, np.ndarray, np.ndar
     first_name, _, first = prepared[0]
     for name, _, totals in prepared[1:]:
         if not np.isclose(totals.sum(), first.sum(), rtol=1e-9, atol=1e-9):
-            raise SamplingError("margin_totals_differ", "margin {margin} adds up to {total:g} but margin {first} to "
-                                "{first_total:g}", margin=name, total=totals.sum(), first=first_name,
-                                first_total=first.sum())
+            raise SamplingError(
+                "margin_totals_differ",
+                "margin {margin} adds up to {total:g} but margin {first} to {first_total:g}",
+                margin=name,
+                total=totals.sum(),
+                first=first_name,
+                first_total=first.sum(),
+            )
     return prepared
 
 
@@ -220,8 +249,14 @@ def _margin_model(prepared, n: int) -> sparse.csr_matrix:
     return sparse.hstack(blocks, format="csr")
 
 
-def rake(data: pd.DataFrame, weights, margins: Mapping[str | tuple, Mapping | pd.Series], *,
-         tolerance: float = 1e-10, max_iterations: int = 100) -> Weighting:
+def rake(
+    data: pd.DataFrame,
+    weights,
+    margins: Mapping[str | tuple, Mapping | pd.Series],
+    *,
+    tolerance: float = 1e-10,
+    max_iterations: int = 100,
+) -> Weighting:
     """Rake the weights to several margins by iterative proportional fitting.
 
     Parameters
@@ -293,19 +328,33 @@ def rake(data: pd.DataFrame, weights, margins: Mapping[str | tuple, Mapping | pd
     if not converged:
         name, level = worst[1], worst[2]
         levels = pd.Series(margins[next(k for k in margins if str(k) == name)]).index
-        raise SamplingError("no_convergence", "raking did not converge in {iterations} iterations: level {level} "
-                            "of margin {margin} is still {gap:.3g} off its count", iterations=iterations,
-                            margin=name, level=levels[level], gap=worst[0])
+        raise SamplingError(
+            "no_convergence",
+            "raking did not converge in {iterations} iterations: level {level} "
+            "of margin {margin} is still {gap:.3g} off its count",
+            iterations=iterations,
+            margin=name,
+            level=levels[level],
+            gap=worst[0],
+        )
     factors = factor_of_cell[cell]
     w = base * factors
     calibration = Calibration(lambda: _margin_model(prepared, len(data)), base, factors, "rake")
     return Weighting(w, diagnose(w, iterations, True), calibration)
 
 
-def calibrate(data: pd.DataFrame, weights, margins: Mapping[str, Mapping | pd.Series] | None = None, *,
-              totals: Mapping[str, float] | None = None, population: float | None = None,
-              bounds: tuple[float, float] = (-np.inf, np.inf), method: str = "linear",
-              tolerance: float = 1e-10, max_iterations: int = 50) -> Weighting:
+def calibrate(
+    data: pd.DataFrame,
+    weights,
+    margins: Mapping[str, Mapping | pd.Series] | None = None,
+    *,
+    totals: Mapping[str, float] | None = None,
+    population: float | None = None,
+    bounds: tuple[float, float] = (-np.inf, np.inf),
+    method: str = "linear",
+    tolerance: float = 1e-10,
+    max_iterations: int = 50,
+) -> Weighting:
     """Calibrate the weights to known totals: linear (GREG), optionally bounded, or raking.
 
     Parameters
@@ -344,9 +393,14 @@ def calibrate(data: pd.DataFrame, weights, margins: Mapping[str, Mapping | pd.Se
     if prepared:
         intercept = prepared[0][2].sum()
         if population is not None and not np.isclose(population, intercept, rtol=1e-9):
-            raise SamplingError("margin_totals_differ", "margin {margin} adds up to {total:g} but the population "
-                                "is {first_total:g}", margin=prepared[0][0], total=intercept, first="population",
-                                first_total=population)
+            raise SamplingError(
+                "margin_totals_differ",
+                "margin {margin} adds up to {total:g} but the population is {first_total:g}",
+                margin=prepared[0][0],
+                total=intercept,
+                first="population",
+                first_total=population,
+            )
     elif population is not None:
         intercept = float(population)
     else:
@@ -358,8 +412,7 @@ def calibrate(data: pd.DataFrame, weights, margins: Mapping[str, Mapping | pd.Se
             raise SamplingError("unknown_column", "no column {column} in the data", column=column)
         values = pd.to_numeric(data[column], errors="coerce").to_numpy(dtype=float)
         if not np.isfinite(values).all():
-            raise SamplingError("invalid_auxiliary", "column {column} has missing or non-numeric values",
-                                column=column)
+            raise SamplingError("invalid_auxiliary", "column {column} has missing or non-numeric values", column=column)
         columns.append(sparse.csr_matrix(values.reshape(-1, 1)))
         target.append(float(total))
     model = sparse.hstack(columns, format="csr")
@@ -371,8 +424,7 @@ def calibrate(data: pd.DataFrame, weights, margins: Mapping[str, Mapping | pd.Se
         return np.minimum(np.maximum(f, lower), upper) - 1
 
     def derivative(u):
-        inside = (u < upper - 1) & (u > lower - 1) if method == "linear" else \
-            (np.exp(u) < upper) & (np.exp(u) > lower)
+        inside = (u < upper - 1) & (u > lower - 1) if method == "linear" else (np.exp(u) < upper) & (np.exp(u) > lower)
         return np.where(inside, np.exp(u) if method == "raking" else 1.0, 0.0)
 
     sample_total = model.T @ base
@@ -392,13 +444,20 @@ def calibrate(data: pd.DataFrame, weights, margins: Mapping[str, Mapping | pd.Se
             break
     if not converged:
         worst = int(np.argmax(np.abs(misfit) / (1 + np.abs(target))))
-        raise SamplingError("no_convergence", "calibration did not converge in {iterations} iterations: total "
-                            "{column} is still {gap:.3g} off", iterations=iterations,
-                            column=_column_label(prepared, list(totals), worst), gap=float(abs(misfit[worst])))
+        raise SamplingError(
+            "no_convergence",
+            "calibration did not converge in {iterations} iterations: total {column} is still {gap:.3g} off",
+            iterations=iterations,
+            column=_column_label(prepared, list(totals), worst),
+            gap=float(abs(misfit[worst])),
+        )
     factors = 1 + g_minus_1(xeta)
     calibrated = base * factors
-    return Weighting(calibrated, diagnose(calibrated, iterations, True),
-                     Calibration(lambda: model, base, factors, f"calibrate_{method}"))
+    return Weighting(
+        calibrated,
+        diagnose(calibrated, iterations, True),
+        Calibration(lambda: model, base, factors, f"calibrate_{method}"),
+    )
 
 
 def _column_label(prepared, numeric: list[str], position: int) -> str:
@@ -409,8 +468,9 @@ def _column_label(prepared, numeric: list[str], position: int) -> str:
     return labels[position]
 
 
-def trim(weights, *, lower: float = -np.inf, upper: float = np.inf, strict: bool = True,
-         max_iterations: int = 100) -> Weighting:
+def trim(
+    weights, *, lower: float = -np.inf, upper: float = np.inf, strict: bool = True, max_iterations: int = 100
+) -> Weighting:
     """Trim weights to [lower, upper], sharing the trimmed amount equally among the untrimmed weights so that
     the total is kept, as R's ``trimWeights``; with ``strict`` it repeats until no weight is outside. When every
     weight is outside, the excess goes to those clipped on the other side.
@@ -420,8 +480,14 @@ def trim(weights, *, lower: float = -np.inf, upper: float = np.inf, strict: bool
     w = _weights(weights).copy()
     n = len(w)
     if lower * n > w.sum() or upper * n < w.sum():
-        raise SamplingError("impossible_bounds", "bounds [{lower:g}, {upper:g}] cannot hold a total of {total:g} "
-                            "over {n} weights", lower=lower, upper=upper, total=w.sum(), n=n)
+        raise SamplingError(
+            "impossible_bounds",
+            "bounds [{lower:g}, {upper:g}] cannot hold a total of {total:g} over {n} weights",
+            lower=lower,
+            upper=upper,
+            total=w.sum(),
+            n=n,
+        )
     iterations = 0
     while iterations < max_iterations:
         outside = (w < lower) | (w > upper)

@@ -1,5 +1,6 @@
 """Commands on ``flask``: accounts, frameworks, unit lists, the demo and the translation catalogues. Each
 command is one transaction: it commits once at the end, or changes nothing."""
+
 from __future__ import annotations
 
 import subprocess
@@ -7,7 +8,7 @@ import sys
 from pathlib import Path
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 from flask_babel import gettext as _
 
@@ -25,6 +26,7 @@ translate_cli = AppGroup("translate", help="Babel catalogues of the interface.")
 privacy_cli = AppGroup("privacy", help="Personal data past its date.")
 evidence_cli = AppGroup("evidence", help="The files of evidence documents.")
 backup_cli = AppGroup("backup", help="Backups of the database and the evidence documents (PostgreSQL).")
+outbox_cli = AppGroup("outbox", help="E-mails waiting to be sent.")
 
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 PROJECT = Path(__file__).resolve().parent.parent
@@ -66,8 +68,15 @@ def validate_framework(path: Path) -> None:
         framework = _read_framework(path)
     except FrameworkInvalid as invalid:
         _fail([describe_issue(issue) for issue in invalid.issues])
-    click.echo(_("%(file)s is valid: %(name)s, %(points)s points, %(leaves)s scored leaves.", file=path.name,
-                 name=framework.name.vi, points=f"{framework.total_points:g}", leaves=len(framework.leaves())))
+    click.echo(
+        _(
+            "%(file)s is valid: %(name)s, %(points)s points, %(leaves)s scored leaves.",
+            file=path.name,
+            name=framework.name.vi,
+            points=f"{framework.total_points:g}",
+            leaves=len(framework.leaves()),
+        )
+    )
 
 
 @framework_cli.command("load")
@@ -90,8 +99,9 @@ def load_framework(paths: tuple[Path, ...], shipped: bool) -> None:
 @click.argument("code")
 @click.argument("year", type=int)
 @click.option("--version", "version", type=int, help="Default: the newest.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="A .yaml or .xlsx file.")
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True, help="A .yaml or .xlsx file."
+)
 def export_framework(code: str, year: int, version: int | None, output: Path) -> None:
     """Write a stored framework as YAML or as an Excel workbook."""
     stored = frameworks.find_version(code, year, version)
@@ -146,14 +156,38 @@ def seed_demo() -> None:
 
 @privacy_cli.command("erase-expired")
 def erase_expired() -> None:
-    """Erase invitees' contacts and nominees' names and contacts past their date (run daily from cron)."""
+    """Erase invitees' contacts, nominees' names and contacts and the outbox's e-mails past their date (run daily
+    from cron)."""
     from survey_app.models.types import utcnow
     from survey_app.services import privacy
 
     erased = privacy.erase_expired(utcnow().date())
     db.session.commit()
-    click.echo(_("Erased: %(contacts)s invitee contacts, %(nominations)s nominations.",
-                 contacts=erased.invitee_contacts, nominations=erased.nominations))
+    click.echo(
+        _(
+            "Erased: %(contacts)s invitee contacts, %(nominations)s nominations, %(messages)s e-mails.",
+            contacts=erased.invitee_contacts,
+            nominations=erased.nominations,
+            messages=erased.outbox_messages,
+        )
+    )
+
+
+@outbox_cli.command("send")
+def send_outbox() -> None:
+    """Send the e-mails still waiting in the outbox (run every few minutes from cron or a worker): those whose
+    first try after their request failed. A failure stays for the next run, with its error."""
+    from survey_app.services import mail
+
+    if not mail.configured(current_app.config):
+        _fail([_("SMTP_HOST is not set: nothing can be sent.")])
+    delivery = mail.deliver(current_app.config)
+    db.session.commit()
+    click.echo(
+        _("E-mails sent: %(sent)s; left for the next run: %(failed)s.", sent=delivery.sent, failed=delivery.failed)
+    )
+    if delivery.failed:
+        _fail([delivery.error])
 
 
 @evidence_cli.command("prune")
@@ -174,9 +208,14 @@ def backup_create(folder: Path) -> None:
         manifest = backups.create(folder)
     except ServiceError as error:
         _fail([describe_error(error)])
-    click.echo(_("Backup written to %(folder)s: %(responses)s responses, checksum %(checksum)s.", folder=str(folder),
-                 responses=manifest["fingerprint"]["counts"]["responses"],
-                 checksum=manifest["fingerprint"]["responses_sha256"][:16]))
+    click.echo(
+        _(
+            "Backup written to %(folder)s: %(responses)s responses, checksum %(checksum)s.",
+            folder=str(folder),
+            responses=manifest["fingerprint"]["counts"]["responses"],
+            checksum=manifest["fingerprint"]["responses_sha256"][:16],
+        )
+    )
 
 
 @backup_cli.command("restore")
@@ -189,8 +228,13 @@ def backup_restore(folder: Path) -> None:
         restored = backups.restore(folder)
     except ServiceError as error:
         _fail([describe_error(error)])
-    click.echo(_("Restored and checked: %(responses)s responses, checksum %(checksum)s.",
-                 responses=restored["counts"]["responses"], checksum=restored["responses_sha256"][:16]))
+    click.echo(
+        _(
+            "Restored and checked: %(responses)s responses, checksum %(checksum)s.",
+            responses=restored["counts"]["responses"],
+            checksum=restored["responses_sha256"][:16],
+        )
+    )
 
 
 @backup_cli.command("fingerprint")
@@ -208,8 +252,13 @@ def _pybabel(*args: str) -> None:
 
 
 @translate_cli.command("update")
-@click.option("--vietnamese", "tables", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="A JSON file of new Vietnamese translations: {\"English message\": \"Vietnamese\"}.")
+@click.option(
+    "--vietnamese",
+    "tables",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A JSON file of new Vietnamese translations: {\"English message\": \"Vietnamese\"}.",
+)
 def translate_update(tables: tuple[Path, ...]) -> None:
     """Extract the interface's messages and rebuild both catalogues from them: English is the message itself,
     Vietnamese what the catalogue had or a table gives. Lists what is still untranslated (and exits 1)."""
@@ -218,8 +267,20 @@ def translate_update(tables: tuple[Path, ...]) -> None:
     from babel.messages.catalog import Catalog
     from babel.messages.pofile import read_po, write_po
 
-    _pybabel("extract", "-F", "babel.cfg", "-k", "_l", "-k", "N_", "--no-location", "--sort-output",
-             "-o", str(TRANSLATIONS / "messages.pot"), ".")
+    _pybabel(
+        "extract",
+        "-F",
+        "babel.cfg",
+        "-k",
+        "_l",
+        "-k",
+        "N_",
+        "--no-location",
+        "--sort-output",
+        "-o",
+        str(TRANSLATIONS / "messages.pot"),
+        ".",
+    )
     given: dict[str, str] = {}
     for table in tables:
         given.update(json.loads(table.read_text(encoding="utf-8")))
@@ -265,6 +326,15 @@ def translate_compile() -> None:
 
 
 def init_app(app: Flask) -> None:
-    for group in (users_cli, framework_cli, units_cli, demo_cli, translate_cli, privacy_cli, evidence_cli,
-                  backup_cli):
+    for group in (
+        users_cli,
+        framework_cli,
+        units_cli,
+        demo_cli,
+        translate_cli,
+        privacy_cli,
+        evidence_cli,
+        backup_cli,
+        outbox_cli,
+    ):
         app.cli.add_command(group)

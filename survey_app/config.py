@@ -1,4 +1,5 @@
 """Settings: embedded defaults for `make run`, everything for production from the environment."""
+
 from __future__ import annotations
 
 import os

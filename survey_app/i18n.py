@@ -1,5 +1,6 @@
 """Languages: Vietnamese by default, English second; and the translated text of the codes the domain
 packages and services raise (they never carry translated text themselves)."""
+
 from __future__ import annotations
 
 import math
@@ -44,8 +45,7 @@ _ISSUE_MESSAGES = {
     "unscored_with_points": N_("a node collected but not scored carries no points (%(points)s)"),
     "points_mismatch": N_("the children's points add up to %(actual)s, expected %(expected)s"),
     "total_mismatch": N_("the top-level points add up to %(actual)s, expected %(expected)s"),
-    "share_mismatch": N_("a share of %(share)s of %(parent_points)s is %(expected)s points, the node has "
-                         "%(actual)s"),
+    "share_mismatch": N_("a share of %(share)s of %(parent_points)s is %(expected)s points, the node has %(actual)s"),
     "channel_shares_total": N_("the channel shares add up to %(total)s, expected 1"),
     "missing_channel": N_("a scored leaf names no channel that measures it"),
     "missing_scoring": N_("a scored leaf names no scoring method"),
@@ -58,7 +58,19 @@ _ISSUE_MESSAGES = {
     "year_range": N_("the last year %(last_year)s is before the first year %(year)s"),
 }
 
+#: what the one reader of uploaded tables (questionnaires.tables) refuses, whichever upload it reads
+_TABLE_MESSAGES = {
+    "not_utf8": N_("Row %(row)s is not UTF-8 text: save the file as “CSV UTF-8” and upload it again."),
+    "unreadable_row": N_("Row %(row)s cannot be read: check its quotation marks."),
+    "extra_cells": N_(
+        "Row %(row)s has %(cells)s cells but the header has %(columns)s columns: put a value "
+        "that holds the separator in quotation marks, or separate the cells with “;”."
+    ),
+    "duplicate_column": N_("The column “%(column)s” appears twice in the header."),
+}
+
 _SERVICE_MESSAGES = {
+    **_TABLE_MESSAGES,
     "round_published": N_("The round's results are published: its inputs can no longer change."),
     "points_out_of_range": N_("The points must be between 0 and %(maximum)s."),
     "unknown_criterion": N_("Unknown criterion %(criterion)s."),
@@ -77,8 +89,9 @@ _SERVICE_MESSAGES = {
     "unknown_margin": N_("The questionnaire asks no question %(margin)s to weight by."),
     "unknown_weighting_method": N_("Unknown weighting method %(method)s."),
     "no_responses": N_("There is no response to weight yet."),
-    "margin_unanswered": N_("%(count)s responses have no answer to %(margin)s: leave it out of the margins or "
-                            "exclude those responses."),
+    "margin_unanswered": N_(
+        "%(count)s responses have no answer to %(margin)s: leave it out of the margins or exclude those responses."
+    ),
     "invalid_email": N_("“%(email)s” is not a valid e-mail address."),
     "unknown_role": N_("Unknown role “%(role)s”."),
     "weak_password": N_("The password must have at least %(minimum)s characters."),
@@ -111,8 +124,10 @@ _SERVICE_MESSAGES = {
     "fieldwork_gone": N_("This fieldwork no longer exists."),
     "api_key_not_for_fieldwork": N_("This API key was not issued for the fieldwork %(fieldwork)s."),
     "api_key_without_fieldwork": N_("Choose at least one fieldwork."),
-    "exclusions_undecided": N_("Not published: no decision on the criteria proposed for exclusion %(criteria)s. "
-                               "Compute a run that excludes or keeps each of them, then publish that run."),
+    "exclusions_undecided": N_(
+        "Not published: no decision on the criteria proposed for exclusion %(criteria)s. "
+        "Compute a run that excludes or keeps each of them, then publish that run."
+    ),
     "excluded_and_kept": N_("%(criterion)s cannot be both excluded and kept."),
     "invalid_answers": N_("Some answers are missing or not valid."),
     "submission_conflict": N_("Another answer was already sent under this submission identifier."),
@@ -123,27 +138,32 @@ _SERVICE_MESSAGES = {
     "experts_questionnaire": N_("The experts' questionnaire is answered on expert panels, not in fieldwork."),
     "panel_exists": N_("%(unit)s already has a panel."),
     "invalid_panel_size": N_("A panel has between 15 and 20 experts, not %(size)s."),
-    "panel_shortfall": N_("%(unit)s cannot fill its panel: %(category)s needs %(needed)s experts, %(nominated)s "
-                          "nominated."),
+    "panel_shortfall": N_(
+        "%(unit)s cannot fill its panel: %(category)s needs %(needed)s experts, %(nominated)s nominated."
+    ),
     "unknown_category": N_("Unknown expert category %(category)s."),
     "not_a_member": N_("This expert is not a member of the panel."),
     "not_a_nominee": N_("This person is not a nominee of the unit waiting for a seat."),
     "reason_required": N_("Give the reason."),
-    "form_submitted": N_("This form has already been submitted and can no longer be changed. Staff can reopen "
-                         "it if a change is needed."),
+    "form_submitted": N_(
+        "This form has already been submitted and can no longer be changed. Staff can reopen it if a change is needed."
+    ),
     "form_not_submitted": N_("This form has not been submitted."),
     "link_expired": N_("This link has expired. Ask the ministry's staff for a new one."),
-    "mail_failed": N_("The e-mail could not be sent (%(reason)s); nothing was changed."),
-    "not_a_pdf": N_("The file is not a PDF document (its content was checked, not its name). Scan the signed "
-                    "paper to PDF, or upload the digitally signed PDF."),
+    "not_a_pdf": N_(
+        "The file is not a PDF document (its content was checked, not its name). Scan the signed "
+        "paper to PDF, or upload the digitally signed PDF."
+    ),
     "document_too_large": N_("The document is larger than %(megabytes)s MB."),
     "empty_document": N_("The file is empty."),
     "document_missing": N_("The document's file cannot be found; upload it again."),
-    "consent_required": N_("Please read the notice on your personal data and agree to it before answering: open "
-                           "your form again."),
+    "consent_required": N_(
+        "Please read the notice on your personal data and agree to it before answering: open your form again."
+    ),
     "person_identifier": N_("Enter an e-mail address, or a telephone number of at least 6 digits."),
-    "backup_needs_postgresql": N_("Backups are made of a PostgreSQL database (DATABASE_URL); copy the SQLite file "
-                                  "of the demo instead."),
+    "backup_needs_postgresql": N_(
+        "Backups are made of a PostgreSQL database (DATABASE_URL); copy the SQLite file of the demo instead."
+    ),
     "backup_folder_not_empty": N_("The folder %(folder)s is not empty: give a new folder for the backup."),
     "backup_incomplete": N_("%(folder)s is not a complete backup (database.dump, evidence.tar, manifest.json)."),
     "database_not_empty": N_("The database is not empty: restore into a new, empty database."),
@@ -242,6 +262,7 @@ _SCORING_REASONS = {
 
 
 _SAMPLING_MESSAGES = {
+    **_TABLE_MESSAGES,
     "invalid_confidence": N_("The confidence level must be between 0 and 1 (not %(confidence)s)."),
     "invalid_deff": N_("The design effect must be positive (not %(deff)s)."),
     "invalid_response_rate": N_("The response rate must be above 0 and at most 1 (not %(rate)s)."),
@@ -275,30 +296,41 @@ _SAMPLING_MESSAGES = {
     "missing_sd": N_("Neyman allocation needs the standard deviation of every stratum."),
     "invalid_sd": N_("Stratum %(stratum)s has no valid standard deviation."),
     "unknown_method": N_("The method “%(method)s” is not known."),
-    "varying_sd": N_("The rows of stratum %(stratum)s give different standard deviations: give one per "
-                     "stratum, or choose expected proportions."),
+    "varying_sd": N_(
+        "The rows of stratum %(stratum)s give different standard deviations: give one per "
+        "stratum, or choose expected proportions."
+    ),
     "invalid_size": N_("Row %(row)s has an invalid size measure “%(value)s”."),
-    "minimum_exceeds_total": N_("A minimum of %(minimum)s in each of %(strata)s strata needs %(needed)s, more "
-                                "than the total %(total)s."),
-    "maximum_below_total": N_("A maximum of %(maximum)s per stratum allows only %(allowed)s, less than the total "
-                              "%(total)s."),
+    "minimum_exceeds_total": N_(
+        "A minimum of %(minimum)s in each of %(strata)s strata needs %(needed)s, more than the total %(total)s."
+    ),
+    "maximum_below_total": N_(
+        "A maximum of %(maximum)s per stratum allows only %(allowed)s, less than the total %(total)s."
+    ),
     "total_exceeds_population": N_("A total of %(total)s exceeds the population of %(population)s."),
     "empty_frame": N_("The frame has no stratum."),
-    "empty_level": N_("Level %(level)s of %(margin)s has a population of %(target)s but no respondent: merge it "
-                      "with a neighbouring level or leave %(margin)s out."),
-    "unknown_level": N_("Respondents answered %(level)s for %(margin)s, which the population file does not "
-                        "count."),
-    "margin_totals_differ": N_("The population by %(margin)s adds up to %(total)s but by %(first)s to "
-                               "%(first_total)s: the margins must describe the same population."),
-    "no_convergence": N_("Raking did not converge in %(iterations)s iterations: level %(level)s of %(margin)s is "
-                         "still %(gap)s off its count."),
-    "impossible_bounds": N_("Weights bounded to [%(lower)s, %(upper)s] cannot add up to %(total)s over %(n)s "
-                            "respondents: widen the bounds."),
+    "empty_level": N_(
+        "Level %(level)s of %(margin)s has a population of %(target)s but no respondent: merge it "
+        "with a neighbouring level or leave %(margin)s out."
+    ),
+    "unknown_level": N_("Respondents answered %(level)s for %(margin)s, which the population file does not count."),
+    "margin_totals_differ": N_(
+        "The population by %(margin)s adds up to %(total)s but by %(first)s to "
+        "%(first_total)s: the margins must describe the same population."
+    ),
+    "no_convergence": N_(
+        "Raking did not converge in %(iterations)s iterations: level %(level)s of %(margin)s is "
+        "still %(gap)s off its count."
+    ),
+    "impossible_bounds": N_(
+        "Weights bounded to [%(lower)s, %(upper)s] cannot add up to %(total)s over %(n)s respondents: widen the bounds."
+    ),
     "unknown_column": N_("There is no column “%(column)s”."),
     "invalid_target": N_("%(margin)s has an invalid population for level %(level)s."),
     "empty_stratum": N_("Stratum %(stratum)s has nobody in the list frame."),
-    "size_exceeds_stratum": N_("Stratum %(stratum)s has %(available)s people or firms in the list, but %(n)s are "
-                               "to be drawn."),
+    "size_exceeds_stratum": N_(
+        "Stratum %(stratum)s has %(available)s people or firms in the list, but %(n)s are to be drawn."
+    ),
 }
 
 
@@ -321,7 +353,9 @@ _ESTIMATION_MESSAGES = {
     "unknown_unit": N_("The unit %(unit)s has no score."),
     "unknown_normalisation": N_("The normalisation “%(method)s” is not known."),
     "missing_value": N_("No value is given for the node %(node)s."),
-    "points_above_maximum": N_("The unit %(unit)s has %(points)s points on %(node)s, above its maximum of %(maximum)s."),
+    "points_above_maximum": N_(
+        "The unit %(unit)s has %(points)s points on %(node)s, above its maximum of %(maximum)s."
+    ),
 }
 
 
@@ -390,41 +424,80 @@ def request_language_from_query() -> None:
 #: the interface names of the values the domain and the models use
 LABELS = {
     # framework node kinds
-    "group": N_("Group"), "pillar": N_("Pillar"), "main_index": N_("Main index"), "sub_index": N_("Sub-index"),
+    "group": N_("Group"),
+    "pillar": N_("Pillar"),
+    "main_index": N_("Main index"),
+    "sub_index": N_("Sub-index"),
     "criterion": N_("Criterion"),
     # channels
-    "self_assessment": N_("Self-assessment"), "appraisal": N_("Appraisal"), "survey": N_("Sociological survey"),
-    "cyberspace": N_("Cyberspace"), "expert": N_("Expert interviews"),
+    "self_assessment": N_("Self-assessment"),
+    "appraisal": N_("Appraisal"),
+    "survey": N_("Sociological survey"),
+    "cyberspace": N_("Cyberspace"),
+    "expert": N_("Expert interviews"),
     # respondent groups
-    "citizens": N_("citizens"), "businesses": N_("businesses"), "civil_servants": N_("civil servants"),
+    "citizens": N_("citizens"),
+    "businesses": N_("businesses"),
+    "civil_servants": N_("civil servants"),
     # scoring methods
-    "ratio": N_("ratio of target"), "thresholds": N_("threshold steps"), "yes_no": N_("yes/no"),
-    "share_yes": N_("weighted share answering yes"), "mean_scale": N_("weighted mean of a scale"),
+    "ratio": N_("ratio of target"),
+    "thresholds": N_("threshold steps"),
+    "yes_no": N_("yes/no"),
+    "share_yes": N_("weighted share answering yes"),
+    "mean_scale": N_("weighted mean of a scale"),
     "share_at_least": N_("weighted share at or above a threshold"),
     # levels
-    "ministry": N_("Ministry"), "province": N_("Province"), "department": N_("Department"),
-    "district": N_("District"), "commune": N_("Commune"),
+    "ministry": N_("Ministry"),
+    "province": N_("Province"),
+    "department": N_("Department"),
+    "district": N_("District"),
+    "commune": N_("Commune"),
     # roles
-    "administrator": N_("Administrator"), "sample_designer": N_("Sample designer"),
-    "scoring_officer": N_("Scoring officer"), "viewer": N_("Viewer"),
+    "administrator": N_("Administrator"),
+    "sample_designer": N_("Sample designer"),
+    "scoring_officer": N_("Scoring officer"),
+    "viewer": N_("Viewer"),
     # round statuses
-    "preparing": N_("Preparing"), "collecting": N_("Collecting"), "scoring": N_("Scoring"),
+    "preparing": N_("Preparing"),
+    "collecting": N_("Collecting"),
+    "scoring": N_("Scoring"),
     "published": N_("Published"),
     # fieldwork
-    "invitation": N_("Personal invitations"), "open_link": N_("Public link with quotas"), "open": N_("Open"),
-    "closed": N_("Closed"), "issued": N_("Issued"), "opened": N_("Opened"), "submitted": N_("Submitted"),
-    "revoked": N_("Revoked"), "web": N_("Web"), "api": N_("API"), "import": N_("Import"),
+    "invitation": N_("Personal invitations"),
+    "open_link": N_("Public link with quotas"),
+    "open": N_("Open"),
+    "closed": N_("Closed"),
+    "issued": N_("Issued"),
+    "opened": N_("Opened"),
+    "submitted": N_("Submitted"),
+    "revoked": N_("Revoked"),
+    "web": N_("Web"),
+    "api": N_("API"),
+    "import": N_("Import"),
     # quality flags
-    "speeding": N_("speeding"), "straight_lining": N_("straight-lining"), "attention": N_("failed attention check"),
+    "speeding": N_("speeding"),
+    "straight_lining": N_("straight-lining"),
+    "attention": N_("failed attention check"),
     # allocation and weighting methods
-    "power": N_("Power allocation"), "proportional": N_("Proportional"), "equal": N_("Equal"),
-    "neyman": N_("Neyman"), "precision": N_("Same margin of error in every stratum"),
-    "rake": N_("Raking"), "poststratify": N_("Post-stratification"),
+    "power": N_("Power allocation"),
+    "proportional": N_("Proportional"),
+    "equal": N_("Equal"),
+    "neyman": N_("Neyman"),
+    "precision": N_("Same margin of error in every stratum"),
+    "rake": N_("Raking"),
+    "poststratify": N_("Post-stratification"),
     # expert categories and panel statuses
-    "retired_leader": N_("Retired leader"), "serving_official": N_("Serving official"),
-    "business_leader": N_("Business or association leader"), "selected": N_("Selected"), "invited": N_("Invited"),
-    "in_progress": N_("In progress"), "declined": N_("Declined"), "member": N_("Member"), "reserve": N_("Reserve"),
-    "withdrawn": N_("Withdrawn"), "experts": N_("experts"),
+    "retired_leader": N_("Retired leader"),
+    "serving_official": N_("Serving official"),
+    "business_leader": N_("Business or association leader"),
+    "selected": N_("Selected"),
+    "invited": N_("Invited"),
+    "in_progress": N_("In progress"),
+    "declined": N_("Declined"),
+    "member": N_("Member"),
+    "reserve": N_("Reserve"),
+    "withdrawn": N_("Withdrawn"),
+    "experts": N_("experts"),
     # Tuyên Quang's scoring rules
     "peer_maximum": N_("Best peer's points (no subordinate units or online services)"),
     "none": N_("none"),
@@ -432,7 +505,9 @@ LABELS = {
     "z-score": N_("z-score"),
     "full_marks": N_("Full marks (special-purpose unit)"),
     # units of measure of a criterion's reported value
-    "number": N_("number"), "yes/no": N_("yes/no"), "value in [0, 1]": N_("value from 0 to 1"),
+    "number": N_("number"),
+    "yes/no": N_("yes/no"),
+    "value in [0, 1]": N_("value from 0 to 1"),
     "scale 1-5": N_("scale 1-5"),
     # frame and background values
     "urban": N_("Urban"),

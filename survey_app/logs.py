@@ -4,6 +4,7 @@ Links carry secrets in their path (an invitation ``/i/<token>``, a resume code `
 ``/e/<token>``): anyone who reads a log line with one could answer in the respondent's place. Every log line
 the service or gunicorn writes has them replaced by ``…``; passwords and answers are never logged at all, and
 SQL errors are logged without their parameters (the engine's ``hide_parameters``)."""
+
 from __future__ import annotations
 
 import json
@@ -43,11 +44,16 @@ def install(app_logger: logging.Logger, handler: logging.Handler) -> None:
         audit_logger.setLevel(logging.INFO)
 
 
-def audit_line(action: str, actor: str | None, entity_type: str | None, entity_id: str | None,
-               address: str | None) -> None:
+def audit_line(
+    action: str, actor: str | None, entity_type: str | None, entity_id: str | None, address: str | None
+) -> None:
     """One JSON line per audit event, for a log collector; values changed are in the database only."""
-    audit_logger.info(json.dumps({"audit": action, "actor": actor, "entity": entity_type, "id": entity_id,
-                                  "address": address}, ensure_ascii=False))
+    audit_logger.info(
+        json.dumps(
+            {"audit": action, "actor": actor, "entity": entity_type, "id": entity_id, "address": address},
+            ensure_ascii=False,
+        )
+    )
 
 
 class RedactingGunicornLogger(GunicornLogger):

@@ -3,13 +3,14 @@
 Every view declares who may reach it: ``@public``, or ``@allow(Role...)`` for staff. A view that declares
 nothing is refused to everyone (deny by default), so a new route cannot be left open by omission.
 """
+
 from __future__ import annotations
 
 import math
 import re
 import time
 import unicodedata
-from functools import lru_cache, wraps
+from functools import wraps
 from typing import Callable
 from urllib.parse import unquote, urlsplit
 
@@ -20,7 +21,8 @@ from limits import parse as parse_limit
 from werkzeug.exceptions import TooManyRequests
 
 from survey_app import uploads
-from survey_app.extensions import db, limiter
+from survey_app.cache import Cache
+from survey_app.extensions import limiter
 from survey_app.models import Role
 from survey_app.services import accounts, audit
 
@@ -133,16 +135,19 @@ def enforce_access():
             abort(401)
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
     if rule is None or g.user.role not in rule:
-        audit.record("access.denied", actor=g.user, details={"endpoint": endpoint, "path": request.path})
-        db.session.commit()
+        # the refusal is audited although the request's work is rolled back
+        audit.record_kept("access.denied", actor=g.user, details={"endpoint": endpoint, "path": request.path})
         abort(403)
     return None
 
 
 #: the headers every response carries, unless its view set its own
 SECURITY_HEADERS = (
-    ("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-                                "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"),
+    (
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+    ),
     ("X-Content-Type-Options", "nosniff"),
     ("X-Frame-Options", "DENY"),
     ("Referrer-Policy", "same-origin"),
@@ -209,9 +214,12 @@ def spend_rate_limit(limit: str, *identifiers: str) -> None:
         raise TooManyRequests(retry_after=max(1, math.ceil(reset - time.time())))
 
 
-@lru_cache(maxsize=32)
+#: the limits spent by views, parsed once: limit text → RateLimitItem
+_LIMITS: Cache = Cache(32)
+
+
 def _parsed_limit(limit: str):
-    return parse_limit(limit)
+    return _LIMITS.get_or_make(limit, lambda: parse_limit(limit))
 
 
 def _unstorable(text: str) -> bool:

@@ -2,6 +2,7 @@
 of rows (a few hundred KB of zip can hold gigabytes of XML) would hold a worker for minutes and fill its
 memory. Every file of every request passes here, whatever the view does with it next.
 """
+
 from __future__ import annotations
 
 import re
@@ -101,11 +102,21 @@ def refuse_oversized_tables():
         if excess is None:
             continue
         if excess[0] == "bytes":
-            raise UploadTooLarge(_("The file %(name)s would expand to more than %(limit)s MB when opened. Split "
-                                   "it into smaller files.", name=upload.filename,
-                                   limit=current_app.config["MAX_UNCOMPRESSED_MB"]))
-        raise UploadTooLarge(_("The file %(name)s has more than %(limit)s rows. Split it into smaller files.",
-                               name=upload.filename, limit=number(max_rows)))
+            raise UploadTooLarge(
+                _(
+                    "The file %(name)s would expand to more than %(limit)s MB when opened. Split "
+                    "it into smaller files.",
+                    name=upload.filename,
+                    limit=current_app.config["MAX_UNCOMPRESSED_MB"],
+                )
+            )
+        raise UploadTooLarge(
+            _(
+                "The file %(name)s has more than %(limit)s rows. Split it into smaller files.",
+                name=upload.filename,
+                limit=number(max_rows),
+            )
+        )
     return None
 
 

@@ -1,5 +1,6 @@
 """Fixtures: a real PostgreSQL database (started by `make test`), migrated from empty once per run, emptied
 after every test; the app, its client and CLI runner; factories that return callables."""
+
 from __future__ import annotations
 
 import os
@@ -18,18 +19,25 @@ PASSWORD = "correct horse battery staple"
 
 # Property tests: the same examples on every run in CI (a failure can be re-run), a long random hunt on demand
 # with HYPOTHESIS_PROFILE=deep
-settings.register_profile("ci", max_examples=150, derandomize=True, deadline=None, print_blob=True,
-                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                                 HealthCheck.function_scoped_fixture])
+settings.register_profile(
+    "ci",
+    max_examples=150,
+    derandomize=True,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
+)
 settings.register_profile("deep", parent=settings.get_profile("ci"), max_examples=3000, derandomize=False)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
 
 @pytest.fixture(scope="session")
 def database_url() -> str:
     url = os.environ.get("TEST_DATABASE_URL")
     if not url:
-        pytest.exit("TEST_DATABASE_URL is not set: run the tests with `make test`, which starts PostgreSQL",
-                    returncode=4)
+        pytest.exit(
+            "TEST_DATABASE_URL is not set: run the tests with `make test`, which starts PostgreSQL", returncode=4
+        )
     engine = create_engine(url)
     with engine.begin() as connection:
         connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
@@ -53,13 +61,15 @@ class IsolatedClient(FlaskClient):
 
 @pytest.fixture
 def app(database_url, tmp_path):
-    app = create_app({
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "TESTING": True,
-        "SECRET_KEY": "test-secret",
-        "SERVER_NAME": "localhost",
-        "EVIDENCE_FOLDER": str(tmp_path / "evidence"),
-    })
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            "SERVER_NAME": "localhost",
+            "EVIDENCE_FOLDER": str(tmp_path / "evidence"),
+        }
+    )
     app.test_client_class = IsolatedClient
     limiter.reset()
     with app.app_context():
@@ -110,8 +120,9 @@ def login(client):
     """Log the client in as a user: ``login(user)``."""
 
     def do(user, password=PASSWORD):
-        response = client.post("/login", data={"email": user.email, "password": password,
-                                               "csrf_token": csrf_token(client, "/login")})
+        response = client.post(
+            "/login", data={"email": user.email, "password": password, "csrf_token": csrf_token(client, "/login")}
+        )
         assert response.status_code == 302, response.get_data(as_text=True)
         return response
 
@@ -133,30 +144,62 @@ def survey(app):
     framework, _ = frameworks.store_framework(read_yaml(demo_framework_path()))
     bank = read_bank(demo_bank_path())
     questionnaire, _ = collection.publish_questionnaire(
-        framework, RespondentGroup.CITIZENS, bank, code="citizens", name_vi="Phiếu người dân", name_en="Citizens",
-        actor=None)
+        framework,
+        RespondentGroup.CITIZENS,
+        bank,
+        code="citizens",
+        name_vi="Phiếu người dân",
+        name_en="Citizens",
+        actor=None,
+    )
     provinces = unit_list.units[:3]
-    open_link = collection.create_fieldwork("open", questionnaire, FieldworkMode.OPEN_LINK, provinces,
-                                            name_vi="Khảo sát mở", quota_dimensions=["urban", "sex"], actor=None)
-    invited = collection.create_fieldwork("invited", questionnaire, FieldworkMode.INVITATION, provinces,
-                                          name_vi="Khảo sát mời", actor=None)
+    open_link = collection.create_fieldwork(
+        "open",
+        questionnaire,
+        FieldworkMode.OPEN_LINK,
+        provinces,
+        name_vi="Khảo sát mở",
+        quota_dimensions=["urban", "sex"],
+        actor=None,
+    )
+    invited = collection.create_fieldwork(
+        "invited", questionnaire, FieldworkMode.INVITATION, provinces, name_vi="Khảo sát mời", actor=None
+    )
     db.session.commit()
-    return SimpleNamespace(questionnaire=questionnaire, open=open_link, invited=invited, units=provinces,
-                           bank=bank, framework=framework)
+    return SimpleNamespace(
+        questionnaire=questionnaire, open=open_link, invited=invited, units=provinces, bank=bank, framework=framework
+    )
 
 
 #: a complete, valid set of answers to the demo's citizen questionnaire
-CITIZEN_ANSWERS = {"q_aw3": "yes", "q_infra2": "no", "q_hr2": ["email", "payment"], "q_dg3": "yes", "q_dg4": "4",
-                   "q_ds1": "yes", "q_ds2": "no", "attention": "agree", "urban": "rural",
-                   "sex": "female", "age": "25-34"}
+CITIZEN_ANSWERS = {
+    "q_aw3": "yes",
+    "q_infra2": "no",
+    "q_hr2": ["email", "payment"],
+    "q_dg3": "yes",
+    "q_dg4": "4",
+    "q_ds1": "yes",
+    "q_ds2": "no",
+    "attention": "agree",
+    "urban": "rural",
+    "sex": "female",
+    "age": "25-34",
+}
 
 
 def nominee_rows(unit: str, counts=(8, 6, 6), prefix="e") -> list[dict]:
     """Nominations of a unit: ``counts`` retired leaders, serving officials and business leaders."""
     rows = []
     for category, count in zip(("retired_leader", "serving_official", "business_leader"), counts):
-        rows += [{"unit": unit, "name": f"{category} {n}", "category": category,
-                  "email": f"{prefix}.{unit}.{category}.{n}@example.vn"} for n in range(count)]
+        rows += [
+            {
+                "unit": unit,
+                "name": f"{category} {n}",
+                "category": category,
+                "email": f"{prefix}.{unit}.{category}.{n}@example.vn",
+            }
+            for n in range(count)
+        ]
     return rows
 
 
@@ -189,7 +232,10 @@ def pdf_document(text: str = "Quyết định số 1/QĐ-UBND", *, signed: bool 
     document.cell(text=text.encode("ascii", "replace").decode())
     data = bytes(document.output())
     if signed:
-        data += b"\n9 0 obj\n<< /Type /Sig /Filter /Adobe.PPKLite /ByteRange [0 10 20 30] /Contents <00> >>\nendobj\n%%EOF\n"
+        data += (
+            b"\n9 0 obj\n<< /Type /Sig /Filter /Adobe.PPKLite /ByteRange [0 10 20 30] /Contents <00> >>\n"
+            b"endobj\n%%EOF\n"
+        )
     return data
 
 
@@ -197,5 +243,8 @@ def row_counts(*, without: tuple[str, ...] = ()) -> dict[str, int]:
     """The number of rows in every table (but ``without``): what a refused request must leave unchanged."""
     from sqlalchemy import func, select
 
-    return {table.name: db.session.scalar(select(func.count()).select_from(table))
-            for table in db.metadata.sorted_tables if table.name not in without}
+    return {
+        table.name: db.session.scalar(select(func.count()).select_from(table))
+        for table in db.metadata.sorted_tables
+        if table.name not in without
+    }

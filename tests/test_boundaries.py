@@ -1,4 +1,7 @@
-"""The domain packages are plain libraries: no Flask, SQLAlchemy, WTForms, marshmallow or survey_app."""
+"""The domain packages are plain libraries: no Flask, SQLAlchemy, WTForms, marshmallow or survey_app. The
+service uses its libraries through their public names only."""
+
+import re
 import shutil
 import subprocess
 import sys
@@ -21,7 +24,40 @@ def test_the_contract_would_catch_a_forbidden_import(tmp_path):
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
     (tmp_path / "sampling" / "leak.py").write_text("import flask\n")
     lint_imports = shutil.which("lint-imports") or str(Path(sys.executable).parent / "lint-imports")
-    result = subprocess.run([lint_imports, "--no-cache"], cwd=tmp_path, capture_output=True, text=True,
-                            env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"})
+    result = subprocess.run(
+        [lint_imports, "--no-cache"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"},
+    )
     assert result.returncode != 0
     assert "sampling.leak -> flask" in result.stdout
+
+
+#: what the service once reached into and must not again: SQLAlchemy's compiled statements' and pooled
+#: connections' internals (a positional statement's parameter order, the driver's cursor under a Connection)
+#: and any name-mangled private attribute of another class (limits' ``_MemoryStorage__schedule_expiry``)
+PRIVATE_USES = re.compile(r"positiontup|dbapi_connection\.cursor|\b_[A-Z][A-Za-z0-9]*__[A-Za-z_]")
+
+
+def _private_uses(package: Path) -> list[str]:
+    return [
+        f"{path.relative_to(package.parent)}:{number}: {line.strip()}"
+        for path in sorted(package.rglob("*.py"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if PRIVATE_USES.search(line)
+    ]
+
+
+def test_the_service_uses_only_the_libraries_public_names():
+    assert _private_uses(ROOT / "survey_app") == []
+
+
+def test_the_search_would_find_a_private_name(tmp_path):
+    (tmp_path / "survey_app").mkdir()
+    (tmp_path / "survey_app" / "leak.py").write_text(
+        "order = compiled.positiontup\ncursor = connection.connection.dbapi_connection.cursor()\n"
+        "class S(MemoryStorage):\n    def _MemoryStorage__schedule_expiry(self): pass\n"
+    )
+    assert [use.split(":")[1] for use in _private_uses(tmp_path / "survey_app")] == ["1", "2", "4"]

@@ -2,31 +2,31 @@
 or refuses it with its documented error, naming the problem; no other exception escapes.
 
 The service's uploads over HTTP are tested the same way in ``tests/app/test_hostile_uploads.py``."""
+
 from __future__ import annotations
 
 import io
 import string
 
 import openpyxl
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from analysis import check_cyberspace, check_self_assessment
 from analysis.inputs import parse_number
 from questionnaires import RespondentGroup, read_bank, read_yaml
-from questionnaires.questions import generate
 from questionnaires.collected import read_collected_csv
 from questionnaires.framework_files import framework_to_dict, read_workbook, to_workbook
+from questionnaires.questions import generate
 from questionnaires.validation import FrameworkInvalid
 from sampling import SamplingError
 from sampling.frames import read_list_frame, read_population_frame
 from sampling.nominations import check_nominations
 from survey_app.services.demo import demo_bank_path, demo_framework_path
 from tests.app.test_hostile_uploads import HEADERS, NASTY, _csv, _xlsx, cells, tables
-
 
 FRAMEWORK = read_yaml(demo_framework_path())
 BANK = read_bank(demo_bank_path())
@@ -35,19 +35,53 @@ UNITS = ["01", "02", "04"]
 
 #: YAML-shaped values: what a hand-edited file may hold in any place
 documents = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.sampled_from(NASTY),
-              st.text(max_size=10)),
-    lambda inner: st.one_of(st.lists(inner, max_size=4),
-                            st.dictionaries(st.one_of(st.sampled_from(["code", "type", "groups", "text", "vi", "en",
-                                                                       "choices", "value", "label", "questions",
-                                                                       "background", "criterion", "relevance",
-                                                                       "values", "question", "minimum", "maximum",
-                                                                       "children", "points", "method", "year",
-                                                                       "level", "name", "nodes", "channels"]),
-                                                st.text(max_size=6)), inner, max_size=6)),
-    max_leaves=25)
-rows = st.lists(st.dictionaries(st.sampled_from(HEADERS + ["unit", "criterion", "node", "value"]), cells, max_size=8),
-                max_size=10)
+    st.one_of(
+        st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.sampled_from(NASTY), st.text(max_size=10)
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(
+            st.one_of(
+                st.sampled_from(
+                    [
+                        "code",
+                        "type",
+                        "groups",
+                        "text",
+                        "vi",
+                        "en",
+                        "choices",
+                        "value",
+                        "label",
+                        "questions",
+                        "background",
+                        "criterion",
+                        "relevance",
+                        "values",
+                        "question",
+                        "minimum",
+                        "maximum",
+                        "children",
+                        "points",
+                        "method",
+                        "year",
+                        "level",
+                        "name",
+                        "nodes",
+                        "channels",
+                    ]
+                ),
+                st.text(max_size=6),
+            ),
+            inner,
+            max_size=6,
+        ),
+    ),
+    max_leaves=25,
+)
+rows = st.lists(
+    st.dictionaries(st.sampled_from(HEADERS + ["unit", "criterion", "node", "value"]), cells, max_size=8), max_size=10
+)
 
 
 def _mutated(document: dict, path: list, value):
@@ -98,7 +132,8 @@ def test_any_text_as_a_framework_or_a_bank_is_read_or_refused(text):
 
 def test_yaml_aliases_are_refused_before_they_expand():
     bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
-        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 9)}]\n" for i in range(9))
+        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 9)}]\n" for i in range(9)
+    )
     for read in (read_yaml, read_bank):
         with pytest.raises(FrameworkInvalid) as refused:
             read(bomb)
@@ -106,8 +141,12 @@ def test_yaml_aliases_are_refused_before_they_expand():
 
 
 @settings(max_examples=60)  # a workbook takes long to write
-@given(sheet=st.sampled_from(["framework", "nodes", "pillar_views"]), row=st.integers(1, 12),
-       column=st.integers(1, 12), value=cells)
+@given(
+    sheet=st.sampled_from(["framework", "nodes", "pillar_views"]),
+    row=st.integers(1, 12),
+    column=st.integers(1, 12),
+    value=cells,
+)
 def test_a_damaged_framework_workbook_is_read_or_refused(sheet, row, column, value):
     book = openpyxl.load_workbook(io.BytesIO(to_workbook(FRAMEWORK)))
     target = book[sheet] if sheet in book.sheetnames else book.worksheets[0]
@@ -120,19 +159,27 @@ def test_a_damaged_framework_workbook_is_read_or_refused(sheet, row, column, val
         assert error.issues
 
 
-@given(data=st.one_of(st.binary(max_size=400), st.builds(lambda t: _xlsx(t), tables),
-                      st.builds(lambda d: b"PK\x03\x04" + d, st.binary(max_size=200))))
+@given(
+    data=st.one_of(
+        st.binary(max_size=400),
+        st.builds(lambda t: _xlsx(t), tables),
+        st.builds(lambda d: b"PK\x03\x04" + d, st.binary(max_size=200)),
+    )
+)
 def test_any_bytes_as_a_framework_workbook_are_refused_with_a_problem(data):
     with pytest.raises(FrameworkInvalid):
         read_workbook(data)
 
 
-@given(table=tables, name=st.sampled_from(["f.csv", "f.xlsx"]), binary=st.binary(max_size=200),
-       use_binary=st.booleans())
+@given(
+    table=tables, name=st.sampled_from(["f.csv", "f.xlsx"]), binary=st.binary(max_size=200), use_binary=st.booleans()
+)
 def test_frames_are_read_or_refused_naming_the_problem(table, name, binary, use_binary):
     data = binary if use_binary else (_xlsx(table) if name.endswith("xlsx") else _csv(table))
-    for read in (lambda: read_population_frame(data, ["province", "urban"], "population", name=name),
-                 lambda: read_list_frame(data, ["province"], size="population", name=name)):
+    for read in (
+        lambda: read_population_frame(data, ["province", "urban"], "population", name=name),
+        lambda: read_list_frame(data, ["province"], size="population", name=name),
+    ):
         try:
             read()
         except SamplingError as error:
@@ -155,8 +202,11 @@ def test_self_assessment_and_cyberspace_rows_are_checked_row_by_row(rows, unit):
             assert row.unit in UNITS
 
 
-@given(text=st.one_of(st.sampled_from(NASTY), st.text(max_size=30),
-                      st.text(alphabet=string.digits + ".,%-+e ", max_size=20)))
+@given(
+    text=st.one_of(
+        st.sampled_from(NASTY), st.text(max_size=30), st.text(alphabet=string.digits + ".,%-+e ", max_size=20)
+    )
+)
 def test_numbers_are_parsed_or_refused(text):
     value = parse_number(text)
     assert value is None or value == value  # never NaN

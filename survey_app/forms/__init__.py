@@ -2,6 +2,7 @@
 
 Forms derive from ``Form``, whose WTForms messages ("Not a valid choice.", "This field is required.", ...)
 come from the service's own catalogue: WTForms ships no Vietnamese."""
+
 from flask_babel import get_translations
 from flask_wtf import FlaskForm
 
@@ -33,8 +34,9 @@ def _wtforms_messages(gettext, ngettext):
     gettext("Not a valid choice.")
     gettext("Invalid Choice: could not coerce.")
     gettext("Invalid choice(s): one or more data inputs could not be coerced.")
-    ngettext("'%(value)s' is not a valid choice for this field.",
-             "'%(value)s' are not valid choices for this field.", 1)
+    ngettext(
+        "'%(value)s' is not a valid choice for this field.", "'%(value)s' are not valid choices for this field.", 1
+    )
     gettext("Not a valid integer value.")
     gettext("Not a valid decimal value.")
     gettext("Not a valid float value.")

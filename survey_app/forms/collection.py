@@ -5,8 +5,11 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from survey_app.forms import Form
 
-_CODE = [DataRequired(_l("Enter a code.")), Length(max=64),
-         Regexp(r"^[a-z0-9][a-z0-9-]*$", message=_l("Use lower-case letters, digits and hyphens."))]
+_CODE = [
+    DataRequired(_l("Enter a code.")),
+    Length(max=64),
+    Regexp(r"^[a-z0-9][a-z0-9-]*$", message=_l("Use lower-case letters, digits and hyphens.")),
+]
 
 
 class PublishQuestionnaireForm(Form):
@@ -38,5 +41,8 @@ class UploadForm(Form):
 
 class ApiKeyForm(Form):
     name = StringField(_l("Who uses the key"), validators=[DataRequired(_l("Enter a name.")), Length(max=200)])
-    fieldworks = SelectMultipleField(_l("Fieldworks the key may submit to"), coerce=int,
-                                     validators=[DataRequired(_l("Choose at least one fieldwork."))])
+    fieldworks = SelectMultipleField(
+        _l("Fieldworks the key may submit to"),
+        coerce=int,
+        validators=[DataRequired(_l("Choose at least one fieldwork."))],
+    )

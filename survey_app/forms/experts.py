@@ -4,7 +4,6 @@ from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAr
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
 from sampling import PANEL_SIZES
-
 from survey_app.forms import Form
 
 
@@ -14,8 +13,9 @@ class NominationForm(Form):
     category = SelectField(_l("Category"), validators=[DataRequired(_l("Choose a category."))])
     organisation = StringField(_l("Organisation"), validators=[Optional(), Length(max=200)])
     position = StringField(_l("Position"), validators=[Optional(), Length(max=200)])
-    email = StringField(_l("E-mail"), validators=[Optional(), Email(_l("Enter a valid e-mail address.")),
-                                                  Length(max=254)])
+    email = StringField(
+        _l("E-mail"), validators=[Optional(), Email(_l("Enter a valid e-mail address.")), Length(max=254)]
+    )
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=32)])
     expertise = StringField(_l("Field of expertise"), validators=[Optional(), Length(max=200)])
 
@@ -28,12 +28,21 @@ class NominationUploadForm(Form):
 
 class SelectPanelForm(Form):
     unit = SelectField(_l("Unit"), validators=[DataRequired(_l("Choose a unit."))])
-    size = IntegerField(_l("Panel size"), default=15, validators=[
-        DataRequired(_l("Enter a panel size.")),
-        NumberRange(min=PANEL_SIZES.start, max=PANEL_SIZES.stop - 1,
-                    message=_l("A panel has between %(min)s and %(max)s experts."))])
-    seed = IntegerField(_l("Random seed"), validators=[DataRequired(_l("Enter a seed.")),
-                                                       NumberRange(min=1, max=2**31 - 1)])
+    size = IntegerField(
+        _l("Panel size"),
+        default=15,
+        validators=[
+            DataRequired(_l("Enter a panel size.")),
+            NumberRange(
+                min=PANEL_SIZES.start,
+                max=PANEL_SIZES.stop - 1,
+                message=_l("A panel has between %(min)s and %(max)s experts."),
+            ),
+        ],
+    )
+    seed = IntegerField(
+        _l("Random seed"), validators=[DataRequired(_l("Enter a seed.")), NumberRange(min=1, max=2**31 - 1)]
+    )
 
 
 class ReasonForm(Form):

@@ -7,7 +7,10 @@ FRAMEWORK_FILE_TYPES = ("yaml", "yml", "xlsx")
 
 
 class FrameworkUploadForm(Form):
-    file = FileField(_l("Framework file (YAML or Excel)"), validators=[
-        FileRequired(_l("Choose a file.")),
-        FileAllowed(FRAMEWORK_FILE_TYPES, _l("Only .yaml, .yml or .xlsx files are accepted.")),
-    ])
+    file = FileField(
+        _l("Framework file (YAML or Excel)"),
+        validators=[
+            FileRequired(_l("Choose a file.")),
+            FileAllowed(FRAMEWORK_FILE_TYPES, _l("Only .yaml, .yml or .xlsx files are accepted.")),
+        ],
+    )

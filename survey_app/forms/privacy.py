@@ -6,9 +6,10 @@ from survey_app.forms import Form
 
 
 class PersonForm(Form):
-    person = StringField(_l("E-mail address or telephone number of the person"),
-                         validators=[DataRequired(_l("Enter an e-mail address or a telephone number.")),
-                                     Length(max=254)])
+    person = StringField(
+        _l("E-mail address or telephone number of the person"),
+        validators=[DataRequired(_l("Enter an e-mail address or a telephone number.")), Length(max=254)],
+    )
 
 
 class PersonActionForm(Form):

@@ -17,8 +17,9 @@ class ReportValueForm(Form):
     criterion = SelectField(_l("Criterion"), validators=[DataRequired(_l("Choose a criterion."))])
     value = StringField(_l("Value"), validators=[DataRequired(_l("Enter a value.")), Length(max=50)])
     evidence = StringField(_l("Evidence (document reference)"), validators=[Optional(), Length(max=1000)])
-    explanation = TextAreaField(_l("Written explanation (needed without evidence)"),
-                                validators=[Optional(), Length(max=1000)])
+    explanation = TextAreaField(
+        _l("Written explanation (needed without evidence)"), validators=[Optional(), Length(max=1000)]
+    )
     document = FileField(_l("Evidence document (PDF: a scan of the signed paper, or the digitally signed file)"))
 
 
@@ -32,34 +33,53 @@ class AppraiseForm(Form):
 
 
 class RunForm(Form):
-    excluded = SelectMultipleField(_l("Criteria excluded from the ranking"), option_widget=CheckboxInput(),
-                                   widget=ListWidget(prefix_label=False), validate_choice=False)
-    kept = SelectMultipleField(_l("Proposed criteria kept in the ranking (units without data score 0 on them)"),
-                               option_widget=CheckboxInput(), widget=ListWidget(prefix_label=False),
-                               validate_choice=False)
-    peer_units = StringField(_l("Units without subordinate units or online services (codes)"),
-                             validators=[Optional(), Length(max=2000)])
-    peer_criteria = StringField(_l("…their criteria scored at the best peer's points (codes)"),
-                                validators=[Optional(), Length(max=2000)])
+    excluded = SelectMultipleField(
+        _l("Criteria excluded from the ranking"),
+        option_widget=CheckboxInput(),
+        widget=ListWidget(prefix_label=False),
+        validate_choice=False,
+    )
+    kept = SelectMultipleField(
+        _l("Proposed criteria kept in the ranking (units without data score 0 on them)"),
+        option_widget=CheckboxInput(),
+        widget=ListWidget(prefix_label=False),
+        validate_choice=False,
+    )
+    peer_units = StringField(
+        _l("Units without subordinate units or online services (codes)"), validators=[Optional(), Length(max=2000)]
+    )
+    peer_criteria = StringField(
+        _l("…their criteria scored at the best peer's points (codes)"), validators=[Optional(), Length(max=2000)]
+    )
     full_units = StringField(_l("Special-purpose units (codes)"), validators=[Optional(), Length(max=2000)])
-    full_criteria = StringField(_l("…their criteria given full marks (codes)"), validators=[Optional(), Length(max=2000)])
-    normalisation = SelectField(_l("Normalisation of criterion values"), default="none", choices=[
-        SelectChoice("none", _l("None: the points the scoring rules give")),
-        SelectChoice("min-max",
-                     _l("Min-max: each criterion rescaled from the lowest unit (0) to the highest (1)")),
-        SelectChoice("z-score", _l("Z-score: each criterion as standard deviations from the units' mean"))])
+    full_criteria = StringField(
+        _l("…their criteria given full marks (codes)"), validators=[Optional(), Length(max=2000)]
+    )
+    normalisation = SelectField(
+        _l("Normalisation of criterion values"),
+        default="none",
+        choices=[
+            SelectChoice("none", _l("None: the points the scoring rules give")),
+            SelectChoice("min-max", _l("Min-max: each criterion rescaled from the lowest unit (0) to the highest (1)")),
+            SelectChoice("z-score", _l("Z-score: each criterion as standard deviations from the units' mean")),
+        ],
+    )
     note = TextAreaField(_l("Note (why these exclusions and rules)"), validators=[Optional(), Length(max=2000)])
 
 
 class PublishForm(Form):
-    confirm = BooleanField(_l("I have checked this run: publish its results for good."),
-                           validators=[DataRequired(_l("Tick the box to confirm."))])
+    confirm = BooleanField(
+        _l("I have checked this run: publish its results for good."),
+        validators=[DataRequired(_l("Tick the box to confirm."))],
+    )
 
 
 class IndicatorValueForm(Form):
     indicator = SelectField(_l("Indicator"), validators=[DataRequired(_l("Choose an indicator."))])
     year = IntegerField(_l("Year"), validators=[DataRequired(_l("Enter a year."))])
-    quarter = SelectField(_l("Quarter"), choices=[SelectChoice(str(number), roman)
-                                                  for number, roman in enumerate(("I", "II", "III", "IV"), 1)])
+    quarter = SelectField(
+        _l("Quarter"),
+        choices=[SelectChoice(str(number), roman) for number, roman in enumerate(("I", "II", "III", "IV"), 1)],
+    )
     value = StringField(_l("Value"), validators=[DataRequired(_l("Enter a value.")), Length(max=50)])
     note = TextAreaField(_l("Note (source of the figure)"), validators=[Optional(), Length(max=2000)])

@@ -7,19 +7,23 @@ from survey_app.models import Role
 
 
 def role_choices():
-    return [(Role.ADMINISTRATOR.value, _l("Administrator")),
-            (Role.SAMPLE_DESIGNER.value, _l("Sample designer")),
-            (Role.SCORING_OFFICER.value, _l("Scoring officer")),
-            (Role.VIEWER.value, _l("Viewer"))]
+    return [
+        (Role.ADMINISTRATOR.value, _l("Administrator")),
+        (Role.SAMPLE_DESIGNER.value, _l("Sample designer")),
+        (Role.SCORING_OFFICER.value, _l("Scoring officer")),
+        (Role.VIEWER.value, _l("Viewer")),
+    ]
 
 
 class NewUserForm(Form):
     name = StringField(_l("Full name"), validators=[DataRequired(_l("Enter a name.")), Length(max=200)])
     email = EmailField(_l("E-mail"), validators=[DataRequired(_l("Enter an e-mail.")), Length(max=254)])
     role = SelectField(_l("Role"), choices=role_choices)
-    password = PasswordField(_l("Initial password"), validators=[DataRequired(_l("Enter a password.")),
-                                                                 Length(max=1000)],
-                             render_kw={"autocomplete": "new-password"})
+    password = PasswordField(
+        _l("Initial password"),
+        validators=[DataRequired(_l("Enter a password.")), Length(max=1000)],
+        render_kw={"autocomplete": "new-password"},
+    )
 
 
 class EditUserForm(Form):

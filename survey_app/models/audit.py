@@ -1,4 +1,5 @@
 """The audit log: who changed what, when, from which value to which."""
+
 from __future__ import annotations
 
 from datetime import datetime

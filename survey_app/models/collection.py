@@ -5,6 +5,7 @@ Privacy by construction: a response holds answers and nothing that names the res
 contact data live in their own table with a purpose and an erasure date; no IP address is stored anywhere
 here; in an anonymous fieldwork nothing links a token to the response it gave once it is submitted.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -14,7 +15,13 @@ from typing import Any
 from sqlalchemy import CheckConstraint, Column, Float, ForeignKey, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from questionnaires import EXPERT_GROUP, ExpertQuestionnaire, Questionnaire, expert_questionnaire_from_dict, questionnaire_from_dict
+from questionnaires import (
+    EXPERT_GROUP,
+    ExpertQuestionnaire,
+    Questionnaire,
+    expert_questionnaire_from_dict,
+    questionnaire_from_dict,
+)
 from survey_app.extensions import db
 from survey_app.models.frameworks import FrameworkVersion
 from survey_app.models.types import BilingualName, JSONDocument, UTCDateTime, utcnow
@@ -118,9 +125,11 @@ class Quota(db.Model):
     """The number of responses a stratum of a unit may give; ``filled`` never passes ``target``."""
 
     __tablename__ = "quotas"
-    __table_args__ = (UniqueConstraint("fieldwork_id", "unit_id", "stratum"),
-                      CheckConstraint("filled <= target", name="filled_within_target"),
-                      CheckConstraint("target >= 0", name="target_not_negative"))
+    __table_args__ = (
+        UniqueConstraint("fieldwork_id", "unit_id", "stratum"),
+        CheckConstraint("filled <= target", name="filled_within_target"),
+        CheckConstraint("target >= 0", name="target_not_negative"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     fieldwork_id: Mapped[int] = mapped_column(ForeignKey("fieldworks.id", ondelete="CASCADE"), index=True)
@@ -153,8 +162,9 @@ class Invitation(db.Model):
     response_id: Mapped[int | None] = mapped_column(ForeignKey("responses.id", ondelete="SET NULL"))
 
     unit: Mapped[Unit] = relationship()
-    contact: Mapped[InviteeContact | None] = relationship(back_populates="invitation", cascade="all, delete-orphan",
-                                                          uselist=False)
+    contact: Mapped[InviteeContact | None] = relationship(
+        back_populates="invitation", cascade="all, delete-orphan", uselist=False
+    )
 
     @property
     def status(self) -> str:

@@ -4,6 +4,7 @@ experts' forms behind their personal links.
 An expert's form is not anonymous (the panel's review needs to know whose scores sit far from the rest),
 but the person's contact data live only in the nomination, with the date they are to be erased.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -68,8 +69,9 @@ class ExpertPanel(db.Model):
     evaluation_round: Mapped[EvaluationRound] = relationship()
     unit: Mapped[Unit] = relationship()
     questionnaire: Mapped[PublishedQuestionnaire] = relationship()
-    seats: Mapped[list[PanelSeat]] = relationship(back_populates="panel", cascade="all, delete-orphan",
-                                                  order_by="PanelSeat.id")
+    seats: Mapped[list[PanelSeat]] = relationship(
+        back_populates="panel", cascade="all, delete-orphan", order_by="PanelSeat.id"
+    )
 
 
 class SeatRole(StrEnum):

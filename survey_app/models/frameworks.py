@@ -1,4 +1,5 @@
 """Index frameworks as stored: the validated document, and its nodes as rows that other records point at."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -35,8 +36,9 @@ class FrameworkVersion(BilingualName, db.Model):
     loaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     frozen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    nodes: Mapped[list[FrameworkNode]] = relationship(back_populates="framework", order_by="FrameworkNode.position",
-                                                      cascade="all, delete-orphan")
+    nodes: Mapped[list[FrameworkNode]] = relationship(
+        back_populates="framework", order_by="FrameworkNode.position", cascade="all, delete-orphan"
+    )
 
     @property
     def frozen(self) -> bool:

@@ -1,4 +1,5 @@
 """An evaluation round: one year's evaluation of one level, on a named framework and unit list."""
+
 from __future__ import annotations
 
 from datetime import datetime

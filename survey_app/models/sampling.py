@@ -1,5 +1,6 @@
 """Sample designs and weighting as stored: the plans staff keep, and every weighting run of a fieldwork with
 its inputs, weights, diagnostics and the estimates it gave, so that a published estimate can be traced."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,5 +1,6 @@
 """The scoring channels as stored (self-assessed data with their appraisal, cyberspace values) and the scoring
 runs: each run keeps the inputs it merged and their versions, so a published result can be computed again."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -44,8 +45,9 @@ class SelfAssessment(db.Model):
     appraised_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     unit: Mapped[Unit] = relationship()
-    documents: Mapped[list[EvidenceDocument]] = relationship(order_by="EvidenceDocument.id",
-                                                             cascade="all, delete-orphan", passive_deletes=True)
+    documents: Mapped[list[EvidenceDocument]] = relationship(
+        order_by="EvidenceDocument.id", cascade="all, delete-orphan", passive_deletes=True
+    )
 
 
 class EvidenceDocument(db.Model):
@@ -139,8 +141,11 @@ class StrategicIndicator(db.Model):
     targets: Mapped[dict[str, float]] = mapped_column(JSONDocument, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    values: Mapped[list["IndicatorValue"]] = relationship(back_populates="indicator", cascade="all, delete-orphan",
-                                                          order_by="(IndicatorValue.year, IndicatorValue.quarter)")
+    values: Mapped[list["IndicatorValue"]] = relationship(
+        back_populates="indicator",
+        cascade="all, delete-orphan",
+        order_by="(IndicatorValue.year, IndicatorValue.quarter)",
+    )
 
 
 class IndicatorValue(db.Model):

@@ -1,4 +1,5 @@
 """The units being evaluated: ministries, provinces, departments, districts, communes, in named lists."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -31,8 +32,9 @@ class UnitList(BilingualName, db.Model):
     last_year: Mapped[int | None]
     source: Mapped[str | None] = mapped_column(String(500))
 
-    units: Mapped[list[Unit]] = relationship(back_populates="unit_list", order_by="Unit.position",
-                                             cascade="all, delete-orphan")
+    units: Mapped[list[Unit]] = relationship(
+        back_populates="unit_list", order_by="Unit.position", cascade="all, delete-orphan"
+    )
 
 
 class Unit(db.Model):

@@ -1,4 +1,5 @@
 """Staff accounts: creation, roles, password checks and server-side sessions."""
+
 from __future__ import annotations
 
 import secrets
@@ -12,8 +13,7 @@ from sqlalchemy import delete, select
 from survey_app.extensions import db
 from survey_app.models import Role, StaffSession, User
 from survey_app.models.types import utcnow
-from survey_app.services import ServiceError
-from survey_app.services import audit
+from survey_app.services import ServiceError, audit
 from survey_app.services.tokens import new_token, token_hash
 
 MIN_PASSWORD_LENGTH = 12
@@ -32,7 +32,7 @@ def normalise_email(email: str) -> str:
     try:
         return validate_email(email.strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError:
-        raise ServiceError("invalid_email", email=email)
+        raise ServiceError("invalid_email", email=email) from None
 
 
 def create_user(email: str, name: str, role: str, password: str, *, actor: User | None = None) -> User:
@@ -44,7 +44,7 @@ def create_user(email: str, name: str, role: str, password: str, *, actor: User 
     try:
         role = Role(role)
     except ValueError:
-        raise ServiceError("unknown_role", role=role)
+        raise ServiceError("unknown_role", role=role) from None
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ServiceError("weak_password", minimum=MIN_PASSWORD_LENGTH)
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
@@ -89,7 +89,7 @@ def change_role(user: User, role: str, *, actor: User) -> None:
     try:
         role = Role(role)
     except ValueError:
-        raise ServiceError("unknown_role", role=role)
+        raise ServiceError("unknown_role", role=role) from None
     if user.id == actor.id and role is not Role.ADMINISTRATOR:
         raise ServiceError("own_role")
     if user.role != role:

@@ -1,4 +1,5 @@
 """Writing the audit log."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -7,10 +8,22 @@ from survey_app import logs
 from survey_app.extensions import db
 from survey_app.models import AuditEvent, User
 
+#: the session's ``info`` key holding the events of ``record_kept``
+KEPT = "audit_kept"
 
-def record(action: str, *, actor: User | None = None, entity: Any = None, entity_id: Any = None,
-           field: str | None = None, old: Any = None, new: Any = None, details: dict | None = None,
-           actor_label: str | None = None) -> AuditEvent:
+
+def record(
+    action: str,
+    *,
+    actor: User | None = None,
+    entity: Any = None,
+    entity_id: Any = None,
+    field: str | None = None,
+    old: Any = None,
+    new: Any = None,
+    details: dict | None = None,
+    actor_label: str | None = None,
+) -> AuditEvent:
     """Add one audit event to the session.
 
     :param action: what happened, as a dotted name
@@ -33,3 +46,22 @@ def record(action: str, *, actor: User | None = None, entity: Any = None, entity
     db.session.add(event)
     logs.audit_line(action, event.actor, event.entity_type, event.entity_id, (details or {}).get("address"))
     return event
+
+
+def record_kept(action: str, **fields) -> AuditEvent:
+    """Record an event that stands whether the request's work is kept or not (a refused access). It waits
+    outside the request's transaction, and the request's boundary writes it in a short transaction of its
+    own once that one has ended (``take_kept``).
+
+    :param fields: as for ``record``
+    :return: the event, not yet in the session
+    """
+    event = record(action, **fields)
+    db.session.expunge(event)
+    db.session.info.setdefault(KEPT, []).append(event)
+    return event
+
+
+def take_kept() -> list[AuditEvent]:
+    """The events recorded with ``record_kept`` since the last call."""
+    return db.session.info.pop(KEPT, [])

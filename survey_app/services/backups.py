@@ -3,6 +3,7 @@ evidence documents' folder, with a fingerprint that proves a restore brought bac
 
 A backup is a folder: ``database.dump``, ``evidence.tar`` and ``manifest.json`` (the fingerprint at the time
 of the dump). A restore goes into an empty database, then computes the fingerprint again and compares."""
+
 from __future__ import annotations
 
 import hashlib
@@ -33,26 +34,44 @@ def _canonical(value: Any) -> str:
 def fingerprint() -> dict[str, Any]:
     """Row counts of every table, and SHA-256 checksums over every response's and expert form's content and over
     the evidence files: equal fingerprints mean the same answers, to the byte."""
-    counts = {table.name: db.session.scalar(select(func.count()).select_from(table))
-              for table in db.metadata.sorted_tables}
+    counts = {
+        table.name: db.session.scalar(select(func.count()).select_from(table)) for table in db.metadata.sorted_tables
+    }
     responses = hashlib.sha256()
-    for row in db.session.execute(select(Response.id, Response.fieldwork_id, Response.unit_id, Response.submission_id,
-                                         Response.payload_hash, Response.answers, Response.submitted_at,
-                                         Response.excluded).order_by(Response.id)):
+    for row in db.session.execute(
+        select(
+            Response.id,
+            Response.fieldwork_id,
+            Response.unit_id,
+            Response.submission_id,
+            Response.payload_hash,
+            Response.answers,
+            Response.submitted_at,
+            Response.excluded,
+        ).order_by(Response.id)
+    ):
         responses.update((_canonical(list(row)) + "\n").encode())
     forms = hashlib.sha256()
-    for row in db.session.execute(select(ExpertForm.id, ExpertForm.answers, ExpertForm.submitted_at,
-                                         ExpertForm.submission_id).order_by(ExpertForm.id)):
+    for row in db.session.execute(
+        select(ExpertForm.id, ExpertForm.answers, ExpertForm.submitted_at, ExpertForm.submission_id).order_by(
+            ExpertForm.id
+        )
+    ):
         forms.update((_canonical(list(row)) + "\n").encode())
     files = hashlib.sha256()
     folder = evidence.folder()
-    for stored_name, sha256 in db.session.execute(select(EvidenceDocument.stored_name, EvidenceDocument.sha256)
-                                                  .order_by(EvidenceDocument.id)):
+    for stored_name, sha256 in db.session.execute(
+        select(EvidenceDocument.stored_name, EvidenceDocument.sha256).order_by(EvidenceDocument.id)
+    ):
         path = folder / stored_name
         actual = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "missing"
         files.update(f"{stored_name}:{sha256}:{actual}\n".encode())
-    return {"counts": counts, "responses_sha256": responses.hexdigest(), "expert_forms_sha256": forms.hexdigest(),
-            "evidence_sha256": files.hexdigest()}
+    return {
+        "counts": counts,
+        "responses_sha256": responses.hexdigest(),
+        "expert_forms_sha256": forms.hexdigest(),
+        "evidence_sha256": files.hexdigest(),
+    }
 
 
 def _postgres_url() -> tuple[str, dict[str, str]]:
@@ -98,8 +117,18 @@ def create(target: Path) -> dict[str, Any]:
     try:
         snapshot = db.session.scalar(text("SELECT pg_export_snapshot()"))
         manifest = {"made_at": datetime.now(timezone.utc).isoformat(), "fingerprint": fingerprint()}
-        _run([_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges", f"--snapshot={snapshot}",
-              f"--file={target / DUMP}", url], env)
+        _run(
+            [
+                _tool("pg_dump"),
+                "--format=custom",
+                "--no-owner",
+                "--no-privileges",
+                f"--snapshot={snapshot}",
+                f"--file={target / DUMP}",
+                url,
+            ],
+            env,
+        )
         # evidence files are written before their row commits and never changed: all the snapshot names exist
         with tarfile.open(target / FILES, "w") as archive:
             archive.add(evidence.folder(), arcname="evidence")
@@ -123,8 +152,18 @@ def restore(source: Path) -> dict[str, Any]:
     if inspect(db.engine).get_table_names():
         raise ServiceError("database_not_empty")
     db.session.remove()
-    _run([_tool("pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction",
-          f"--dbname={url}", str(source / DUMP)], env)
+    _run(
+        [
+            _tool("pg_restore"),
+            "--no-owner",
+            "--no-privileges",
+            "--exit-on-error",
+            "--single-transaction",
+            f"--dbname={url}",
+            str(source / DUMP),
+        ],
+        env,
+    )
     folder = evidence.folder()
     with tarfile.open(source / FILES) as archive:
         for member in archive.getmembers():

@@ -9,20 +9,17 @@ The rules that matter for the data:
   place, and the place is taken with one conditional UPDATE, so concurrent submissions never overshoot;
 - a token or resume code is looked up by its hash; nothing here stores an IP address.
 """
+
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping
-from weakref import WeakKeyDictionary
 
-import pandas as pd
 from sqlalchemy import bindparam, delete, false, func, null, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import joinedload
 
 from questionnaires import (
@@ -40,6 +37,8 @@ from questionnaires import (
     stratum_of,
 )
 from questionnaires.responses import QualityFlag
+from questionnaires.tables import TableError, read_table
+from survey_app.cache import PerEngine
 from survey_app.config import SUBMISSIONS_BIND
 from survey_app.extensions import db
 from survey_app.models import (
@@ -76,8 +75,17 @@ def stratum_key(values: Iterable[str]) -> str:
 
 # --- questionnaires -------------------------------------------------------------------------------------
 
-def publish_questionnaire(framework: FrameworkVersion, group: RespondentGroup, bank: QuestionBank, *, code: str,
-                          name_vi: str, name_en: str, actor: User | None) -> tuple[PublishedQuestionnaire, bool]:
+
+def publish_questionnaire(
+    framework: FrameworkVersion,
+    group: RespondentGroup,
+    bank: QuestionBank,
+    *,
+    code: str,
+    name_vi: str,
+    name_en: str,
+    actor: User | None,
+) -> tuple[PublishedQuestionnaire, bool]:
     """Generate the group's questionnaire from the framework and publish it as a frozen snapshot.
 
     The same content again returns the latest version unchanged; other content makes a new version.
@@ -92,44 +100,88 @@ def publish_questionnaire(framework: FrameworkVersion, group: RespondentGroup, b
     questionnaire = generate(spec, bank.questions, group, bank.background)
     if not questionnaire.questions():
         raise ServiceError("empty_questionnaire", group=str(group))
-    return publish_snapshot(framework, str(group), questionnaire_to_dict(questionnaire), code=code, name_vi=name_vi,
-                            name_en=name_en, actor=actor)
+    return publish_snapshot(
+        framework,
+        str(group),
+        questionnaire_to_dict(questionnaire),
+        code=code,
+        name_vi=name_vi,
+        name_en=name_en,
+        actor=actor,
+    )
 
 
-def publish_snapshot(framework: FrameworkVersion, group: str, document: dict[str, Any], *, code: str, name_vi: str,
-                     name_en: str, actor: User | None) -> tuple[PublishedQuestionnaire, bool]:
+def publish_snapshot(
+    framework: FrameworkVersion,
+    group: str,
+    document: dict[str, Any],
+    *,
+    code: str,
+    name_vi: str,
+    name_en: str,
+    actor: User | None,
+) -> tuple[PublishedQuestionnaire, bool]:
     """Store a generated questionnaire's document as the next version of ``code``, unless the latest version
     already has this content.
 
     :return: the snapshot and whether it is new
     """
     digest = document_hash(document)
-    latest = db.session.scalar(select(PublishedQuestionnaire).where(PublishedQuestionnaire.code == code)
-                               .order_by(PublishedQuestionnaire.version.desc()).limit(1))
+    latest = db.session.scalar(
+        select(PublishedQuestionnaire)
+        .where(PublishedQuestionnaire.code == code)
+        .order_by(PublishedQuestionnaire.version.desc())
+        .limit(1)
+    )
     if latest is not None and latest.content_hash == digest:
         return latest, False
-    snapshot = PublishedQuestionnaire(code=code, version=(latest.version + 1) if latest else 1, group=group,
-                                      name_vi=name_vi, name_en=name_en or name_vi, framework=framework,
-                                      document=document, content_hash=digest,
-                                      published_by_id=actor.id if actor else None)
+    snapshot = PublishedQuestionnaire(
+        code=code,
+        version=(latest.version + 1) if latest else 1,
+        group=group,
+        name_vi=name_vi,
+        name_en=name_en or name_vi,
+        framework=framework,
+        document=document,
+        content_hash=digest,
+        published_by_id=actor.id if actor else None,
+    )
     db.session.add(snapshot)
     db.session.flush()
-    audit.record("questionnaire.publish", actor=actor, entity=snapshot,
-                 new={"code": code, "version": snapshot.version, "content_hash": digest})
+    audit.record(
+        "questionnaire.publish",
+        actor=actor,
+        entity=snapshot,
+        new={"code": code, "version": snapshot.version, "content_hash": digest},
+    )
     return snapshot, True
 
 
 def list_questionnaires() -> list[PublishedQuestionnaire]:
-    return list(db.session.scalars(select(PublishedQuestionnaire).order_by(PublishedQuestionnaire.code,
-                                                                           PublishedQuestionnaire.version.desc())))
+    return list(
+        db.session.scalars(
+            select(PublishedQuestionnaire).order_by(PublishedQuestionnaire.code, PublishedQuestionnaire.version.desc())
+        )
+    )
 
 
 # --- fieldwork ------------------------------------------------------------------------------------------
 
-def create_fieldwork(code: str, questionnaire: PublishedQuestionnaire, mode: FieldworkMode, units: list[Unit], *,
-                     name_vi: str, name_en: str = "", anonymous: bool = True, quota_dimensions: list[str] = (),
-                     closes_at: datetime | None = None, evaluation_round: EvaluationRound | None = None,
-                     actor: User | None) -> Fieldwork:
+
+def create_fieldwork(
+    code: str,
+    questionnaire: PublishedQuestionnaire,
+    mode: FieldworkMode,
+    units: list[Unit],
+    *,
+    name_vi: str,
+    name_en: str = "",
+    anonymous: bool = True,
+    quota_dimensions: list[str] = (),
+    closes_at: datetime | None = None,
+    evaluation_round: EvaluationRound | None = None,
+    actor: User | None,
+) -> Fieldwork:
     """Open fieldwork for a questionnaire in a set of units.
 
     :raises ServiceError: ``fieldwork_code_taken``; ``no_units``; ``bad_quota_dimension`` when a dimension is
@@ -141,34 +193,67 @@ def create_fieldwork(code: str, questionnaire: PublishedQuestionnaire, mode: Fie
         raise ServiceError("no_units")
     if questionnaire.for_experts:
         raise ServiceError("experts_questionnaire")
-    choice_questions = {q.code for q in questionnaire.questionnaire.questions()
-                        if q.type in (QuestionType.SINGLE, QuestionType.YES_NO, QuestionType.LIKERT)}
+    choice_questions = {
+        q.code
+        for q in questionnaire.questionnaire.questions()
+        if q.type in (QuestionType.SINGLE, QuestionType.YES_NO, QuestionType.LIKERT)
+    }
     for dimension in quota_dimensions:
         if dimension not in choice_questions:
             raise ServiceError("bad_quota_dimension", dimension=dimension)
-    fieldwork = Fieldwork(code=code, name_vi=name_vi, name_en=name_en or name_vi, questionnaire=questionnaire,
-                          mode=mode, anonymous=anonymous, quota_dimensions=list(quota_dimensions),
-                          closes_at=closes_at, round_id=evaluation_round.id if evaluation_round else None,
-                          units=list(units), created_by_id=actor.id if actor else None)
+    fieldwork = Fieldwork(
+        code=code,
+        name_vi=name_vi,
+        name_en=name_en or name_vi,
+        questionnaire=questionnaire,
+        mode=mode,
+        anonymous=anonymous,
+        quota_dimensions=list(quota_dimensions),
+        closes_at=closes_at,
+        round_id=evaluation_round.id if evaluation_round else None,
+        units=list(units),
+        created_by_id=actor.id if actor else None,
+    )
     db.session.add(fieldwork)
     db.session.flush()
-    audit.record("fieldwork.create", actor=actor, entity=fieldwork,
-                 new={"code": code, "questionnaire_id": questionnaire.id, "mode": str(mode),
-                      "units": [unit.code for unit in units], "quota_dimensions": list(quota_dimensions)})
+    audit.record(
+        "fieldwork.create",
+        actor=actor,
+        entity=fieldwork,
+        new={
+            "code": code,
+            "questionnaire_id": questionnaire.id,
+            "mode": str(mode),
+            "units": [unit.code for unit in units],
+            "quota_dimensions": list(quota_dimensions),
+        },
+    )
     return fieldwork
 
 
 def get_fieldwork(code: str) -> Fieldwork | None:
     """The fieldwork with its units and questionnaire snapshot, in one query (every submission needs them)."""
-    return db.session.scalars(select(Fieldwork).where(Fieldwork.code == code)
-                              .options(joinedload(Fieldwork.units), joinedload(Fieldwork.questionnaire))
-                              ).unique().one_or_none()
+    return (
+        db.session.scalars(
+            select(Fieldwork)
+            .where(Fieldwork.code == code)
+            .options(joinedload(Fieldwork.units), joinedload(Fieldwork.questionnaire))
+        )
+        .unique()
+        .one_or_none()
+    )
 
 
 def set_status(fieldwork: Fieldwork, status: FieldworkStatus, *, actor: User) -> None:
     if fieldwork.status != status:
-        audit.record("fieldwork.status", actor=actor, entity=fieldwork, field="status", old=str(fieldwork.status),
-                     new=str(status))
+        audit.record(
+            "fieldwork.status",
+            actor=actor,
+            entity=fieldwork,
+            field="status",
+            old=str(fieldwork.status),
+            new=str(status),
+        )
         fieldwork.status = status
 
 
@@ -183,29 +268,18 @@ class RowProblem:
     params: dict[str, Any] = field(default_factory=dict)
 
 
-def read_rows(data: bytes, filename: str) -> list[dict[str, str]]:
-    """The rows of an uploaded CSV or Excel file, keyed by lower-cased header, values as text."""
-    if not filename.lower().endswith((".xlsx", ".xlsm")):
-        return read_csv(data)
-    try:
-        table = pd.read_excel(io.BytesIO(data), dtype=str).fillna("")
-    except Exception:  # openpyxl raises many kinds (zip, XML, missing parts) for a damaged workbook
-        raise ServiceError("unreadable_file", kind="Excel (.xlsx)")
-    return [{str(k).strip().lower(): str(v).strip() for k, v in row.items()} for row in table.to_dict("records")]
+def read_rows(data: bytes, filename: str = "", *, excel: bool = True) -> list[dict[str, str]]:
+    """The rows of an uploaded table (``questionnaires.tables``: a CSV with ``,`` or ``;``, or a workbook when
+    ``excel``), keyed by header as compared (trimmed, case folded), values as text. Blank rows are kept (and
+    are to be skipped), so that under a header on row 1 the n-th row is the file's row n + 1.
 
-
-def read_csv(data: bytes) -> list[dict[str, str]]:
+    :raises ServiceError: the reader's codes (``unreadable_file``, ``not_utf8``, ``unreadable_row``,
+        ``extra_cells``, ``duplicate_column``), naming the row or column
+    """
     try:
-        text = data.decode("utf-8-sig")
-        if "\x00" in text:  # not a text file (UTF-16, a binary), and nothing a database text can hold
-            raise UnicodeDecodeError("utf-8", data, 0, 1, "NUL character")
-        first = text.split("\n", 1)[0]
-        rows = list(csv.DictReader(io.StringIO(text, newline=""),
-                                   delimiter=";" if first.count(";") > first.count(",") else ","))
-    except (UnicodeDecodeError, csv.Error):
-        raise ServiceError("unreadable_file", kind="CSV (UTF-8)")
-    return [{(k or "").strip().lower(): (v or "").strip() if isinstance(v, str) else "" for k, v in row.items()}
-            for row in rows]
+        return read_table(data, filename, excel=excel).records()
+    except TableError as error:
+        raise ServiceError(error.code, **error.params) from None
 
 
 def set_quotas(fieldwork: Fieldwork, data: bytes, *, actor: User) -> int:
@@ -217,17 +291,21 @@ def set_quotas(fieldwork: Fieldwork, data: bytes, *, actor: User) -> int:
     """
     if not fieldwork.quota_dimensions:
         raise ServiceError("no_quota_dimensions")
-    rows = read_csv(data)
+    rows = read_rows(data, excel=False)
     units = _unit_by_code(fieldwork)
     questions = {q.code: q for q in fieldwork.questionnaire.questionnaire.questions()}
-    existing = {(quota.unit_id, quota.stratum): quota for quota in
-                db.session.scalars(select(Quota).where(Quota.fieldwork_id == fieldwork.id))}
+    existing = {
+        (quota.unit_id, quota.stratum): quota
+        for quota in db.session.scalars(select(Quota).where(Quota.fieldwork_id == fieldwork.id))
+    }
     problems: list[RowProblem] = []
     targets: dict[tuple[int, str], int] = {}
     required = ["unit", *[d.lower() for d in fieldwork.quota_dimensions], "target"]
     if rows and (missing := [c for c in required if c not in rows[0]]):
         raise ServiceError("missing_column", column=", ".join(missing))
     for line, row in enumerate(rows, start=2):
+        if not any(row.values()):
+            continue
         unit = units.get(row.get("unit", ""))
         if unit is None:
             problems.append(RowProblem(line, "unknown_unit", {"unit": row.get("unit", "")}))
@@ -272,12 +350,14 @@ def quota_for(fieldwork: Fieldwork, unit: Unit, answers: Mapping[str, Any]) -> t
     if values is None:
         return None, None
     stratum = stratum_key(values)
-    quota = db.session.scalar(select(Quota).where(Quota.fieldwork_id == fieldwork.id, Quota.unit_id == unit.id,
-                                                  Quota.stratum == stratum))
+    quota = db.session.scalar(
+        select(Quota).where(Quota.fieldwork_id == fieldwork.id, Quota.unit_id == unit.id, Quota.stratum == stratum)
+    )
     return stratum, quota
 
 
 # --- invitations ----------------------------------------------------------------------------------------
+
 
 @dataclass
 class IssuedInvitation:
@@ -286,8 +366,9 @@ class IssuedInvitation:
     token: str
 
 
-def issue_invitations(fieldwork: Fieldwork, invitees: list[Mapping[str, Any]], *, actor: User,
-                      erase_after: date | None = None) -> list[IssuedInvitation]:
+def issue_invitations(
+    fieldwork: Fieldwork, invitees: list[Mapping[str, Any]], *, actor: User, erase_after: date | None = None
+) -> list[IssuedInvitation]:
     """Create a personal link per invitee.
 
     :param invitees: mappings with ``unit`` (code) and optionally ``name``, ``email``, ``phone`` (kept apart,
@@ -316,12 +397,20 @@ def issue_invitations(fieldwork: Fieldwork, invitees: list[Mapping[str, Any]], *
     for invitee in invitees:
         token = new_token()
         probability = invitee.get("inclusion_probability")
-        invitation = Invitation(fieldwork_id=fieldwork.id, unit=units[str(invitee["unit"])],
-                                token_hash=token_hash(token), stratum=invitee.get("stratum") or None,
-                                inclusion_probability=float(probability) if probability not in (None, "") else None)
+        invitation = Invitation(
+            fieldwork_id=fieldwork.id,
+            unit=units[str(invitee["unit"])],
+            token_hash=token_hash(token),
+            stratum=invitee.get("stratum") or None,
+            inclusion_probability=float(probability) if probability not in (None, "") else None,
+        )
         if any(invitee.get(key) for key in ("name", "email", "phone")):
-            invitation.contact = InviteeContact(name=invitee.get("name") or None, email=invitee.get("email") or None,
-                                                phone=invitee.get("phone") or None, erase_after=erase_after)
+            invitation.contact = InviteeContact(
+                name=invitee.get("name") or None,
+                email=invitee.get("email") or None,
+                phone=invitee.get("phone") or None,
+                erase_after=erase_after,
+            )
         db.session.add(invitation)
         issued.append(IssuedInvitation(invitation, token))
     db.session.flush()
@@ -339,6 +428,7 @@ def revoke_invitation(invitation: Invitation, *, actor: User, reason: str) -> No
 
 
 # --- the respondent's side ------------------------------------------------------------------------------
+
 
 def _usable(fieldwork: Fieldwork) -> None:
     if not fieldwork.is_open(utcnow()):
@@ -359,12 +449,16 @@ def open_invitation(token: str) -> ResponseDraft:
         raise ServiceError("link_revoked")
     if invitation.submitted_at is not None:
         response = db.session.get(Response, invitation.response_id) if invitation.response_id else None
-        raise ServiceError("link_used", submitted_at=invitation.submitted_at,
-                           receipt=receipt(response) if response is not None else None)
+        raise ServiceError(
+            "link_used",
+            submitted_at=invitation.submitted_at,
+            receipt=receipt(response) if response is not None else None,
+        )
     fieldwork = db.session.get(Fieldwork, invitation.fieldwork_id)
     _usable(fieldwork)
-    draft = db.session.scalar(select(ResponseDraft).where(ResponseDraft.invitation_id == invitation.id)
-                              .options(*_DRAFT_CONTEXT))
+    draft = db.session.scalar(
+        select(ResponseDraft).where(ResponseDraft.invitation_id == invitation.id).options(*_DRAFT_CONTEXT)
+    )
     if draft is None:
         invitation.opened_at = invitation.opened_at or utcnow()
         draft = ResponseDraft(fieldwork=fieldwork, unit_id=invitation.unit_id, invitation=invitation, answers={})
@@ -391,14 +485,19 @@ def start_open_draft(fieldwork: Fieldwork, unit: Unit) -> tuple[ResponseDraft, s
 
 
 #: what every page of a draft reads besides the draft: loaded with it in one query, not one at a time
-_DRAFT_CONTEXT = (joinedload(ResponseDraft.fieldwork).joinedload(Fieldwork.questionnaire),
-                  joinedload(ResponseDraft.unit))
+_DRAFT_CONTEXT = (
+    joinedload(ResponseDraft.fieldwork).joinedload(Fieldwork.questionnaire),
+    joinedload(ResponseDraft.unit),
+)
 
 
 def find_draft(resume_code: str) -> ResponseDraft:
     """:raises ServiceError: ``unknown_link`` (also for a draft already submitted), ``fieldwork_closed``"""
-    draft = db.session.scalar(select(ResponseDraft).where(
-        ResponseDraft.resume_hash == token_hash(normalise_resume_code(resume_code))).options(*_DRAFT_CONTEXT))
+    draft = db.session.scalar(
+        select(ResponseDraft)
+        .where(ResponseDraft.resume_hash == token_hash(normalise_resume_code(resume_code)))
+        .options(*_DRAFT_CONTEXT)
+    )
     if draft is None:
         raise ServiceError("unknown_link")
     _usable(draft.fieldwork)
@@ -445,9 +544,18 @@ class Submitted:
     replay: bool
 
 
-def submit(fieldwork: Fieldwork, unit: Unit, raw_answers: Mapping[str, Any], submission_id: str, *, source: str,
-           started_at: datetime | None = None, duration_seconds: float | None = None,
-           draft: ResponseDraft | None = None, invitation: Invitation | None = None) -> Submitted:
+def submit(
+    fieldwork: Fieldwork,
+    unit: Unit,
+    raw_answers: Mapping[str, Any],
+    submission_id: str,
+    *,
+    source: str,
+    started_at: datetime | None = None,
+    duration_seconds: float | None = None,
+    draft: ResponseDraft | None = None,
+    invitation: Invitation | None = None,
+) -> Submitted:
     """Store a complete response exactly once.
 
     :raises ServiceError: ``invalid_answers`` (with ``problems`` by question), ``submission_conflict`` for a
@@ -493,9 +601,15 @@ def submit(fieldwork: Fieldwork, unit: Unit, raw_answers: Mapping[str, Any], sub
         values = stratum_of(answers, fieldwork.quota_dimensions)
         stratum = stratum_key(values) if values is not None else None
     response = _insert_once(
-        fieldwork_id=fieldwork.id, questionnaire_id=fieldwork.questionnaire_id, unit_id=unit.id,
-        submission_id=submission_id, payload_hash=payload_hash, stratum=stratum, source=source,
-        **_new_response(questionnaire, answers, started_at=started_at, duration_seconds=duration_seconds, now=now))
+        fieldwork_id=fieldwork.id,
+        questionnaire_id=fieldwork.questionnaire_id,
+        unit_id=unit.id,
+        submission_id=submission_id,
+        payload_hash=payload_hash,
+        stratum=stratum,
+        source=source,
+        **_new_response(questionnaire, answers, started_at=started_at, duration_seconds=duration_seconds, now=now),
+    )
     if response is None:
         # the same identifier was stored before, or by a concurrent request that has committed meanwhile
         existing = _stored(fieldwork, submission_id)
@@ -533,14 +647,25 @@ def _payload_hash(unit_code: str, answers: Mapping[str, Any]) -> str:
     return document_hash({"unit": unit_code, "answers": answers})
 
 
-def _new_response(questionnaire, answers: dict[str, Any], *, started_at: datetime | None,
-                  duration_seconds: float | None, now: datetime) -> dict[str, Any]:
+def _new_response(
+    questionnaire,
+    answers: dict[str, Any],
+    *,
+    started_at: datetime | None,
+    duration_seconds: float | None,
+    now: datetime,
+) -> dict[str, Any]:
     """The columns of a new response row beyond where it belongs: the answers, when, how long (from
     ``started_at`` unless given) and the quality flags found at submission."""
     if duration_seconds is None and started_at is not None:
         duration_seconds = max((now - started_at).total_seconds(), 0.0)
-    return {"answers": answers, "started_at": started_at, "submitted_at": now, "duration_seconds": duration_seconds,
-            "flags": [str(flag) for flag in quality_flags(questionnaire, answers, None, None)]}
+    return {
+        "answers": answers,
+        "started_at": started_at,
+        "submitted_at": now,
+        "duration_seconds": duration_seconds,
+        "flags": [str(flag) for flag in quality_flags(questionnaire, answers, None, None)],
+    }
 
 
 def _insert_once(**values):
@@ -557,21 +682,33 @@ def _insert_once(**values):
 
 # built once: the values travel as parameters, so the statement compiles once per process
 _INSERT_ONCE = {
-    name: insert(Response.__table__).on_conflict_do_nothing(index_elements=["fieldwork_id", "submission_id"])
+    name: insert(Response.__table__)
+    .on_conflict_do_nothing(index_elements=["fieldwork_id", "submission_id"])
     .returning(Response.__table__.c.id, Response.__table__.c.submission_id, Response.__table__.c.submitted_at)
-    for name, insert in (("postgresql", postgresql_insert), ("sqlite", sqlite_insert))}
+    for name, insert in (("postgresql", postgresql_insert), ("sqlite", sqlite_insert))
+}
 
 
 def _take_quota_place(fieldwork: Fieldwork, unit: Unit, stratum: str | None) -> None:
     """Take one place in the stratum's quota in one conditional update, so concurrent submissions never
     overshoot it; a stratum without a quota, or without a place left, refuses the response."""
     taken = db.session.execute(
-        update(Quota).where(Quota.fieldwork_id == fieldwork.id, Quota.unit_id == unit.id, Quota.stratum == stratum,
-                            Quota.filled < Quota.target)
-        .values(filled=Quota.filled + 1).returning(Quota.id)).first()
+        update(Quota)
+        .where(
+            Quota.fieldwork_id == fieldwork.id,
+            Quota.unit_id == unit.id,
+            Quota.stratum == stratum,
+            Quota.filled < Quota.target,
+        )
+        .values(filled=Quota.filled + 1)
+        .returning(Quota.id)
+    ).first()
     if taken is None:
-        exists = db.session.scalar(select(Quota.id).where(Quota.fieldwork_id == fieldwork.id,
-                                                          Quota.unit_id == unit.id, Quota.stratum == stratum))
+        exists = db.session.scalar(
+            select(Quota.id).where(
+                Quota.fieldwork_id == fieldwork.id, Quota.unit_id == unit.id, Quota.stratum == stratum
+            )
+        )
         raise ServiceError("quota_full" if exists else "not_in_quota", stratum=stratum or "")
 
 
@@ -592,8 +729,9 @@ def receipt(response: Response | StoredResponse) -> str:
 
 
 def _stored(fieldwork: Fieldwork, submission_id: str) -> Response | None:
-    return db.session.scalar(select(Response).where(Response.fieldwork_id == fieldwork.id,
-                                                    Response.submission_id == submission_id))
+    return db.session.scalar(
+        select(Response).where(Response.fieldwork_id == fieldwork.id, Response.submission_id == submission_id)
+    )
 
 
 def _replay(existing: Response, payload_hash: str) -> Submitted:
@@ -603,6 +741,7 @@ def _replay(existing: Response, payload_hash: str) -> Submitted:
 
 
 # --- the API's submissions: one statement each -----------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class SubmissionTarget:
@@ -619,37 +758,47 @@ class SubmissionTarget:
     quota_dimensions: tuple[str, ...]
 
 
-#: per database engine (tests open many): fieldwork code → SubmissionTarget, and API key hash → LiveKey
-_TARGETS: WeakKeyDictionary = WeakKeyDictionary()
-_KEYS: WeakKeyDictionary = WeakKeyDictionary()
 #: how long a key found live is admitted without asking the database again; submissions check it in their
 #: insert all the same, so a revoked key stores nothing from the moment it is revoked
 KEY_RECHECK = timedelta(seconds=30)
+#: per database engine: fieldwork code → SubmissionTarget (never changes), and API key hash → LiveKey
+_TARGETS: PerEngine[SubmissionTarget] = PerEngine(256)
+_KEYS: PerEngine[LiveKey] = PerEngine(1024, ttl=KEY_RECHECK.total_seconds())
 
 
 def submission_target(code: str) -> SubmissionTarget | None:
     """The fieldwork's fixed facts, loaded once per process (None when there is no such fieldwork)."""
-    targets = _TARGETS.setdefault(db.engine, {})
+    targets = _TARGETS.of(db.engine)
     target = targets.get(code)
     if target is None:
         fieldwork = get_fieldwork(code)
         if fieldwork is None:
             return None
-        target = targets[code] = _target_of(fieldwork)
+        target = targets.set(code, _target_of(fieldwork))
     return target
 
 
 def _target_of(fieldwork: Fieldwork) -> SubmissionTarget:
-    return SubmissionTarget(fieldwork_id=fieldwork.id, code=fieldwork.code,
-                            questionnaire_id=fieldwork.questionnaire_id,
-                            questionnaire=fieldwork.questionnaire.questionnaire,
-                            unit_ids={unit.code: unit.id for unit in fieldwork.units},
-                            quota_dimensions=tuple(fieldwork.quota_dimensions))
+    return SubmissionTarget(
+        fieldwork_id=fieldwork.id,
+        code=fieldwork.code,
+        questionnaire_id=fieldwork.questionnaire_id,
+        questionnaire=fieldwork.questionnaire.questionnaire,
+        unit_ids={unit.code: unit.id for unit in fieldwork.units},
+        quota_dimensions=tuple(fieldwork.quota_dimensions),
+    )
 
 
-def submit_with_key(target: SubmissionTarget, unit_code: str, raw_answers: Mapping[str, Any], submission_id: str,
-                    *, api_key: LiveKey, started_at: datetime | None = None,
-                    duration_seconds: float | None = None) -> Submitted:
+def submit_with_key(
+    target: SubmissionTarget,
+    unit_code: str,
+    raw_answers: Mapping[str, Any],
+    submission_id: str,
+    *,
+    api_key: LiveKey,
+    started_at: datetime | None = None,
+    duration_seconds: float | None = None,
+) -> Submitted:
     """Store a complete response sent with an API key, exactly once, with ``submit``'s rules.
 
     The common case, a new response to an open fieldwork without quotas, is one autocommitted statement
@@ -669,42 +818,57 @@ def submit_with_key(target: SubmissionTarget, unit_code: str, raw_answers: Mappi
     answers = _valid_answers(target.questionnaire, raw_answers)
     if not target.quota_dimensions:
         now = utcnow()
-        response_id = _insert_checked(dict(
-            fieldwork_id=target.fieldwork_id, code=target.code, questionnaire_id=target.questionnaire_id,
-            unit_id=target.unit_ids[unit_code], api_key_id=api_key.id, submission_id=submission_id,
-            payload_hash=_payload_hash(unit_code, answers), source="api",
-            **_new_response(target.questionnaire, answers, started_at=started_at, duration_seconds=duration_seconds,
-                            now=now)))
+        response_id = _insert_checked(
+            dict(
+                fieldwork_id=target.fieldwork_id,
+                code=target.code,
+                questionnaire_id=target.questionnaire_id,
+                unit_id=target.unit_ids[unit_code],
+                api_key_id=api_key.id,
+                submission_id=submission_id,
+                payload_hash=_payload_hash(unit_code, answers),
+                source="api",
+                **_new_response(
+                    target.questionnaire, answers, started_at=started_at, duration_seconds=duration_seconds, now=now
+                ),
+            )
+        )
         if response_id is not None:
             return Submitted(StoredResponse(response_id, submission_id, now), replay=False)
     if not key_is_live(api_key):
         raise ServiceError("api_key_revoked")
     fieldwork = get_fieldwork(target.code)
     if fieldwork is None or fieldwork.id != target.fieldwork_id:
-        _TARGETS.get(db.engine, {}).pop(target.code, None)
+        _TARGETS.of(db.engine).pop(target.code)
         raise ServiceError("fieldwork_gone")
     unit = next(unit for unit in fieldwork.units if unit.code == unit_code)
-    return submit(fieldwork, unit, raw_answers, submission_id, source="api", started_at=started_at,
-                  duration_seconds=duration_seconds)
+    return submit(
+        fieldwork,
+        unit,
+        raw_answers,
+        submission_id,
+        source="api",
+        started_at=started_at,
+        duration_seconds=duration_seconds,
+    )
 
 
 def _insert_checked(values: dict[str, Any]) -> int | None:
     """Run the checked insert, autocommitted, on the submissions engine: the new response's id, or None.
 
-    The statement runs on the driver's cursor (see ``CompiledOnce``). A driver error makes SQLAlchemy run
-    it again, which either succeeds or raises the error as SQLAlchemy does everywhere else (a dead connection
-    is then replaced and the statement sent once more). Running it again is always safe: it stores a
-    submission identifier at most once."""
+    The statement goes straight to the driver on a pooled connection (see ``CompiledOnce``). If the driver
+    raises, SQLAlchemy runs the statement again, which either succeeds or raises the error as SQLAlchemy does
+    everywhere else (a dead connection is then replaced and the statement sent once more). Running it again is
+    always safe: it stores a submission identifier at most once."""
     engine = db.engines[SUBMISSIONS_BIND]
     statement = _COMPILED.get(engine.dialect.name)
     if statement is None:
-        statement = _COMPILED[engine.dialect.name] = CompiledOnce(_INSERT_CHECKED[engine.dialect.name],
-                                                                  engine.dialect)
+        statement = _COMPILED[engine.dialect.name] = CompiledOnce(_INSERT_CHECKED[engine.dialect.name], engine.dialect)
+    try:
+        return statement.scalar(engine, values)
+    except statement.driver_error:
+        pass
     with engine.connect() as connection:
-        try:
-            return statement.scalar(connection, values)
-        except statement.driver_error:
-            pass
         try:
             return connection.execute(statement.statement, values).scalar_one_or_none()
         except DBAPIError as error:
@@ -715,33 +879,51 @@ def _insert_checked(values: dict[str, Any]) -> int | None:
 
 
 class CompiledOnce:
-    """A Core statement compiled once for a dialect and run straight on the driver's cursor.
+    """A Core statement compiled once for a dialect and run on a pooled DBAPI connection, with public API only.
 
-    For the API's insert, SQLAlchemy's execution (parameters, execution context, result) cost as much Python
-    as the database round trip itself (0.13 ms of 0.26, measured with benchmarks/submit.py's statement).
-    Parameters still go through each column type's own bind processing; only the result's first column is
+    For the API's insert, SQLAlchemy's execution (execution context, result) costs half as much CPU again as
+    the driver's call (about 0.20 ms against 0.14, measured with benchmarks/submit.py's statement). Here the SQL
+    and the parameters are what SQLAlchemy would send: ``SQLCompiler.construct_expanded_state`` gives both, in
+    the driver's paramstyle (named for psycopg, positional for sqlite3), and each value goes through its type's
+    ``bind_processor`` (JSON to text, timestamps to UTC). The connection comes from ``Engine.raw_connection()``;
+    psycopg prepares the statement on each connection after its first uses. Only the result's first column is
     read, unprocessed (an integer id)."""
 
     def __init__(self, statement, dialect) -> None:
         self.statement = statement
         self.compiled = statement.compile(dialect=dialect)
-        self.sql = self.compiled.string
-        self.processors = {name: processor for name, bind in self.compiled.binds.items()
-                           if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None}
+        self.positional = dialect.positional
+        self.processors = {
+            name: processor
+            for name, bind in self.compiled.binds.items()
+            if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
+        }
         self.driver_error = dialect.loaded_dbapi.Error
 
-    def scalar(self, connection, values: dict[str, Any]):
-        parameters = self.compiled.construct_params(values)
+    def parameters(self, values: dict[str, Any]) -> tuple[str, dict[str, Any] | tuple]:
+        """The SQL and the driver's parameters for ``values``."""
+        state = self.compiled.construct_expanded_state(values)
+        parameters = state.parameters  # a new dict each time, converted in place
         for name, processor in self.processors.items():
             parameters[name] = processor(parameters[name])
-        if self.compiled.positional:
-            parameters = tuple(parameters[name] for name in self.compiled.positiontup)
-        cursor = connection.connection.dbapi_connection.cursor()
+        return state.statement, state.positional_parameters if self.positional else parameters
+
+    def scalar(self, engine, values: dict[str, Any]):
+        sql, parameters = self.parameters(values)
+        connection = engine.raw_connection()
         try:
-            cursor.execute(self.sql, parameters)
-            row = cursor.fetchone()
+            cursor = connection.cursor()
+            try:
+                cursor.execute(sql, parameters)
+                row = cursor.fetchone()
+            finally:
+                cursor.close()
+        except self.driver_error:
+            # the connection may be dead (the database restarted): it is replaced, not used again
+            connection.invalidate()
+            raise
         finally:
-            cursor.close()
+            connection.close()
         return row[0] if row is not None else None
 
 
@@ -749,24 +931,56 @@ def _insert_checked_statement():
     """INSERT … SELECT the values WHERE the fieldwork is open and has the unit and the key is live, ON
     CONFLICT (fieldwork, submission identifier) DO NOTHING, RETURNING the new id."""
     table = Response.__table__
-    columns = ["fieldwork_id", "questionnaire_id", "unit_id", "submission_id", "payload_hash", "answers", "stratum",
-               "source", "started_at", "submitted_at", "duration_seconds", "flags", "excluded"]
+    columns = [
+        "fieldwork_id",
+        "questionnaire_id",
+        "unit_id",
+        "submission_id",
+        "payload_hash",
+        "answers",
+        "stratum",
+        "source",
+        "started_at",
+        "submitted_at",
+        "duration_seconds",
+        "flags",
+        "excluded",
+    ]
     parameters = {name: bindparam(name, type_=table.c[name].type) for name in columns}
     parameters["stratum"] = null()
     parameters["excluded"] = false()
-    fieldwork_open = (select(Fieldwork.id).where(
-        Fieldwork.id == parameters["fieldwork_id"], Fieldwork.code == bindparam("code", type_=Fieldwork.code.type),
-        Fieldwork.questionnaire_id == parameters["questionnaire_id"], Fieldwork.status == FieldworkStatus.OPEN,
-        or_(Fieldwork.closes_at.is_(None), Fieldwork.closes_at > parameters["submitted_at"])).exists())
-    unit_in_fieldwork = select(fieldwork_units.c.unit_id).where(
-        fieldwork_units.c.fieldwork_id == parameters["fieldwork_id"],
-        fieldwork_units.c.unit_id == parameters["unit_id"]).exists()
-    key_live = select(ApiKey.id).where(ApiKey.id == bindparam("api_key_id", type_=ApiKey.id.type),
-                                       ApiKey.revoked_at.is_(None)).exists()
+    fieldwork_open = (
+        select(Fieldwork.id)
+        .where(
+            Fieldwork.id == parameters["fieldwork_id"],
+            Fieldwork.code == bindparam("code", type_=Fieldwork.code.type),
+            Fieldwork.questionnaire_id == parameters["questionnaire_id"],
+            Fieldwork.status == FieldworkStatus.OPEN,
+            or_(Fieldwork.closes_at.is_(None), Fieldwork.closes_at > parameters["submitted_at"]),
+        )
+        .exists()
+    )
+    unit_in_fieldwork = (
+        select(fieldwork_units.c.unit_id)
+        .where(
+            fieldwork_units.c.fieldwork_id == parameters["fieldwork_id"],
+            fieldwork_units.c.unit_id == parameters["unit_id"],
+        )
+        .exists()
+    )
+    key_live = (
+        select(ApiKey.id)
+        .where(ApiKey.id == bindparam("api_key_id", type_=ApiKey.id.type), ApiKey.revoked_at.is_(None))
+        .exists()
+    )
     values = select(*(parameters[name] for name in columns)).where(fieldwork_open, unit_in_fieldwork, key_live)
-    return {name: insert(table).from_select(columns, values)
-            .on_conflict_do_nothing(index_elements=["fieldwork_id", "submission_id"]).returning(table.c.id)
-            for name, insert in (("postgresql", postgresql_insert), ("sqlite", sqlite_insert))}
+    return {
+        name: insert(table)
+        .from_select(columns, values)
+        .on_conflict_do_nothing(index_elements=["fieldwork_id", "submission_id"])
+        .returning(table.c.id)
+        for name, insert in (("postgresql", postgresql_insert), ("sqlite", sqlite_insert))
+    }
 
 
 _INSERT_CHECKED = _insert_checked_statement()
@@ -776,10 +990,12 @@ _COMPILED: dict[str, CompiledOnce] = {}
 
 # --- review, dashboard, exports -------------------------------------------------------------------------
 
+
 def review_flags(fieldwork: Fieldwork) -> dict[int, list[str]]:
     """Every response's flags: those found at submission and speeding against the current median duration."""
-    rows = db.session.execute(select(Response.id, Response.duration_seconds, Response.flags)
-                              .where(Response.fieldwork_id == fieldwork.id)).all()
+    rows = db.session.execute(
+        select(Response.id, Response.duration_seconds, Response.flags).where(Response.fieldwork_id == fieldwork.id)
+    ).all()
     median = median_duration(row.duration_seconds for row in rows)
     questionnaire = fieldwork.questionnaire.questionnaire
     flags = {}
@@ -793,8 +1009,12 @@ def review_flags(fieldwork: Fieldwork) -> dict[int, list[str]]:
 
 def set_excluded(response: Response, excluded: bool, reason: str, *, actor: User) -> None:
     if response.excluded != excluded:
-        audit.record("response.exclude" if excluded else "response.include", actor=actor, entity=response,
-                     details={"reason": reason})
+        audit.record(
+            "response.exclude" if excluded else "response.include",
+            actor=actor,
+            entity=response,
+            details={"reason": reason},
+        )
         response.excluded = excluded
         response.exclusion_reason = reason if excluded else None
 
@@ -822,8 +1042,11 @@ def progress(fieldwork: Fieldwork) -> list[UnitProgress]:
     by_unit = {unit.id: UnitProgress(unit) for unit in fieldwork.units}
     flags = review_flags(fieldwork)
     durations: dict[int, list[float]] = {}
-    for row in db.session.execute(select(Response.id, Response.unit_id, Response.duration_seconds,
-                                         Response.excluded).where(Response.fieldwork_id == fieldwork.id)):
+    for row in db.session.execute(
+        select(Response.id, Response.unit_id, Response.duration_seconds, Response.excluded).where(
+            Response.fieldwork_id == fieldwork.id
+        )
+    ):
         unit = by_unit.get(row.unit_id)
         if unit is None:
             continue
@@ -832,15 +1055,18 @@ def progress(fieldwork: Fieldwork) -> list[UnitProgress]:
         unit.excluded += bool(row.excluded)
         if row.duration_seconds is not None:
             durations.setdefault(row.unit_id, []).append(row.duration_seconds)
-    for unit_id, count in db.session.execute(select(ResponseDraft.unit_id, func.count())
-                                             .where(ResponseDraft.fieldwork_id == fieldwork.id)
-                                             .group_by(ResponseDraft.unit_id)):
+    for unit_id, count in db.session.execute(
+        select(ResponseDraft.unit_id, func.count())
+        .where(ResponseDraft.fieldwork_id == fieldwork.id)
+        .group_by(ResponseDraft.unit_id)
+    ):
         if unit_id in by_unit:
             by_unit[unit_id].started += count
     for unit_id, invited, submitted in db.session.execute(
-            select(Invitation.unit_id, func.count(), func.count(Invitation.submitted_at))
-            .where(Invitation.fieldwork_id == fieldwork.id, Invitation.revoked_at.is_(None))
-            .group_by(Invitation.unit_id)):
+        select(Invitation.unit_id, func.count(), func.count(Invitation.submitted_at))
+        .where(Invitation.fieldwork_id == fieldwork.id, Invitation.revoked_at.is_(None))
+        .group_by(Invitation.unit_id)
+    ):
         if unit_id in by_unit:
             by_unit[unit_id].invited, by_unit[unit_id].submitted_invitations = invited, submitted
     for quota in db.session.scalars(select(Quota).where(Quota.fieldwork_id == fieldwork.id).order_by(Quota.stratum)):
@@ -856,12 +1082,25 @@ def progress(fieldwork: Fieldwork) -> list[UnitProgress]:
 def export_records(fieldwork: Fieldwork) -> list[dict[str, Any]]:
     """The fieldwork's responses as records for questionnaires.exports."""
     flags = review_flags(fieldwork)
-    rows = db.session.execute(select(Response, Unit.code).join(Unit, Unit.id == Response.unit_id)
-                              .where(Response.fieldwork_id == fieldwork.id).order_by(Response.id))
-    return [{"response_id": response.id, "unit": unit_code, "submitted_at": response.submitted_at.isoformat(),
-             "duration_seconds": response.duration_seconds, "source": response.source,
-             "flags": flags.get(response.id, []), "excluded": response.excluded, "answers": response.answers}
-            for response, unit_code in rows]
+    rows = db.session.execute(
+        select(Response, Unit.code)
+        .join(Unit, Unit.id == Response.unit_id)
+        .where(Response.fieldwork_id == fieldwork.id)
+        .order_by(Response.id)
+    )
+    return [
+        {
+            "response_id": response.id,
+            "unit": unit_code,
+            "submitted_at": response.submitted_at.isoformat(),
+            "duration_seconds": response.duration_seconds,
+            "source": response.source,
+            "flags": flags.get(response.id, []),
+            "excluded": response.excluded,
+            "answers": response.answers,
+        }
+        for response, unit_code in rows
+    ]
 
 
 @dataclass
@@ -873,19 +1112,23 @@ class ImportReport:
     rejected: list[tuple[int, list[tuple[str, str]]]] = field(default_factory=list)
 
 
-def import_collected(fieldwork: Fieldwork, data: bytes, *, unit: Unit | None, actor: User,
-                     accept_valid_rows: bool = False) -> ImportReport:
+def import_collected(
+    fieldwork: Fieldwork, data: bytes, *, unit: Unit | None, actor: User, accept_valid_rows: bool = False
+) -> ImportReport:
     """Import an ODK Central or KoboToolbox CSV export into the fieldwork's responses.
 
     A file with rejected rows stores nothing unless ``accept_valid_rows``; rows already imported (same
     instance identifier, same answers) are counted and skipped.
 
     :param unit: the unit of every row, unless the file has a ``unit`` column
-    :raises ServiceError: ``collected_file`` for a file that is not such an export
+    :raises ServiceError: ``collected_file`` for a file that is not such an export, or the table reader's code
+        (``not_utf8``, ``unreadable_row``, ...) naming the row or column
     """
     questionnaire = fieldwork.questionnaire.questionnaire
     collected = read_collected_csv(questionnaire, data)
     if collected.problem:
+        if collected.details:  # the table reader's own refusals name their row or column, as every upload's do
+            raise ServiceError(collected.problem, **collected.details)
         raise ServiceError("collected_file", problem=collected.problem)
     report = ImportReport(rejected=[(row.line, row.reasons) for row in collected.rejected])
     units = _unit_by_code(fieldwork)
@@ -902,8 +1145,15 @@ def import_collected(fieldwork: Fieldwork, data: bytes, *, unit: Unit | None, ac
     for row, row_unit in accepted:
         try:
             with db.session.begin_nested():
-                outcome = submit(fieldwork, row_unit, row.answers, row.submission_id[:64], source="import",
-                                 started_at=row.started_at, duration_seconds=row.duration_seconds)
+                outcome = submit(
+                    fieldwork,
+                    row_unit,
+                    row.answers,
+                    row.submission_id[:64],
+                    source="import",
+                    started_at=row.started_at,
+                    duration_seconds=row.duration_seconds,
+                )
         except ServiceError as error:
             report.rejected.append((row.line, [("", error.code)]))
             continue
@@ -912,13 +1162,17 @@ def import_collected(fieldwork: Fieldwork, data: bytes, *, unit: Unit | None, ac
         else:
             report.stored += 1
     report.rejected.sort()
-    audit.record("fieldwork.import", actor=actor, entity=fieldwork,
-                 new={"stored": report.stored, "already_stored": report.already_stored,
-                      "rejected": len(report.rejected)})
+    audit.record(
+        "fieldwork.import",
+        actor=actor,
+        entity=fieldwork,
+        new={"stored": report.stored, "already_stored": report.already_stored, "rejected": len(report.rejected)},
+    )
     return report
 
 
 # --- API keys -------------------------------------------------------------------------------------------
+
 
 def create_api_key(name: str, fieldworks: list[Fieldwork], *, actor: User | None) -> tuple[ApiKey, str]:
     """Issue a key that submits to ``fieldworks`` and no other.
@@ -929,12 +1183,17 @@ def create_api_key(name: str, fieldworks: list[Fieldwork], *, actor: User | None
     if not fieldworks:
         raise ServiceError("api_key_without_fieldwork")
     key = "dti_" + new_token()
-    record = ApiKey(name=name, key_hash=token_hash(key), created_by_id=actor.id if actor else None,
-                    fieldworks=list(fieldworks))
+    record = ApiKey(
+        name=name, key_hash=token_hash(key), created_by_id=actor.id if actor else None, fieldworks=list(fieldworks)
+    )
     db.session.add(record)
     db.session.flush()
-    audit.record("api_key.create", actor=actor, entity=record,
-                 new={"name": name, "fieldworks": [fieldwork.code for fieldwork in fieldworks]})
+    audit.record(
+        "api_key.create",
+        actor=actor,
+        entity=record,
+        new={"name": name, "fieldworks": [fieldwork.code for fieldwork in fieldworks]},
+    )
     return record, key
 
 
@@ -946,33 +1205,32 @@ def revoke_api_key(record: ApiKey, *, actor: User | None) -> None:
 
 @dataclass
 class LiveKey:
-    """An API key found live: its id, the fieldworks it was issued for, when its use was last noted, and when
-    the database last said so."""
+    """An API key found live: its id, the fieldworks it was issued for, and when its use was last noted."""
 
     id: int
     fieldwork_ids: frozenset[int]
     last_used_at: datetime | None
-    checked_at: datetime
 
 
 def api_key_for(key: str) -> LiveKey | None:
     """The live key, or None. A key found live is admitted for ``KEY_RECHECK`` without asking again (every
     API request asks); what it changes must check the key again, as ``submit_with_key`` does."""
     digest = token_hash(key)
-    keys = _KEYS.setdefault(db.engine, {})
-    now = utcnow()
+    keys = _KEYS.of(db.engine)
     live = keys.get(digest)
-    if live is not None and now - live.checked_at < KEY_RECHECK:
+    if live is not None:
         return live
-    record = db.session.execute(select(ApiKey.id, ApiKey.last_used_at)
-                                .where(ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None))).first()
+    record = db.session.execute(
+        select(ApiKey.id, ApiKey.last_used_at).where(ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None))
+    ).first()
     if record is None:
-        keys.pop(digest, None)
         return None
-    fieldwork_ids = frozenset(db.session.scalars(select(api_key_fieldworks.c.fieldwork_id)
-                                                 .where(api_key_fieldworks.c.api_key_id == record.id)))
-    live = keys[digest] = LiveKey(record.id, fieldwork_ids, record.last_used_at, now)
-    return live
+    fieldwork_ids = frozenset(
+        db.session.scalars(
+            select(api_key_fieldworks.c.fieldwork_id).where(api_key_fieldworks.c.api_key_id == record.id)
+        )
+    )
+    return keys.set(digest, LiveKey(record.id, fieldwork_ids, record.last_used_at))
 
 
 def key_is_live(key: LiveKey) -> bool:

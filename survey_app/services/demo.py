@@ -3,6 +3,7 @@
 Seeding twice changes nothing. The demo accounts' passwords are fixed and printed: the demo runs on an
 embedded database on the developer's own machine, never in production.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -65,9 +66,15 @@ def seed() -> DemoSeed:
 
     evaluation = db.session.scalar(select(EvaluationRound).where(EvaluationRound.code == DEMO_ROUND))
     if evaluation is None:
-        evaluation = rounds.create_round(DEMO_ROUND, 2023, "Đánh giá DTI cấp tỉnh năm 2023 (minh họa)",
-                                         "Province DTI 2023 (demo)", demo_framework, unit_lists["provinces-2019"],
-                                         actor=admin)
+        evaluation = rounds.create_round(
+            DEMO_ROUND,
+            2023,
+            "Đánh giá DTI cấp tỉnh năm 2023 (minh họa)",
+            "Province DTI 2023 (demo)",
+            demo_framework,
+            unit_lists["provinces-2019"],
+            actor=admin,
+        )
     seed_fieldwork(admin, evaluation)
     seed_sampling(admin)
     result.expert_link = seed_experts(admin, evaluation)
@@ -106,18 +113,40 @@ def seed_sampling(admin: User) -> None:
 
         # the plan's frame has a row per stratum (province × urban/rural): the population file summed up
         cells = pd.read_csv(demo_population_path(), dtype={"unit": str})
-        population = cells.groupby(["unit", "urban"], as_index=False)["population"].sum().to_csv(
-            index=False).encode()
-        plan = sampling.sample_plan(population, "frame-citizens-2023.csv", ["unit", "urban"], "population",
-                                    "power", total=3000, margin=None, power=0.5, minimum=100, maximum=None,
-                                    deff=1.5, response_rate=0.6, unit="unit")
-        sampling.save_plan(plan, "Người dân 2023: phân bổ lũy thừa 0,5", population, "frame-citizens-2023.csv",
-                           actor=admin)
+        population = cells.groupby(["unit", "urban"], as_index=False)["population"].sum().to_csv(index=False).encode()
+        plan = sampling.sample_plan(
+            population,
+            "frame-citizens-2023.csv",
+            ["unit", "urban"],
+            "population",
+            "power",
+            total=3000,
+            margin=None,
+            power=0.5,
+            minimum=100,
+            maximum=None,
+            deff=1.5,
+            response_rate=0.6,
+            unit="unit",
+        )
+        sampling.save_plan(
+            plan, "Người dân 2023: phân bổ lũy thừa 0,5", population, "frame-citizens-2023.csv", actor=admin
+        )
     fieldwork = collection.get_fieldwork("citizens-2023")
-    if fieldwork is not None and db.session.scalar(select(WeightingRun.id).where(
-            WeightingRun.fieldwork_id == fieldwork.id).limit(1)) is None:
-        sampling.run_weighting(fieldwork, demo_population_path().read_bytes(), "population-citizens-2023.csv",
-                               margins=["urban", "sex", "age"], method="rake", lower=0.3, upper=3.0, actor=admin)
+    if (
+        fieldwork is not None
+        and db.session.scalar(select(WeightingRun.id).where(WeightingRun.fieldwork_id == fieldwork.id).limit(1)) is None
+    ):
+        sampling.run_weighting(
+            fieldwork,
+            demo_population_path().read_bytes(),
+            "population-citizens-2023.csv",
+            margins=["urban", "sex", "age"],
+            method="rake",
+            lower=0.3,
+            upper=3.0,
+            actor=admin,
+        )
 
 
 DEMO_PROVINCES = ("01", "02", "46", "48", "79")
@@ -125,8 +154,13 @@ DEMO_PROVINCES = ("01", "02", "46", "48", "79")
 DEMO_RESPONSES_PER_PROVINCE = 600
 
 
-def seed_fieldwork(admin: User, evaluation: EvaluationRound, *, responses_per_province: int = DEMO_RESPONSES_PER_PROVINCE,
-                   seed: int = 2023) -> None:
+def seed_fieldwork(
+    admin: User,
+    evaluation: EvaluationRound,
+    *,
+    responses_per_province: int = DEMO_RESPONSES_PER_PROVINCE,
+    seed: int = 2023,
+) -> None:
     """Publish the demo's two questionnaires and field them: citizens on public links with quotas by urban/rural
     × sex, businesses by invitation; fill them with synthetic responses whose answers differ by province."""
     import numpy as np
@@ -138,33 +172,62 @@ def seed_fieldwork(admin: User, evaluation: EvaluationRound, *, responses_per_pr
     if collection.get_fieldwork("citizens-2023") is not None:
         return
     bank = read_bank(demo_bank_path())
-    citizens, _ = collection.publish_questionnaire(evaluation.framework, RespondentGroup.CITIZENS, bank,
-                                                   code="citizens-2023", name_vi="Phiếu khảo sát người dân 2023",
-                                                   name_en="Citizen survey 2023", actor=admin)
-    businesses, _ = collection.publish_questionnaire(evaluation.framework, RespondentGroup.BUSINESSES, bank,
-                                                     code="businesses-2023",
-                                                     name_vi="Phiếu khảo sát doanh nghiệp 2023",
-                                                     name_en="Business survey 2023", actor=admin)
+    citizens, _ = collection.publish_questionnaire(
+        evaluation.framework,
+        RespondentGroup.CITIZENS,
+        bank,
+        code="citizens-2023",
+        name_vi="Phiếu khảo sát người dân 2023",
+        name_en="Citizen survey 2023",
+        actor=admin,
+    )
+    businesses, _ = collection.publish_questionnaire(
+        evaluation.framework,
+        RespondentGroup.BUSINESSES,
+        bank,
+        code="businesses-2023",
+        name_vi="Phiếu khảo sát doanh nghiệp 2023",
+        name_en="Business survey 2023",
+        actor=admin,
+    )
     provinces = [u for u in evaluation.unit_list.units if u.code in DEMO_PROVINCES]
     open_link = collection.create_fieldwork(
-        "citizens-2023", citizens, FieldworkMode.OPEN_LINK, provinces, name_vi="Khảo sát người dân 2023 (minh họa)",
-        name_en="Citizen survey 2023 (demo)", quota_dimensions=["urban", "sex"], evaluation_round=evaluation,
-        actor=admin)
+        "citizens-2023",
+        citizens,
+        FieldworkMode.OPEN_LINK,
+        provinces,
+        name_vi="Khảo sát người dân 2023 (minh họa)",
+        name_en="Citizen survey 2023 (demo)",
+        quota_dimensions=["urban", "sex"],
+        evaluation_round=evaluation,
+        actor=admin,
+    )
     invited = collection.create_fieldwork(
-        "businesses-2023", businesses, FieldworkMode.INVITATION, provinces,
-        name_vi="Khảo sát doanh nghiệp 2023 (minh họa)", name_en="Business survey 2023 (demo)",
-        evaluation_round=evaluation, actor=admin)
+        "businesses-2023",
+        businesses,
+        FieldworkMode.INVITATION,
+        provinces,
+        name_vi="Khảo sát doanh nghiệp 2023 (minh họa)",
+        name_en="Business survey 2023 (demo)",
+        evaluation_round=evaluation,
+        actor=admin,
+    )
     strata = [(urban, sex) for urban in ("urban", "rural") for sex in ("female", "male")]
-    quota_rows = ["unit,urban,sex,target"] + [f"{unit.code},{urban},{sex},{responses_per_province // 3}"
-                                              for unit in provinces for urban, sex in strata]
+    quota_rows = ["unit,urban,sex,target"] + [
+        f"{unit.code},{urban},{sex},{responses_per_province // 3}" for unit in provinces for urban, sex in strata
+    ]
     collection.set_quotas(open_link, "\n".join(quota_rows).encode(), actor=admin)
-    collection.issue_invitations(invited, [{"unit": unit.code, "inclusion_probability": "0.02"}
-                                           for unit in provinces for _ in range(40)], actor=admin)
+    collection.issue_invitations(
+        invited,
+        [{"unit": unit.code, "inclusion_probability": "0.02"} for unit in provinces for _ in range(40)],
+        actor=admin,
+    )
     rng = np.random.default_rng(seed)
     questionnaire = citizens.questionnaire
     now = utcnow()
-    quotas = {(q.unit_id, q.stratum): q for q in db.session.scalars(select(Quota).where(
-        Quota.fieldwork_id == open_link.id))}
+    quotas = {
+        (q.unit_id, q.stratum): q for q in db.session.scalars(select(Quota).where(Quota.fieldwork_id == open_link.id))
+    }
     rows = []
     for position, unit in enumerate(provinces):
         # the provinces differ in how digital their people are
@@ -177,24 +240,37 @@ def seed_fieldwork(admin: User, evaluation: EvaluationRound, *, responses_per_pr
             p = min(level + (0.15 if urban == "urban" else -0.1), 0.95)
             used = bool(rng.random() < p)
             answers = {
-                "q_aw3": "yes" if rng.random() < p else "no", "q_infra2": "yes" if rng.random() < p + .1 else "no",
+                "q_aw3": "yes" if rng.random() < p else "no",
+                "q_infra2": "yes" if rng.random() < p + 0.1 else "no",
                 "q_hr2": [c for c in ("email", "search", "payment") if rng.random() < p] or ["none"],
-                "q_dg3": "yes" if used else "no", "q_ds1": "yes" if rng.random() < p else "no",
-                "q_ds2": "yes" if rng.random() < p - .05 else "no",
+                "q_dg3": "yes" if used else "no",
+                "q_ds1": "yes" if rng.random() < p else "no",
+                "q_ds2": "yes" if rng.random() < p - 0.05 else "no",
                 "attention": "agree" if rng.random() < 0.97 else "disagree",
-                "urban": urban, "sex": sex, "age": ("18-24", "25-34", "35-44", "45-54", "55-64", "65+")[rng.integers(6)],
+                "urban": urban,
+                "sex": sex,
+                "age": ("18-24", "25-34", "35-44", "45-54", "55-64", "65+")[rng.integers(6)],
             }
             if used:
                 answers["q_dg4"] = str(int(np.clip(np.round(rng.normal(2 + 2.5 * p, 0.9)), 1, 5)))
             duration = float(max(rng.lognormal(np.log(420), 0.45), 30))
             quota.filled += 1
-            rows.append(Response(
-                fieldwork_id=open_link.id, questionnaire_id=citizens.id, unit_id=unit.id,
-                submission_id=f"demo-{unit.code}-{index}", payload_hash=document_hash({"unit": unit.code,
-                                                                                         "answers": answers}),
-                answers=answers, stratum=collection.stratum_key((urban, sex)), source="web",
-                started_at=now - timedelta(seconds=duration), submitted_at=now, duration_seconds=duration,
-                flags=[str(f) for f in quality_flags(questionnaire, answers, None, None)]))
+            rows.append(
+                Response(
+                    fieldwork_id=open_link.id,
+                    questionnaire_id=citizens.id,
+                    unit_id=unit.id,
+                    submission_id=f"demo-{unit.code}-{index}",
+                    payload_hash=document_hash({"unit": unit.code, "answers": answers}),
+                    answers=answers,
+                    stratum=collection.stratum_key((urban, sex)),
+                    source="web",
+                    started_at=now - timedelta(seconds=duration),
+                    submitted_at=now,
+                    duration_seconds=duration,
+                    flags=[str(f) for f in quality_flags(questionnaire, answers, None, None)],
+                )
+            )
     db.session.add_all(rows)
     db.session.flush()
 
@@ -206,11 +282,33 @@ DEMO_SHORT_PROVINCE = ("31", {"retired_leader": 7, "serving_official": 5, "busin
 DEMO_PANEL_SIZES = {"01": 20, "79": 18}
 _FAMILY = ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi", "Đỗ", "Hồ")
 _MIDDLE = ("Văn", "Thị", "Minh", "Thanh", "Đức", "Ngọc", "Quang", "Thu")
-_GIVEN = ("An", "Bình", "Châu", "Dũng", "Hà", "Hải", "Hùng", "Lan", "Long", "Mai", "Nam", "Phong", "Quân", "Sơn",
-          "Tâm", "Thảo", "Trang", "Tuấn", "Việt", "Yến")
-_POSITIONS = {"retired_leader": ("Nguyên Phó Chủ tịch UBND", "Nguyên Giám đốc Sở", "Nguyên Chủ tịch UBND huyện"),
-              "serving_official": ("Phó Giám đốc Sở TT&TT", "Trưởng phòng CNTT", "Chánh Văn phòng"),
-              "business_leader": ("Giám đốc doanh nghiệp", "Chủ tịch Hiệp hội", "Tổng Giám đốc")}
+_GIVEN = (
+    "An",
+    "Bình",
+    "Châu",
+    "Dũng",
+    "Hà",
+    "Hải",
+    "Hùng",
+    "Lan",
+    "Long",
+    "Mai",
+    "Nam",
+    "Phong",
+    "Quân",
+    "Sơn",
+    "Tâm",
+    "Thảo",
+    "Trang",
+    "Tuấn",
+    "Việt",
+    "Yến",
+)
+_POSITIONS = {
+    "retired_leader": ("Nguyên Phó Chủ tịch UBND", "Nguyên Giám đốc Sở", "Nguyên Chủ tịch UBND huyện"),
+    "serving_official": ("Phó Giám đốc Sở TT&TT", "Trưởng phòng CNTT", "Chánh Văn phòng"),
+    "business_leader": ("Giám đốc doanh nghiệp", "Chủ tịch Hiệp hội", "Tổng Giám đốc"),
+}
 
 
 def seed_experts(admin: User, evaluation: EvaluationRound, *, seed: int = 5066) -> str | None:
@@ -237,15 +335,23 @@ def seed_experts(admin: User, evaluation: EvaluationRound, *, seed: int = 5066) 
         for category, count in counts.items():
             for n in range(count):
                 name = f"{_FAMILY[rng.integers(10)]} {_MIDDLE[rng.integers(8)]} {_GIVEN[rng.integers(20)]}"
-                rows.append({"unit": code, "name": name, "category": category,
-                             "organisation": by_code[code].name, "position": _POSITIONS[category][n % 3],
-                             "email": f"chuyengia.{code}.{category.split('_')[0]}{n + 1}@demo.dti.gov.vn",
-                             "expertise": "Chuyển đổi số"})
+                rows.append(
+                    {
+                        "unit": code,
+                        "name": name,
+                        "category": category,
+                        "organisation": by_code[code].name,
+                        "position": _POSITIONS[category][n % 3],
+                        "email": f"chuyengia.{code}.{category.split('_')[0]}{n + 1}@demo.dti.gov.vn",
+                        "expertise": "Chuyển đổi số",
+                    }
+                )
     experts.import_nominations(evaluation, rows, actor=admin, source="demo")
     trial_token = None
     for position, code in enumerate(DEMO_PROVINCES):
-        panel = experts.select_panel(evaluation, by_code[code], size=DEMO_PANEL_SIZES.get(code, 15), seed=seed,
-                                     actor=admin)
+        panel = experts.select_panel(
+            evaluation, by_code[code], size=DEMO_PANEL_SIZES.get(code, 15), seed=seed, actor=admin
+        )
         members = [s for s in panel.seats if s.role == SeatRole.MEMBER]
         experts.decline(members[-1], reason="Bận công tác nước ngoài", actor=admin)
         issued = experts.issue_links(panel, days=30, actor=admin)
@@ -277,8 +383,15 @@ def seed_published_year(admin: User, framework, unit_list) -> None:
 
     if db.session.scalar(select(EvaluationRound.id).where(EvaluationRound.code == DEMO_PUBLISHED_ROUND)):
         return
-    evaluation = rounds.create_round(DEMO_PUBLISHED_ROUND, 2022, "Đánh giá DTI cấp tỉnh năm 2022 (minh họa)",
-                                     "Province DTI 2022 (demo)", framework, unit_list, actor=admin)
+    evaluation = rounds.create_round(
+        DEMO_PUBLISHED_ROUND,
+        2022,
+        "Đánh giá DTI cấp tỉnh năm 2022 (minh họa)",
+        "Province DTI 2022 (demo)",
+        framework,
+        unit_list,
+        actor=admin,
+    )
     seed_scoring(admin, evaluation, seed=2022)
     scoring.publish(scoring.runs(evaluation)[0], actor=admin)
 
@@ -315,17 +428,29 @@ def seed_scoring(admin: User, evaluation: EvaluationRound, *, seed: int = 922) -
             else:
                 top = scoring_method.steps[-1].at_least
                 value = f"{max(0.0, top * (strength + rng.normal(0, 0.2))):.0f}"
-            rows.append({"unit": unit.code, "criterion": node.code, "value": value,
-                         "evidence": f"Báo cáo số {position + 1}/BC-UBND" if rng.random() < 0.9 else "",
-                         "explanation": "Số liệu tổng hợp từ các sở, ngành"})
+            rows.append(
+                {
+                    "unit": unit.code,
+                    "criterion": node.code,
+                    "value": value,
+                    "evidence": f"Báo cáo số {position + 1}/BC-UBND" if rng.random() < 0.9 else "",
+                    "explanation": "Số liệu tổng hợp từ các sở, ngành",
+                }
+            )
     scoring.store_self_assessment(evaluation, rows, actor=admin)
     main_indices = [node.code for node, _ in framework.walk() if node.kind == "main_index" and node.scored]
-    values = [{"unit": unit.code, "node": code, "value": f"{min(1.0, max(0.0, rng.normal(0.65, 0.12))):.3f}"}
-              for unit in units for code in main_indices]
+    values = [
+        {"unit": unit.code, "node": code, "value": f"{min(1.0, max(0.0, rng.normal(0.65, 0.12))):.3f}"}
+        for unit in units
+        for code in main_indices
+    ]
     scoring.store_cyberspace(evaluation, values, actor=admin)
     first = scoring.assessments(evaluation, units[0])[0]
     scoring.appraise(first, first.points / 2, "Minh chứng chưa đủ: văn bản chưa có chữ ký số", actor=admin)
     excluded = list(scoring.proposed_exclusions(evaluation)["node"])
-    scoring.run_scoring(evaluation, excluded=excluded, actor=admin,
-                        note="Các tiêu chí có số liệu của dưới 50% số tỉnh (khảo sát chỉ ở các tỉnh minh họa): "
-                             "loại khỏi xếp hạng.")
+    scoring.run_scoring(
+        evaluation,
+        excluded=excluded,
+        actor=admin,
+        note="Các tiêu chí có số liệu của dưới 50% số tỉnh (khảo sát chỉ ở các tỉnh minh họa): loại khỏi xếp hạng.",
+    )

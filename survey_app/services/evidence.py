@@ -4,6 +4,7 @@ signed electronic document).
 A document is checked by its content, never by its name or the type the browser claims: a ``.pdf`` that is
 HTML is refused. It is written under a random name in the evidence folder, outside the web root, and synced
 before the request's transaction commits, so a document the officer was told was stored exists on disk."""
+
 from __future__ import annotations
 
 import hashlib
@@ -40,7 +41,7 @@ def is_pdf(head: bytes, tail: bytes) -> bool:
     """Whether the bytes are those of a PDF file: its ``%PDF-1.x``/``%PDF-2.x`` header near the start and the
     ``%%EOF`` marker near the end, with no HTML before the header (a browser would sniff that as a page)."""
     start = head.find(b"%PDF-")
-    if start < 0 or start > _HEADER_WINDOW - 8 or head[start + 5:start + 6] not in (b"1", b"2"):
+    if start < 0 or start > _HEADER_WINDOW - 8 or head[start + 5 : start + 6] not in (b"1", b"2"):
         return False
     if b"<" in head[:start]:
         return False
@@ -56,8 +57,9 @@ def clean_name(filename: str | None) -> str:
     return (stem[:116] or "evidence") + ".pdf"
 
 
-def attach(assessment: SelfAssessment, stream: BinaryIO, filename: str | None, *, actor: User | None
-           ) -> EvidenceDocument:
+def attach(
+    assessment: SelfAssessment, stream: BinaryIO, filename: str | None, *, actor: User | None
+) -> EvidenceDocument:
     """Store an uploaded document as evidence of ``assessment``.
 
     :raises ServiceError: ``not_a_pdf`` (by content), ``document_too_large``, ``empty_document``, ``round_published``
@@ -75,7 +77,7 @@ def attach(assessment: SelfAssessment, stream: BinaryIO, filename: str | None, *
                 if size > limit:
                     raise ServiceError("document_too_large", megabytes=limit // (1024 * 1024))
                 if len(head) < _HEADER_WINDOW:
-                    head += chunk[:_HEADER_WINDOW - len(head)]
+                    head += chunk[: _HEADER_WINDOW - len(head)]
                 tail = (tail + chunk)[-_TRAILER_WINDOW:]
                 digest.update(chunk)
                 out.write(chunk)
@@ -89,13 +91,23 @@ def attach(assessment: SelfAssessment, stream: BinaryIO, filename: str | None, *
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
-    document = EvidenceDocument(assessment_id=assessment.id, stored_name=stored_name, original_name=clean_name(filename),
-                                size=size, sha256=digest.hexdigest(), signed=signed,
-                                uploaded_by_id=actor.id if actor else None)
+    document = EvidenceDocument(
+        assessment_id=assessment.id,
+        stored_name=stored_name,
+        original_name=clean_name(filename),
+        size=size,
+        sha256=digest.hexdigest(),
+        signed=signed,
+        uploaded_by_id=actor.id if actor else None,
+    )
     db.session.add(document)
     db.session.flush()
-    audit.record("scoring.evidence_document", actor=actor, entity=document,
-                 new={"assessment": assessment.id, "sha256": document.sha256, "size": size, "signed": signed})
+    audit.record(
+        "scoring.evidence_document",
+        actor=actor,
+        entity=document,
+        new={"assessment": assessment.id, "sha256": document.sha256, "size": size, "signed": signed},
+    )
     return document
 
 
@@ -141,8 +153,12 @@ def remove(document: EvidenceDocument, *, actor: User | None) -> None:
     both the row and the file."""
     assessment = db.session.get(SelfAssessment, document.assessment_id)
     ensure_open(db.session.get(EvaluationRound, assessment.round_id))
-    audit.record("scoring.evidence_document_removed", actor=actor, entity=document,
-                 old={"sha256": document.sha256, "name": document.original_name})
+    audit.record(
+        "scoring.evidence_document_removed",
+        actor=actor,
+        entity=document,
+        old={"sha256": document.sha256, "name": document.original_name},
+    )
     db.session.delete(document)
     db.session.flush()
     db.session.info.setdefault(_UNLINK_AFTER_COMMIT, []).append(folder() / document.stored_name)

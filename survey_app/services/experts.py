@@ -3,6 +3,7 @@
 Rules live in the domain packages (``sampling.check_nominations``, ``sampling.select_panel``,
 ``questionnaires.generate_expert``, ``analysis.experts``); this module loads, calls them and stores.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -14,8 +15,15 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from analysis import (agreement, aggregate, channel_points, channel_values, composition_weighted,
-                      outlying_experts, value_se)
+from analysis import (
+    aggregate,
+    agreement,
+    channel_points,
+    channel_values,
+    composition_weighted,
+    outlying_experts,
+    value_se,
+)
 from analysis.experts import DEFAULT_TRIM
 from questionnaires import (
     EXPERT_GROUP,
@@ -26,9 +34,17 @@ from questionnaires import (
     expert_scores,
     generate_expert,
 )
-from sampling import COMPOSITION, PANEL_SIZES, ExpertCategory, RejectedNomination, SamplingError, check_nominations, panel_quotas
+from sampling import (
+    COMPOSITION,
+    PANEL_SIZES,
+    ExpertCategory,
+    RejectedNomination,
+    SamplingError,
+    check_nominations,
+    panel_quotas,
+    shortfalls,
+)
 from sampling import select_panel as draw_panel
-from sampling import shortfalls
 from survey_app.extensions import db
 from survey_app.models import (
     EvaluationRound,
@@ -66,17 +82,24 @@ def _unit(evaluation_round: EvaluationRound, code: str) -> Unit:
 
 # --- nominations ----------------------------------------------------------------------------------------
 
+
 def nominations(evaluation_round: EvaluationRound, unit: Unit | None = None) -> list[Nomination]:
-    query = (select(Nomination).where(Nomination.round_id == evaluation_round.id)
-             .options(joinedload(Nomination.unit), joinedload(Nomination.seat)))
+    query = (
+        select(Nomination)
+        .where(Nomination.round_id == evaluation_round.id)
+        .options(joinedload(Nomination.unit), joinedload(Nomination.seat))
+    )
     if unit is not None:
         query = query.where(Nomination.unit_id == unit.id)
     return list(db.session.scalars(query.order_by(Nomination.unit_id, Nomination.category, Nomination.name)))
 
 
 def _already_nominated(evaluation_round: EvaluationRound) -> dict[str, str]:
-    rows = db.session.execute(select(Nomination.person_key, Unit.code).join(Unit, Nomination.unit_id == Unit.id)
-                              .where(Nomination.round_id == evaluation_round.id))
+    rows = db.session.execute(
+        select(Nomination.person_key, Unit.code)
+        .join(Unit, Nomination.unit_id == Unit.id)
+        .where(Nomination.round_id == evaluation_round.id)
+    )
     return {person: unit for person, unit in rows}
 
 
@@ -99,8 +122,15 @@ class NominationImport:
     rejected: list[RejectedNomination] = field(default_factory=list)
 
 
-def import_nominations(evaluation_round: EvaluationRound, rows: list[Mapping[str, Any]], *, unit: str | None = None,
-                       accept_valid: bool = False, actor: User | None, source: str = "form") -> NominationImport:
+def import_nominations(
+    evaluation_round: EvaluationRound,
+    rows: list[Mapping[str, Any]],
+    *,
+    unit: str | None = None,
+    accept_valid: bool = False,
+    actor: User | None,
+    source: str = "form",
+) -> NominationImport:
     """Check nominations row by row and store them: all of them, or none when a row is rejected, unless
     ``accept_valid`` says to keep the valid rows anyway.
 
@@ -116,32 +146,58 @@ def import_nominations(evaluation_round: EvaluationRound, rows: list[Mapping[str
         return NominationImport(0, checked.rejected)
     keep_until = erase_after(evaluation_round)
     for row in checked.valid:
-        db.session.add(Nomination(round_id=evaluation_round.id, unit=units[row.unit], name=row.name,
-                                  category=str(row.category), organisation=row.organisation, position=row.position,
-                                  email=row.email, phone=row.phone, expertise=row.expertise, person_key=row.person,
-                                  erase_after=keep_until, created_by_id=actor.id if actor else None))
+        db.session.add(
+            Nomination(
+                round_id=evaluation_round.id,
+                unit=units[row.unit],
+                name=row.name,
+                category=str(row.category),
+                organisation=row.organisation,
+                position=row.position,
+                email=row.email,
+                phone=row.phone,
+                expertise=row.expertise,
+                person_key=row.person,
+                erase_after=keep_until,
+                created_by_id=actor.id if actor else None,
+            )
+        )
     db.session.flush()
     if checked.valid:
-        audit.record("experts.nominate", actor=actor, entity=evaluation_round,
-                     new={"stored": len(checked.valid), "rejected": len(checked.rejected), "source": source})
+        audit.record(
+            "experts.nominate",
+            actor=actor,
+            entity=evaluation_round,
+            new={"stored": len(checked.valid), "rejected": len(checked.rejected), "source": source},
+        )
     return NominationImport(len(checked.valid), checked.rejected)
 
 
-def import_nomination_file(evaluation_round: EvaluationRound, data: bytes, filename: str, *, unit: str | None = None,
-                           accept_valid: bool = False, actor: User | None) -> NominationImport:
+def import_nomination_file(
+    evaluation_round: EvaluationRound,
+    data: bytes,
+    filename: str,
+    *,
+    unit: str | None = None,
+    accept_valid: bool = False,
+    actor: User | None,
+) -> NominationImport:
     """``import_nominations`` from an uploaded CSV or Excel list (Vietnamese headers are understood)."""
-    return import_nominations(evaluation_round, read_rows(data, filename), unit=unit, accept_valid=accept_valid,
-                              actor=actor, source="file")
+    return import_nominations(
+        evaluation_round, read_rows(data, filename), unit=unit, accept_valid=accept_valid, actor=actor, source="file"
+    )
 
 
 # --- the experts' questionnaire -------------------------------------------------------------------------
+
 
 def expert_questionnaire_code(evaluation_round: EvaluationRound) -> str:
     return f"{evaluation_round.code}-experts"
 
 
-def publish_expert_questionnaire(evaluation_round: EvaluationRound, *, actor: User | None
-                                 ) -> tuple[PublishedQuestionnaire, bool]:
+def publish_expert_questionnaire(
+    evaluation_round: EvaluationRound, *, actor: User | None
+) -> tuple[PublishedQuestionnaire, bool]:
     """The round's experts' questionnaire, generated from its framework and frozen as a published snapshot (a new
     version only when the framework's expert-measured nodes changed).
 
@@ -150,19 +206,30 @@ def publish_expert_questionnaire(evaluation_round: EvaluationRound, *, actor: Us
     questionnaire = generate_expert(framework_of(evaluation_round.framework))
     if not questionnaire.items():
         raise ServiceError("empty_questionnaire", group=EXPERT_GROUP)
-    return publish_snapshot(evaluation_round.framework, EXPERT_GROUP, expert_questionnaire_to_dict(questionnaire),
-                            code=expert_questionnaire_code(evaluation_round),
-                            name_vi=f"Phiếu ý kiến chuyên gia — {evaluation_round.name_vi}",
-                            name_en=f"Expert opinion form — {evaluation_round.name_en}", actor=actor)
+    return publish_snapshot(
+        evaluation_round.framework,
+        EXPERT_GROUP,
+        expert_questionnaire_to_dict(questionnaire),
+        code=expert_questionnaire_code(evaluation_round),
+        name_vi=f"Phiếu ý kiến chuyên gia — {evaluation_round.name_vi}",
+        name_en=f"Expert opinion form — {evaluation_round.name_en}",
+        actor=actor,
+    )
 
 
 # --- panels ---------------------------------------------------------------------------------------------
 
+
 def panels(evaluation_round: EvaluationRound) -> dict[int, ExpertPanel]:
     """The round's panels by unit id, with their seats, nominations and forms."""
-    found = db.session.scalars(select(ExpertPanel).where(ExpertPanel.round_id == evaluation_round.id)
-                               .options(selectinload(ExpertPanel.seats).joinedload(PanelSeat.nomination),
-                                        selectinload(ExpertPanel.seats).joinedload(PanelSeat.form)))
+    found = db.session.scalars(
+        select(ExpertPanel)
+        .where(ExpertPanel.round_id == evaluation_round.id)
+        .options(
+            selectinload(ExpertPanel.seats).joinedload(PanelSeat.nomination),
+            selectinload(ExpertPanel.seats).joinedload(PanelSeat.form),
+        )
+    )
     return {panel.unit_id: panel for panel in found}
 
 
@@ -186,8 +253,12 @@ class UnitPanelState:
 def panel_states(evaluation_round: EvaluationRound, size: int = DEFAULT_PANEL_SIZE) -> list[UnitPanelState]:
     """For every unit of the round: nominations per category against the quotas of a panel of ``size`` (or of
     its panel's size once selected), what is missing, and its members' statuses."""
-    counts = Counter((unit_id, category) for unit_id, category in db.session.execute(
-        select(Nomination.unit_id, Nomination.category).where(Nomination.round_id == evaluation_round.id)))
+    counts = Counter(
+        (unit_id, category)
+        for unit_id, category in db.session.execute(
+            select(Nomination.unit_id, Nomination.category).where(Nomination.round_id == evaluation_round.id)
+        )
+    )
     by_unit = panels(evaluation_round)
     states = []
     for unit in round_units(evaluation_round):
@@ -195,24 +266,38 @@ def panel_states(evaluation_round: EvaluationRound, size: int = DEFAULT_PANEL_SI
         wanted = panel.size if panel is not None else size
         nominated = {str(c): counts[(unit.id, str(c))] for c in ExpertCategory}
         # the members, and those who declined; reserves and members replaced by hand have no status to count
-        statuses = Counter(seat.status for seat in panel.seats if seat.role == SeatRole.MEMBER or seat.declined_at
-                           ) if panel is not None else Counter()
-        states.append(UnitPanelState(
-            unit, nominated, {str(c): n for c, n in panel_quotas(wanted).items()},
-            {str(s.category): s.missing for s in shortfalls(nominated, wanted)}, panel,
-            {status: statuses.get(status, 0) for status in STATUSES}))
+        statuses = (
+            Counter(seat.status for seat in panel.seats if seat.role == SeatRole.MEMBER or seat.declined_at)
+            if panel is not None
+            else Counter()
+        )
+        states.append(
+            UnitPanelState(
+                unit,
+                nominated,
+                {str(c): n for c, n in panel_quotas(wanted).items()},
+                {str(s.category): s.missing for s in shortfalls(nominated, wanted)},
+                panel,
+                {status: statuses.get(status, 0) for status in STATUSES},
+            )
+        )
     return states
 
 
-def select_panel(evaluation_round: EvaluationRound, unit: Unit, *, size: int, seed: int,
-                 actor: User | None) -> ExpertPanel:
+def select_panel(
+    evaluation_round: EvaluationRound, unit: Unit, *, size: int, seed: int, actor: User | None
+) -> ExpertPanel:
     """Select the unit's panel from its nominations (``sampling.select_panel``): the quotas drawn at random from
     ``seed``, the other nominees kept as reserves in their drawn order.
 
     :raises ServiceError: ``panel_exists``; ``invalid_panel_size``; ``panel_shortfall`` naming the category
     """
-    if db.session.scalar(select(ExpertPanel.id).where(ExpertPanel.round_id == evaluation_round.id,
-                                                      ExpertPanel.unit_id == unit.id)) is not None:
+    if (
+        db.session.scalar(
+            select(ExpertPanel.id).where(ExpertPanel.round_id == evaluation_round.id, ExpertPanel.unit_id == unit.id)
+        )
+        is not None
+    ):
         raise ServiceError("panel_exists", unit=unit.name)
     if size not in PANEL_SIZES:
         raise ServiceError("invalid_panel_size", size=size)
@@ -221,19 +306,31 @@ def select_panel(evaluation_round: EvaluationRound, unit: Unit, *, size: int, se
     try:
         drawn = draw_panel(table, size, seed=seed)
     except SamplingError as error:
-        raise ServiceError(error.code, unit=unit.name, **error.params)
+        raise ServiceError(error.code, unit=unit.name, **error.params) from error
     questionnaire, _ = publish_expert_questionnaire(evaluation_round, actor=actor)
-    panel = ExpertPanel(round_id=evaluation_round.id, unit=unit, size=size, seed=seed, questionnaire=questionnaire,
-                        selected_by_id=actor.id if actor else None)
+    panel = ExpertPanel(
+        round_id=evaluation_round.id,
+        unit=unit,
+        size=size,
+        seed=seed,
+        questionnaire=questionnaire,
+        selected_by_id=actor.id if actor else None,
+    )
     by_id = {n.id: n for n in nominees}
     panel.seats = [PanelSeat(nomination=by_id[i], role=SeatRole.MEMBER) for i in drawn.members]
     for reserves in drawn.reserves.values():
-        panel.seats += [PanelSeat(nomination=by_id[i], role=SeatRole.RESERVE, reserve_rank=rank)
-                        for rank, i in enumerate(reserves, start=1)]
+        panel.seats += [
+            PanelSeat(nomination=by_id[i], role=SeatRole.RESERVE, reserve_rank=rank)
+            for rank, i in enumerate(reserves, start=1)
+        ]
     db.session.add(panel)
     db.session.flush()
-    audit.record("experts.panel_select", actor=actor, entity=panel,
-                 new={"unit": unit.code, "size": size, "seed": seed, "members": sorted(drawn.members)})
+    audit.record(
+        "experts.panel_select",
+        actor=actor,
+        entity=panel,
+        new={"unit": unit.code, "size": size, "seed": seed, "members": sorted(drawn.members)},
+    )
     return panel
 
 
@@ -260,9 +357,16 @@ def decline(seat: PanelSeat, *, reason: str, actor: User | None) -> PanelSeat | 
     if replacement is not None:
         replacement.role, replacement.reserve_rank = SeatRole.MEMBER, None
     db.session.flush()
-    audit.record("experts.decline", actor=actor, entity=seat, details={
-        "reason": reason, "category": seat.nomination.category,
-        "replacement": replacement.nomination_id if replacement else None})
+    audit.record(
+        "experts.decline",
+        actor=actor,
+        entity=seat,
+        details={
+            "reason": reason,
+            "category": seat.nomination.category,
+            "replacement": replacement.nomination_id if replacement else None,
+        },
+    )
     return replacement
 
 
@@ -279,8 +383,11 @@ def override(panel: ExpertPanel, *, remove: PanelSeat, add: Nomination, reason: 
         raise ServiceError("not_a_member")
     if remove.form is not None and remove.form.submitted_at is not None:
         raise ServiceError("form_submitted")
-    if add.unit_id != panel.unit_id or add.round_id != panel.round_id or (
-            add.seat is not None and (add.seat.panel_id != panel.id or add.seat.role != SeatRole.RESERVE)):
+    if (
+        add.unit_id != panel.unit_id
+        or add.round_id != panel.round_id
+        or (add.seat is not None and (add.seat.panel_id != panel.id or add.seat.role != SeatRole.RESERVE))
+    ):
         raise ServiceError("not_a_nominee")
     now = utcnow()
     remove.role, remove.reason = SeatRole.WITHDRAWN, reason.strip()
@@ -290,13 +397,22 @@ def override(panel: ExpertPanel, *, remove: PanelSeat, add: Nomination, reason: 
     seat.role, seat.reserve_rank, seat.reason = SeatRole.MEMBER, None, reason.strip()
     db.session.add(seat)
     db.session.flush()
-    audit.record("experts.override", actor=actor, entity=panel, details={
-        "reason": reason.strip(), "removed": remove.nomination_id, "added": add.id,
-        "categories": [remove.nomination.category, add.category]})
+    audit.record(
+        "experts.override",
+        actor=actor,
+        entity=panel,
+        details={
+            "reason": reason.strip(),
+            "removed": remove.nomination_id,
+            "added": add.id,
+            "categories": [remove.nomination.category, add.category],
+        },
+    )
     return seat
 
 
 # --- personal links -------------------------------------------------------------------------------------
+
 
 @dataclass
 class IssuedLink:
@@ -305,8 +421,9 @@ class IssuedLink:
     token: str
 
 
-def issue_links(panel: ExpertPanel, *, days: int, actor: User | None, seats: list[PanelSeat] | None = None
-                ) -> list[IssuedLink]:
+def issue_links(
+    panel: ExpertPanel, *, days: int, actor: User | None, seats: list[PanelSeat] | None = None
+) -> list[IssuedLink]:
     """A new personal link, valid for ``days``, for each member (or each of ``seats``) who has not submitted;
     a member's earlier link stops working."""
     now = utcnow()
@@ -316,8 +433,9 @@ def issue_links(panel: ExpertPanel, *, days: int, actor: User | None, seats: lis
             continue
         token = new_token()
         if seat.form is None:
-            seat.form = ExpertForm(token_hash=token_hash(token), link_expires_at=now + timedelta(days=days),
-                                   invited_at=now, answers={})
+            seat.form = ExpertForm(
+                token_hash=token_hash(token), link_expires_at=now + timedelta(days=days), invited_at=now, answers={}
+            )
         else:
             seat.form.token_hash, seat.form.revoked_at = token_hash(token), None
             seat.form.link_expires_at, seat.form.invited_at = now + timedelta(days=days), now
@@ -345,16 +463,24 @@ def reopen(form: ExpertForm, *, reason: str, actor: User) -> None:
         raise ServiceError("reason_required")
     if form.submitted_at is None:
         raise ServiceError("form_not_submitted")
-    audit.record("experts.reopen", actor=actor, entity=form, details={"reason": reason.strip()},
-                 old={"submitted_at": form.submitted_at.isoformat()})
+    audit.record(
+        "experts.reopen",
+        actor=actor,
+        entity=form,
+        details={"reason": reason.strip()},
+        old={"submitted_at": form.submitted_at.isoformat()},
+    )
     form.submitted_at, form.submission_id, form.payload_hash = None, None, None
     form.reopened_at, form.reopen_reason = utcnow(), reason.strip()
 
 
 def awaiting(panel: ExpertPanel) -> list[PanelSeat]:
     """The members who were sent a link and have not submitted: whom a reminder goes to."""
-    return [seat for seat in panel.seats if seat.role == SeatRole.MEMBER
-            and seat.status in ("invited", "opened", "in_progress")]
+    return [
+        seat
+        for seat in panel.seats
+        if seat.role == SeatRole.MEMBER and seat.status in ("invited", "opened", "in_progress")
+    ]
 
 
 def note_reminded(seats: list[PanelSeat], *, actor: User | None) -> None:
@@ -366,6 +492,7 @@ def note_reminded(seats: list[PanelSeat], *, actor: User | None) -> None:
 
 
 # --- the expert's side ----------------------------------------------------------------------------------
+
 
 def _usable(form: ExpertForm) -> None:
     if form.revoked_at is not None or form.seat.role != SeatRole.MEMBER:
@@ -403,8 +530,11 @@ def form_for(form_id: int, allowed: list[int]) -> ExpertForm | None:
     if form_id not in allowed:
         return None
     # the form's page and its saves read the seat, the panel and its questionnaire: one query for all
-    form = db.session.get(ExpertForm, form_id, options=[
-        joinedload(ExpertForm.seat).joinedload(PanelSeat.panel).joinedload(ExpertPanel.questionnaire)])
+    form = db.session.get(
+        ExpertForm,
+        form_id,
+        options=[joinedload(ExpertForm.seat).joinedload(PanelSeat.panel).joinedload(ExpertPanel.questionnaire)],
+    )
     if form is None:
         return None
     _usable(form)
@@ -452,21 +582,37 @@ def submit(form: ExpertForm, raw: Mapping[str, Mapping[str, Any]], submission_id
 
 # --- results --------------------------------------------------------------------------------------------
 
+
 def scores_frame(evaluation_round: EvaluationRound) -> pd.DataFrame:
     """The submitted forms as long rows: unit, expert (nomination id), category, item, score (NaN for
     "cannot judge")."""
     forms = db.session.scalars(
-        select(ExpertForm).join(PanelSeat).join(ExpertPanel)
-        .where(ExpertPanel.round_id == evaluation_round.id, ExpertForm.submitted_at.is_not(None),
-               PanelSeat.role == SeatRole.MEMBER)
-        .options(joinedload(ExpertForm.seat).joinedload(PanelSeat.nomination),
-                 joinedload(ExpertForm.seat).joinedload(PanelSeat.panel).joinedload(ExpertPanel.unit)))
+        select(ExpertForm)
+        .join(PanelSeat)
+        .join(ExpertPanel)
+        .where(
+            ExpertPanel.round_id == evaluation_round.id,
+            ExpertForm.submitted_at.is_not(None),
+            PanelSeat.role == SeatRole.MEMBER,
+        )
+        .options(
+            joinedload(ExpertForm.seat).joinedload(PanelSeat.nomination),
+            joinedload(ExpertForm.seat).joinedload(PanelSeat.panel).joinedload(ExpertPanel.unit),
+        )
+    )
     rows = []
     for form in forms:
         seat = form.seat
         for item, score in expert_scores(seat.panel.questionnaire.questionnaire, form.answers).items():
-            rows.append({"unit": seat.panel.unit.code, "expert": seat.nomination_id,
-                         "category": seat.nomination.category, "item": item, "score": score})
+            rows.append(
+                {
+                    "unit": seat.panel.unit.code,
+                    "expert": seat.nomination_id,
+                    "category": seat.nomination.category,
+                    "item": item,
+                    "score": score,
+                }
+            )
     return pd.DataFrame(rows, columns=["unit", "expert", "category", "item", "score"])
 
 
@@ -491,9 +637,12 @@ def results(evaluation_round: EvaluationRound, *, trim: float = DEFAULT_TRIM) ->
     trimmed mean as the channel's value, beside the mean re-weighted to 40/30/30; agreement per panel; experts
     far from their panel, flagged for review; and the channel's points per node."""
     scores = scores_frame(evaluation_round)
-    questionnaire = db.session.scalar(select(PublishedQuestionnaire).where(
-        PublishedQuestionnaire.code == expert_questionnaire_code(evaluation_round))
-        .order_by(PublishedQuestionnaire.version.desc()).limit(1))
+    questionnaire = db.session.scalar(
+        select(PublishedQuestionnaire)
+        .where(PublishedQuestionnaire.code == expert_questionnaire_code(evaluation_round))
+        .order_by(PublishedQuestionnaire.version.desc())
+        .limit(1)
+    )
     scale = (questionnaire.questionnaire.scale.low, questionnaire.questionnaire.scale.high) if questionnaire else None
     empty = ExpertResults(pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), trim, scale)
     if scores.empty or scale is None:
@@ -505,17 +654,32 @@ def results(evaluation_round: EvaluationRound, *, trim: float = DEFAULT_TRIM) ->
     values = channel_values(table, scale)
     points, external = channel_points(framework_of(evaluation_round.framework), values)
     table = table.merge(points.rename(columns={"node": "item"}), on=["unit", "item"], how="left")
-    composition = (scores.drop_duplicates(["unit", "expert"]).groupby(["unit", "category"]).size()
-                   .unstack(fill_value=0).reindex(columns=[str(c) for c in ExpertCategory], fill_value=0)
-                   .reset_index())
+    composition = (
+        scores.drop_duplicates(["unit", "expert"])
+        .groupby(["unit", "category"])
+        .size()
+        .unstack(fill_value=0)
+        .reindex(columns=[str(c) for c in ExpertCategory], fill_value=0)
+        .reset_index()
+    )
     return ExpertResults(table, agreement(scores), outlying_experts(scores), composition, external, trim, scale)
 
 
 def submitted_count(evaluation_round: EvaluationRound) -> int:
-    return db.session.scalar(select(func.count(ExpertForm.id)).join(PanelSeat).join(ExpertPanel).where(
-        ExpertPanel.round_id == evaluation_round.id, ExpertForm.submitted_at.is_not(None))) or 0
+    return (
+        db.session.scalar(
+            select(func.count(ExpertForm.id))
+            .join(PanelSeat)
+            .join(ExpertPanel)
+            .where(ExpertPanel.round_id == evaluation_round.id, ExpertForm.submitted_at.is_not(None))
+        )
+        or 0
+    )
 
 
 def expert_names(evaluation_round: EvaluationRound) -> dict[int, str]:
-    return dict(db.session.execute(select(Nomination.id, Nomination.name)
-                                   .where(Nomination.round_id == evaluation_round.id)).all())
+    return dict(
+        db.session.execute(
+            select(Nomination.id, Nomination.name).where(Nomination.round_id == evaluation_round.id)
+        ).all()
+    )

@@ -1,4 +1,5 @@
 """Storing index frameworks: load a validated file, keep published versions frozen, export."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -8,8 +9,8 @@ from sqlalchemy import func, select
 
 from questionnaires import (
     Framework,
-    document_hash,
     channel_text,
+    document_hash,
     framework_from_dict,
     framework_to_dict,
     read_yaml,
@@ -68,22 +69,38 @@ def store_framework(framework: Framework, *, actor: User | None = None) -> tuple
         # the old document is overwritten in place, so the audit event keeps it whole
         old_document = existing.document
         _write(existing, framework, document, digest)
-        audit.record("framework.update", actor=actor, entity=existing, field="document", old=old_document,
-                     new=document, details=_label(framework))
+        audit.record(
+            "framework.update",
+            actor=actor,
+            entity=existing,
+            field="document",
+            old=old_document,
+            new=document,
+            details=_label(framework),
+        )
         return existing, StoreOutcome.UPDATED
     outcome = StoreOutcome.CREATED
     if existing is not None:
-        newest = db.session.scalar(select(func.max(FrameworkVersion.version)).where(
-            FrameworkVersion.code == framework.code, FrameworkVersion.year == framework.year))
+        newest = db.session.scalar(
+            select(func.max(FrameworkVersion.version)).where(
+                FrameworkVersion.code == framework.code, FrameworkVersion.year == framework.year
+            )
+        )
         framework = replace(framework, version=newest + 1)
         document = framework_to_dict(framework)
         outcome = StoreOutcome.NEW_VERSION
-    stored = FrameworkVersion(code=framework.code, year=framework.year, version=framework.version,
-                              loaded_by_id=actor.id if actor else None)
+    stored = FrameworkVersion(
+        code=framework.code, year=framework.year, version=framework.version, loaded_by_id=actor.id if actor else None
+    )
     db.session.add(stored)
     _write(stored, framework, document, digest)
-    audit.record("framework.load", actor=actor, entity=stored, new={"content_hash": digest},
-                 details={**_label(framework), "outcome": str(outcome)})
+    audit.record(
+        "framework.load",
+        actor=actor,
+        entity=stored,
+        new={"content_hash": digest},
+        details={**_label(framework), "outcome": str(outcome)},
+    )
     return stored, outcome
 
 
@@ -142,8 +159,9 @@ def freeze(stored: FrameworkVersion, *, actor: User | None) -> None:
     if stored.frozen:
         raise ServiceError("framework_frozen", code=stored.code, year=stored.year, version=stored.version)
     stored.frozen_at = utcnow()
-    audit.record("framework.freeze", actor=actor, entity=stored, field="frozen_at", old=None,
-                 new=stored.frozen_at.isoformat())
+    audit.record(
+        "framework.freeze", actor=actor, entity=stored, field="frozen_at", old=None, new=stored.frozen_at.isoformat()
+    )
 
 
 def load_shipped_frameworks(*, actor: User | None = None) -> list[tuple[FrameworkVersion, StoreOutcome]]:
@@ -152,5 +170,10 @@ def load_shipped_frameworks(*, actor: User | None = None) -> list[tuple[Framewor
 
 
 def list_versions() -> list[FrameworkVersion]:
-    return list(db.session.scalars(select(FrameworkVersion).order_by(
-        FrameworkVersion.level, FrameworkVersion.code, FrameworkVersion.year, FrameworkVersion.version)))
+    return list(
+        db.session.scalars(
+            select(FrameworkVersion).order_by(
+                FrameworkVersion.level, FrameworkVersion.code, FrameworkVersion.year, FrameworkVersion.version
+            )
+        )
+    )

@@ -1,4 +1,5 @@
 """Evaluation rounds: a year's evaluation of a level, on a framework and a unit list."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -8,8 +9,16 @@ from survey_app.models import EvaluationRound, FrameworkVersion, UnitList, User
 from survey_app.services import ServiceError, audit
 
 
-def create_round(code: str, year: int, name_vi: str, name_en: str, framework: FrameworkVersion,
-                 unit_list: UnitList, *, actor: User | None) -> EvaluationRound:
+def create_round(
+    code: str,
+    year: int,
+    name_vi: str,
+    name_en: str,
+    framework: FrameworkVersion,
+    unit_list: UnitList,
+    *,
+    actor: User | None,
+) -> EvaluationRound:
     """Open a round.
 
     :raises ServiceError: ``round_code_taken``; ``level_mismatch`` when the framework and the unit list are of
@@ -20,17 +29,28 @@ def create_round(code: str, year: int, name_vi: str, name_en: str, framework: Fr
     if framework.level != unit_list.level:
         raise ServiceError("level_mismatch", framework=framework.level, units=unit_list.level)
     if not framework.year <= year <= (framework.last_year or framework.year):
-        raise ServiceError("year_outside_framework", year=year, first=framework.year,
-                           last=framework.last_year or framework.year)
-    evaluation = EvaluationRound(code=code, year=year, level=framework.level, name_vi=name_vi,
-                                 name_en=name_en or name_vi, framework=framework, unit_list=unit_list)
+        raise ServiceError(
+            "year_outside_framework", year=year, first=framework.year, last=framework.last_year or framework.year
+        )
+    evaluation = EvaluationRound(
+        code=code,
+        year=year,
+        level=framework.level,
+        name_vi=name_vi,
+        name_en=name_en or name_vi,
+        framework=framework,
+        unit_list=unit_list,
+    )
     db.session.add(evaluation)
     db.session.flush()
-    audit.record("round.create", actor=actor, entity=evaluation,
-                 new={"code": code, "year": year, "framework_id": framework.id, "unit_list": unit_list.code})
+    audit.record(
+        "round.create",
+        actor=actor,
+        entity=evaluation,
+        new={"code": code, "year": year, "framework_id": framework.id, "unit_list": unit_list.code},
+    )
     return evaluation
 
 
 def list_rounds() -> list[EvaluationRound]:
-    return list(db.session.scalars(select(EvaluationRound).order_by(EvaluationRound.year.desc(),
-                                                                    EvaluationRound.code)))
+    return list(db.session.scalars(select(EvaluationRound).order_by(EvaluationRound.year.desc(), EvaluationRound.code)))

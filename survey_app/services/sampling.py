@@ -4,6 +4,7 @@ frame into a fieldwork's invitations, and weighting runs over a fieldwork's resp
 The statistics are the libraries' (``sampling``, ``analysis``); this module reads the uploads, stores what the
 staff keep and records it in the audit log.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -27,8 +28,10 @@ from sampling import (
     read_population_frame,
     read_stratum_deviations,
     sample_size_proportion,
-    select as select_sample,
     trim,
+)
+from sampling import (
+    select as select_sample,
 )
 from survey_app.extensions import db
 from survey_app.models import Fieldwork, FieldworkMode, Response, SamplePlan, Unit, User, WeightingRun
@@ -75,10 +78,24 @@ class Plan:
         return pd.concat([keys, self.strata.reset_index(drop=True).rename(columns=names)], axis=1)
 
 
-def sample_plan(data: bytes, filename: str, strata: list[str], count: str, method: str, *, total: int | None,
-                margin: float | None, power: float, minimum: int, maximum: int | None, deff: float,
-                response_rate: float, unit: str | None = None, sd_column: str | None = None,
-                sd_kind: str = "sd") -> Plan:
+def sample_plan(
+    data: bytes,
+    filename: str,
+    strata: list[str],
+    count: str,
+    method: str,
+    *,
+    total: int | None,
+    margin: float | None,
+    power: float,
+    minimum: int,
+    maximum: int | None,
+    deff: float,
+    response_rate: float,
+    unit: str | None = None,
+    sd_column: str | None = None,
+    sd_kind: str = "sd",
+) -> Plan:
     """The plan of a frame: per stratum its population, sample size (invitations) and expected margin, and
     per unit (a province made of its strata) the margin its strata give together.
 
@@ -93,19 +110,41 @@ def sample_plan(data: bytes, filename: str, strata: list[str], count: str, metho
     if unit is not None and unit not in strata:
         raise SamplingError("unknown_column", "no column {column} among the strata", column=unit)
     if method == "precision":
-        sizes = pd.Series([min(int(n_h), sample_size_proportion(
-            margin, population=n_h, deff=deff, response_rate=response_rate)) if n_h > 0 else 0
-            for n_h in population], index=population.index, dtype=float)
+        sizes = pd.Series(
+            [
+                min(int(n_h), sample_size_proportion(margin, population=n_h, deff=deff, response_rate=response_rate))
+                if n_h > 0
+                else 0
+                for n_h in population
+            ],
+            index=population.index,
+            dtype=float,
+        )
         total = int(sizes.sum())
         # allocating that total in proportion to the sizes gives them back, with their margins computed
-        allocation = allocate(population, total, "neyman", sd=sizes / population.where(population > 0, 1),
-                              deff=deff, response_rate=response_rate)
+        allocation = allocate(
+            population,
+            total,
+            "neyman",
+            sd=sizes / population.where(population > 0, 1),
+            deff=deff,
+            response_rate=response_rate,
+        )
     else:
         sd = None
         if method == "neyman" and sd_column:
             sd = read_stratum_deviations(data, strata, sd_column, kind=sd_kind, count=count, name=filename)
-        allocation = allocate(population, total, method, sd=sd, power=power, minimum=minimum, maximum=maximum,
-                              deff=deff, response_rate=response_rate)
+        allocation = allocate(
+            population,
+            total,
+            method,
+            sd=sd,
+            power=power,
+            minimum=minimum,
+            maximum=maximum,
+            deff=deff,
+            response_rate=response_rate,
+        )
     table = allocation.table.copy()
     table["expected_respondents"] = (table["size"] * response_rate).round(1)
     units = None
@@ -114,9 +153,19 @@ def sample_plan(data: bytes, filename: str, strata: list[str], count: str, metho
         units = table.groupby(groups.to_numpy())[["population", "size"]].sum()
         units["margin_of_error"] = allocation.margin_by(groups)
         units.index.name = unit
-    parameters = {"strata": strata, "count": count, "method": method, "total": total, "margin": margin,
-                  "power": power, "minimum": minimum, "maximum": maximum, "deff": deff,
-                  "response_rate": response_rate, "unit": unit}
+    parameters = {
+        "strata": strata,
+        "count": count,
+        "method": method,
+        "total": total,
+        "margin": margin,
+        "power": power,
+        "minimum": minimum,
+        "maximum": maximum,
+        "deff": deff,
+        "response_rate": response_rate,
+        "unit": unit,
+    }
     if method == "neyman":
         parameters |= {"sd_column": sd_column, "sd_kind": sd_kind}
     return Plan(table[PLAN_COLUMNS], units, parameters)
@@ -125,14 +174,23 @@ def sample_plan(data: bytes, filename: str, strata: list[str], count: str, metho
 def save_plan(plan: Plan, name: str, data: bytes, filename: str, *, actor: User | None) -> SamplePlan:
     """Store a plan: a record per stratum ``{"stratum": {column: value}, "population": …, "size": …}`` and per
     unit ``{"unit": value, "population": …}``, the frame's values nested apart from the figures."""
-    strata = [{"stratum": dict(zip(plan.parameters["strata"], values)), **figures}
-              for values, figures in zip(_keys(plan.strata.index), _records(plan.strata))]
+    strata = [
+        {"stratum": dict(zip(plan.parameters["strata"], values)), **figures}
+        for values, figures in zip(_keys(plan.strata.index), _records(plan.strata))
+    ]
     units = []
     if plan.units is not None:
         units = [{"unit": value, **figures} for value, figures in zip(plan.units.index, _records(plan.units))]
-    stored = SamplePlan(name=name, frame_name=filename[:255], frame_hash=_file_hash(data),
-                        parameters=plan.parameters, strata=strata, units=units, total=plan.total,
-                        created_by_id=actor.id if actor else None)
+    stored = SamplePlan(
+        name=name,
+        frame_name=filename[:255],
+        frame_hash=_file_hash(data),
+        parameters=plan.parameters,
+        strata=strata,
+        units=units,
+        total=plan.total,
+        created_by_id=actor.id if actor else None,
+    )
     db.session.add(stored)
     db.session.flush()
     audit.record("sample_plan.save", actor=actor, entity=stored, new={"name": name, "total": stored.total})
@@ -143,15 +201,21 @@ def stored_plan(stored: SamplePlan) -> Plan:
     """A saved plan's tables, columns in their order (JSONB keeps no key order)."""
     columns = stored.parameters["strata"]
     index = _index([_stratum_values(row, columns) for row in stored.strata], columns)
-    strata = pd.DataFrame([{column: row.get(column) for column in PLAN_COLUMNS} for row in stored.strata],
-                          columns=PLAN_COLUMNS, index=index).astype({"margin_of_error": float})
+    strata = pd.DataFrame(
+        [{column: row.get(column) for column in PLAN_COLUMNS} for row in stored.strata],
+        columns=PLAN_COLUMNS,
+        index=index,
+    ).astype({"margin_of_error": float})
     units = None
     if stored.units:
         unit = stored.parameters["unit"]
         # plans saved before the figures were nested keyed the unit by its column's name
         index = pd.Index([row["unit"] if "unit" in row else row[unit] for row in stored.units], name=unit)
-        units = pd.DataFrame([{column: row.get(column) for column in UNIT_COLUMNS} for row in stored.units],
-                             columns=UNIT_COLUMNS, index=index).astype({"margin_of_error": float})
+        units = pd.DataFrame(
+            [{column: row.get(column) for column in UNIT_COLUMNS} for row in stored.units],
+            columns=UNIT_COLUMNS,
+            index=index,
+        ).astype({"margin_of_error": float})
     return Plan(strata, units, stored.parameters)
 
 
@@ -202,14 +266,26 @@ def _file_hash(data: bytes) -> str:
 
 # --- drawing invitees -----------------------------------------------------------------------------------
 
+
 @dataclass
 class Draw:
     selected: pd.DataFrame
     issued: list[IssuedInvitation]
 
 
-def draw_invitations(fieldwork: Fieldwork, data: bytes, filename: str, *, strata: list[str], unit: str,
-                     sizes: dict, method: str, size: str | None, seed: int, actor: User | None) -> Draw:
+def draw_invitations(
+    fieldwork: Fieldwork,
+    data: bytes,
+    filename: str,
+    *,
+    strata: list[str],
+    unit: str,
+    sizes: dict,
+    method: str,
+    size: str | None,
+    seed: int,
+    actor: User | None,
+) -> Draw:
     """Select invitees from a list frame, stratum by stratum, and give each a personal link in the fieldwork,
     with their stratum and inclusion probability (the base of their weight).
 
@@ -220,17 +296,32 @@ def draw_invitations(fieldwork: Fieldwork, data: bytes, filename: str, *, strata
     if fieldwork.mode != FieldworkMode.INVITATION:
         raise ServiceError("not_invitation_mode")
     frame = read_list_frame(data, strata + ([unit] if unit not in strata else []), size=size, name=filename)
-    selected = select_sample(frame, sizes, method=method, strata=strata, size=size if method == "pps_systematic"
-                             else None, seed=seed)
+    selected = select_sample(
+        frame, sizes, method=method, strata=strata, size=size if method == "pps_systematic" else None, seed=seed
+    )
     invitees = []
     for row in selected.to_dict("records"):
-        invitees.append({"unit": row[unit], "stratum": " × ".join(str(row[c]) for c in strata),
-                         "inclusion_probability": row["inclusion_probability"],
-                         **{key: row.get(key) for key in ("name", "email", "phone") if _present(row.get(key))}})
+        invitees.append(
+            {
+                "unit": row[unit],
+                "stratum": " × ".join(str(row[c]) for c in strata),
+                "inclusion_probability": row["inclusion_probability"],
+                **{key: row.get(key) for key in ("name", "email", "phone") if _present(row.get(key))},
+            }
+        )
     issued = issue_invitations(fieldwork, invitees, actor=actor)
-    audit.record("fieldwork.draw", actor=actor, entity=fieldwork,
-                 new={"frame": filename[:255], "frame_hash": _file_hash(data), "method": method, "seed": seed,
-                      "drawn": len(issued)})
+    audit.record(
+        "fieldwork.draw",
+        actor=actor,
+        entity=fieldwork,
+        new={
+            "frame": filename[:255],
+            "frame_hash": _file_hash(data),
+            "method": method,
+            "seed": seed,
+            "drawn": len(issued),
+        },
+    )
     return Draw(selected, issued)
 
 
@@ -248,25 +339,38 @@ def responses_frame(fieldwork: Fieldwork) -> tuple[pd.DataFrame, list[int]]:
     """The fieldwork's responses that count (not excluded): one row per response with ``unit`` and a column per
     question, and their ids in row order."""
     rows = db.session.execute(
-        select(Response.id, Response.answers, Unit.code).join(Unit, Unit.id == Response.unit_id)
-        .where(Response.fieldwork_id == fieldwork.id, Response.excluded.is_(False)).order_by(Response.id)).all()
+        select(Response.id, Response.answers, Unit.code)
+        .join(Unit, Unit.id == Response.unit_id)
+        .where(Response.fieldwork_id == fieldwork.id, Response.excluded.is_(False))
+        .order_by(Response.id)
+    ).all()
     table = pd.DataFrame([{**answers, "unit": code} for _, answers, code in rows])
     if not len(table):
         table = pd.DataFrame(columns=["unit"])
     return table, [row.id for row in rows]
 
 
-def run_weighting(fieldwork: Fieldwork, data: bytes, filename: str, *, margins: list[str], method: str,
-                  lower: float | None, upper: float | None, count: str = "population",
-                  actor: User | None) -> WeightingRun:
+def run_weighting(
+    fieldwork: Fieldwork,
+    data: bytes,
+    filename: str,
+    *,
+    margins: list[str],
+    method: str,
+    lower: float | None,
+    upper: float | None,
+    count: str = "population",
+    actor: User | None,
+) -> WeightingRun:
     """Weight the fieldwork's responses to a population file within each unit, trim, and estimate every
     survey-scored criterion per unit; store the run.
 
     The population file has a row per cell: the unit's code (column ``unit``), a column per background variable
     (named as the questionnaire's background question) and the population count. Every response starts from
     the same weight within its unit: an anonymous response keeps no link to its invitation's probability, and
-    the adjustment to the population carries the design's unequal chances where they follow the margins. ``rake`` matches every unit's count by each
-    margin; ``poststratify`` matches the count of every cell of the margins crossed.
+    the adjustment to the population carries the design's unequal chances where they follow the margins.
+    ``rake`` matches every unit's count by each margin; ``poststratify`` matches the count of every cell of the
+    margins crossed.
 
     :raises sampling.SamplingError: a bad file, a level with no respondent, margins that disagree, raking that
         does not converge, bounds that cannot hold
@@ -295,48 +399,77 @@ def run_weighting(fieldwork: Fieldwork, data: bytes, filename: str, *, margins: 
     elif method == "poststratify":
         weighting = poststratify(respondents, np.ones(len(ids)), ["unit"] + margins, population)
     else:
-        targets = {("unit", margin): population.groupby(level=[0, position + 1]).sum()
-                   for position, margin in enumerate(margins)}
+        targets = {
+            ("unit", margin): population.groupby(level=[0, position + 1]).sum()
+            for position, margin in enumerate(margins)
+        }
         weighting = rake(respondents, np.ones(len(ids)), targets)
     weights = weighting.weights
     if lower is not None or upper is not None:
         weights = _trim_within_units(weights, units, lower, upper)
-    table = survey_estimates(responses, framework_of(fieldwork.questionnaire.framework), questionnaire, weights=weights,
-                             calibrations=[weighting.calibration] if weighting.calibration is not None else [])
-    run = WeightingRun(fieldwork_id=fieldwork.id, method=method, margins=margins, lower=lower, upper=upper,
-                       population_name=filename[:255], population_hash=_file_hash(data),
-                       diagnostics=_diagnostics(weights, units, weighting),
-                       histogram=_histogram(weights, units),
-                       weights={str(i): float(w) for i, w in zip(ids, weights)}, estimates=_records(table),
-                       created_by_id=actor.id if actor else None)
+    table = survey_estimates(
+        responses,
+        framework_of(fieldwork.questionnaire.framework),
+        questionnaire,
+        weights=weights,
+        calibrations=[weighting.calibration] if weighting.calibration is not None else [],
+    )
+    run = WeightingRun(
+        fieldwork_id=fieldwork.id,
+        method=method,
+        margins=margins,
+        lower=lower,
+        upper=upper,
+        population_name=filename[:255],
+        population_hash=_file_hash(data),
+        diagnostics=_diagnostics(weights, units, weighting),
+        histogram=_histogram(weights, units),
+        weights={str(i): float(w) for i, w in zip(ids, weights)},
+        estimates=_records(table),
+        created_by_id=actor.id if actor else None,
+    )
     db.session.add(run)
     db.session.flush()
-    audit.record("fieldwork.weighting", actor=actor, entity=fieldwork,
-                 new={"run": run.id, "method": method, "margins": margins, "lower": lower, "upper": upper,
-                      "population_hash": run.population_hash})
+    audit.record(
+        "fieldwork.weighting",
+        actor=actor,
+        entity=fieldwork,
+        new={
+            "run": run.id,
+            "method": method,
+            "margins": margins,
+            "lower": lower,
+            "upper": upper,
+            "population_hash": run.population_hash,
+        },
+    )
     return run
 
 
-def _trim_within_units(weights: np.ndarray, units: np.ndarray, lower: float | None,
-                       upper: float | None) -> np.ndarray:
+def _trim_within_units(weights: np.ndarray, units: np.ndarray, lower: float | None, upper: float | None) -> np.ndarray:
     """Trim each unit's weights to [lower, upper] times the unit's mean weight, keeping the unit's total."""
     trimmed = weights.copy()
     for code in np.unique(units):
         rows = units == code
         mean = weights[rows].mean()
-        trimmed[rows] = trim(weights[rows], lower=(lower or 0.0) * mean,
-                             upper=(upper if upper is not None else np.inf) * mean).weights
+        trimmed[rows] = trim(
+            weights[rows], lower=(lower or 0.0) * mean, upper=(upper if upper is not None else np.inf) * mean
+        ).weights
     return trimmed
 
 
 def _diagnostics(weights: np.ndarray, units: np.ndarray, weighting) -> dict[str, Any]:
     def plain(diagnostics) -> dict[str, Any]:
-        return {key: (value.item() if isinstance(value, np.generic) else value)
-                for key, value in diagnostics.__dict__.items()}
+        return {
+            key: (value.item() if isinstance(value, np.generic) else value)
+            for key, value in diagnostics.__dict__.items()
+        }
 
     overall = plain(diagnose(weights, weighting.diagnostics.iterations, weighting.diagnostics.converged))
-    return {"overall": overall,
-            "units": {str(code): plain(diagnose(weights[units == code])) for code in sorted(np.unique(units))}}
+    return {
+        "overall": overall,
+        "units": {str(code): plain(diagnose(weights[units == code])) for code in sorted(np.unique(units))},
+    }
 
 
 def _histogram(weights: np.ndarray, units: np.ndarray) -> list[dict[str, Any]]:
@@ -346,5 +479,7 @@ def _histogram(weights: np.ndarray, units: np.ndarray) -> list[dict[str, Any]]:
         rows = units == code
         relative[rows] = weights[rows] / weights[rows].mean()
     counts, _ = np.histogram(relative, bins=np.array(HISTOGRAM_EDGES, dtype=float))
-    return [{"low": float(low), "high": None if np.isinf(high) else float(high), "count": int(count)}
-            for low, high, count in zip(HISTOGRAM_EDGES[:-1], HISTOGRAM_EDGES[1:], counts)]
+    return [
+        {"low": float(low), "high": None if np.isinf(high) else float(high), "count": int(count)}
+        for low, high, count in zip(HISTOGRAM_EDGES[:-1], HISTOGRAM_EDGES[1:], counts)
+    ]

@@ -1,6 +1,7 @@
 """Strategic targets (SPEC.md §6): the indicators of Decision 483's action plan with their baseline and yearly
 targets, the values staff report every quarter, and each indicator's progress towards its target, read beside
 the index results of the same year."""
+
 from __future__ import annotations
 
 import math
@@ -30,13 +31,22 @@ def load_shipped_indicators(*, actor: User | None = None) -> list[StrategicIndic
     for row in shipped_rows(SHIPPED):
         if row["code"] in existing:
             continue
-        targets = {key.removeprefix("target_"): float(value) for key, value in row.items()
-                   if key.startswith("target_") and value}
+        targets = {
+            key.removeprefix("target_"): float(value)
+            for key, value in row.items()
+            if key.startswith("target_") and value
+        }
         indicator = StrategicIndicator(
-            code=row["code"], name_vi=row["name_vi"], name_en=row["name_en"], measure=row["measure"],
-            legal_basis=row["legal_basis"], agency=row["agency"],
+            code=row["code"],
+            name_vi=row["name_vi"],
+            name_en=row["name_en"],
+            measure=row["measure"],
+            legal_basis=row["legal_basis"],
+            agency=row["agency"],
             baseline_year=int(row["baseline_year"]) if row["baseline_year"] else None,
-            baseline=float(row["baseline"]) if row["baseline"] else None, targets=targets)
+            baseline=float(row["baseline"]) if row["baseline"] else None,
+            targets=targets,
+        )
         db.session.add(indicator)
         db.session.flush()
         audit.record("targets.indicator_created", actor=actor, entity=indicator, new={"code": indicator.code})
@@ -51,17 +61,25 @@ def indicators() -> list[StrategicIndicator]:
 def version() -> tuple:
     """Changes whenever an indicator or a reported value is added or changed: what a cache of progress tables
     keys on (values are corrected in place, so the latest entry time counts too)."""
-    return tuple(db.session.execute(select(func.count(IndicatorValue.id), func.max(IndicatorValue.id),
-                                           func.max(IndicatorValue.entered_at),
-                                           select(func.count(StrategicIndicator.id)).scalar_subquery())).one())
+    return tuple(
+        db.session.execute(
+            select(
+                func.count(IndicatorValue.id),
+                func.max(IndicatorValue.id),
+                func.max(IndicatorValue.entered_at),
+                select(func.count(StrategicIndicator.id)).scalar_subquery(),
+            )
+        ).one()
+    )
 
 
 def indicator(code: str) -> StrategicIndicator | None:
     return db.session.scalar(select(StrategicIndicator).where(StrategicIndicator.code == code))
 
 
-def report_value(indicator: StrategicIndicator, year: int, quarter: int, value: str | float, *, note: str = "",
-                 actor: User | None) -> IndicatorValue:
+def report_value(
+    indicator: StrategicIndicator, year: int, quarter: int, value: str | float, *, note: str = "", actor: User | None
+) -> IndicatorValue:
     """Store a quarter's value (a second report of the same quarter replaces the first; the audit log keeps it).
 
     :param value: a number, or text as typed (85,5 or 85.5 or 85,5%)
@@ -80,8 +98,11 @@ def report_value(indicator: StrategicIndicator, year: int, quarter: int, value: 
         raise ServiceError("target_out_of_range", high=100 if indicator.measure == "%" else "∞")
     if len(note or "") > 2000:
         raise ServiceError("text_too_long")
-    row = db.session.scalar(select(IndicatorValue).where(
-        IndicatorValue.indicator_id == indicator.id, IndicatorValue.year == year, IndicatorValue.quarter == quarter))
+    row = db.session.scalar(
+        select(IndicatorValue).where(
+            IndicatorValue.indicator_id == indicator.id, IndicatorValue.year == year, IndicatorValue.quarter == quarter
+        )
+    )
     old = {"value": row.value, "note": row.note} if row is not None else None
     if row is None:
         row = IndicatorValue(indicator=indicator, year=year, quarter=quarter, value=value)
@@ -89,8 +110,13 @@ def report_value(indicator: StrategicIndicator, year: int, quarter: int, value: 
     row.value, row.note = value, (note or "").strip()
     row.entered_by_id, row.entered_at = (actor.id if actor is not None else None), utcnow()
     db.session.flush()
-    audit.record("targets.value_reported", actor=actor, entity=row, old=old,
-                 new={"indicator": indicator.code, "year": year, "quarter": quarter, "value": value})
+    audit.record(
+        "targets.value_reported",
+        actor=actor,
+        entity=row,
+        old=old,
+        new={"indicator": indicator.code, "year": year, "quarter": quarter, "value": value},
+    )
     return row
 
 

@@ -1,5 +1,6 @@
 """Secrets handed to people: staff session tokens, invitation links, resume codes, API keys. Only their
 SHA-256 is stored, so a copy of the database opens nothing."""
+
 from __future__ import annotations
 
 import hashlib
@@ -22,7 +23,7 @@ def new_token() -> str:
 def new_resume_code() -> str:
     """60 random bits as 12 characters in groups of four (``K7QD-3MFA-9XTR``); guessing is rate-limited."""
     code = "".join(secrets.choice(_RESUME_ALPHABET) for _ in range(RESUME_CODE_LENGTH))
-    return "-".join(code[i:i + 4] for i in range(0, RESUME_CODE_LENGTH, 4))
+    return "-".join(code[i : i + 4] for i in range(0, RESUME_CODE_LENGTH, 4))
 
 
 def normalise_resume_code(typed: str) -> str:
@@ -30,4 +31,4 @@ def normalise_resume_code(typed: str) -> str:
     people confuse with digits are read as those digits."""
     cleaned = "".join(ch for ch in typed.upper() if ch.isalnum())
     cleaned = cleaned.translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
-    return "-".join(cleaned[i:i + 4] for i in range(0, len(cleaned), 4))
+    return "-".join(cleaned[i : i + 4] for i in range(0, len(cleaned), 4))

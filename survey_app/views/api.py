@@ -5,6 +5,7 @@ OpenAPI at /api/v1/openapi.json. Errors under /api/ answer in JSON (see errors.p
 A submission is idempotent on its ``submission_id``: sent again with the same content it answers exactly
 as the first time (201, same body); with other content it is refused with 409.
 """
+
 from __future__ import annotations
 
 from datetime import timezone
@@ -26,19 +27,38 @@ blueprint = Blueprint("api", __name__, url_prefix="/api")
 csrf.exempt(blueprint)
 
 #: service errors and their HTTP status
-STATUS = {"submission_conflict": 409, "fieldwork_closed": 410, "quota_full": 409, "not_in_quota": 422,
-          "invalid_answers": 422, "unit_not_in_fieldwork": 422, "bad_submission_id": 422}
+STATUS = {
+    "submission_conflict": 409,
+    "fieldwork_closed": 410,
+    "quota_full": 409,
+    "not_in_quota": 422,
+    "invalid_answers": 422,
+    "unit_not_in_fieldwork": 422,
+    "bad_submission_id": 422,
+}
 
 
 class SubmissionSchema(Schema):
-    submission_id = fields.String(required=True, validate=validate.Length(min=1, max=64),
-                                  metadata={"description": "The client's identifier of this submission; a UUID is "
-                                                           "recommended. Sending it again is safe."})
-    unit = fields.String(required=True, validate=validate.Length(min=1, max=32),
-                         metadata={"description": "The code of the unit the respondent answers for (e.g. HNI)."})
-    answers = fields.Dict(required=True,
-                          metadata={"description": "Answers by question code: a choice's value, a list of values "
-                                                   "for multiple choice, a number, or text."})
+    submission_id = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=64),
+        metadata={
+            "description": "The client's identifier of this submission; a UUID is "
+            "recommended. Sending it again is safe."
+        },
+    )
+    unit = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=32),
+        metadata={"description": "The code of the unit the respondent answers for (e.g. HNI)."},
+    )
+    answers = fields.Dict(
+        required=True,
+        metadata={
+            "description": "Answers by question code: a choice's value, a list of values "
+            "for multiple choice, a number, or text."
+        },
+    )
     started_at = fields.AwareDateTime(load_default=None, allow_none=True)
     duration_seconds = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0, max=86400 * 30))
 
@@ -62,8 +82,12 @@ class ReceiptSchema(Schema):
 
 
 class ErrorSchema(Schema):
-    error = fields.Dict(metadata={"description": "code (HTTP status), title, message, and for invalid answers "
-                                                 "or fields the problem of each, by name"})
+    error = fields.Dict(
+        metadata={
+            "description": "code (HTTP status), title, message, and for invalid answers "
+            "or fields the problem of each, by name"
+        }
+    )
 
 
 def _error(status: int, message: str, **details):
@@ -93,10 +117,15 @@ def submit_response(code: str):
     except ValidationError as error:
         return _error(422, _("Some fields are missing or not valid."), fields=error.messages)
     try:
-        outcome = collection.submit_with_key(target, submission["unit"], submission["answers"],
-                                             submission["submission_id"], api_key=g.api_key,
-                                             started_at=submission["started_at"],
-                                             duration_seconds=submission["duration_seconds"])
+        outcome = collection.submit_with_key(
+            target,
+            submission["unit"],
+            submission["answers"],
+            submission["submission_id"],
+            api_key=g.api_key,
+            started_at=submission["started_at"],
+            duration_seconds=submission["duration_seconds"],
+        )
     except ServiceError as error:
         if error.code == "api_key_revoked":
             abort(401)
@@ -110,16 +139,22 @@ def submit_response(code: str):
         return _error(STATUS.get(error.code, 400), describe_error(error), reason=error.code, **details)
     collection.note_key_use(g.api_key)
     response = outcome.response
-    return jsonify(receipt=collection.receipt(response),
-                   submitted_at=response.submitted_at.astimezone(timezone.utc).isoformat()), 201
+    return jsonify(
+        receipt=collection.receipt(response), submitted_at=response.submitted_at.astimezone(timezone.utc).isoformat()
+    ), 201
 
 
 # --- published results, read-only ------------------------------------------------------------------------
 
+
 def _round_entry(evaluation_round) -> dict:
-    return {"code": evaluation_round.code, "year": evaluation_round.year, "level": evaluation_round.level,
-            "name": {"vi": evaluation_round.name_vi, "en": evaluation_round.name_en},
-            "published_at": evaluation_round.published_at.isoformat()}
+    return {
+        "code": evaluation_round.code,
+        "year": evaluation_round.year,
+        "level": evaluation_round.level,
+        "name": {"vi": evaluation_round.name_vi, "en": evaluation_round.name_en},
+        "published_at": evaluation_round.published_at.isoformat(),
+    }
 
 
 @blueprint.get("/v1/results")
@@ -134,8 +169,13 @@ def result_rounds():
 @results.limited
 def result_ranking(round_code: str):
     evaluation_round, run = results.published(round_code)
-    return jsonify(results.published_cached(run, ("api-ranking",), lambda: {
-        "round": _round_entry(evaluation_round), "units": results.ranking_rows(evaluation_round, run)[0]}))
+    return jsonify(
+        results.published_cached(
+            run,
+            ("api-ranking",),
+            lambda: {"round": _round_entry(evaluation_round), "units": results.ranking_rows(evaluation_round, run)[0]},
+        )
+    )
 
 
 @blueprint.get("/v1/results/<round_code>/units/<unit_code>")
@@ -144,8 +184,11 @@ def result_ranking(round_code: str):
 def result_unit(round_code: str, unit_code: str):
     evaluation_round, run = results.published(round_code)
     try:
-        document = results.published_cached(run, ("api-unit", unit_code), lambda: {
-            "round": _round_entry(evaluation_round), **scoring.scorecard(run, unit_code)})
+        document = results.published_cached(
+            run,
+            ("api-unit", unit_code),
+            lambda: {"round": _round_entry(evaluation_round), **scoring.scorecard(run, unit_code)},
+        )
     except ServiceError:
         return _error(404, "No such unit in this round's results")
     return jsonify(document)
@@ -159,45 +202,89 @@ def openapi():
 
 def openapi_document() -> dict:
     """The API's OpenAPI 3 description, built from the marshmallow schemas it validates with."""
-    spec = APISpec(title="DTI survey API", version="1.0.0", openapi_version="3.0.3",
-                   plugins=[MarshmallowPlugin()],
-                   info={"description": "Submit survey responses collected by telephone interviews or partners."})
+    spec = APISpec(
+        title="DTI survey API",
+        version="1.0.0",
+        openapi_version="3.0.3",
+        plugins=[MarshmallowPlugin()],
+        info={"description": "Submit survey responses collected by telephone interviews or partners."},
+    )
     spec.components.security_scheme("apiKey", {"type": "http", "scheme": "bearer"})
     spec.components.schema("Submission", schema=SubmissionSchema)
     spec.components.schema("Receipt", schema=ReceiptSchema)
     spec.components.schema("Error", schema=ErrorSchema)
     error = {"content": {"application/json": {"schema": "Error"}}}
-    spec.path(path="/api/v1/fieldworks/{code}/responses", operations={"post": {
-        "summary": "Submit one complete response",
-        "security": [{"apiKey": []}],
-        "parameters": [{"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}],
-        "requestBody": {"required": True, "content": {"application/json": {"schema": "Submission"}}},
-        "responses": {
-            "201": {"description": "Stored (or stored before under the same identifier and content)",
-                    "content": {"application/json": {"schema": "Receipt"}}},
-            "400": {"description": "The body is not a JSON object", **error},
-            "401": {"description": "Missing or unknown API key", **error},
-            "403": {"description": "The key was not issued for this fieldwork", **error},
-            "404": {"description": "No such fieldwork", **error},
-            "409": {"description": "Another payload under this identifier, or the quota stratum is full", **error},
-            "410": {"description": "The fieldwork is closed", **error},
-            "422": {"description": "Invalid fields or answers, each named", **error},
-            "429": {"description": "Too many requests", **error},
-        }}})
+    spec.path(
+        path="/api/v1/fieldworks/{code}/responses",
+        operations={
+            "post": {
+                "summary": "Submit one complete response",
+                "security": [{"apiKey": []}],
+                "parameters": [{"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": "Submission"}}},
+                "responses": {
+                    "201": {
+                        "description": "Stored (or stored before under the same identifier and content)",
+                        "content": {"application/json": {"schema": "Receipt"}},
+                    },
+                    "400": {"description": "The body is not a JSON object", **error},
+                    "401": {"description": "Missing or unknown API key", **error},
+                    "403": {"description": "The key was not issued for this fieldwork", **error},
+                    "404": {"description": "No such fieldwork", **error},
+                    "409": {
+                        "description": "Another payload under this identifier, or the quota stratum is full",
+                        **error,
+                    },
+                    "410": {"description": "The fieldwork is closed", **error},
+                    "422": {"description": "Invalid fields or answers, each named", **error},
+                    "429": {"description": "Too many requests", **error},
+                },
+            }
+        },
+    )
     not_found = {"description": "No published results for this round (or unit)", **error}
-    spec.path(path="/api/v1/results", operations={"get": {
-        "summary": "The rounds with published results", "responses": {"200": {"description": "OK"}}}})
+    spec.path(
+        path="/api/v1/results",
+        operations={
+            "get": {"summary": "The rounds with published results", "responses": {"200": {"description": "OK"}}}
+        },
+    )
     round_parameter = {"name": "round_code", "in": "path", "required": True, "schema": {"type": "string"}}
-    spec.path(path="/api/v1/results/{round_code}", operations={"get": {
-        "summary": "A round's published ranking: every unit's index, rank, their simulated 95% intervals, and pillar and main-index values",
-        "parameters": [round_parameter],
-        "responses": {"200": {"description": "OK"}, "404": not_found, "429": {"description": "Too many requests"}}}})
-    spec.path(path="/api/v1/results/{round_code}/units/{unit_code}", operations={"get": {
-        "summary": "A unit's scorecard: every node's points, value and rank, where each criterion's points come "
-                   "from, last year's index, strongest and weakest main indices",
-        "parameters": [round_parameter, {"name": "unit_code", "in": "path", "required": True,
-                                         "schema": {"type": "string"}}],
-        "responses": {"200": {"description": "OK"}, "404": not_found, "429": {"description": "Too many requests"}}}})
-    spec.path(path="/api/health", operations={"get": {"summary": "Liveness and database check",
-                                                      "responses": {"200": {"description": "OK"}}}})
+    spec.path(
+        path="/api/v1/results/{round_code}",
+        operations={
+            "get": {
+                "summary": "A round's published ranking: every unit's index, rank, their simulated 95% intervals, and "
+                "pillar and main-index values",
+                "parameters": [round_parameter],
+                "responses": {
+                    "200": {"description": "OK"},
+                    "404": not_found,
+                    "429": {"description": "Too many requests"},
+                },
+            }
+        },
+    )
+    spec.path(
+        path="/api/v1/results/{round_code}/units/{unit_code}",
+        operations={
+            "get": {
+                "summary": "A unit's scorecard: every node's points, value and rank, where each criterion's points "
+                "come from, last year's index, strongest and weakest main indices",
+                "parameters": [
+                    round_parameter,
+                    {"name": "unit_code", "in": "path", "required": True, "schema": {"type": "string"}},
+                ],
+                "responses": {
+                    "200": {"description": "OK"},
+                    "404": not_found,
+                    "429": {"description": "Too many requests"},
+                },
+            }
+        },
+    )
+    spec.path(
+        path="/api/health",
+        operations={"get": {"summary": "Liveness and database check", "responses": {"200": {"description": "OK"}}}},
+    )
     return spec.to_dict()

@@ -19,5 +19,6 @@ def index():
     if action:
         query = query.where(AuditEvent.action.startswith(action))
     events = list(db.session.scalars(query.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)))
-    return render_template("audit/index.html", events=events[:PAGE_SIZE], page=page,
-                           has_next=len(events) > PAGE_SIZE, action=action)
+    return render_template(
+        "audit/index.html", events=events[:PAGE_SIZE], page=page, has_next=len(events) > PAGE_SIZE, action=action
+    )

@@ -22,8 +22,13 @@ def _failed(response) -> bool:
 
 @blueprint.route("/login", methods=["GET", "POST"])
 @public
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], key_func=_login_key, methods=["POST"],
-               deduct_when=_failed, scope="login-account")
+@limiter.limit(
+    lambda: current_app.config["LOGIN_RATE_LIMIT"],
+    key_func=_login_key,
+    methods=["POST"],
+    deduct_when=_failed,
+    scope="login-account",
+)
 @limiter.limit("30 per 5 minutes", methods=["POST"], deduct_when=_failed, scope="login-address")
 def login():
     form = LoginForm()
@@ -38,8 +43,11 @@ def login():
             session.permanent = True
             audit.record("auth.login", actor=user, details={"address": client_address()})
             return redirect(safe_next(request.args.get("next"), url_for("main.dashboard")))
-        audit.record("auth.login_failed", actor_label=(form.email.data or "").strip().lower()[:254],
-                     details={"address": client_address()})
+        audit.record(
+            "auth.login_failed",
+            actor_label=(form.email.data or "").strip().lower()[:254],
+            details={"address": client_address()},
+        )
         flash(_("The e-mail or the password is wrong."), "error")
     return render_template("auth/login.html", form=form), 200
 

@@ -1,5 +1,6 @@
 """Files sent as attachments: tables as CSV (UTF-8 with a byte-order mark) or Excel, formula-safe either way;
 PDF reports."""
+
 import pandas as pd
 from flask import Response, abort
 
@@ -14,10 +15,12 @@ def table_file(table: pd.DataFrame, stem: str, fmt: str = "csv", sheet: str = "d
     if fmt not in TABLE_FORMATS:
         abort(404)
     data = to_csv(table) if fmt == "csv" else to_xlsx(table, sheet)
-    return Response(data, mimetype=TABLE_FORMATS[fmt],
-                    headers={"Content-Disposition": f"attachment; filename={stem}.{fmt}"})
+    return Response(
+        data, mimetype=TABLE_FORMATS[fmt], headers={"Content-Disposition": f"attachment; filename={stem}.{fmt}"}
+    )
 
 
 def pdf_file(data: bytes, stem: str) -> Response:
-    return Response(data, mimetype="application/pdf",
-                    headers={"Content-Disposition": f"attachment; filename={stem}.pdf"})
+    return Response(
+        data, mimetype="application/pdf", headers={"Content-Disposition": f"attachment; filename={stem}.pdf"}
+    )

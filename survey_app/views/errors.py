@@ -1,4 +1,5 @@
 """Error pages: translated HTML, or JSON under /api/."""
+
 import traceback
 
 from flask import Flask, current_app, jsonify, make_response, render_template, request
@@ -50,8 +51,7 @@ def _respond(code: int, detail: str | None = None):
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error):
-        return _respond(400, _("The form has expired or did not come from this site. Reload the page and "
-                               "try again."))
+        return _respond(400, _("The form has expired or did not come from this site. Reload the page and try again."))
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
@@ -79,9 +79,13 @@ def database_error_response(error: DBAPIError):
     if not database_unavailable(error):
         # the database's message can quote the values it was given (answers, contact data): log where and what
         # kind of error, not the message
-        current_app.logger.error("database error %s (SQLSTATE %s) at %s\n%s", type(error.orig).__name__,
-                                 getattr(error.orig, "sqlstate", None), request.endpoint,
-                                 "".join(traceback.format_tb(error.__traceback__)))
+        current_app.logger.error(
+            "database error %s (SQLSTATE %s) at %s\n%s",
+            type(error.orig).__name__,
+            getattr(error.orig, "sqlstate", None),
+            request.endpoint,
+            "".join(traceback.format_tb(error.__traceback__)),
+        )
         return make_response(_respond(500))
     current_app.logger.warning("database unavailable: %s", type(error.orig).__name__)
     response = make_response(_respond(503))

@@ -4,25 +4,38 @@ staff (``/experts``); and the expert's own side (``/e/<token>``, ``/expert/forms
 An expert's link opens a session that knows the forms its links opened; a form's address works only in that
 session, any other answers 404 like an address that does not exist.
 """
+
 from __future__ import annotations
 
 import uuid
 
 import pandas as pd
-from flask import (Blueprint, Response, abort, current_app, flash, g, jsonify, redirect, render_template, request,
-                   session, url_for)
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from questionnaires import CANNOT_JUDGE
 from questionnaires.exports import to_csv
 from sampling import PANEL_SIZES, ExpertCategory, panel_quotas
+from survey_app import keep_changes
 from survey_app.extensions import db, limiter
-from survey_app.forms.experts import (NominationForm, NominationUploadForm, OverrideForm, ReasonForm,
-                                      SelectPanelForm)
+from survey_app.forms.experts import NominationForm, NominationUploadForm, OverrideForm, ReasonForm, SelectPanelForm
 from survey_app.i18n import current_language, describe_error, describe_expert_problem, describe_row_problem, label
+from survey_app.models import EvaluationRound, ExpertForm, ExpertPanel, Nomination, PanelSeat, SeatRole
 from survey_app.models.types import utcnow
-from survey_app.models import EvaluationRound, ExpertForm, ExpertPanel, Nomination, PanelSeat, Role, SeatRole
 from survey_app.security import ANALYSTS, DESIGNERS, STAFF, allow, public
 from survey_app.services import ServiceError, experts, mail
 from survey_app.services.frameworks import framework_of
@@ -55,6 +68,7 @@ def _category_choices():
 
 # --- staff: nominations ---------------------------------------------------------------------------------
 
+
 @blueprint.get("/")
 @allow(*STAFF)
 def index():
@@ -82,18 +96,30 @@ def nominations(round_code: str):
     if request.method == "POST":
         status = 400
         if form.validate_on_submit():
-            report = experts.import_nominations(evaluation_round, [{
-                "unit": form.unit.data, "name": form.name.data, "category": form.category.data,
-                "organisation": form.organisation.data or "", "position": form.position.data or "",
-                "email": form.email.data or "", "phone": form.phone.data or "",
-                "expertise": form.expertise.data or ""}], actor=g.user)
+            report = experts.import_nominations(
+                evaluation_round,
+                [
+                    {
+                        "unit": form.unit.data,
+                        "name": form.name.data,
+                        "category": form.category.data,
+                        "organisation": form.organisation.data or "",
+                        "position": form.position.data or "",
+                        "email": form.email.data or "",
+                        "phone": form.phone.data or "",
+                        "expertise": form.expertise.data or "",
+                    }
+                ],
+                actor=g.user,
+            )
             if report.stored:
                 flash(_("Nomination of %(name)s stored.", name=form.name.data), "success")
                 return redirect(url_for("experts.nominations", round_code=round_code))
             flash(describe_row_problem(report.rejected[0]), "error")
     listed = experts.nominations(evaluation_round)
-    return render_template("experts/nominations.html", evaluation_round=evaluation_round, nominations=listed,
-                           form=form, upload=upload), status
+    return render_template(
+        "experts/nominations.html", evaluation_round=evaluation_round, nominations=listed, form=form, upload=upload
+    ), status
 
 
 @blueprint.post("/<round_code>/nominations/upload")
@@ -105,19 +131,29 @@ def upload_nominations(round_code: str):
         flash(_("Choose a file."), "error")
         return redirect(url_for("experts.nominations", round_code=round_code))
     try:
-        report = experts.import_nomination_file(evaluation_round, upload.file.data.read(), upload.file.data.filename or "",
-                                                unit=upload.unit.data or None,
-                                                accept_valid=upload.accept_valid_rows.data, actor=g.user)
+        report = experts.import_nomination_file(
+            evaluation_round,
+            upload.file.data.read(),
+            upload.file.data.filename or "",
+            unit=upload.unit.data or None,
+            accept_valid=upload.accept_valid_rows.data,
+            actor=g.user,
+        )
     except ServiceError as error:
         flash(describe_error(error), "error")
         return redirect(url_for("experts.nominations", round_code=round_code)), 303
     status = 400 if report.rejected and not report.stored else 200
-    return render_template("row_report.html", report=report, describe=describe_row_problem,
-                           back_url=url_for("experts.nominations", round_code=round_code),
-                           back_label=_("Back to the nominations")), status
+    return render_template(
+        "row_report.html",
+        report=report,
+        describe=describe_row_problem,
+        back_url=url_for("experts.nominations", round_code=round_code),
+        back_label=_("Back to the nominations"),
+    ), status
 
 
 # --- staff: panels --------------------------------------------------------------------------------------
+
 
 @blueprint.get("/<round_code>/panels")
 @allow(*STAFF)
@@ -129,9 +165,17 @@ def panels(round_code: str):
     states = experts.panel_states(evaluation_round, size)
     form = SelectPanelForm(size=size)
     form.unit.choices = [("*", _("Every unit whose nominations fill the panel"))] + [
-        (s.unit.code, s.unit.name) for s in states if s.panel is None]
-    return render_template("experts/panels.html", evaluation_round=evaluation_round, states=states, size=size,
-                           form=form, statuses=experts.STATUSES, categories=[str(c) for c in ExpertCategory])
+        (s.unit.code, s.unit.name) for s in states if s.panel is None
+    ]
+    return render_template(
+        "experts/panels.html",
+        evaluation_round=evaluation_round,
+        states=states,
+        size=size,
+        form=form,
+        statuses=experts.STATUSES,
+        categories=[str(c) for c in ExpertCategory],
+    )
 
 
 @blueprint.post("/<round_code>/panels")
@@ -145,8 +189,11 @@ def select_panels(round_code: str):
         for errors in form.errors.values():
             flash(" ".join(map(str, errors)), "error")
         return redirect(url_for("experts.panels", round_code=round_code))
-    chosen = [s for s in states if s.panel is None and (s.feasible if form.unit.data == "*"
-                                                         else s.unit.code == form.unit.data)]
+    chosen = [
+        s
+        for s in states
+        if s.panel is None and (s.feasible if form.unit.data == "*" else s.unit.code == form.unit.data)
+    ]
     try:
         for state in chosen:
             experts.select_panel(evaluation_round, state.unit, size=form.size.data, seed=form.seed.data, actor=g.user)
@@ -161,18 +208,30 @@ def select_panels(round_code: str):
 def _panel_page(panel: ExpertPanel, status: int = 200, override: OverrideForm | None = None):
     override = override or OverrideForm(prefix="override")
     members = [s for s in panel.seats if s.role == SeatRole.MEMBER]
-    reserves = sorted((s for s in panel.seats if s.role == SeatRole.RESERVE),
-                      key=lambda s: (s.nomination.category, s.reserve_rank or 0))
+    reserves = sorted(
+        (s for s in panel.seats if s.role == SeatRole.RESERVE),
+        key=lambda s: (s.nomination.category, s.reserve_rank or 0),
+    )
     # who can take a seat by hand: the reserves in call order, then nominees who came after the draw
     waiting = [s.nomination for s in reserves] + [
-        n for n in experts.nominations(panel.evaluation_round, panel.unit) if n.seat is None]
+        n for n in experts.nominations(panel.evaluation_round, panel.unit) if n.seat is None
+    ]
     override.remove.choices = [(s.id, f"{s.nomination.name} ({label(s.nomination.category)})") for s in members]
     override.add.choices = [(n.id, f"{n.name} ({label(n.category)})") for n in waiting]
     counts = {str(c): sum(1 for s in members if s.nomination.category == str(c)) for c in ExpertCategory}
-    return render_template("experts/panel.html", panel=panel, members=members, reserves=reserves,
-                           withdrawn=[s for s in panel.seats if s.role == SeatRole.WITHDRAWN], override=override,
-                           reason=ReasonForm(), counts=counts, quotas={str(c): n for c, n in panel_quotas(panel.size).items()},
-                           smtp=mail.configured(current_app.config), now=utcnow()), status
+    return render_template(
+        "experts/panel.html",
+        panel=panel,
+        members=members,
+        reserves=reserves,
+        withdrawn=[s for s in panel.seats if s.role == SeatRole.WITHDRAWN],
+        override=override,
+        reason=ReasonForm(),
+        counts=counts,
+        quotas={str(c): n for c, n in panel_quotas(panel.size).items()},
+        smtp=mail.configured(current_app.config),
+        now=utcnow(),
+    ), status
 
 
 @blueprint.get("/panels/<int:panel_id>")
@@ -183,24 +242,42 @@ def panel(panel_id: int):
 
 def _links_csv(panel: ExpertPanel, rows: list[dict], name: str) -> Response:
     table = pd.DataFrame(rows, columns=["unit", "name", "category", "email", "phone", "status", "link"])
-    return Response(to_csv(table), mimetype="text/csv",
-                    headers={"Content-Disposition": f"attachment; filename=panel-{panel.unit.code}-{name}.csv"})
+    return Response(
+        to_csv(table),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f"attachment; filename=panel-{panel.unit.code}-{name}.csv"},
+    )
 
 
 def _contact_row(seat: PanelSeat, link: str = "") -> dict:
     nomination = seat.nomination
-    return {"unit": seat.panel.unit.code, "name": nomination.name, "category": nomination.category,
-            "email": nomination.email, "phone": nomination.phone, "status": seat.status, "link": link}
+    return {
+        "unit": seat.panel.unit.code,
+        "name": nomination.name,
+        "category": nomination.category,
+        "email": nomination.email,
+        "phone": nomination.phone,
+        "status": seat.status,
+        "link": link,
+    }
 
 
 def _invitation_mail(seat: PanelSeat, link: str, *, reminder: bool) -> mail.Mail:
     panel = seat.panel
-    subject = (_("Reminder: your expert opinion form for %(unit)s", unit=panel.unit.name) if reminder
-               else _("Your expert opinion form for %(unit)s", unit=panel.unit.name))
-    body = _("Dear %(name)s,\n\nYou are on the expert panel assessing %(unit)s in %(round)s. Your personal form: "
-             "%(link)s\n\nThe link is yours alone and works until %(until)s.",
-             name=seat.nomination.name, unit=panel.unit.name, round=panel.evaluation_round.name(current_language()),
-             link=link, until=seat.form.link_expires_at.date().isoformat())
+    subject = (
+        _("Reminder: your expert opinion form for %(unit)s", unit=panel.unit.name)
+        if reminder
+        else _("Your expert opinion form for %(unit)s", unit=panel.unit.name)
+    )
+    body = _(
+        "Dear %(name)s,\n\nYou are on the expert panel assessing %(unit)s in %(round)s. Your personal form: "
+        "%(link)s\n\nThe link is yours alone and works until %(until)s.",
+        name=seat.nomination.name,
+        unit=panel.unit.name,
+        round=panel.evaluation_round.name(current_language()),
+        link=link,
+        until=seat.form.link_expires_at.date().isoformat(),
+    )
     return mail.Mail(seat.nomination.email, subject, body)
 
 
@@ -221,14 +298,14 @@ def links(panel_id: int):
         return redirect(url_for("experts.panel", panel_id=panel_id))
     rows = [_contact_row(one.seat, url_for("expert.entry", token=one.token, _external=True)) for one in issued]
     if mail.configured(current_app.config) and request.form.get("send") == "1":
-        try:
-            sent = mail.send(current_app.config, [_invitation_mail(one.seat, row["link"], reminder=False)
-                                                  for one, row in zip(issued, rows) if one.seat.nomination.email])
-        except ServiceError as error:
-            db.session.rollback()
-            flash(describe_error(error), "error")
-            return redirect(url_for("experts.panel", panel_id=panel_id))
-        flash(_("Links sent by e-mail: %(count)s.", count=sent), "success")
+        queued = mail.queue(
+            [
+                _invitation_mail(one.seat, row["link"], reminder=False)
+                for one, row in zip(issued, rows)
+                if one.seat.nomination.email
+            ]
+        )
+        flash(_("Links queued for e-mail: %(count)s.", count=len(queued)), "success")
     return _links_csv(panel, rows, "links")
 
 
@@ -244,18 +321,17 @@ def remind(panel_id: int):
         return redirect(url_for("experts.panel", panel_id=panel_id))
     if mail.configured(current_app.config):
         with_address = [seat for seat in waiting if seat.nomination.email]
-        issued = experts.issue_links(panel, days=current_app.config["EXPERT_LINK_DAYS"], actor=g.user,
-                                     seats=with_address)
-        try:
-            sent = mail.send(current_app.config, [
+        issued = experts.issue_links(
+            panel, days=current_app.config["EXPERT_LINK_DAYS"], actor=g.user, seats=with_address
+        )
+        queued = mail.queue(
+            [
                 _invitation_mail(one.seat, url_for("expert.entry", token=one.token, _external=True), reminder=True)
-                for one in issued])
-        except ServiceError as error:
-            db.session.rollback()
-            flash(describe_error(error), "error")
-            return redirect(url_for("experts.panel", panel_id=panel_id))
+                for one in issued
+            ]
+        )
         experts.note_reminded(with_address, actor=g.user)
-        flash(_("Reminders sent by e-mail: %(count)s.", count=sent), "success")
+        flash(_("Reminders queued for e-mail: %(count)s.", count=len(queued)), "success")
         return redirect(url_for("experts.panel", panel_id=panel_id))
     experts.note_reminded(waiting, actor=g.user)
     return _links_csv(panel, [_contact_row(seat) for seat in waiting], "reminders")
@@ -276,11 +352,19 @@ def decline(panel_id: int, seat_id: int):
         flash(describe_error(error), "error")
         return redirect(url_for("experts.panel", panel_id=panel_id))
     if replacement is None:
-        flash(_("%(name)s declined; no reserve is left in the category, the panel is short.",
-                name=seat.nomination.name), "error")
+        flash(
+            _("%(name)s declined; no reserve is left in the category, the panel is short.", name=seat.nomination.name),
+            "error",
+        )
     else:
-        flash(_("%(name)s declined; %(replacement)s takes the seat.", name=seat.nomination.name,
-                replacement=replacement.nomination.name), "success")
+        flash(
+            _(
+                "%(name)s declined; %(replacement)s takes the seat.",
+                name=seat.nomination.name,
+                replacement=replacement.nomination.name,
+            ),
+            "success",
+        )
     return redirect(url_for("experts.panel", panel_id=panel_id))
 
 
@@ -294,8 +378,13 @@ def override(panel_id: int):
     if not form.validate_on_submit():
         return _panel_page(panel, 400, override=form)
     try:
-        experts.override(panel, remove=_of_panel(PanelSeat, form.remove.data, panel),
-                         add=db.get_or_404(Nomination, form.add.data), reason=form.reason.data, actor=g.user)
+        experts.override(
+            panel,
+            remove=_of_panel(PanelSeat, form.remove.data, panel),
+            add=db.get_or_404(Nomination, form.add.data),
+            reason=form.reason.data,
+            actor=g.user,
+        )
     except ServiceError as error:
         flash(describe_error(error), "error")
         return _panel_page(panel, 400, override=form)
@@ -325,6 +414,7 @@ def form_action(panel_id: int, form_id: int, action: str):
 
 # --- staff: results -------------------------------------------------------------------------------------
 
+
 @blueprint.get("/<round_code>/results")
 @allow(*STAFF)
 def results(round_code: str):
@@ -333,9 +423,15 @@ def results(round_code: str):
     names = experts.expert_names(evaluation_round) if g.user.role in ANALYSTS else {}
     units = {u.code: u for u in experts.round_units(evaluation_round)}
     names_of = {node.code: node.name for node, _ in framework_of(evaluation_round.framework).walk()}
-    return render_template("experts/results.html", evaluation_round=evaluation_round, results=found, names=names,
-                           per_unit=_per_unit(found, units), names_of=names_of,
-                           categories=[str(c) for c in ExpertCategory])
+    return render_template(
+        "experts/results.html",
+        evaluation_round=evaluation_round,
+        results=found,
+        names=names,
+        per_unit=_per_unit(found, units),
+        names_of=names_of,
+        categories=[str(c) for c in ExpertCategory],
+    )
 
 
 def _per_unit(found: experts.ExpertResults, units: dict) -> list[dict]:
@@ -346,18 +442,26 @@ def _per_unit(found: experts.ExpertResults, units: dict) -> list[dict]:
     def records(table, code):
         return table[table["unit"] == code].to_dict("records")
 
-    return [{"unit": units[code], "items": records(found.items, code),
-             "agreement": next(iter(records(found.agreement, code)), None),
-             "composition": next(iter(records(found.composition, code)), None),
-             "flagged": [row for row in records(found.outliers, code) if row["flagged"]]}
-            for code in units if code in set(found.items["unit"])]
+    return [
+        {
+            "unit": units[code],
+            "items": records(found.items, code),
+            "agreement": next(iter(records(found.agreement, code)), None),
+            "composition": next(iter(records(found.composition, code)), None),
+            "flagged": [row for row in records(found.outliers, code) if row["flagged"]],
+        }
+        for code in units
+        if code in set(found.items["unit"])
+    ]
 
 
 # --- the expert's side ----------------------------------------------------------------------------------
 
+
 def _expert_problem(error: ServiceError):
-    return render_template("respond/problem.html", message=describe_error(error), code=error.code, expert=True), \
-        EXPERT_LINK_STATUS.get(error.code, 400)
+    return render_template(
+        "respond/problem.html", message=describe_error(error), code=error.code, expert=True
+    ), EXPERT_LINK_STATUS.get(error.code, 400)
 
 
 @expert_side.get("/e/<token>")
@@ -380,16 +484,28 @@ def _own_form(form_id: int) -> ExpertForm:
 
 
 def _raw_answers(questionnaire) -> dict:
-    return {item.code: {"choice": request.form.get(f"score-{item.code}", ""),
-                        "comment": request.form.get(f"comment-{item.code}", "")} for item in questionnaire.items()}
+    return {
+        item.code: {
+            "choice": request.form.get(f"score-{item.code}", ""),
+            "comment": request.form.get(f"comment-{item.code}", ""),
+        }
+        for item in questionnaire.items()
+    }
 
 
 def _form_page(form: ExpertForm, problems=None, status: int = 200, answers=None):
     questionnaire = experts.questionnaire_of(form)
-    return render_template("expert/form.html", form=form, seat=form.seat, panel=form.seat.panel,
-                           questionnaire=questionnaire, answers=answers if answers is not None else form.answers,
-                           errors=describe_expert_problems(problems or {}), submission_id=str(uuid.uuid4()),
-                           cannot_judge=CANNOT_JUDGE), status
+    return render_template(
+        "expert/form.html",
+        form=form,
+        seat=form.seat,
+        panel=form.seat.panel,
+        questionnaire=questionnaire,
+        answers=answers if answers is not None else form.answers,
+        errors=describe_expert_problems(problems or {}),
+        submission_id=str(uuid.uuid4()),
+        cannot_judge=CANNOT_JUDGE,
+    ), status
 
 
 def _choices_of(raw: dict) -> dict:
@@ -454,6 +570,7 @@ def draft(form_id: int):
     if wants_json:
         return jsonify(saved=True, problems=describe_expert_problems(problems))
     if problems:
+        keep_changes()  # the valid answers are saved, as by the page's script
         return _form_page(found, problems, 422, answers=_choices_of(raw))
     flash(_("Your answers are saved. You can come back with your link to finish."), "success")
     return redirect(url_for("expert.form", form_id=form_id))
@@ -474,7 +591,7 @@ def submit(form_id: int):
     if problems:
         # keep what is valid so that nothing typed is lost, and show what is missing
         experts.save_draft(found, raw)
-        db.session.commit()
+        keep_changes()
         return _form_page(found, problems, 422, answers=_choices_of(raw))
     flash(_("Thank you: your form is submitted."), "success")
     return redirect(url_for("expert.form", form_id=form_id))
@@ -490,11 +607,22 @@ def copy(form_id: int):
         return _expert_problem(error)
     if found.submitted_at is None:
         abort(404)
-    page = render_template("expert/copy.html", form=found, seat=found.seat, panel=found.seat.panel,
-                           questionnaire=experts.questionnaire_of(found), answers=found.answers,
-                           cannot_judge=CANNOT_JUDGE)
-    return Response(page, mimetype="text/html", headers={
-        "Content-Disposition": f"attachment; filename=expert-form-{found.seat.panel.unit.code}-{found.id}.html"})
+    page = render_template(
+        "expert/copy.html",
+        form=found,
+        seat=found.seat,
+        panel=found.seat.panel,
+        questionnaire=experts.questionnaire_of(found),
+        answers=found.answers,
+        cannot_judge=CANNOT_JUDGE,
+    )
+    return Response(
+        page,
+        mimetype="text/html",
+        headers={
+            "Content-Disposition": f"attachment; filename=expert-form-{found.seat.panel.unit.code}-{found.id}.html"
+        },
+    )
 
 
 def describe_expert_problems(problems) -> dict[str, str]:

@@ -1,9 +1,9 @@
 """Fieldwork: open it for a questionnaire and units, set quotas, issue invitations, watch progress, review
 flagged responses, import ODK/Kobo exports and download the responses."""
+
 from __future__ import annotations
 
 import pandas as pd
-
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -21,8 +21,10 @@ from survey_app.models import (
     FieldworkStatus,
     Invitation,
     PublishedQuestionnaire,
-    Response as StoredResponse,
     Role,
+)
+from survey_app.models import (
+    Response as StoredResponse,
 )
 from survey_app.security import ANALYSTS, DESIGNERS, STAFF, allow
 from survey_app.services import ServiceError, collection
@@ -70,10 +72,15 @@ def index():
 def create():
     form = FieldworkForm()
     language = current_language()
-    form.questionnaire_id.choices = [(q.id, f"{q.name(language)} ({q.code} v{q.version})")
-                                     for q in collection.list_questionnaires() if not q.for_experts]
-    form.round_id.choices = [(r.id, r.name(language)) for r in
-                             db.session.scalars(select(EvaluationRound).order_by(EvaluationRound.year.desc()))]
+    form.questionnaire_id.choices = [
+        (q.id, f"{q.name(language)} ({q.code} v{q.version})")
+        for q in collection.list_questionnaires()
+        if not q.for_experts
+    ]
+    form.round_id.choices = [
+        (r.id, r.name(language))
+        for r in db.session.scalars(select(EvaluationRound).order_by(EvaluationRound.year.desc()))
+    ]
     form.mode.choices = [(str(mode), label(str(mode))) for mode in FieldworkMode]
     if form.validate_on_submit():
         evaluation = db.get_or_404(EvaluationRound, form.round_id.data)
@@ -84,10 +91,17 @@ def create():
             if unknown:
                 raise ServiceError("unit_not_in_fieldwork", unit=", ".join(sorted(unknown)))
             fieldwork = collection.create_fieldwork(
-                form.code.data, db.get_or_404(PublishedQuestionnaire, form.questionnaire_id.data),
-                FieldworkMode(form.mode.data), units, name_vi=form.name_vi.data, name_en=form.name_en.data or "",
-                anonymous=form.anonymous.data, evaluation_round=evaluation, actor=g.user,
-                quota_dimensions=[d.strip() for d in (form.quota_dimensions.data or "").split(",") if d.strip()])
+                form.code.data,
+                db.get_or_404(PublishedQuestionnaire, form.questionnaire_id.data),
+                FieldworkMode(form.mode.data),
+                units,
+                name_vi=form.name_vi.data,
+                name_en=form.name_en.data or "",
+                anonymous=form.anonymous.data,
+                evaluation_round=evaluation,
+                actor=g.user,
+                quota_dimensions=[d.strip() for d in (form.quota_dimensions.data or "").split(",") if d.strip()],
+            )
         except ServiceError as error:
             flash(describe_error(error), "error")
         else:
@@ -104,8 +118,9 @@ def show(fieldwork_code: str):
     progress = collection.progress(fieldwork)
     upload = UploadForm()
     upload.unit.choices = [("", "—")] + [(u.code, u.name) for u in fieldwork.units]
-    return render_template("fieldwork/show.html", fieldwork=fieldwork, progress=progress, upload=upload,
-                           chart=_chart(progress))
+    return render_template(
+        "fieldwork/show.html", fieldwork=fieldwork, progress=progress, upload=upload, chart=_chart(progress)
+    )
 
 
 def _chart(progress) -> dict:
@@ -123,8 +138,9 @@ def _chart(progress) -> dict:
 def status(fieldwork_code: str):
     fieldwork = fieldwork_or_404(fieldwork_code)
     # without a stated status the button toggles
-    wanted = request.form.get("status") or (FieldworkStatus.CLOSED if fieldwork.status == FieldworkStatus.OPEN
-                                            else FieldworkStatus.OPEN)
+    wanted = request.form.get("status") or (
+        FieldworkStatus.CLOSED if fieldwork.status == FieldworkStatus.OPEN else FieldworkStatus.OPEN
+    )
     if wanted not in {str(s) for s in FieldworkStatus}:
         abort(400)
     collection.set_status(fieldwork, FieldworkStatus(wanted), actor=g.user)
@@ -163,17 +179,28 @@ def invitations(fieldwork_code: str):
     form.unit.choices = [("", "")]
     if request.method == "POST" and form.validate_on_submit():
         try:
-            rows = collection.read_csv(form.file.data.read())
+            rows = [row for row in collection.read_rows(form.file.data.read(), excel=False) if any(row.values())]
             issued = collection.issue_invitations(fieldwork, rows, actor=g.user)
         except ServiceError as error:
             return _problems_page(fieldwork, row_problems(error))
-        links = pd.DataFrame([{**{k: row.get(k, "") for k in ("unit", "name", "email", "phone")},
-                               "link": url_for("respond.entry", kind="i", key=one.token, _external=True)}
-                              for row, one in zip(rows, issued)], columns=["unit", "name", "email", "phone", "link"])
-        return Response(to_csv(links), mimetype="text/csv",
-                        headers={"Content-Disposition": f"attachment; filename={fieldwork_code}-invitations.csv"})
-    listed = db.session.scalars(select(Invitation).where(Invitation.fieldwork_id == fieldwork.id)
-                                .order_by(Invitation.id).limit(500))
+        links = pd.DataFrame(
+            [
+                {
+                    **{k: row.get(k, "") for k in ("unit", "name", "email", "phone")},
+                    "link": url_for("respond.entry", kind="i", key=one.token, _external=True),
+                }
+                for row, one in zip(rows, issued)
+            ],
+            columns=["unit", "name", "email", "phone", "link"],
+        )
+        return Response(
+            to_csv(links),
+            mimetype="text/csv",
+            headers={"Content-Disposition": f"attachment; filename={fieldwork_code}-invitations.csv"},
+        )
+    listed = db.session.scalars(
+        select(Invitation).where(Invitation.fieldwork_id == fieldwork.id).order_by(Invitation.id).limit(500)
+    )
     return render_template("fieldwork/invitations.html", fieldwork=fieldwork, invitations=list(listed), form=form)
 
 
@@ -202,8 +229,9 @@ def import_responses(fieldwork_code: str):
         return redirect(url_for("fieldwork.show", fieldwork_code=fieldwork_code))
     unit = next((u for u in fieldwork.units if u.code == form.unit.data), None)
     try:
-        report = collection.import_collected(fieldwork, form.file.data.read(), unit=unit, actor=g.user,
-                                             accept_valid_rows=form.accept_valid_rows.data)
+        report = collection.import_collected(
+            fieldwork, form.file.data.read(), unit=unit, actor=g.user, accept_valid_rows=form.accept_valid_rows.data
+        )
     except ServiceError as error:
         return _problems_page(fieldwork, [describe_error(error)])
     status = 400 if report.rejected and not form.accept_valid_rows.data else 200
@@ -219,8 +247,11 @@ def export(fieldwork_code: str, fmt: str):
     mimetype, write = EXPORTS[fmt]
     questionnaire = fieldwork.questionnaire.questionnaire
     data = write(questionnaire, response_table(questionnaire, collection.export_records(fieldwork)))
-    return Response(data, mimetype=mimetype,
-                    headers={"Content-Disposition": f"attachment; filename={fieldwork_code}-responses.{fmt}"})
+    return Response(
+        data,
+        mimetype=mimetype,
+        headers={"Content-Disposition": f"attachment; filename={fieldwork_code}-responses.{fmt}"},
+    )
 
 
 @blueprint.get("/<fieldwork_code>/review")
@@ -229,8 +260,9 @@ def review(fieldwork_code: str):
     fieldwork = fieldwork_or_404(fieldwork_code)
     flags = collection.review_flags(fieldwork)
     flagged = [response_id for response_id, found in flags.items() if found]
-    responses = db.session.scalars(select(StoredResponse).where(StoredResponse.id.in_(flagged[:500]))
-                                   .order_by(StoredResponse.id))
+    responses = db.session.scalars(
+        select(StoredResponse).where(StoredResponse.id.in_(flagged[:500])).order_by(StoredResponse.id)
+    )
     return render_template("fieldwork/review.html", fieldwork=fieldwork, responses=list(responses), flags=flags)
 
 
@@ -255,16 +287,21 @@ api_keys = Blueprint("api_keys", __name__, url_prefix="/api-keys")
 @allow(Role.ADMINISTRATOR)
 def keys():
     form = ApiKeyForm()
-    fieldworks = {fieldwork.id: fieldwork for fieldwork in db.session.scalars(
-        select(Fieldwork).order_by(Fieldwork.opened_at.desc()))}
-    form.fieldworks.choices = [(fieldwork.id, f"{fieldwork.code} — {fieldwork.name(current_language())}")
-                               for fieldwork in fieldworks.values()]
+    fieldworks = {
+        fieldwork.id: fieldwork
+        for fieldwork in db.session.scalars(select(Fieldwork).order_by(Fieldwork.opened_at.desc()))
+    }
+    form.fieldworks.choices = [
+        (fieldwork.id, f"{fieldwork.code} — {fieldwork.name(current_language())}") for fieldwork in fieldworks.values()
+    ]
     created = None
     if form.validate_on_submit():
-        _, created = collection.create_api_key(form.name.data, [fieldworks[i] for i in form.fieldworks.data],
-                                               actor=g.user)
-    listed = db.session.scalars(select(ApiKey).options(selectinload(ApiKey.fieldworks))
-                                .order_by(ApiKey.created_at.desc()))
+        _, created = collection.create_api_key(
+            form.name.data, [fieldworks[i] for i in form.fieldworks.data], actor=g.user
+        )
+    listed = db.session.scalars(
+        select(ApiKey).options(selectinload(ApiKey.fieldworks)).order_by(ApiKey.created_at.desc())
+    )
     return render_template("fieldwork/api_keys.html", form=form, keys=list(listed), created=created)
 
 
@@ -274,5 +311,3 @@ def revoke_key(key_id: int):
     collection.revoke_api_key(db.get_or_404(ApiKey, key_id), actor=g.user)
     flash(_("Key revoked."), "success")
     return redirect(url_for("api_keys.keys"))
-
-

@@ -34,8 +34,13 @@ def index():
 @allow(*STAFF)
 def show(framework_id: int):
     stored = _version_or_404(framework_id)
-    return render_template("frameworks/show.html", stored=stored, framework=frameworks.framework_of(stored),
-                           language=current_language(), confirm=ConfirmForm())
+    return render_template(
+        "frameworks/show.html",
+        stored=stored,
+        framework=frameworks.framework_of(stored),
+        language=current_language(),
+        confirm=ConfirmForm(),
+    )
 
 
 def _download_name(stored: FrameworkVersion, extension: str) -> str:
@@ -46,16 +51,22 @@ def _download_name(stored: FrameworkVersion, extension: str) -> str:
 @allow(*STAFF)
 def export_xlsx(framework_id: int):
     stored = _version_or_404(framework_id)
-    return Response(to_workbook(frameworks.framework_of(stored)), mimetype=XLSX_TYPE, headers={
-        "Content-Disposition": f"attachment; filename={_download_name(stored, 'xlsx')}"})
+    return Response(
+        to_workbook(frameworks.framework_of(stored)),
+        mimetype=XLSX_TYPE,
+        headers={"Content-Disposition": f"attachment; filename={_download_name(stored, 'xlsx')}"},
+    )
 
 
 @blueprint.get("/<int:framework_id>/export.yaml")
 @allow(*STAFF)
 def export_yaml(framework_id: int):
     stored = _version_or_404(framework_id)
-    return Response(to_yaml(frameworks.framework_of(stored)), mimetype="application/yaml", headers={
-        "Content-Disposition": f"attachment; filename={_download_name(stored, 'yaml')}"})
+    return Response(
+        to_yaml(frameworks.framework_of(stored)),
+        mimetype="application/yaml",
+        headers={"Content-Disposition": f"attachment; filename={_download_name(stored, 'yaml')}"},
+    )
 
 
 @blueprint.route("/upload", methods=["GET", "POST"])
@@ -80,8 +91,8 @@ def upload():
                 frameworks.StoreOutcome.UNCHANGED: _("This framework is already loaded with the same content."),
                 frameworks.StoreOutcome.UPDATED: _("Framework updated."),
                 frameworks.StoreOutcome.NEW_VERSION: _(
-                    "The framework is frozen, so the change was stored as version %(version)s.",
-                    version=stored.version),
+                    "The framework is frozen, so the change was stored as version %(version)s.", version=stored.version
+                ),
             }
             flash(messages[outcome], "success")
             return redirect(url_for("frameworks.show", framework_id=stored.id))

@@ -1,6 +1,7 @@
 """Personal data (``/privacy``, administrators): the register of what is kept and why, and a person's data
 found, exported and erased on request. Identifiers travel in POST bodies, never in addresses (and so never in
 access logs)."""
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,9 @@ blueprint = Blueprint("privacy", __name__, url_prefix="/privacy")
 
 def _page(form: PersonForm, records=None, status: int = 200):
     action = PersonActionForm(person=form.person.data) if records is not None else None
-    return render_template("privacy/index.html", register=privacy.REGISTER, form=form, records=records,
-                           action=action), status
+    return render_template(
+        "privacy/index.html", register=privacy.REGISTER, form=form, records=records, action=action
+    ), status
 
 
 @blueprint.get("/")
@@ -62,9 +64,11 @@ def export():
     if records is None:
         return redirect(url_for("privacy.index"))
     document = privacy.export_person(records, actor=g.user)
-    return Response(json.dumps(document, ensure_ascii=False, indent=2, default=str), mimetype="application/json",
-                    headers={"Content-Disposition": "attachment; filename=personal-data.json",
-                             "Cache-Control": "no-store"})
+    return Response(
+        json.dumps(document, ensure_ascii=False, indent=2, default=str),
+        mimetype="application/json",
+        headers={"Content-Disposition": "attachment; filename=personal-data.json", "Cache-Control": "no-store"},
+    )
 
 
 @blueprint.post("/person/erase")
@@ -78,6 +82,12 @@ def erase():
     except ServiceError as error:
         flash(describe_error(error), "error")
         return redirect(url_for("privacy.index"))
-    flash(_("Erased: %(contacts)s invitee contacts, %(nominations)s nominations.", contacts=erased.invitee_contacts,
-            nominations=erased.nominations), "success")
+    flash(
+        _(
+            "Erased: %(contacts)s invitee contacts, %(nominations)s nominations.",
+            contacts=erased.invitee_contacts,
+            nominations=erased.nominations,
+        ),
+        "success",
+    )
     return redirect(url_for("privacy.index"))

@@ -1,4 +1,5 @@
 """Published questionnaires: generate from a framework and a question bank, read, print, export as XLSForm."""
+
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 
@@ -7,7 +8,7 @@ from questionnaires.xlsform import form_id
 from survey_app.extensions import db
 from survey_app.forms.collection import PublishQuestionnaireForm
 from survey_app.i18n import current_language, describe_error, describe_issue, label
-from survey_app.models import FrameworkVersion, PublishedQuestionnaire, Role
+from survey_app.models import FrameworkVersion, PublishedQuestionnaire
 from survey_app.security import DESIGNERS, STAFF, allow
 from survey_app.services import ServiceError, collection, frameworks
 
@@ -32,8 +33,14 @@ def publish():
         try:
             bank = read_bank(form.bank.data.read().decode("utf-8"))
             snapshot, new = collection.publish_questionnaire(
-                db.get_or_404(FrameworkVersion, form.framework_id.data), RespondentGroup(form.group.data), bank,
-                code=form.code.data, name_vi=form.name_vi.data, name_en=form.name_en.data or "", actor=g.user)
+                db.get_or_404(FrameworkVersion, form.framework_id.data),
+                RespondentGroup(form.group.data),
+                bank,
+                code=form.code.data,
+                name_vi=form.name_vi.data,
+                name_en=form.name_en.data or "",
+                actor=g.user,
+            )
         except UnicodeDecodeError:
             problems = [_("The file cannot be read as %(kind)s.", kind="YAML (UTF-8)")]
         except FrameworkInvalid as error:
@@ -41,10 +48,12 @@ def publish():
         except ServiceError as error:
             problems = [describe_error(error)]
         else:
-            flash(_("Questionnaire %(code)s version %(version)s published.", code=snapshot.code,
-                    version=snapshot.version) if new else
-                  _("Nothing changed: version %(version)s already has this content.", version=snapshot.version),
-                  "success")
+            flash(
+                _("Questionnaire %(code)s version %(version)s published.", code=snapshot.code, version=snapshot.version)
+                if new
+                else _("Nothing changed: version %(version)s already has this content.", version=snapshot.version),
+                "success",
+            )
             return redirect(url_for("questionnaires.show", questionnaire_id=snapshot.id))
     status = 400 if form.is_submitted() else 200
     return render_template("questionnaires/publish.html", form=form, problems=problems), status
@@ -68,7 +77,10 @@ def xlsform(questionnaire_id: int):
     snapshot = _snapshot(questionnaire_id)
     if snapshot.for_experts or not snapshot.questionnaire.questions():
         abort(404)
-    return Response(to_xlsform(snapshot.questionnaire),
-                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition":
-                             f"attachment; filename={form_id(snapshot.questionnaire)}-v{snapshot.version}.xlsx"})
+    return Response(
+        to_xlsform(snapshot.questionnaire),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={
+            "Content-Disposition": f"attachment; filename={form_id(snapshot.questionnaire)}-v{snapshot.version}.xlsx"
+        },
+    )

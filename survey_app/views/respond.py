@@ -5,20 +5,33 @@ Links are ``/i/<token>`` (an invitation) and ``/r/<code>`` (a draft begun on a p
 its code). Unknown tokens and codes count against the client's rate limit; working links do not (see
 ``guarded``).
 """
+
 from __future__ import annotations
 
 import math
 import time
 import uuid
-from functools import lru_cache, wraps
+from functools import wraps
 
-from flask import (Blueprint, abort, current_app, jsonify, make_response, redirect, render_template, request,
-                   session, url_for)
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from limits import parse as parse_limit
 from werkzeug.exceptions import TooManyRequests
 
 from questionnaires import QuestionType, is_relevant
+from survey_app import keep_changes
+from survey_app.cache import Cache
 from survey_app.extensions import client_address, db, limiter
 from survey_app.i18n import current_language, describe_answer_problems, describe_error, number
 from survey_app.models import FieldworkMode, Invitation, ResponseDraft
@@ -46,9 +59,12 @@ def _open_link_limit() -> str:
     return current_app.config["OPEN_LINK_RATE_LIMIT"]
 
 
-@lru_cache(maxsize=8)
+#: the configured limits, parsed once: limit text → RateLimitItem
+_LIMITS: Cache = Cache(8)
+
+
 def _parsed(limit: str):
-    return parse_limit(limit)
+    return _LIMITS.get_or_make(limit, lambda: parse_limit(limit))
 
 
 def _link_id(kind: str, key: str) -> str:
@@ -63,7 +79,7 @@ def _remember(name: str, link: str, value) -> None:
     """Keep ``value`` for the link in the session, with the last few others (a list: the session's JSON sorts
     the keys of a mapping, which would lose which are the last)."""
     kept = [[k, v] for k, v in session.get(name, []) if k != link]
-    session[name] = kept[-(REMEMBERED - 1):] + [[link, value]]
+    session[name] = kept[-(REMEMBERED - 1) :] + [[link, value]]
 
 
 def _resume_code(kwargs) -> str | None:
@@ -85,6 +101,7 @@ def guarded(view):
     could otherwise go on testing codes as fast as it likes, so over the limit a resume code is looked up only
     in a browser that already holds it (it began the draft, or opened it before).
     """
+
     @wraps(view)
     def guarded_view(*args, **kwargs):
         if not limiter.enabled:
@@ -100,6 +117,7 @@ def guarded(view):
         if code is not None and not held and response.status_code < 400:
             _remember(HELD_KEY, _link_id("r", code), 1)
         return response
+
     return guarded_view
 
 
@@ -114,10 +132,14 @@ def _problem(error: ServiceError, kind: str | None = None, key: str | None = Non
     given when it sent them; a draft sent is gone, so its resume code is known only to that browser)."""
     sent = _remembered(SENT_KEY).get(_link_id(kind, key)) if kind else None
     if error.code == "link_used" or sent:
-        return render_template("respond/sent.html", submitted_at=error.params.get("submitted_at"),
-                               receipt=error.params.get("receipt") or sent), LINK_STATUS["link_used"]
-    return render_template("respond/problem.html", message=describe_error(error),
-                           code=error.code), LINK_STATUS.get(error.code, 400)
+        return render_template(
+            "respond/sent.html",
+            submitted_at=error.params.get("submitted_at"),
+            receipt=error.params.get("receipt") or sent,
+        ), LINK_STATUS["link_used"]
+    return render_template("respond/problem.html", message=describe_error(error), code=error.code), LINK_STATUS.get(
+        error.code, 400
+    )
 
 
 def _draft(kind: str, key: str) -> ResponseDraft:
@@ -150,13 +172,25 @@ def _page(kind, key, draft, section, problems=None, status=200, resume_code=None
     # questions are numbered through the questionnaire, as on paper, so that the errors can name them
     first_number = 1 + sum(len(earlier.questions) for earlier in questionnaire.sections[:section])
     return render_template(
-        "respond/section.html", kind=kind, key=key, draft=draft, fieldwork=draft.fieldwork,
-        questionnaire=questionnaire, section=current, index=section, total=len(questionnaire.sections),
-        answers=draft.answers, errors=errors, resume_code=resume_code or session.get("resume_code_shown"),
-        first_number=first_number, relevant=lambda question: is_relevant(question, draft.answers)), status
+        "respond/section.html",
+        kind=kind,
+        key=key,
+        draft=draft,
+        fieldwork=draft.fieldwork,
+        questionnaire=questionnaire,
+        section=current,
+        index=section,
+        total=len(questionnaire.sections),
+        answers=draft.answers,
+        errors=errors,
+        resume_code=resume_code or session.get("resume_code_shown"),
+        first_number=first_number,
+        relevant=lambda question: is_relevant(question, draft.answers),
+    ), status
 
 
 # --- public links ----------------------------------------------------------------------------------------
+
 
 @blueprint.route("/s/<fieldwork_code>/<unit_code>", methods=["GET", "POST"])
 @public
@@ -192,12 +226,22 @@ def resume():
             draft = collection.find_draft(code)
         except ServiceError as problem:
             # a code can be mistyped: say so and let the respondent correct it (404 counts as a guess)
-            message = (_("No survey in progress has this resume code. Check the code and try again.")
-                       if problem.code == "unknown_link" else describe_error(problem))
+            message = (
+                _("No survey in progress has this resume code. Check the code and try again.")
+                if problem.code == "unknown_link"
+                else describe_error(problem)
+            )
             return render_template("respond/resume.html", error=message, code=code[:40]), LINK_STATUS.get(
-                problem.code, 400)
-        return redirect(url_for("respond.section", kind="r", key=normalise_resume_code(code),
-                                section=min(draft.section, len(draft.fieldwork.questionnaire.questionnaire.sections) - 1)))
+                problem.code, 400
+            )
+        return redirect(
+            url_for(
+                "respond.section",
+                kind="r",
+                key=normalise_resume_code(code),
+                section=min(draft.section, len(draft.fieldwork.questionnaire.questionnaire.sections) - 1),
+            )
+        )
     return render_template("respond/resume.html", error=error)
 
 
@@ -215,8 +259,15 @@ def entry(kind: str, key: str):
     intro = kind == "i" and not draft.answers
     if intro:
         invitation = db.session.get(Invitation, draft.invitation_id)
-        return render_template("respond/start.html", fieldwork=draft.fieldwork, unit=draft.unit, kind=kind, key=key,
-                               honeypot=None, contact=invitation.contact if invitation else None)
+        return render_template(
+            "respond/start.html",
+            fieldwork=draft.fieldwork,
+            unit=draft.unit,
+            kind=kind,
+            key=key,
+            honeypot=None,
+            contact=invitation.contact if invitation else None,
+        )
     return redirect(url_for("respond.section", kind=kind, key=key, section=draft.section))
 
 
@@ -233,16 +284,16 @@ def section(kind: str, key: str, section: int):
     questionnaire, current = _questions(draft, section)
     if request.method == "GET":
         return _page(kind, key, draft, section)
-    checked = collection.save_draft(draft, section, _raw_answers(current), moving_on=request.form.get("action") != "back")
+    checked = collection.save_draft(
+        draft, section, _raw_answers(current), moving_on=request.form.get("action") != "back"
+    )
     if request.form.get("action") == "back":
-        db.session.commit()
         return redirect(url_for("respond.section", kind=kind, key=key, section=max(section - 1, 0)))
     if not checked.valid:
         # keep the valid answers of the section even though the page is shown again with its errors
-        db.session.commit()
+        keep_changes()
         return _page(kind, key, draft, section, checked.problems, status=422)
     if collection.stratum_full(draft):
-        db.session.commit()
         return render_template("respond/screened_out.html", fieldwork=draft.fieldwork)
     if section + 1 >= len(questionnaire.sections):
         return redirect(url_for("respond.review", kind=kind, key=key))
@@ -260,7 +311,6 @@ def autosave(kind: str, key: str, section: int):
         return jsonify(saved=False, error=describe_error(error)), LINK_STATUS.get(error.code, 400)
     _, current = _questions(draft, section)
     checked = collection.save_draft(draft, section, _raw_answers(current), moving_on=False)
-    db.session.commit()
     return jsonify(saved=True, problems=describe_answer_problems(checked.problems, current.questions))
 
 
@@ -284,21 +334,39 @@ def review(kind: str, key: str):
     if draft.section < len(questionnaire.sections):
         return redirect(url_for("respond.section", kind=kind, key=key, section=draft.section))
     if request.method == "GET":
-        return render_template("respond/review.html", kind=kind, key=key, draft=draft, fieldwork=draft.fieldwork,
-                               questionnaire=questionnaire, submission_id=str(uuid.uuid4()), honeypot=HONEYPOT,
-                               answer_text=answer_text)
+        return render_template(
+            "respond/review.html",
+            kind=kind,
+            key=key,
+            draft=draft,
+            fieldwork=draft.fieldwork,
+            questionnaire=questionnaire,
+            submission_id=str(uuid.uuid4()),
+            honeypot=HONEYPOT,
+            answer_text=answer_text,
+        )
     try:
-        outcome = collection.submit(draft.fieldwork, draft.unit, draft.answers, submission_id, source="web",
-                                    draft=draft)
+        outcome = collection.submit(
+            draft.fieldwork, draft.unit, draft.answers, submission_id, source="web", draft=draft
+        )
     except ServiceError as error:
         if error.code == "invalid_answers":
             first = next(iter(error.params["problems"]))
             index = next(i for i, s in enumerate(questionnaire.sections) if any(q.code == first for q in s.questions))
             draft.section = index
-            db.session.commit()
-            return _page(kind, key, draft, index, {k: v for k, v in error.params["problems"].items()
-                                                   if any(q.code == k for q in questionnaire.sections[index].questions)},
-                         status=422)
+            keep_changes()
+            return _page(
+                kind,
+                key,
+                draft,
+                index,
+                {
+                    k: v
+                    for k, v in error.params["problems"].items()
+                    if any(q.code == k for q in questionnaire.sections[index].questions)
+                },
+                status=422,
+            )
         return _problem(error, kind, key)
     receipt = collection.receipt(outcome.response)
     session["submitted"] = {**session.get("submitted", {}), submission_id: receipt}
@@ -322,4 +390,3 @@ def answer_text(question, value) -> str:
 @public
 def done():
     return render_template("respond/done.html", receipt=request.args.get("receipt", "")[:10])
-

@@ -2,10 +2,9 @@
 sort, each unit's scorecard with its explanation, charts drawn on the server (no script needed), and the ranking
 as CSV or Excel, and PDF reports per unit and per level. The same data as JSON are under ``/api/v1/results``
 (see api.py)."""
+
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from typing import Any, Callable
 
 from flask import Blueprint, abort, current_app, render_template, request
@@ -15,6 +14,7 @@ from sqlalchemy import select
 
 from sampling import plain_text as _plain
 from survey_app import reports
+from survey_app.cache import Cache
 from survey_app.extensions import db, limiter
 from survey_app.i18n import current_language, moment
 from survey_app.models import EvaluationRound, ScoringRun
@@ -41,26 +41,16 @@ def published(round_code: str) -> tuple[EvaluationRound, ScoringRun]:
     return found, run
 
 
-#: rendered page contents and JSON documents of published runs; a run's results never change once published
-_PUBLISHED_CACHE: OrderedDict = OrderedDict()
-_CACHE_LOCK = threading.Lock()
+#: rendered page contents and JSON documents of published runs; a run's results never change once published,
+#: so an entry lives until it is the least recently used of the full cache
 CACHE_ENTRIES = 512
+_PUBLISHED_CACHE: Cache[Any] = Cache(CACHE_ENTRIES)
 
 
 def published_cached(run: ScoringRun, key: tuple, make: Callable[[], Any]) -> Any:
     """``make()``, made once per published run, language and ``key`` in this process. Only what every visitor
     sees goes in: a page's content, never its frame (which shows who is logged in) nor a form's token."""
-    full_key = (run.id, run.published_at, current_language(), *key)
-    with _CACHE_LOCK:
-        if full_key in _PUBLISHED_CACHE:
-            _PUBLISHED_CACHE.move_to_end(full_key)
-            return _PUBLISHED_CACHE[full_key]
-    made = make()
-    with _CACHE_LOCK:
-        _PUBLISHED_CACHE[full_key] = made
-        while len(_PUBLISHED_CACHE) > CACHE_ENTRIES:
-            _PUBLISHED_CACHE.popitem(last=False)
-    return made
+    return _PUBLISHED_CACHE.get_or_make((run.id, run.published_at, current_language(), *key), make)
 
 
 def ranking_rows(evaluation_round: EvaluationRound, run: ScoringRun) -> tuple[list[dict], list[tuple[str, str]]]:
@@ -95,8 +85,7 @@ def ranking(round_code: str):
         sort = "rank"
 
     def content():
-        return render_template("results/_ranking.html", **_ranking_view(evaluation_round, run, query, sort,
-                                                                         descending))
+        return render_template("results/_ranking.html", **_ranking_view(evaluation_round, run, query, sort, descending))
 
     if query:  # a search is rendered for itself: what people type must not fill the cache
         page = content()
@@ -106,8 +95,7 @@ def ranking(round_code: str):
     return render_template("results/ranking.html", evaluation_round=evaluation_round, content=Markup(page))
 
 
-def _ranking_view(evaluation_round: EvaluationRound, run: ScoringRun, query: str, sort: str,
-                  descending: bool) -> dict:
+def _ranking_view(evaluation_round: EvaluationRound, run: ScoringRun, query: str, sort: str, descending: bool) -> dict:
     rows, columns = ranking_rows(evaluation_round, run)
     if query:
         wanted = _plain(query)
@@ -123,9 +111,19 @@ def _ranking_view(evaluation_round: EvaluationRound, run: ScoringRun, query: str
         # a value column reads best first unless asked otherwise
         rows.sort(key=lambda row: row[sort], reverse=not descending)
     top = max((row["index"] for row in rows), default=0) or 1
-    return {"evaluation_round": evaluation_round, "run": run, "rows": rows, "columns": columns, "query": query,
-            "sort": sort, "descending": descending, "top": top, "close": scoring.not_meaningfully_ahead(run),
-            "progress": targets.year_progress(evaluation_round.year), "mergers": scoring.merger_series(run)}
+    return {
+        "evaluation_round": evaluation_round,
+        "run": run,
+        "rows": rows,
+        "columns": columns,
+        "query": query,
+        "sort": sort,
+        "descending": descending,
+        "top": top,
+        "close": scoring.not_meaningfully_ahead(run),
+        "progress": targets.year_progress(evaluation_round.year),
+        "mergers": scoring.merger_series(run),
+    }
 
 
 @blueprint.get("/<round_code>/ranking.<fmt>")
@@ -135,16 +133,26 @@ def export(round_code: str, fmt: str):
     evaluation_round, run = published(round_code)
     if fmt == "pdf":
         rows, columns = ranking_rows(evaluation_round, run)
-        data = reports.level_report(round_name=evaluation_round.name(current_language()), rows=rows,
-                                    columns=columns, published=run.published_at, footer=_footer(run))
+        data = reports.level_report(
+            round_name=evaluation_round.name(current_language()),
+            rows=rows,
+            columns=columns,
+            published=run.published_at,
+            footer=_footer(run),
+        )
         return pdf_file(data, f"dti-{round_code}-ranking")
     return table_file(scoring.ranking(run), f"dti-{round_code}-ranking", fmt, sheet="ranking")
 
 
 def _footer(run: ScoringRun) -> str:
     version = run.versions["framework"]
-    return _("Published %(when)s · run %(number)s · framework %(code)s v%(version)s", when=moment(run.published_at),
-             number=run.number, code=version["code"], version=version["version"])
+    return _(
+        "Published %(when)s · run %(number)s · framework %(code)s v%(version)s",
+        when=moment(run.published_at),
+        number=run.number,
+        code=version["code"],
+        version=version["version"],
+    )
 
 
 @blueprint.get("/<round_code>/units/<unit_code>", defaults={"fmt": "html"})
@@ -162,11 +170,24 @@ def scorecard(round_code: str, unit_code: str, fmt: str):
         language = current_language()
         names = {node["code"]: node["name"].get(language) or node["name"]["vi"] for node in card["nodes"]}
         if fmt == "pdf":
-            return reports.unit_report(round_name=evaluation_round.name(language), unit_name=unit.name, card=card,
-                                       names=names, published=run.published_at, footer=_footer(run))
+            return reports.unit_report(
+                round_name=evaluation_round.name(language),
+                unit_name=unit.name,
+                card=card,
+                names=names,
+                published=run.published_at,
+                footer=_footer(run),
+            )
         profile = [node for node in card["nodes"] if node["kind"] == "main_index" and node.get("value") is not None]
-        return render_template("results/_scorecard.html", evaluation_round=evaluation_round, run=run, unit=unit,
-                               card=card, names=names, profile=profile)
+        return render_template(
+            "results/_scorecard.html",
+            evaluation_round=evaluation_round,
+            run=run,
+            unit=unit,
+            card=card,
+            names=names,
+            profile=profile,
+        )
 
     try:
         made = published_cached(run, ("scorecard", unit_code, fmt), content)
@@ -174,5 +195,4 @@ def scorecard(round_code: str, unit_code: str, fmt: str):
         abort(404)
     if fmt == "pdf":
         return pdf_file(made, f"dti-{round_code}-{unit_code}")
-    return render_template("results/scorecard.html", evaluation_round=evaluation_round, unit=unit,
-                           content=Markup(made))
+    return render_template("results/scorecard.html", evaluation_round=evaluation_round, unit=unit, content=Markup(made))

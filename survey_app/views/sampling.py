@@ -1,6 +1,7 @@
 """Sample design and weighting: plans from a population frame (shown, downloaded, saved), invitees drawn from
 a list frame into a fieldwork's invitations, and weighting runs of a fieldwork's responses with their
 diagnostics and estimates."""
+
 from __future__ import annotations
 
 import math
@@ -14,11 +15,11 @@ from sampling import SamplingError
 from survey_app.extensions import db
 from survey_app.forms.sampling import DrawForm, SamplePlanForm, WeightingForm, split_columns
 from survey_app.i18n import current_language, describe_error, describe_sampling_error, number
-from survey_app.models import FieldworkMode, Role, SamplePlan, WeightingRun
-from survey_app.views.downloads import table_file
+from survey_app.models import FieldworkMode, SamplePlan, WeightingRun
 from survey_app.security import ANALYSTS, DESIGNERS, allow
 from survey_app.services import ServiceError
 from survey_app.services import sampling as sampling_service
+from survey_app.views.downloads import table_file
 from survey_app.views.fieldwork import fieldwork_or_404, of_fieldwork, row_problems
 
 blueprint = Blueprint("sampling", __name__, url_prefix="/sampling")
@@ -27,6 +28,7 @@ weighting = Blueprint("weighting", __name__, url_prefix="/fieldwork")
 
 
 # --- sample plans ---------------------------------------------------------------------------------------
+
 
 @blueprint.route("/plan", methods=["GET", "POST"])
 @allow(*DESIGNERS)
@@ -38,13 +40,22 @@ def plan():
         data, filename = upload.read(), upload.filename or "frame.csv"
         try:
             result = sampling_service.sample_plan(
-                data, filename, split_columns(form.strata.data), form.count.data.strip(), form.method.data,
-                total=form.total.data, margin=float(form.margin.data) if form.margin.data is not None else None,
+                data,
+                filename,
+                split_columns(form.strata.data),
+                form.count.data.strip(),
+                form.method.data,
+                total=form.total.data,
+                margin=float(form.margin.data) if form.margin.data is not None else None,
                 power=float(form.power.data if form.power.data is not None else 0.5),
-                minimum=form.minimum.data or 0, maximum=form.maximum.data,
-                deff=float(form.deff.data or 1), response_rate=float(form.response_rate.data or 1),
-                unit=(form.unit.data or "").strip() or None, sd_column=(form.sd_column.data or "").strip() or None,
-                sd_kind=form.sd_kind.data)
+                minimum=form.minimum.data or 0,
+                maximum=form.maximum.data,
+                deff=float(form.deff.data or 1),
+                response_rate=float(form.response_rate.data or 1),
+                unit=(form.unit.data or "").strip() or None,
+                sd_column=(form.sd_column.data or "").strip() or None,
+                sd_kind=form.sd_kind.data,
+            )
         except SamplingError as error:
             problem = describe_sampling_error(error)
         action = request.form.get("action")
@@ -55,7 +66,6 @@ def plan():
                 form.name.errors.append(_("Enter a name to save the plan."))
             else:
                 stored = sampling_service.save_plan(result, form.name.data.strip(), data, filename, actor=g.user)
-                db.session.commit()
                 return redirect(url_for("sampling.show_plan", plan_id=stored.id))
     status = 400 if problem or form.errors else 200
     return render_template("sampling/plan.html", form=form, plan=result, problem=problem), status
@@ -89,6 +99,7 @@ def _csv(table: pd.DataFrame, filename: str) -> Response:
 
 # --- drawing invitees -----------------------------------------------------------------------------------
 
+
 @weighting.route("/<fieldwork_code>/draw", methods=["GET", "POST"])
 @allow(*DESIGNERS)
 def draw(fieldwork_code: str):
@@ -98,23 +109,32 @@ def draw(fieldwork_code: str):
     if fieldwork.mode != FieldworkMode.INVITATION:
         abort(404)
     form = DrawForm()
-    form.plan_id.choices = [(p.id, f"{p.name} ({number(p.total)})") for p in
-                            db.session.scalars(select(SamplePlan).order_by(SamplePlan.id.desc()))]
+    form.plan_id.choices = [
+        (p.id, f"{p.name} ({number(p.total)})")
+        for p in db.session.scalars(select(SamplePlan).order_by(SamplePlan.id.desc()))
+    ]
     problems = []
     if form.validate_on_submit():
         stored = db.get_or_404(SamplePlan, form.plan_id.data)
         upload = form.file.data
         try:
             drawn = sampling_service.draw_invitations(
-                fieldwork, upload.read(), upload.filename or "list.csv", strata=stored.parameters["strata"],
-                unit=form.unit.data.strip(), sizes=sampling_service.plan_sizes(stored), method=form.method.data,
-                size=(form.size.data or "").strip() or None, seed=form.seed.data, actor=g.user)
+                fieldwork,
+                upload.read(),
+                upload.filename or "list.csv",
+                strata=stored.parameters["strata"],
+                unit=form.unit.data.strip(),
+                sizes=sampling_service.plan_sizes(stored),
+                method=form.method.data,
+                size=(form.size.data or "").strip() or None,
+                seed=form.seed.data,
+                actor=g.user,
+            )
         except SamplingError as error:
             problems = [describe_sampling_error(error)]
         except ServiceError as error:
             problems = row_problems(error)
         else:
-            db.session.commit()
             return _csv(_links(drawn), f"{fieldwork_code}-drawn-invitations.csv")
     status = 400 if problems or form.errors else 200
     return render_template("sampling/draw.html", fieldwork=fieldwork, form=form, problems=problems), status
@@ -128,11 +148,15 @@ def _links(drawn) -> pd.DataFrame:
 
 # --- weighting ------------------------------------------------------------------------------------------
 
+
 def _margin_choices(fieldwork) -> list[tuple[str, str]]:
     """The background questions with choices: the variables a population is counted by."""
     language = current_language()
-    return [(q.code, f"{q.code}: {q.text.in_language(language)}")
-            for q in fieldwork.questionnaire.questionnaire.questions() if q.background and q.choices]
+    return [
+        (q.code, f"{q.code}: {q.text.in_language(language)}")
+        for q in fieldwork.questionnaire.questionnaire.questions()
+        if q.background and q.choices
+    ]
 
 
 @weighting.route("/<fieldwork_code>/weighting", methods=["GET", "POST"])
@@ -146,22 +170,29 @@ def weighting_runs(fieldwork_code: str):
         upload = form.file.data
         try:
             run = sampling_service.run_weighting(
-                fieldwork, upload.read(), upload.filename or "population.csv", margins=form.margins.data or [],
-                method=form.method.data, count=form.count.data.strip(),
+                fieldwork,
+                upload.read(),
+                upload.filename or "population.csv",
+                margins=form.margins.data or [],
+                method=form.method.data,
+                count=form.count.data.strip(),
                 lower=float(form.lower.data) if form.lower.data is not None else None,
-                upper=float(form.upper.data) if form.upper.data is not None else None, actor=g.user)
+                upper=float(form.upper.data) if form.upper.data is not None else None,
+                actor=g.user,
+            )
         except SamplingError as error:
             problem = describe_sampling_error(error)
         except ServiceError as error:
             problem = describe_error(error)
         else:
-            db.session.commit()
             return redirect(url_for("weighting.show_run", fieldwork_code=fieldwork_code, run_id=run.id))
-    runs = db.session.scalars(select(WeightingRun).where(WeightingRun.fieldwork_id == fieldwork.id)
-                              .order_by(WeightingRun.id.desc())).all()
+    runs = db.session.scalars(
+        select(WeightingRun).where(WeightingRun.fieldwork_id == fieldwork.id).order_by(WeightingRun.id.desc())
+    ).all()
     status = 400 if problem or form.errors else 200
-    return render_template("sampling/weighting.html", fieldwork=fieldwork, form=form, runs=runs,
-                           problem=problem), status
+    return render_template(
+        "sampling/weighting.html", fieldwork=fieldwork, form=form, runs=runs, problem=problem
+    ), status
 
 
 @weighting.get("/<fieldwork_code>/weighting/<int:run_id>")
@@ -170,8 +201,14 @@ def show_run(fieldwork_code: str, run_id: int):
     fieldwork = fieldwork_or_404(fieldwork_code)
     run = of_fieldwork(WeightingRun, run_id, fieldwork)
     units = {unit.code: unit for unit in fieldwork.units}
-    return render_template("sampling/run.html", fieldwork=fieldwork, run=run, units=units,
-                           histogram=_histogram_chart(run.histogram), isnan=_missing)
+    return render_template(
+        "sampling/run.html",
+        fieldwork=fieldwork,
+        run=run,
+        units=units,
+        histogram=_histogram_chart(run.histogram),
+        isnan=_missing,
+    )
 
 
 @weighting.get("/<fieldwork_code>/weighting/<int:run_id>.csv")
@@ -201,14 +238,25 @@ def _histogram_chart(bins: list[dict]) -> dict:
     """
     tallest = max((b["count"] for b in bins), default=0) or 1
     height = 120
-    labels = [f"≥ {number(one['low'])}" if one["high"] is None else f"{number(one['low'])}–{number(one['high'])}"
-              for one in bins]
+    labels = [
+        f"≥ {number(one['low'])}" if one["high"] is None else f"{number(one['low'])}–{number(one['high'])}"
+        for one in bins
+    ]
     counts = [number(one["count"]) for one in bins]
     width = math.ceil(max([CHART_BAR] + [len(text) * CHART_FONT * CHART_CHARACTER for text in labels + counts]))
     pitch = width + CHART_GAP
     bars = []
     for index, (one, label, count) in enumerate(zip(bins, labels, counts)):
         bar = height * one["count"] / tallest
-        bars.append({"x": index * pitch, "y": height - bar, "width": width, "height": bar,
-                     "middle": index * pitch + width / 2, "count": count, "label": label})
+        bars.append(
+            {
+                "x": index * pitch,
+                "y": height - bar,
+                "width": width,
+                "height": bar,
+                "middle": index * pitch + width / 2,
+                "count": count,
+                "label": label,
+            }
+        )
     return {"bars": bars, "width": len(bins) * pitch, "height": height}

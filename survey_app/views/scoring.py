@@ -1,17 +1,29 @@
 """Scoring a round (``/scoring``): the self-assessment template and uploads, values entered by form, the
 appraisal, cyberspace values, runs with their exclusions and rules, rankings and each unit's explanation."""
+
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from analysis import self_assessed_criteria
 from survey_app.extensions import db
-from survey_app.forms.scoring import (AppraiseForm, EvidenceForm, InputUploadForm, PublishForm, ReportValueForm,
-                                     RunForm)
+from survey_app.forms.scoring import AppraiseForm, EvidenceForm, InputUploadForm, PublishForm, ReportValueForm, RunForm
 from survey_app.i18n import current_language, describe_error, describe_row_problem
-from survey_app.models import EvaluationRound, EvidenceDocument, Role, ScoringRun, SelfAssessment
+from survey_app.models import EvaluationRound, EvidenceDocument, ScoringRun, SelfAssessment
 from survey_app.security import OFFICERS, STAFF, allow
 from survey_app.services import ServiceError, evidence, experts, scoring
 from survey_app.services.frameworks import framework_of
@@ -50,8 +62,9 @@ def _run_form(evaluation_round: EvaluationRound, proposed: list[str] = ()) -> Ru
     form = RunForm()
     framework = framework_of(evaluation_round.framework)
     language = current_language()
-    form.excluded.choices = [(node.code, f"{node.code} · {node.name.in_language(language)}")
-                             for node in framework.leaves() if node.scored]
+    form.excluded.choices = [
+        (node.code, f"{node.code} · {node.name.in_language(language)}") for node in framework.leaves() if node.scored
+    ]
     form.kept.choices = [choice for choice in form.excluded.choices if choice[0] in proposed]
     if request.method == "GET":
         form.excluded.data = form.kept.data = []
@@ -64,13 +77,17 @@ def _run_form(evaluation_round: EvaluationRound, proposed: list[str] = ()) -> Ru
 def show(round_code: str):
     evaluation_round = round_or_404(round_code)
     proposed = scoring.proposed_exclusions(evaluation_round)
-    return render_template("scoring/round.html", evaluation_round=evaluation_round,
-                           summary=scoring.input_summary(evaluation_round),
-                           units=experts.round_units(evaluation_round), proposed=proposed.to_dict("records"),
-                           upload=_upload_form(evaluation_round, "self"),
-                           cyberspace=_upload_form(evaluation_round, "cyber"),
-                           form=_run_form(evaluation_round, list(proposed["node"])),
-                           runs=scoring.runs(evaluation_round))
+    return render_template(
+        "scoring/round.html",
+        evaluation_round=evaluation_round,
+        summary=scoring.input_summary(evaluation_round),
+        units=experts.round_units(evaluation_round),
+        proposed=proposed.to_dict("records"),
+        upload=_upload_form(evaluation_round, "self"),
+        cyberspace=_upload_form(evaluation_round, "cyber"),
+        form=_run_form(evaluation_round, list(proposed["node"])),
+        runs=scoring.runs(evaluation_round),
+    )
 
 
 @blueprint.get("/<round_code>/template.<fmt>")
@@ -98,40 +115,61 @@ def _upload(round_code: str, prefix: str, store):
     except ServiceError as error:
         flash(describe_error(error), "error")
         return redirect(back)
-    return render_template("row_report.html", report=report, describe=describe_row_problem, back_url=back,
-                           back_label=_("Back to scoring")), 400 if report.rejected else 200
+    return render_template(
+        "row_report.html", report=report, describe=describe_row_problem, back_url=back, back_label=_("Back to scoring")
+    ), 400 if report.rejected else 200
 
 
 @blueprint.post("/<round_code>/self-assessment")
 @allow(*OFFICERS)
 def upload_self_assessment(round_code: str):
-    return _upload(round_code, "self", lambda evaluation_round, data, name, unit: scoring.import_self_assessment(
-        evaluation_round, data, name, unit=unit, actor=g.user))
+    return _upload(
+        round_code,
+        "self",
+        lambda evaluation_round, data, name, unit: scoring.import_self_assessment(
+            evaluation_round, data, name, unit=unit, actor=g.user
+        ),
+    )
 
 
 @blueprint.post("/<round_code>/cyberspace")
 @allow(*OFFICERS)
 def upload_cyberspace(round_code: str):
-    return _upload(round_code, "cyber", lambda evaluation_round, data, name, unit: scoring.import_cyberspace(
-        evaluation_round, data, name, actor=g.user))
+    return _upload(
+        round_code,
+        "cyber",
+        lambda evaluation_round, data, name, unit: scoring.import_cyberspace(
+            evaluation_round, data, name, actor=g.user
+        ),
+    )
 
 
 # --- one unit's self-assessment and its appraisal --------------------------------------------------------
 
+
 def _unit_page(evaluation_round, unit, form: ReportValueForm, status: int = 200):
     framework = framework_of(evaluation_round.framework)
     reported = {row.criterion: row for row in scoring.assessments(evaluation_round, unit)}
-    return render_template("scoring/unit.html", evaluation_round=evaluation_round, unit=unit,
-                           criteria=self_assessed_criteria(framework), reported=reported, form=form,
-                           appraise=AppraiseForm(), language=current_language(),
-                           evidence_megabytes=current_app.config["EVIDENCE_MAX_BYTES"] // (1024 * 1024)), status
+    return render_template(
+        "scoring/unit.html",
+        evaluation_round=evaluation_round,
+        unit=unit,
+        criteria=self_assessed_criteria(framework),
+        reported=reported,
+        form=form,
+        appraise=AppraiseForm(),
+        language=current_language(),
+        evidence_megabytes=current_app.config["EVIDENCE_MAX_BYTES"] // (1024 * 1024),
+    ), status
 
 
 def _report_form(evaluation_round) -> ReportValueForm:
     form = ReportValueForm()
     language = current_language()
-    form.criterion.choices = [(node.code, f"{node.code} · {node.name.in_language(language)}")
-                              for node in self_assessed_criteria(framework_of(evaluation_round.framework))]
+    form.criterion.choices = [
+        (node.code, f"{node.code} · {node.name.in_language(language)}")
+        for node in self_assessed_criteria(framework_of(evaluation_round.framework))
+    ]
     return form
 
 
@@ -155,8 +193,15 @@ def report_value(round_code: str, unit_code: str):
         document = form.document.data
         reference = form.evidence.data or (evidence.clean_name(document.filename) if document else "")
         try:
-            stored = scoring.report_value(evaluation_round, found, form.criterion.data, form.value.data,
-                                          evidence=reference, explanation=form.explanation.data or "", actor=g.user)
+            stored = scoring.report_value(
+                evaluation_round,
+                found,
+                form.criterion.data,
+                form.value.data,
+                evidence=reference,
+                explanation=form.explanation.data or "",
+                actor=g.user,
+            )
         except ServiceError as error:
             form.value.errors = [describe_error(error)]
             return _unit_page(evaluation_round, found, form, 400)
@@ -222,8 +267,14 @@ def evidence_document(document_id: int):
     except ServiceError:
         abort(404)
     # always a download, never shown inline: a document is the unit's, not the service's, content
-    return send_file(path, mimetype="application/pdf", as_attachment=True, download_name=document.original_name,
-                     max_age=0, etag=document.sha256)
+    return send_file(
+        path,
+        mimetype="application/pdf",
+        as_attachment=True,
+        download_name=document.original_name,
+        max_age=0,
+        etag=document.sha256,
+    )
 
 
 @blueprint.post("/evidence/<int:document_id>/delete")
@@ -242,6 +293,7 @@ def remove_evidence(document_id: int):
 
 # --- runs -------------------------------------------------------------------------------------------------
 
+
 @blueprint.post("/<round_code>/runs")
 @allow(*OFFICERS)
 def run(round_code: str):
@@ -250,13 +302,21 @@ def run(round_code: str):
     if not form.validate_on_submit():
         flash(_("The form has errors."), "error")
         return redirect(url_for("scoring.show", round_code=round_code))
-    rules = {"peer_maximum": {"units": _codes(form.peer_units.data), "criteria": _codes(form.peer_criteria.data)},
-             "full_marks": {"units": _codes(form.full_units.data), "criteria": _codes(form.full_criteria.data)}}
+    rules = {
+        "peer_maximum": {"units": _codes(form.peer_units.data), "criteria": _codes(form.peer_criteria.data)},
+        "full_marks": {"units": _codes(form.full_units.data), "criteria": _codes(form.full_criteria.data)},
+    }
     rules = {name: rule for name, rule in rules.items() if rule["units"] or rule["criteria"]}
     try:
-        made = scoring.run_scoring(evaluation_round, excluded=form.excluded.data or [], kept=form.kept.data or [],
-                                   rules=rules, normalisation=form.normalisation.data, note=form.note.data or "",
-                                   actor=g.user)
+        made = scoring.run_scoring(
+            evaluation_round,
+            excluded=form.excluded.data or [],
+            kept=form.kept.data or [],
+            rules=rules,
+            normalisation=form.normalisation.data,
+            note=form.note.data or "",
+            actor=g.user,
+        )
     except ServiceError as error:
         flash(describe_error(error), "error")
         return redirect(url_for("scoring.show", round_code=round_code))
@@ -278,20 +338,31 @@ def show_run(run_id: int):
     names = dict(zip(table["unit"], table["name"]))
     found_sensitivity = scoring.sensitivity_of(found)
     moving = found_sensitivity.summary[found_sensitivity.summary["spread"] > 0]
-    return render_template("scoring/run.html", run=found, evaluation_round=found.evaluation_round,
-                           table=table.to_dict("records"), columns=columns, replicates=scoring.REPLICATES,
-                           close=scoring.not_meaningfully_ahead(found), scenarios=len(found_sensitivity.scenarios),
-                           moving=[{"unit": code, "name": names.get(code, code), **row}
-                                   for code, row in moving.to_dict("index").items()],
-                           decisions=scoring.exclusion_decisions(found))
+    return render_template(
+        "scoring/run.html",
+        run=found,
+        evaluation_round=found.evaluation_round,
+        table=table.to_dict("records"),
+        columns=columns,
+        replicates=scoring.REPLICATES,
+        close=scoring.not_meaningfully_ahead(found),
+        scenarios=len(found_sensitivity.scenarios),
+        moving=[{"unit": code, "name": names.get(code, code), **row} for code, row in moving.to_dict("index").items()],
+        decisions=scoring.exclusion_decisions(found),
+    )
 
 
 def _publish_page(found: ScoringRun, form: PublishForm, status: int = 200):
     decisions = scoring.exclusion_decisions(found)
-    return render_template("scoring/publish.html", run=found, evaluation_round=found.evaluation_round, form=form,
-                           decisions=decisions, undecided=[entry["node"] for entry in decisions
-                                                           if entry["decision"] is None],
-                           units=len(found.index)), status
+    return render_template(
+        "scoring/publish.html",
+        run=found,
+        evaluation_round=found.evaluation_round,
+        form=form,
+        decisions=decisions,
+        undecided=[entry["node"] for entry in decisions if entry["decision"] is None],
+        units=len(found.index),
+    ), status
 
 
 @blueprint.route("/runs/<int:run_id>/publish", methods=["GET", "POST"])
@@ -307,8 +378,13 @@ def publish(run_id: int):
     except ServiceError as error:
         flash(describe_error(error), "error")
         return _publish_page(found, form, 400)
-    flash(_("Run %(number)s is published: its results are on the public site and the round's inputs are "
-            "frozen.", number=found.number), "success")
+    flash(
+        _(
+            "Run %(number)s is published: its results are on the public site and the round's inputs are frozen.",
+            number=found.number,
+        ),
+        "success",
+    )
     return redirect(url_for("scoring.show_run", run_id=run_id))
 
 

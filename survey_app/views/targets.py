@@ -1,5 +1,6 @@
 """Strategic targets (``/targets``): the indicators of Decision 483 with their baseline and yearly targets, the
 quarterly values staff enter, and the progress of a year."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -28,16 +29,22 @@ def _year() -> int:
 def _form(year: int) -> IndicatorValueForm:
     form = IndicatorValueForm()
     language = current_language()
-    form.indicator.choices = [(row.code, f"{row.code} · {targets.indicator_name(row, language)[:90]}")
-                              for row in targets.indicators()]
+    form.indicator.choices = [
+        (row.code, f"{row.code} · {targets.indicator_name(row, language)[:90]}") for row in targets.indicators()
+    ]
     if request.method == "GET":
         form.year.data = year
     return form
 
 
 def _page(year: int, form: IndicatorValueForm):
-    return render_template("targets/index.html", year=year, progress=targets.year_progress(year), form=form,
-                           deadline=targets.next_deadline(date.today()))
+    return render_template(
+        "targets/index.html",
+        year=year,
+        progress=targets.year_progress(year),
+        form=form,
+        deadline=targets.next_deadline(date.today()),
+    )
 
 
 @blueprint.get("/")
@@ -58,13 +65,21 @@ def report_value():
     if indicator is None:
         abort(404)
     try:
-        targets.report_value(indicator, form.year.data, int(form.quarter.data), form.value.data,
-                             note=form.note.data or "", actor=g.user)
+        targets.report_value(
+            indicator, form.year.data, int(form.quarter.data), form.value.data, note=form.note.data or "", actor=g.user
+        )
     except ServiceError as error:
         flash(describe_error(error), "error")
         return redirect(url_for("targets.index", year=form.year.data))
-    flash(_("Value of %(code)s for quarter %(quarter)s/%(year)s stored.", code=indicator.code,
-            quarter=form.quarter.data, year=form.year.data), "success")
+    flash(
+        _(
+            "Value of %(code)s for quarter %(quarter)s/%(year)s stored.",
+            code=indicator.code,
+            quarter=form.quarter.data,
+            year=form.year.data,
+        ),
+        "success",
+    )
     return redirect(url_for("targets.index", year=form.year.data))
 
 

@@ -25,8 +25,9 @@ def create():
     form = NewUserForm()
     if form.validate_on_submit():
         try:
-            user = accounts.create_user(form.email.data, form.name.data, form.role.data, form.password.data,
-                                        actor=g.user)
+            user = accounts.create_user(
+                form.email.data, form.name.data, form.role.data, form.password.data, actor=g.user
+            )
         except ServiceError as error:
             flash(describe_error(error), "error")
         else:

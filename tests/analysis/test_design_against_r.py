@@ -1,5 +1,6 @@
 """Design-based estimates against R's survey package (values made by results/reference.R, kept in
 results/reference.json): estimates to a relative 1e-8, standard errors and design effects to 1e-6."""
+
 import json
 from pathlib import Path
 
@@ -74,8 +75,9 @@ def test_two_stage_cluster_design_with_fpc_at_both_stages():
 
 
 def test_poststratification_weights_and_residual_standard_errors():
-    targets = {(sex, urban): POP["sex_urban"][f"{sex}.{urban}"] for sex in ("female", "male")
-               for urban in ("rural", "urban")}
+    targets = {
+        (sex, urban): POP["sex_urban"][f"{sex}.{urban}"] for sex in ("female", "male") for urban in ("rural", "urban")
+    }
     weighting = poststratify(DATA, DATA["weight"], ["sex", "urban"], targets)
     np.testing.assert_allclose(weighting.weights, R["poststratified"]["weights"], rtol=1e-10)
     design = Design(DATA, weighting.weights, strata="stratum", clusters="psu", calibrations=[weighting.calibration])
@@ -95,8 +97,9 @@ def test_raking_on_two_margins_matches_calibrate_raking():
 
 
 def test_raking_by_newton_calibration_reaches_the_same_weights():
-    weighting = calibrate(DATA, DATA["weight"], {"sex": POP["sex"], "age": POP["age"]}, method="raking",
-                          tolerance=1e-14)
+    weighting = calibrate(
+        DATA, DATA["weight"], {"sex": POP["sex"], "age": POP["age"]}, method="raking", tolerance=1e-14
+    )
     np.testing.assert_allclose(weighting.weights, R["raked"]["weights"], rtol=1e-9)
 
 
@@ -109,8 +112,15 @@ def test_linear_calibration_greg():
 
 
 def test_bounded_linear_calibration_bounds_the_ratio_to_the_base_weight():
-    weighting = calibrate(DATA, DATA["weight"], {"sex": POP["sex"]}, totals={"x": POP["x_total"]},
-                          bounds=(0.8, 1.25), tolerance=1e-14, max_iterations=200)
+    weighting = calibrate(
+        DATA,
+        DATA["weight"],
+        {"sex": POP["sex"]},
+        totals={"x": POP["x_total"]},
+        bounds=(0.8, 1.25),
+        tolerance=1e-14,
+        max_iterations=200,
+    )
     np.testing.assert_allclose(weighting.weights, R["linear"]["bounded_weights"], rtol=1e-8)
     ratio = weighting.weights / DATA["weight"].to_numpy()
     assert ratio.min() >= 0.8 - 1e-12 and ratio.max() <= 1.25 + 1e-12

@@ -1,5 +1,6 @@
 """The expert channel's aggregation and agreement: against R (results/experts_reference.R, base R's Friedman
 test and psych's ICC, values kept in experts_reference.json) and against small examples done by hand."""
+
 import json
 import math
 from pathlib import Path
@@ -57,14 +58,20 @@ def _scores(rows):
     return pd.DataFrame(rows, columns=["unit", "expert", "category", "item", "score"])
 
 
-PANEL = _scores([
-    ("01", "e1", "retired_leader", "AW", 8), ("01", "e2", "retired_leader", "AW", 7),
-    ("01", "e3", "serving_official", "AW", 9), ("01", "e4", "business_leader", "AW", 2),
-    ("01", "e5", "business_leader", "AW", np.nan),
-    ("01", "e1", "retired_leader", "DG", 6), ("01", "e2", "retired_leader", "DG", 6),
-    ("01", "e3", "serving_official", "DG", 7), ("01", "e4", "business_leader", "DG", 1),
-    ("01", "e5", "business_leader", "DG", np.nan),
-])
+PANEL = _scores(
+    [
+        ("01", "e1", "retired_leader", "AW", 8),
+        ("01", "e2", "retired_leader", "AW", 7),
+        ("01", "e3", "serving_official", "AW", 9),
+        ("01", "e4", "business_leader", "AW", 2),
+        ("01", "e5", "business_leader", "AW", np.nan),
+        ("01", "e1", "retired_leader", "DG", 6),
+        ("01", "e2", "retired_leader", "DG", 6),
+        ("01", "e3", "serving_official", "DG", 7),
+        ("01", "e4", "business_leader", "DG", 1),
+        ("01", "e5", "business_leader", "DG", np.nan),
+    ]
+)
 
 
 def test_aggregates_leave_cannot_judge_out():
@@ -102,8 +109,9 @@ def test_an_expert_far_from_the_panel_is_flagged_not_removed():
 
 
 def test_the_composition_is_restored_by_weighting_the_categories():
-    table = composition_weighted(PANEL, {"retired_leader": 0.4, "serving_official": 0.3,
-                                         "business_leader": 0.3}).set_index("item")
+    table = composition_weighted(
+        PANEL, {"retired_leader": 0.4, "serving_official": 0.3, "business_leader": 0.3}
+    ).set_index("item")
     # AW: retired mean 7.5, serving 9, business 2 → .4 × 7.5 + .3 × 9 + .3 × 2
     assert table.loc["AW", "composition_mean"] == pytest.approx(0.4 * 7.5 + 0.3 * 9 + 0.3 * 2)
     assert table.loc["AW", "trimmed_mean"] == pytest.approx(6.5)
@@ -127,19 +135,44 @@ def test_channel_points_by_hand_and_the_pillar_values_the_index_reads():
     def leaf(code, points):
         return Node(code, NodeKind.CRITERION, Text(code, code), points)
 
-    framework = Framework("t", UnitLevel.PROVINCE, 2024, 1, Text("t", "t"), 100, [
-        Node("G", NodeKind.PILLAR, Text("G", "G"), 60, children=[
-            Node("G.A", NodeKind.MAIN_INDEX, Text("A", "A"), 60, children=[leaf("G.A.1", 20), leaf("G.A.2", 40)])]),
-        Node("E", NodeKind.PILLAR, Text("E", "E"), 40, children=[leaf("E.1", 40)])],
-        channel_shares=ChannelShares(0.8, 0.1, 0.1, "pillar"))
-    values = pd.DataFrame({"unit": ["01"] * 3 + ["02"], "node": ["G.A.1", "G.A.2", "E.1", "G.A.1"],
-                           "channel": "expert", "value": [0.5, 0.75, 1.0, np.nan]})
+    framework = Framework(
+        "t",
+        UnitLevel.PROVINCE,
+        2024,
+        1,
+        Text("t", "t"),
+        100,
+        [
+            Node(
+                "G",
+                NodeKind.PILLAR,
+                Text("G", "G"),
+                60,
+                children=[
+                    Node(
+                        "G.A", NodeKind.MAIN_INDEX, Text("A", "A"), 60, children=[leaf("G.A.1", 20), leaf("G.A.2", 40)]
+                    )
+                ],
+            ),
+            Node("E", NodeKind.PILLAR, Text("E", "E"), 40, children=[leaf("E.1", 40)]),
+        ],
+        channel_shares=ChannelShares(0.8, 0.1, 0.1, "pillar"),
+    )
+    values = pd.DataFrame(
+        {
+            "unit": ["01"] * 3 + ["02"],
+            "node": ["G.A.1", "G.A.2", "E.1", "G.A.1"],
+            "channel": "expert",
+            "value": [0.5, 0.75, 1.0, np.nan],
+        }
+    )
     points, external = channel_points(framework, values)
     assert points["points"].tolist()[:3] == [10.0, 30.0, 40.0]
     assert math.isnan(points["points"].iloc[3])
     # pillar G of unit 01: (0.5 × 20 + 0.75 × 40) / 60 = 40 / 60; unit 02 judged nothing, so it has no row
     assert external.to_dict("records") == [
         {"unit": "01", "node": "E", "channel": "expert", "value": 1.0},
-        {"unit": "01", "node": "G", "channel": "expert", "value": pytest.approx(40 / 60)}]
+        {"unit": "01", "node": "G", "channel": "expert", "value": pytest.approx(40 / 60)},
+    ]
     with pytest.raises(Exception, match="not in the framework"):
         channel_points(framework, values.assign(node="ZZ"))

@@ -1,4 +1,5 @@
 """Scores, index values, normalisation and rankings, against hand computations."""
+
 import pandas as pd
 import pytest
 
@@ -11,8 +12,16 @@ SHIPPED = {path.name: read_yaml(path) for path in shipped_framework_files()}
 
 def test_published_2022_result_for_da_nang():
     framework = SHIPPED["national-province-2021.yaml"]
-    values = {"AW": 1.0000, "INST": 0.9000, "INFRA": 0.8253, "HR": 0.8487, "SEC": 0.7578, "DG": 0.8575,
-              "DE": 0.7836, "DS": 0.5197}
+    values = {
+        "AW": 1.0000,
+        "INST": 0.9000,
+        "INFRA": 0.8253,
+        "HR": 0.8487,
+        "SEC": 0.7578,
+        "DG": 0.8575,
+        "DE": 0.7836,
+        "DS": 0.5197,
+    }
     # (100 + 90 + 82.53 + 84.87 + 75.78 + 171.5 + 117.54 + 77.955) / 1000 = 0.800175
     assert index_from_values(framework, values) == pytest.approx(0.800175, abs=1e-12)
     assert round(index_from_values(framework, values), 4) == 0.8002
@@ -43,23 +52,81 @@ def test_min_max_and_z_score_by_hand():
         normalise(values, "rank")
 
 
-FRAMEWORK = framework_from_dict({
-    "code": "t", "level": "province", "year": 2020, "name": {"vi": "t"}, "total_points": 100,
-    "channel_shares": {"assessment": 0.8, "cyberspace": 0.1, "expert": 0.1, "level": "pillar"},
-    "nodes": [{"code": "P", "kind": "pillar", "name": {"vi": "P"}, "points": 100, "children": [
-        {"code": "A", "kind": "main_index", "name": {"vi": "A"}, "points": 40, "children": [
-            {"code": "A1", "kind": "criterion", "name": {"vi": "A1"}, "points": 40, "channels": ["self_assessment"],
-             "scoring": {"method": "ratio"}}]},
-        {"code": "B", "kind": "main_index", "name": {"vi": "B"}, "points": 40, "children": [
-            {"code": "B1", "kind": "criterion", "name": {"vi": "B1"}, "points": 20, "channels": ["self_assessment"],
-             "scoring": {"method": "ratio"}},
-            {"code": "B2", "kind": "criterion", "name": {"vi": "B2"}, "points": 20, "channels": ["self_assessment"],
-             "scoring": {"method": "ratio"}}]}]}],
-})
-POINTS = pd.DataFrame({"unit": ["u1", "u1", "u1", "u2", "u2"], "node": ["A1", "B1", "B2", "A1", "B1"],
-                       "points": [30.0, 10.0, 15.0, 20.0, 20.0]})
-CHANNELS = pd.DataFrame({"unit": ["u1", "u1", "u2"], "node": ["P", "P", "P"], "channel": ["cyberspace", "expert", "expert"],
-                         "value": [0.5, 0.8, 1.0]})
+FRAMEWORK = framework_from_dict(
+    {
+        "code": "t",
+        "level": "province",
+        "year": 2020,
+        "name": {"vi": "t"},
+        "total_points": 100,
+        "channel_shares": {"assessment": 0.8, "cyberspace": 0.1, "expert": 0.1, "level": "pillar"},
+        "nodes": [
+            {
+                "code": "P",
+                "kind": "pillar",
+                "name": {"vi": "P"},
+                "points": 100,
+                "children": [
+                    {
+                        "code": "A",
+                        "kind": "main_index",
+                        "name": {"vi": "A"},
+                        "points": 40,
+                        "children": [
+                            {
+                                "code": "A1",
+                                "kind": "criterion",
+                                "name": {"vi": "A1"},
+                                "points": 40,
+                                "channels": ["self_assessment"],
+                                "scoring": {"method": "ratio"},
+                            }
+                        ],
+                    },
+                    {
+                        "code": "B",
+                        "kind": "main_index",
+                        "name": {"vi": "B"},
+                        "points": 40,
+                        "children": [
+                            {
+                                "code": "B1",
+                                "kind": "criterion",
+                                "name": {"vi": "B1"},
+                                "points": 20,
+                                "channels": ["self_assessment"],
+                                "scoring": {"method": "ratio"},
+                            },
+                            {
+                                "code": "B2",
+                                "kind": "criterion",
+                                "name": {"vi": "B2"},
+                                "points": 20,
+                                "channels": ["self_assessment"],
+                                "scoring": {"method": "ratio"},
+                            },
+                        ],
+                    },
+                ],
+            }
+        ],
+    }
+)
+POINTS = pd.DataFrame(
+    {
+        "unit": ["u1", "u1", "u1", "u2", "u2"],
+        "node": ["A1", "B1", "B2", "A1", "B1"],
+        "points": [30.0, 10.0, 15.0, 20.0, 20.0],
+    }
+)
+CHANNELS = pd.DataFrame(
+    {
+        "unit": ["u1", "u1", "u2"],
+        "node": ["P", "P", "P"],
+        "channel": ["cyberspace", "expert", "expert"],
+        "value": [0.5, 0.8, 1.0],
+    }
+)
 
 
 def test_80_10_10_merge_and_missing_scores_zero():
@@ -87,8 +154,13 @@ def test_exclusion_shares_the_points_among_siblings():
 
 
 def test_criteria_with_too_few_units_are_proposed_for_exclusion():
-    points = pd.DataFrame({"unit": [f"u{i}" for i in range(8)] * 2, "node": ["A1"] * 8 + ["B2"] * 8,
-                           "points": [1.0] * 8 + [1.0, 2.0, 3.0] + [None] * 5})
+    points = pd.DataFrame(
+        {
+            "unit": [f"u{i}" for i in range(8)] * 2,
+            "node": ["A1"] * 8 + ["B2"] * 8,
+            "points": [1.0] * 8 + [1.0, 2.0, 3.0] + [None] * 5,
+        }
+    )
     proposed = propose_exclusions(points, [f"u{i}" for i in range(8)])
     assert proposed.to_dict("records") == [{"node": "B2", "units_with_data": 3, "share": 0.375}]
 
@@ -106,7 +178,10 @@ def test_tuyen_quang_peer_maximum_and_full_marks():
     points = pd.DataFrame({"unit": ["u1", "u2", "u3"], "node": ["B1", "B1", "B1"], "points": [12.0, 17.0, 3.0]})
     # u3 has no subordinate units: on B1 it gets the best of the others, 17
     ruled = apply_peer_maximum(points, ["u3"], ["B1"])
-    assert ruled.set_index("unit").loc["u3", "points"] == 17 and ruled.set_index("unit").loc["u3", "rule"] == "peer_maximum"
+    assert (
+        ruled.set_index("unit").loc["u3", "points"] == 17
+        and ruled.set_index("unit").loc["u3", "rule"] == "peer_maximum"
+    )
     # u2 is special-purpose and B2 is unrelated to its functions: full marks, 20
     ruled = apply_full_marks(FRAMEWORK, ruled, ["u2"], ["B2"])
     row = ruled[(ruled["unit"] == "u2") & (ruled["node"] == "B2")].iloc[0]
@@ -122,12 +197,21 @@ def test_merged_units_average_their_predecessors():
     assert merged.loc["Tỉnh Cao Bằng"].tolist() == pytest.approx([0.9, 0.4])
 
 
-THREE = pd.DataFrame({"unit": ["u1", "u1", "u1", "u2", "u2", "u3", "u3"],
-                      "node": ["A1", "B1", "B2", "A1", "B1", "A1", "B2"],
-                      "points": [30.0, 10.0, 15.0, 20.0, 20.0, 10.0, 5.0]})
-THREE_CHANNELS = pd.DataFrame({"unit": ["u1", "u1", "u2", "u3", "u3"], "node": ["P"] * 5,
-                               "channel": ["cyberspace", "expert", "expert", "cyberspace", "expert"],
-                               "value": [0.5, 0.8, 1.0, 0.2, 0.6]})
+THREE = pd.DataFrame(
+    {
+        "unit": ["u1", "u1", "u1", "u2", "u2", "u3", "u3"],
+        "node": ["A1", "B1", "B2", "A1", "B1", "A1", "B2"],
+        "points": [30.0, 10.0, 15.0, 20.0, 20.0, 10.0, 5.0],
+    }
+)
+THREE_CHANNELS = pd.DataFrame(
+    {
+        "unit": ["u1", "u1", "u2", "u3", "u3"],
+        "node": ["P"] * 5,
+        "channel": ["cyberspace", "expert", "expert", "cyberspace", "expert"],
+        "value": [0.5, 0.8, 1.0, 0.2, 0.6],
+    }
+)
 
 
 def test_min_max_normalisation_of_criterion_values_by_hand():
@@ -142,13 +226,15 @@ def test_min_max_normalisation_of_criterion_values_by_hand():
 
 def test_z_score_normalisation_of_criterion_values_by_hand():
     scores = compute(FRAMEWORK, THREE, channels=THREE_CHANNELS, normalisation="z-score")
-    r = 1.5 ** 0.5
+    r = 1.5**0.5
     # A1 .75 .5 .25: mean .5, sd √(1/24) → z ±√1.5; B1 .5 1 0 → 0 √1.5 -√1.5;
     # B2 .75 0 .25: mean 1/3, sd √14/12 → 5/√14, -4/√14, -1/√14;
     # cyberspace ×30 = 15 0 6: mean 7, sd √38 → 8/√38, -7/√38, -1/√38; experts .8 1 .6 → 0 √1.5 -√1.5
-    expected = {"u1": (r * 40 + 0 * 20 + 5 / 14**0.5 * 20 + 8 / 38**0.5 * 10 + 0 * 10) / 100,
-                "u2": (0 * 40 + r * 20 - 4 / 14**0.5 * 20 - 7 / 38**0.5 * 10 + r * 10) / 100,
-                "u3": (-r * 40 - r * 20 - 1 / 14**0.5 * 20 - 1 / 38**0.5 * 10 - r * 10) / 100}
+    expected = {
+        "u1": (r * 40 + 0 * 20 + 5 / 14**0.5 * 20 + 8 / 38**0.5 * 10 + 0 * 10) / 100,
+        "u2": (0 * 40 + r * 20 - 4 / 14**0.5 * 20 - 7 / 38**0.5 * 10 + r * 10) / 100,
+        "u3": (-r * 40 - r * 20 - 1 / 14**0.5 * 20 - 1 / 38**0.5 * 10 - r * 10) / 100,
+    }
     assert scores.index_value.to_dict() == pytest.approx(expected)
     # a node's value is the points-weighted mean of its criteria's z-scores: B of u1 = (0 × 20 + 5/√14 × 20) / 40
     assert scores.values().loc["u1", "B"] == pytest.approx(5 / 14**0.5 / 2)
@@ -164,5 +250,6 @@ def test_other_channel_shares_rescale_the_assessed_part():
     assert scores.points.loc["u1", "P"] == pytest.approx(48.125 + 7.5 + 12)
     full = pd.DataFrame({"unit": ["u"] * 3, "node": ["A1", "B1", "B2"], "points": [40.0, 20.0, 20.0]})
     top = pd.DataFrame({"unit": ["u", "u"], "node": ["P", "P"], "channel": ["cyberspace", "expert"], "value": [1, 1]})
-    assert compute(FRAMEWORK, full, channels=top, shares=ChannelShares(0.9, 0.05, 0.05)).index_value["u"] == \
-        pytest.approx(1.0)
+    assert compute(FRAMEWORK, full, channels=top, shares=ChannelShares(0.9, 0.05, 0.05)).index_value[
+        "u"
+    ] == pytest.approx(1.0)

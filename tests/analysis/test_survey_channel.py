@@ -1,4 +1,5 @@
 """The survey channel's estimates per criterion and unit, against hand computations."""
+
 import math
 from pathlib import Path
 
@@ -20,13 +21,15 @@ def demo():
     return framework, generate(framework, bank.questions, RespondentGroup.CITIZENS, bank.background)
 
 
-RESPONSES = pd.DataFrame({
-    "unit": ["01", "01", "01", "01", "02", "02"],
-    "q_aw3": ["yes", "yes", "no", None, None, None],
-    "q_hr2": [["email"], ["none"], ["search", "payment"], ["none"], ["payment"], ["none"]],
-    "q_dg3": ["yes", "yes", "no", "yes", "yes", "yes"],
-    "q_dg4": ["5", "3", None, "4", "2", "4"],
-})
+RESPONSES = pd.DataFrame(
+    {
+        "unit": ["01", "01", "01", "01", "02", "02"],
+        "q_aw3": ["yes", "yes", "no", None, None, None],
+        "q_hr2": [["email"], ["none"], ["search", "payment"], ["none"], ["payment"], ["none"]],
+        "q_dg3": ["yes", "yes", "no", "yes", "yes", "yes"],
+        "q_dg4": ["5", "3", None, "4", "2", "4"],
+    }
+)
 WEIGHTS = np.array([1.0, 2.0, 3.0, 4.0, 1.0, 1.0])
 
 
@@ -46,8 +49,9 @@ def test_a_weighted_share_its_standard_error_and_points_by_hand(demo):
     z = np.array([1 / 12, 2 / 12, -3 / 12, 0.0])
     se = math.sqrt(4 / 3 * ((z - z.mean()) ** 2).sum())
     assert row["se"] == pytest.approx(se, rel=1e-10)
-    assert (row["ci_low"], row["ci_high"]) == pytest.approx((0.5 - 1.959963984540054 * se,
-                                                             0.5 + 1.959963984540054 * se), rel=1e-9)
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx(
+        (0.5 - 1.959963984540054 * se, 0.5 + 1.959963984540054 * se), rel=1e-9
+    )
     # share_yes times the criterion's 40 points
     assert (row["points"], row["maximum"]) == pytest.approx((20.0, 40.0))
     assert row["points_low"] == pytest.approx(max(0.0, row["ci_low"]) * 40)
@@ -78,11 +82,16 @@ def test_without_weights_both_columns_agree(demo):
 def test_raked_weights_give_calibrated_standard_errors(demo):
     rng = np.random.default_rng(7)
     n = 400
-    responses = pd.DataFrame({
-        "unit": rng.choice(["01", "02"], n), "sex": rng.choice(["female", "male"], n, p=[0.3, 0.7]),
-        "q_aw3": rng.choice(["yes", "no"], n)})
-    responses.loc[responses["sex"] == "female", "q_aw3"] = rng.choice(["yes", "no"], (responses["sex"] == "female").sum(),
-                                                                      p=[0.9, 0.1])
+    responses = pd.DataFrame(
+        {
+            "unit": rng.choice(["01", "02"], n),
+            "sex": rng.choice(["female", "male"], n, p=[0.3, 0.7]),
+            "q_aw3": rng.choice(["yes", "no"], n),
+        }
+    )
+    responses.loc[responses["sex"] == "female", "q_aw3"] = rng.choice(
+        ["yes", "no"], (responses["sex"] == "female").sum(), p=[0.9, 0.1]
+    )
     margins = {"unit": {"01": 5000, "02": 5000}, "sex": {"female": 5000, "male": 5000}}
     raked = rake(responses, np.ones(n), margins)
     fixed = survey_estimates(responses, *demo, weights=raked.weights)

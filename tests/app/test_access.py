@@ -1,4 +1,5 @@
 """Every route declares who may reach it; each staff route is checked for every role and for anonymous."""
+
 import re
 
 import pytest
@@ -124,10 +125,27 @@ REFUSED_EMPTY = {"experts.override", "scoring.report_value", "targets.report_val
 
 
 #: a concrete value for each parameter of a staff route, pointing at what ``seeded`` made
-_SAMPLES = {"framework_id": "1", "code": "provinces-2019", "user_id": "1", "questionnaire_id": "1",
-            "invitation_id": "1", "response_id": "1", "key_id": "1", "fmt": "csv", "fieldwork_code": "invited",
-            "plan_id": "1", "run_id": "1", "round_code": "expert-round", "panel_id": "1", "seat_id": "1",
-            "form_id": "1", "action": "revoke", "unit_code": "01", "assessment_id": "1", "document_id": "1"}
+_SAMPLES = {
+    "framework_id": "1",
+    "code": "provinces-2019",
+    "user_id": "1",
+    "questionnaire_id": "1",
+    "invitation_id": "1",
+    "response_id": "1",
+    "key_id": "1",
+    "fmt": "csv",
+    "fieldwork_code": "invited",
+    "plan_id": "1",
+    "run_id": "1",
+    "round_code": "expert-round",
+    "panel_id": "1",
+    "seat_id": "1",
+    "form_id": "1",
+    "action": "revoke",
+    "unit_code": "01",
+    "assessment_id": "1",
+    "document_id": "1",
+}
 
 
 def _staff_rules(app):
@@ -170,22 +188,42 @@ def seeded(app, survey):
     collection.issue_invitations(survey.invited, [{"unit": survey.units[0].code}] * 2, actor=None)
     collection.submit(survey.invited, survey.units[0], CITIZEN_ANSWERS, "one", source="api")
     collection.create_api_key("partner", [survey.invited], actor=None)
-    sampling.run_weighting(survey.invited, f"unit,population\n{survey.units[0].code},1000\n".encode(), "p.csv",
-                           margins=[], method="rake", lower=None, upper=None, actor=None)
+    sampling.run_weighting(
+        survey.invited,
+        f"unit,population\n{survey.units[0].code},1000\n".encode(),
+        "p.csv",
+        margins=[],
+        method="rake",
+        lower=None,
+        upper=None,
+        actor=None,
+    )
     frame = b"province,population\n01,100\n02,300\n"
-    plan = sampling.sample_plan(frame, "f.csv", ["province"], "population", "proportional", total=10, margin=None,
-                                power=0.5, minimum=0, maximum=None, deff=1, response_rate=1, unit="province")
+    plan = sampling.sample_plan(
+        frame,
+        "f.csv",
+        ["province"],
+        "population",
+        "proportional",
+        total=10,
+        margin=None,
+        power=0.5,
+        minimum=0,
+        maximum=None,
+        deff=1,
+        response_rate=1,
+        unit="province",
+    )
     sampling.save_plan(plan, "plan", frame, "f.csv", actor=None)
     evaluation, _, _ = expert_panel(survey.framework)
-    from survey_app.services import scoring
-
     import io
 
-    from survey_app.services import evidence
+    from survey_app.services import evidence, scoring
     from tests.conftest import pdf_document
 
-    assessment = scoring.report_value(evaluation, survey.units[0], "AW.1", "có", evidence="QĐ 1", explanation="",
-                                      actor=None)
+    assessment = scoring.report_value(
+        evaluation, survey.units[0], "AW.1", "có", evidence="QĐ 1", explanation="", actor=None
+    )
     evidence.attach(assessment, io.BytesIO(pdf_document()), "qd1.pdf", actor=None)
     scoring.run_scoring(evaluation, excluded=[], actor=None)
     db.session.commit()
@@ -250,12 +288,14 @@ def test_every_state_changing_form_refuses_a_post_without_its_csrf_token(app, cl
     for rule in app.url_map.iter_rules():
         if "POST" not in rule.methods or EXPECTED.get(rule.endpoint) == API_KEY:
             continue
-        path = re.sub(r"<(?:[a-z]+(?:\([^)]*\))?:)?([a-z_]+)>",
-                      lambda m: samples.get(m.group(1)) or _SAMPLES[m.group(1)], rule.rule)
+        path = re.sub(
+            r"<(?:[a-z]+(?:\([^)]*\))?:)?([a-z_]+)>",
+            lambda m: samples.get(m.group(1)) or _SAMPLES[m.group(1)],
+            rule.rule,
+        )
         response = client.post(path, data={"value": "1", "email": "x@example.vn", "password": "x" * 12})
         assert response.status_code == 400, (rule.endpoint, response.status_code)
-        assert "Biểu mẫu đã hết hạn hoặc không xuất phát từ trang này" in response.get_data(as_text=True), \
-            rule.endpoint
+        assert "Biểu mẫu đã hết hạn hoặc không xuất phát từ trang này" in response.get_data(as_text=True), rule.endpoint
         posted.add(rule.endpoint)
     assert {"auth.login", "respond.section", "expert.submit", "scoring.attach_evidence"} <= posted
     assert row_counts() == before

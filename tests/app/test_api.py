@@ -1,4 +1,5 @@
 """The JSON API: API keys, idempotent submissions (also 50 at once), 409, named errors, OpenAPI."""
+
 import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
@@ -14,8 +15,7 @@ from tests.conftest import CITIZEN_ANSWERS, csrf_token
 
 
 def _key(create_user, survey):
-    _, key = collection.create_api_key("CATI team", [survey.invited, survey.open],
-                                       actor=create_user("administrator"))
+    _, key = collection.create_api_key("CATI team", [survey.invited, survey.open], actor=create_user("administrator"))
     db.session.commit()
     return {"Authorization": f"Bearer {key}"}
 
@@ -69,8 +69,9 @@ def test_bad_answers_and_fields_are_named_and_nothing_stored(client, survey, cre
     malformed = client.post("/api/v1/fieldworks/invited/responses", json={"unit": 5}, headers=headers)
     assert malformed.status_code == 422
     assert set(malformed.get_json()["error"]["fields"]) == {"unit", "answers", "submission_id"}
-    not_json = client.post("/api/v1/fieldworks/invited/responses", data="[1, 2", headers=headers,
-                           content_type="application/json")
+    not_json = client.post(
+        "/api/v1/fieldworks/invited/responses", data="[1, 2", headers=headers, content_type="application/json"
+    )
     assert not_json.status_code == 400
     assert _count() == 0
 
@@ -80,8 +81,9 @@ def test_a_missing_or_revoked_key_is_refused(client, survey, create_user):
     record, key = collection.create_api_key("old", [survey.invited], actor=create_user("administrator"))
     collection.revoke_api_key(record, actor=create_user("administrator"))
     db.session.commit()
-    response = client.post("/api/v1/fieldworks/invited/responses", json=_body(survey),
-                           headers={"Authorization": f"Bearer {key}"})
+    response = client.post(
+        "/api/v1/fieldworks/invited/responses", json=_body(survey), headers={"Authorization": f"Bearer {key}"}
+    )
     assert response.status_code == 401 and response.is_json
 
 
@@ -91,14 +93,14 @@ def test_openapi_document_is_valid(client):
     assert "Submission" in document["components"]["schemas"]
 
 
-def test_control_characters_in_a_text_answer_are_refused_by_name_and_a_nul_anywhere_is_400(client, survey,
-                                                                                           create_user):
+def test_control_characters_in_a_text_answer_are_refused_by_name_and_a_nul_anywhere_is_400(client, survey, create_user):
     headers = _key(create_user, survey)
     body = _body(survey, "ctl-1", answers={**CITIZEN_ANSWERS, "comments": "Hà\x0bNội"})
     refused = client.post("/api/v1/fieldworks/invited/responses", json=body, headers=headers)
     assert refused.status_code == 422
     assert refused.get_json()["error"]["answers"] == {
-        "comments": "Câu trả lời có ký tự điều khiển không nhìn thấy; vui lòng nhập lại."}
+        "comments": "Câu trả lời có ký tự điều khiển không nhìn thấy; vui lòng nhập lại."
+    }
     body = _body(survey, "nul-1", answers={**CITIZEN_ANSWERS, "comments": "Hà\x00Nội"})
     assert client.post("/api/v1/fieldworks/invited/responses", json=body, headers=headers).status_code == 400
     assert _count() == 0
@@ -117,7 +119,10 @@ def test_a_new_response_is_stored_as_the_general_path_stores_it(client, survey, 
     stored = db.session.scalar(select(Response))
     answers = dict(CITIZEN_ANSWERS)
     assert (stored.fieldwork_id, stored.questionnaire_id, stored.unit_id) == (
-        survey.invited.id, survey.questionnaire.id, survey.units[0].id)
+        survey.invited.id,
+        survey.questionnaire.id,
+        survey.units[0].id,
+    )
     assert (stored.submission_id, stored.source, stored.stratum, stored.excluded) == ("one", "api", None, False)
     assert stored.answers == answers and stored.flags == []
     assert stored.payload_hash == document_hash({"unit": survey.units[0].code, "answers": answers})
@@ -130,8 +135,9 @@ def test_a_new_response_is_stored_as_the_general_path_stores_it(client, survey, 
 def test_a_receipt_does_not_depend_on_the_time_zone_the_database_answers_in():
     instant = datetime(2026, 11, 24, 8, 0, 1, 123456, tzinfo=timezone.utc)
     in_hanoi = instant.astimezone(timezone(timedelta(hours=7)))
-    assert collection.receipt(collection.StoredResponse(7, "s", instant)) == \
-        collection.receipt(collection.StoredResponse(7, "s", in_hanoi))
+    assert collection.receipt(collection.StoredResponse(7, "s", instant)) == collection.receipt(
+        collection.StoredResponse(7, "s", in_hanoi)
+    )
 
 
 def test_a_key_revoked_after_it_was_used_stores_nothing_more_at_once(client, survey, create_user):
@@ -149,15 +155,17 @@ def test_a_key_revoked_after_it_was_used_stores_nothing_more_at_once(client, sur
     assert _count() == 1
 
 
-def test_a_fieldwork_closed_after_its_first_submissions_refuses_new_ones_and_replays_old_ones(client, survey,
-                                                                                              create_user):
+def test_a_fieldwork_closed_after_its_first_submissions_refuses_new_ones_and_replays_old_ones(
+    client, survey, create_user
+):
     from survey_app.models import Fieldwork, FieldworkStatus
 
     headers = _key(create_user, survey)
     first = client.post(URL, json=_body(survey, "early"), headers=headers)
     assert first.status_code == 201
-    collection.set_status(db.session.get(Fieldwork, survey.invited.id), FieldworkStatus.CLOSED,
-                          actor=create_user("administrator"))
+    collection.set_status(
+        db.session.get(Fieldwork, survey.invited.id), FieldworkStatus.CLOSED, actor=create_user("administrator")
+    )
     db.session.commit()
     late = client.post(URL, json=_body(survey, "late"), headers=headers)
     assert late.status_code == 410 and late.get_json()["error"]["reason"] == "fieldwork_closed"
@@ -175,8 +183,9 @@ def test_a_unit_outside_the_fieldwork_is_named_and_nothing_stored(client, survey
 def test_fieldworks_with_quotas_spend_a_place_per_new_response_through_the_api(client, survey, create_user):
     from survey_app.models import Quota
 
-    collection.set_quotas(survey.open, f"unit,urban,sex,target\n{survey.units[0].code},rural,female,1\n".encode(),
-                          actor=None)
+    collection.set_quotas(
+        survey.open, f"unit,urban,sex,target\n{survey.units[0].code},rural,female,1\n".encode(), actor=None
+    )
     db.session.commit()
     headers = _key(create_user, survey)
     url = "/api/v1/fieldworks/open/responses"
@@ -189,15 +198,33 @@ def test_fieldworks_with_quotas_spend_a_place_per_new_response_through_the_api(c
 
 
 def test_a_driver_error_on_the_fast_path_is_run_again_through_sqlalchemy(client, survey, create_user, monkeypatch):
-    import psycopg
+    from sqlalchemy import text
 
-    def fail(self, connection, values):
-        raise psycopg.OperationalError("the connection dropped")
+    from survey_app.config import SUBMISSIONS_BIND
 
-    monkeypatch.setattr(collection.CompiledOnce, "scalar", fail)
-    response = client.post(URL, json=_body(survey, "retried"), headers=_key(create_user, survey))
+    headers = _key(create_user, survey)
+    assert client.post(URL, json=_body(survey, "before"), headers=headers).status_code == 201
+    # the server ends the connection the first submission left in the pool, as a restart would
+    pooled = db.engines[SUBMISSIONS_BIND].raw_connection()
+    backend = pooled.driver_connection.info.backend_pid
+    pooled.close()
+    assert db.session.scalar(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": backend})
+    failed = []
+    scalar = collection.CompiledOnce.scalar
+
+    def watched(self, engine, values):
+        try:
+            return scalar(self, engine, values)
+        except self.driver_error as error:
+            failed.append(error)
+            raise
+
+    monkeypatch.setattr(collection.CompiledOnce, "scalar", watched)
+    response = client.post(URL, json=_body(survey, "retried"), headers=headers)
     assert response.status_code == 201
-    assert _count() == 1
+    assert len(failed) == 1  # the fast path met the dead connection and raised the driver's error
+    assert db.session.scalar(select(func.count()).where(Response.submission_id == "retried")) == 1
+    assert _count() == 2
 
 
 def test_the_api_limit_counts_per_key_and_says_when_to_come_back(app, client, survey, create_user):
@@ -239,13 +266,16 @@ def test_administrators_issue_keys_for_chosen_fieldworks_and_none_without(client
     assert [f.code for f in db.session.scalar(select(ApiKey)).fieldworks] == ["open"]
 
 
-@pytest.mark.parametrize("body", [
-    b'{"submission_id": "s", "unit": "HNI", "answers": {"q_aw3": "\\ud800"}}',  # a lone surrogate
-    b'{"submission_id": "\\udfff", "unit": "HNI", "answers": {}}',
-    b'{"submission_id": "s", "unit": "HNI", "answers": {"\\udbff": "yes"}}',
-    b'{"submission_id": "s", "unit": "HNI", "answers": ' + b'[' * 100_000 + b']' * 100_000 + b'}',  # deep
-    b'{"a": ' * 50_000 + b'1' + b'}' * 50_000,
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"submission_id": "s", "unit": "HNI", "answers": {"q_aw3": "\\ud800"}}',  # a lone surrogate
+        b'{"submission_id": "\\udfff", "unit": "HNI", "answers": {}}',
+        b'{"submission_id": "s", "unit": "HNI", "answers": {"\\udbff": "yes"}}',
+        b'{"submission_id": "s", "unit": "HNI", "answers": ' + b'[' * 100_000 + b']' * 100_000 + b'}',  # deep
+        b'{"a": ' * 50_000 + b'1' + b'}' * 50_000,
+    ],
+)
 def test_unstorable_text_and_deep_nesting_are_refused_with_400(client, survey, create_user, body):
     response = client.post(URL, data=body, content_type="application/json", headers=_key(create_user, survey))
     assert response.status_code == 400 and response.is_json
@@ -258,4 +288,4 @@ def test_a_surrogate_pair_is_a_character_and_stored(client, survey, create_user)
     raw = json.dumps(body).replace('"emoji"', '"emoji \\ud83d\\ude00"').encode()
     response = client.post(URL, data=raw, content_type="application/json", headers=_key(create_user, survey))
     assert response.status_code == 201
-    assert db.session.scalar(select(Response.submission_id)) == "emoji \U0001F600"
+    assert db.session.scalar(select(Response.submission_id)) == "emoji \U0001f600"

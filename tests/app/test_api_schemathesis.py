@@ -4,6 +4,7 @@ submission stores nothing.
 
 The cases come from Schemathesis' strategies inside a plain Hypothesis test (its pytest plugin does not yet
 run under pytest 9)."""
+
 import pytest
 import schemathesis
 from hypothesis import event, given

@@ -1,4 +1,5 @@
 """Login, sessions, CSRF, the login rate limit and the security headers."""
+
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -10,8 +11,9 @@ from tests.conftest import PASSWORD, csrf_token
 
 
 def _post_login(client, email, password):
-    return client.post("/login", data={"email": email, "password": password,
-                                       "csrf_token": csrf_token(client, "/login")})
+    return client.post(
+        "/login", data={"email": email, "password": password, "csrf_token": csrf_token(client, "/login")}
+    )
 
 
 def test_password_is_stored_as_argon2id(create_user):
@@ -41,8 +43,10 @@ def test_wrong_password_is_refused_translated_and_audited(client, create_user):
 
 def test_login_redirect_stays_on_site(client, create_user):
     user = create_user()
-    response = client.post("/login?next=https://evil.example/", data={
-        "email": user.email, "password": PASSWORD, "csrf_token": csrf_token(client, "/login")})
+    response = client.post(
+        "/login?next=https://evil.example/",
+        data={"email": user.email, "password": PASSWORD, "csrf_token": csrf_token(client, "/login")},
+    )
     assert response.headers["Location"] == "/dashboard"
 
 
@@ -87,8 +91,10 @@ def test_deactivated_account_cannot_log_in(client, create_user):
 def test_post_without_csrf_token_is_refused_and_changes_nothing(client, create_user, login):
     admin = create_user()
     login(admin)
-    response = client.post("/users/new", data={"name": "X", "email": "new@example.gov.vn", "role": "viewer",
-                                               "password": "long enough password"})
+    response = client.post(
+        "/users/new",
+        data={"name": "X", "email": "new@example.gov.vn", "role": "viewer", "password": "long enough password"},
+    )
     assert response.status_code == 400
     assert "Biểu mẫu đã hết hạn" in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count(User.id))) == 1

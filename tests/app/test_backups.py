@@ -1,5 +1,6 @@
 """Backup and restore (pg_dump/pg_restore, README "Backups"): a restore into a fresh database brings back every
 table's rows, the responses and expert forms to the byte (checksums) and the evidence files."""
+
 import io
 import json
 import os
@@ -40,18 +41,21 @@ def filled(app, survey):
     """Responses with Vietnamese and formula-like answers, a panel with a submitted expert form, a self-assessed
     value with its evidence document."""
     for index, unit in enumerate(survey.units):
-        collection.submit(survey.invited, unit, CITIZEN_ANSWERS | {"province": f"Hà Nội =1+{index} <b>"},
-                          f"b-{index}", source="api")
+        collection.submit(
+            survey.invited, unit, CITIZEN_ANSWERS | {"province": f"Hà Nội =1+{index} <b>"}, f"b-{index}", source="api"
+        )
     evaluation, _, _ = expert_panel(survey.framework)
-    assessment = scoring.report_value(evaluation, survey.units[0], "AW.1", "có", evidence="", explanation="x",
-                                      actor=None)
+    assessment = scoring.report_value(
+        evaluation, survey.units[0], "AW.1", "có", evidence="", explanation="x", actor=None
+    )
     evidence.attach(assessment, io.BytesIO(pdf_document()), "qd.pdf", actor=None)
     db.session.commit()
     return evaluation
 
 
 def test_a_backup_restored_into_a_fresh_database_has_every_row_and_the_same_checksums(
-        app, filled, fresh_database, pg_tools, tmp_path):
+    app, filled, fresh_database, pg_tools, tmp_path
+):
     before = backups.fingerprint()
     assert before["counts"]["responses"] == 3 and before["counts"]["evidence_documents"] == 1
     result = app.test_cli_runner().invoke(args=["backup", "create", str(tmp_path / "backup")])
@@ -59,8 +63,14 @@ def test_a_backup_restored_into_a_fresh_database_has_every_row_and_the_same_chec
     manifest = json.loads((tmp_path / "backup" / "manifest.json").read_text())
     assert manifest["fingerprint"] == before
 
-    restored_app = create_app({"SQLALCHEMY_DATABASE_URI": fresh_database, "SECRET_KEY": "x", "TESTING": True,
-                               "EVIDENCE_FOLDER": str(tmp_path / "restored-evidence")})
+    restored_app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": fresh_database,
+            "SECRET_KEY": "x",
+            "TESTING": True,
+            "EVIDENCE_FOLDER": str(tmp_path / "restored-evidence"),
+        }
+    )
     with restored_app.app_context():
         result = restored_app.test_cli_runner().invoke(args=["backup", "restore", str(tmp_path / "backup")])
         assert result.exit_code == 0, result.output
@@ -72,7 +82,8 @@ def test_a_backup_restored_into_a_fresh_database_has_every_row_and_the_same_chec
 
 
 def test_a_restore_refuses_a_database_that_is_not_empty_and_names_a_mismatch(
-        app, filled, fresh_database, pg_tools, tmp_path):
+    app, filled, fresh_database, pg_tools, tmp_path
+):
     assert backups.create(tmp_path / "backup")["fingerprint"]["counts"]["responses"] == 3
     refused = app.test_cli_runner().invoke(args=["backup", "restore", str(tmp_path / "backup")])
     assert refused.exit_code == 1 and "khôi phục vào một cơ sở dữ liệu mới, trống" in refused.output
@@ -81,8 +92,14 @@ def test_a_restore_refuses_a_database_that_is_not_empty_and_names_a_mismatch(
     manifest = json.loads(manifest_path.read_text())
     manifest["fingerprint"]["responses_sha256"] = "0" * 64
     manifest_path.write_text(json.dumps(manifest))
-    restored_app = create_app({"SQLALCHEMY_DATABASE_URI": fresh_database, "SECRET_KEY": "x", "TESTING": True,
-                               "EVIDENCE_FOLDER": str(tmp_path / "restored-evidence")})
+    restored_app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": fresh_database,
+            "SECRET_KEY": "x",
+            "TESTING": True,
+            "EVIDENCE_FOLDER": str(tmp_path / "restored-evidence"),
+        }
+    )
     with restored_app.app_context():
         result = restored_app.test_cli_runner().invoke(args=["backup", "restore", str(tmp_path / "backup")])
         db.session.remove()

@@ -1,4 +1,5 @@
 """The flask commands: accounts, frameworks, unit lists, the demo."""
+
 import pytest
 from sqlalchemy import func, select
 
@@ -11,8 +12,20 @@ PROVINCE_2020 = next(p for p in shipped_framework_files() if p.name == "national
 
 
 def test_users_create(runner):
-    result = runner.invoke(args=["users", "create", "--email", "Officer@Example.gov.vn", "--name", "Cán bộ",
-                                 "--role", "scoring_officer", "--password", "a long password 1"])
+    result = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "--email",
+            "Officer@Example.gov.vn",
+            "--name",
+            "Cán bộ",
+            "--role",
+            "scoring_officer",
+            "--password",
+            "a long password 1",
+        ]
+    )
     assert result.exit_code == 0, result.output
     assert "Đã tạo tài khoản officer@example.gov.vn với vai trò scoring_officer." in result.output
     user = db.session.scalar(select(User))
@@ -20,8 +33,9 @@ def test_users_create(runner):
 
 
 def test_users_create_refuses_a_short_password(runner):
-    result = runner.invoke(args=["users", "create", "--email", "a@example.gov.vn", "--role", "viewer",
-                                 "--password", "short"])
+    result = runner.invoke(
+        args=["users", "create", "--email", "a@example.gov.vn", "--role", "viewer", "--password", "short"]
+    )
     assert result.exit_code == 1
     assert "Mật khẩu phải có ít nhất 12 ký tự." in result.output
     assert db.session.scalar(select(func.count(User.id))) == 0
@@ -60,8 +74,9 @@ def test_framework_export_both_formats(runner, tmp_path):
 def test_shipped_unit_lists(runner):
     result = runner.invoke(args=["units", "load"])
     assert result.exit_code == 0
-    counts = dict(db.session.execute(
-        select(UnitList.code, func.count(Unit.id)).join(Unit).group_by(UnitList.code)).all())
+    counts = dict(
+        db.session.execute(select(UnitList.code, func.count(Unit.id)).join(Unit).group_by(UnitList.code)).all()
+    )
     assert counts == {"provinces-2019": 63, "provinces-2025": 34, "ministries-2020": 23, "ministries-2025": 17}
     merged = db.session.scalar(select(UnitList).where(UnitList.code == "provinces-2025"))
     predecessors = [p.code for unit in merged.units for p in unit.predecessors]
@@ -84,8 +99,11 @@ def test_demo_seed_is_complete_and_idempotent(runner):
     assert db.session.scalar(select(func.count(User.id))) == 4
     assert db.session.scalar(select(func.count(FrameworkVersion.id))) == 8
     demo_round = db.session.scalar(select(EvaluationRound).where(EvaluationRound.code == "province-2023-demo"))
-    assert (demo_round.code, demo_round.year, demo_round.unit_list.code) == ("province-2023-demo", 2023,
-                                                                               "provinces-2019")
+    assert (demo_round.code, demo_round.year, demo_round.unit_list.code) == (
+        "province-2023-demo",
+        2023,
+        "provinces-2019",
+    )
     framework = demo_round.framework
     assert (framework.code, framework.version, framework.total_points) == ("national-province", 2, 1000)
     survey_criteria = [n.code for n in framework.nodes if any(c.startswith("survey") for c in n.channels)]
@@ -93,6 +111,7 @@ def test_demo_seed_is_complete_and_idempotent(runner):
     # the survey channel: a few thousand synthetic citizen responses within their quotas, and invitations
     from survey_app.models import Fieldwork, Invitation, Quota, Response
     from survey_app.services.demo import DEMO_PROVINCES, DEMO_RESPONSES_PER_PROVINCE
+
     responses = db.session.scalar(select(func.count(Response.id)))
     assert 2000 <= responses <= len(DEMO_PROVINCES) * DEMO_RESPONSES_PER_PROVINCE
     assert db.session.scalar(select(func.sum(Quota.filled))) == responses
@@ -102,19 +121,22 @@ def test_demo_seed_is_complete_and_idempotent(runner):
     # sampling: a saved plan, and the citizens weighted to the demo population, weighted estimates below the
     # unweighted ones since the quotas over-represent the towns, where more people are aware
     from survey_app.models import SamplePlan, WeightingRun
+
     plan = db.session.scalar(select(SamplePlan))
     assert plan.total == 3000 and len(plan.units) == len(DEMO_PROVINCES)
     assert all(row["size"] >= 100 for row in plan.strata)
     run = db.session.scalar(select(WeightingRun))
     assert db.session.scalar(select(func.count(WeightingRun.id))) == 1
     assert run.diagnostics["overall"]["n"] == responses - db.session.scalar(
-        select(func.count(Response.id)).where(Response.excluded.is_(True)))
+        select(func.count(Response.id)).where(Response.excluded.is_(True))
+    )
     hanoi = next(e for e in run.estimates if e["criterion"] == "AW.3" and e["unit"] == "01")
     assert hanoi["weighted"] < hanoi["unweighted"] and hanoi["ci_low"] < hanoi["weighted"] < hanoi["ci_high"]
     assert run.diagnostics["units"]["01"]["total"] == pytest.approx(8_246_600 * 0.72, rel=1e-3)
     # scoring: every province's self-assessment, cyberspace values and one run excluding the survey criteria the
     # survey reached in 5 of 63 provinces only
     from survey_app.models import ScoringRun, SelfAssessment
+
     assert db.session.scalar(select(func.count(ScoringRun.id))) == 2
     scored = db.session.scalar(select(ScoringRun).where(ScoringRun.round_id == demo_round.id))
     assert scored.excluded == sorted(survey_criteria) and len(scored.index) == 63

@@ -1,5 +1,6 @@
 """The survey channel's storage rules on PostgreSQL: snapshots, exactly-once submissions, atomic quotas,
 invitations, drafts and imports."""
+
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
@@ -24,21 +25,24 @@ def _set_quota(survey, target, unit=0, urban="rural", sex="female"):
 
 
 def test_publishing_the_same_content_keeps_the_version_and_a_change_makes_a_new_one(survey):
-    again, new = collection.publish_questionnaire(survey.framework, RespondentGroup.CITIZENS, survey.bank,
-                                                  code="citizens", name_vi="x", name_en="x", actor=None)
+    again, new = collection.publish_questionnaire(
+        survey.framework, RespondentGroup.CITIZENS, survey.bank, code="citizens", name_vi="x", name_en="x", actor=None
+    )
     assert (again.id, new) == (survey.questionnaire.id, False)
     first = survey.bank.questions[0]
     survey.bank.questions[0] = replace(first, text=replace(first.text, vi=first.text.vi + " (sửa)"))
-    changed, new = collection.publish_questionnaire(survey.framework, RespondentGroup.CITIZENS, survey.bank,
-                                                    code="citizens", name_vi="x", name_en="x", actor=None)
+    changed, new = collection.publish_questionnaire(
+        survey.framework, RespondentGroup.CITIZENS, survey.bank, code="citizens", name_vi="x", name_en="x", actor=None
+    )
     assert new and changed.version == 2 and survey.questionnaire.version == 1
 
 
 def test_publishing_with_a_coverage_gap_is_refused(survey):
     survey.bank.questions[:] = [q for q in survey.bank.questions if q.code != "q_aw3"]
     with pytest.raises(ServiceError) as error:
-        collection.publish_questionnaire(survey.framework, RespondentGroup.CITIZENS, survey.bank, code="c2",
-                                         name_vi="x", name_en="x", actor=None)
+        collection.publish_questionnaire(
+            survey.framework, RespondentGroup.CITIZENS, survey.bank, code="c2", name_vi="x", name_en="x", actor=None
+        )
     assert error.value.code == "coverage_gaps" and error.value.params == {"criteria": "AW.3"}
 
 
@@ -109,11 +113,14 @@ def test_a_stratum_without_a_quota_is_refused_and_nothing_stored(survey):
 
 def test_invalid_answers_name_the_questions_and_store_nothing(survey):
     with pytest.raises(ServiceError) as error:
-        collection.submit(survey.invited, survey.units[0], CITIZEN_ANSWERS | {"q_dg4": "7", "age": None}, "x",
-                          source="api")
+        collection.submit(
+            survey.invited, survey.units[0], CITIZEN_ANSWERS | {"q_dg4": "7", "age": None}, "x", source="api"
+        )
     assert error.value.code == "invalid_answers"
-    assert {k: str(v) for k, v in error.value.params["problems"].items()} == {"q_dg4": "not_a_choice",
-                                                                             "age": "required"}
+    assert {k: str(v) for k, v in error.value.params["problems"].items()} == {
+        "q_dg4": "not_a_choice",
+        "age": "required",
+    }
     db.session.rollback()
     assert _count() == 0
 
@@ -121,8 +128,13 @@ def test_invalid_answers_name_the_questions_and_store_nothing(survey):
 def test_none_of_these_with_another_choice_is_refused_whatever_the_channel(survey):
     for channel in ("api", "import"):
         with pytest.raises(ServiceError) as error:
-            collection.submit(survey.invited, survey.units[0], CITIZEN_ANSWERS | {"q_hr2": ["payment", "none"]},
-                              channel, source=channel)
+            collection.submit(
+                survey.invited,
+                survey.units[0],
+                CITIZEN_ANSWERS | {"q_hr2": ["payment", "none"]},
+                channel,
+                source=channel,
+            )
         assert error.value.code == "invalid_answers"
         assert {k: str(v) for k, v in error.value.params["problems"].items()} == {"q_hr2": "exclusive_choice"}
     db.session.rollback()
@@ -137,25 +149,42 @@ def test_a_used_link_of_a_named_survey_gives_the_response_s_receipt(survey):
     db.session.commit()
     with pytest.raises(ServiceError) as error:
         collection.open_invitation(issued.token)
-    assert error.value.params == {"submitted_at": outcome.response.submitted_at,
-                                  "receipt": collection.receipt(outcome.response)}
+    assert error.value.params == {
+        "submitted_at": outcome.response.submitted_at,
+        "receipt": collection.receipt(outcome.response),
+    }
 
 
 def test_quota_file_errors_name_each_row_and_store_nothing(survey):
-    data = (f"unit,urban,sex,target\nXX,rural,female,5\n{survey.units[0].code},town,female,5\n"
-            f"{survey.units[0].code},rural,female,-1\n").encode()
+    data = (
+        f"unit,urban,sex,target\nXX,rural,female,5\n{survey.units[0].code},town,female,5\n"
+        f"{survey.units[0].code},rural,female,-1\n"
+    ).encode()
     with pytest.raises(ServiceError) as error:
         collection.set_quotas(survey.open, data, actor=None)
     assert [(p.line, p.code) for p in error.value.params["rows"]] == [
-        (2, "unknown_unit"), (3, "unknown_level"), (4, "invalid_target")]
+        (2, "unknown_unit"),
+        (3, "unknown_level"),
+        (4, "invalid_target"),
+    ]
     db.session.rollback()
     assert _count(Quota) == 0
 
 
 def test_an_invitation_gives_one_response_and_an_anonymous_one_forgets_the_link(survey):
-    [issued] = collection.issue_invitations(survey.invited, [
-        {"unit": survey.units[1].code, "name": "Nguyễn Văn A", "email": "a@example.vn", "stratum": "rural",
-         "inclusion_probability": "0.01"}], actor=None)
+    [issued] = collection.issue_invitations(
+        survey.invited,
+        [
+            {
+                "unit": survey.units[1].code,
+                "name": "Nguyễn Văn A",
+                "email": "a@example.vn",
+                "stratum": "rural",
+                "inclusion_probability": "0.01",
+            }
+        ],
+        actor=None,
+    )
     db.session.commit()
     draft = collection.open_invitation(issued.token)
     collection.save_draft(draft, 0, {"q_aw3": "yes"}, moving_on=False)
@@ -204,15 +233,17 @@ def test_odk_import_stores_valid_rows_and_reports_the_rest(survey):
     good = to_odk_csv(questionnaire, [("uuid:1", CITIZEN_ANSWERS), ("uuid:2", CITIZEN_ANSWERS | {"q_dg4": "9"})])
     report = collection.import_collected(survey.invited, good.encode(), unit=survey.units[0], actor=None)
     assert (report.stored, report.rejected) == (0, [(3, [("q_dg4", "not_a_choice")])])
-    report = collection.import_collected(survey.invited, good.encode(), unit=survey.units[0], actor=None,
-                                         accept_valid_rows=True)
+    report = collection.import_collected(
+        survey.invited, good.encode(), unit=survey.units[0], actor=None, accept_valid_rows=True
+    )
     db.session.commit()
     assert report.stored == 1
     [stored] = db.session.scalars(select(Response)).all()
     assert stored.answers == {k: v for k, v in CITIZEN_ANSWERS.items() if k != "province"}  # the unit's, not kept
     assert stored.source == "import" and stored.submission_id == "uuid:1"
-    again = collection.import_collected(survey.invited, good.encode(), unit=survey.units[0], actor=None,
-                                        accept_valid_rows=True)
+    again = collection.import_collected(
+        survey.invited, good.encode(), unit=survey.units[0], actor=None, accept_valid_rows=True
+    )
     assert (again.stored, again.already_stored) == (0, 1)
 
 
@@ -220,8 +251,14 @@ def test_progress_and_flags(survey):
     _set_quota(survey, 10)
     unit = survey.units[0]
     for index, duration in enumerate([100, 400, 500, 600]):
-        collection.submit(survey.open, unit, CITIZEN_ANSWERS | ({"attention": "disagree"} if index == 3 else {}),
-                          f"r{index}", source="api", duration_seconds=duration)
+        collection.submit(
+            survey.open,
+            unit,
+            CITIZEN_ANSWERS | ({"attention": "disagree"} if index == 3 else {}),
+            f"r{index}",
+            source="api",
+            duration_seconds=duration,
+        )
     collection.start_open_draft(survey.open, unit)
     db.session.commit()
     [first, *_] = collection.progress(survey.open)

@@ -6,6 +6,7 @@ visitor may not see (403).
 This is the net for whole classes of bugs: a page that crashes on the demo's own data, a link built for the
 wrong role, a download that fails in one language.
 """
+
 from __future__ import annotations
 
 import re
@@ -40,8 +41,7 @@ ID_SEGMENT = re.compile(r"^(\d+|[A-Z0-9]{2,4})(\.\w+)?$")
 def family(page: str) -> str:
     """``/results/r/units/94.pdf?lang=en`` → ``/results/r/units/*.pdf?lang``."""
     parts = urlsplit(page)
-    path = "/".join(ID_SEGMENT.sub(lambda m: "*" + (m.group(2) or ""), segment)
-                    for segment in parts.path.split("/"))
+    path = "/".join(ID_SEGMENT.sub(lambda m: "*" + (m.group(2) or ""), segment) for segment in parts.path.split("/"))
     keys = sorted({pair.split("=")[0] for pair in parts.query.split("&") if pair})
     return path + ("?" + "&".join(keys) if keys else "")
 
@@ -58,15 +58,22 @@ class Walk:
 @pytest.fixture(scope="module")
 def demo_app(database_url, tmp_path_factory):
     """One seeded demo for the whole crawl, on the test database, emptied afterwards."""
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True, "SECRET_KEY": "crawl",
-                      "SERVER_NAME": "localhost",
-                      # one visitor reads thousands of public pages: limits as high as a test client needs (turning
-                      # the limiter off would turn it off for every later app of the run, the extension is shared)
-                      "PUBLIC_RATE_LIMIT": "1000000 per minute", "LINK_GUESS_RATE_LIMIT": "1000000 per minute",
-                      "OPEN_LINK_RATE_LIMIT": "1000000 per minute",
-                      # a crash is an answer to record (500), not an exception that ends the crawl
-                      "PROPAGATE_EXCEPTIONS": False,
-                      "EVIDENCE_FOLDER": str(tmp_path_factory.mktemp("evidence"))})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "TESTING": True,
+            "SECRET_KEY": "crawl",
+            "SERVER_NAME": "localhost",
+            # one visitor reads thousands of public pages: limits as high as a test client needs (turning
+            # the limiter off would turn it off for every later app of the run, the extension is shared)
+            "PUBLIC_RATE_LIMIT": "1000000 per minute",
+            "LINK_GUESS_RATE_LIMIT": "1000000 per minute",
+            "OPEN_LINK_RATE_LIMIT": "1000000 per minute",
+            # a crash is an answer to record (500), not an exception that ends the crawl
+            "PROPAGATE_EXCEPTIONS": False,
+            "EVIDENCE_FOLDER": str(tmp_path_factory.mktemp("evidence")),
+        }
+    )
     app.test_client_class = IsolatedClient
     limiter.reset()
     with app.app_context():
@@ -133,8 +140,9 @@ def _visitor(app, language: str, account: tuple[str, str, str] | None):
     client.get(f"/language/{language}?next=/")
     if account is not None:
         email, _, password = account
-        answer = client.post("/login", data={"email": email, "password": password,
-                                             "csrf_token": csrf_token(client, "/login")})
+        answer = client.post(
+            "/login", data={"email": email, "password": password, "csrf_token": csrf_token(client, "/login")}
+        )
         assert answer.status_code == 302, f"demo account {email} cannot log in"
     return client
 
@@ -163,5 +171,6 @@ def test_every_linked_page_and_download_of_the_demo_answers_without_error(demo_a
     print(f"crawl {visitor} ({language}): {len(walk.statuses)} pages in {seconds:.1f} s")
     assert len(walk.statuses) >= (3 if visitor == "expert" else 20), "the crawl reached almost nothing"
     assert len(walk.statuses) < PAGE_LIMIT, "the crawl hit its page limit: links multiply without end"
-    assert walk.failures == [], "\n".join(f"{status} {page} (linked from {referrer})"
-                                          for page, referrer, status in walk.failures)
+    assert walk.failures == [], "\n".join(
+        f"{status} {page} (linked from {referrer})" for page, referrer, status in walk.failures
+    )

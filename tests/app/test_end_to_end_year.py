@@ -18,6 +18,7 @@ Hà Giang (02): AW.1 no 0, INFRA.1 100 → 40 appraised down to 30, SEC.2 yes 40
 survey answer, no panel: (70 + 50) / 1250 = 0.096.
 The other 61 provinces have nothing: 0, sharing third place.
 """
+
 import io
 import re
 
@@ -39,27 +40,41 @@ ITEMS = ("AW.1", "AW.2", "INST.1", "DG.4", "DE.3")
 
 def _framework():
     shape = framework_to_dict(read_yaml(demo_framework_path()))
-    shape.update(code="e2e-1726", total_points=1250,
-                 channel_shares={"assessment": 0.8, "cyberspace": 0.1, "expert": 0.1, "level": "framework"})
+    shape.update(
+        code="e2e-1726",
+        total_points=1250,
+        channel_shares={"assessment": 0.8, "cyberspace": 0.1, "expert": 0.1, "level": "framework"},
+    )
     version, _ = frameworks.store_framework(framework_from_dict(shape))
     return version
 
 
 def _upload(client, path, content: bytes, prefix: str):
     token = csrf_token(client, f"/scoring/{ROUND}")
-    return client.post(path, content_type="multipart/form-data",
-                       data={f"{prefix}-csrf_token": token, f"{prefix}-file": (io.BytesIO(content), "data.csv")})
+    return client.post(
+        path,
+        content_type="multipart/form-data",
+        data={f"{prefix}-csrf_token": token, f"{prefix}-file": (io.BytesIO(content), "data.csv")},
+    )
 
 
 def test_a_year_from_raw_inputs_to_the_published_ranking(app, client, create_user, login):
     version = _framework()
     evaluation, panel, tokens = expert_panel(version, round_code=ROUND)
     bank = read_bank(demo_bank_path())
-    questionnaire, _ = collection.publish_questionnaire(version, RespondentGroup.CITIZENS, bank, code="e2e-citizens",
-                                                        name_vi="Phiếu người dân", name_en="Citizens", actor=None)
+    questionnaire, _ = collection.publish_questionnaire(
+        version,
+        RespondentGroup.CITIZENS,
+        bank,
+        code="e2e-citizens",
+        name_vi="Phiếu người dân",
+        name_en="Citizens",
+        actor=None,
+    )
     provinces = evaluation.unit_list.units[:3]
-    fieldwork = collection.create_fieldwork("e2e-open", questionnaire, FieldworkMode.OPEN_LINK, provinces,
-                                            name_vi="Khảo sát mở", actor=None)
+    fieldwork = collection.create_fieldwork(
+        "e2e-open", questionnaire, FieldworkMode.OPEN_LINK, provinces, name_vi="Khảo sát mở", actor=None
+    )
     fieldwork.round_id = evaluation.id
     _, key = collection.create_api_key("partner", [fieldwork], actor=None)
     db.session.commit()
@@ -78,33 +93,56 @@ def test_a_year_from_raw_inputs_to_the_published_ranking(app, client, create_use
         expert.post(f"{location}/consent", data={"csrf_token": csrf_token(expert, location)})
         score = "1" if position == 0 else "4"
         answers = {f"score-{code}": score for code in ITEMS}
-        response = expert.post(f"{location}/submit", data={"csrf_token": csrf_token(expert, location),
-                                                           "submission_id": f"x{seat_id}", **answers})
+        response = expert.post(
+            f"{location}/submit",
+            data={"csrf_token": csrf_token(expert, location), "submission_id": f"x{seat_id}", **answers},
+        )
         assert response.status_code == 302, response.get_data(as_text=True)
-    assert sum(seat.form is not None and seat.form.submitted_at is not None
-               for seat in db.session.scalars(select(PanelSeat).where(PanelSeat.panel_id == panel.id))) == 15
+    assert (
+        sum(
+            seat.form is not None and seat.form.submitted_at is not None
+            for seat in db.session.scalars(select(PanelSeat).where(PanelSeat.panel_id == panel.id))
+        )
+        == 15
+    )
 
     # --- the officer uploads the files, appraises, runs and publishes --------------------------------------
     login(create_user("scoring_officer"))
     assert _upload(client, f"/scoring/{ROUND}/self-assessment", _csv(SELF_ASSESSED), "self").status_code == 200
-    cyberspace = [{"Mã đơn vị": unit, "Mã chỉ số": node, "Giá trị": value}
-                  for unit, value in (("01", "0,6"), ("02", "40%"))
-                  for node in ("AW", "INST", "INFRA", "HR", "SEC", "DG", "DE", "DS")]
+    cyberspace = [
+        {"Mã đơn vị": unit, "Mã chỉ số": node, "Giá trị": value}
+        for unit, value in (("01", "0,6"), ("02", "40%"))
+        for node in ("AW", "INST", "INFRA", "HR", "SEC", "DG", "DE", "DS")
+    ]
     assert _upload(client, f"/scoring/{ROUND}/cyberspace", _csv(cyberspace), "cyber").status_code == 200
-    infra = db.session.scalar(select(SelfAssessment).join(SelfAssessment.unit).where(
-        SelfAssessment.criterion == "INFRA.1", SelfAssessment.unit.has(code="02")))
-    client.post(f"/scoring/assessments/{infra.id}/appraise",
-                data={"csrf_token": csrf_token(client, f"/scoring/{ROUND}/units/02"), "points": "30",
-                      "reason": "Số liệu chưa khớp"})
+    infra = db.session.scalar(
+        select(SelfAssessment)
+        .join(SelfAssessment.unit)
+        .where(SelfAssessment.criterion == "INFRA.1", SelfAssessment.unit.has(code="02"))
+    )
+    client.post(
+        f"/scoring/assessments/{infra.id}/appraise",
+        data={
+            "csrf_token": csrf_token(client, f"/scoring/{ROUND}/units/02"),
+            "points": "30",
+            "reason": "Số liệu chưa khớp",
+        },
+    )
     # every criterion proposed for exclusion is kept, as the officer decides on the round page
     round_page = client.get(f"/scoring/{ROUND}").get_data(as_text=True)
     proposed = re.findall(r'name="kept" type="checkbox" value="([^"]+)"', round_page)
-    response = client.post(f"/scoring/{ROUND}/runs", data={"csrf_token": csrf_token(client, f"/scoring/{ROUND}"),
-                                                           "normalisation": "none", "kept": proposed})
+    response = client.post(
+        f"/scoring/{ROUND}/runs",
+        data={"csrf_token": csrf_token(client, f"/scoring/{ROUND}"), "normalisation": "none", "kept": proposed},
+    )
     assert response.status_code == 302
     run_path = response.headers["Location"]
-    assert client.post(f"{run_path}/publish", data={"csrf_token": csrf_token(client, f"{run_path}/publish"),
-                                                    "confirm": "y"}).status_code == 302
+    assert (
+        client.post(
+            f"{run_path}/publish", data={"csrf_token": csrf_token(client, f"{run_path}/publish"), "confirm": "y"}
+        ).status_code
+        == 302
+    )
     client.post("/logout", data={"csrf_token": csrf_token(client, "/dashboard")})
 
     # --- the public reads it back ----------------------------------------------------------------------------

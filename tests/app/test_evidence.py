@@ -1,5 +1,6 @@
 """Evidence documents of self-assessed values: PDFs checked by content, kept under random names outside the web
 root, only ever sent back as attachments; a refused upload stores nothing."""
+
 import io
 from pathlib import Path
 
@@ -25,10 +26,12 @@ def officer(client, create_user, login):
 @pytest.fixture
 def assessment(survey):
     unit_list = units.load_shipped_unit_lists()["provinces-2019"]
-    evaluation = rounds.create_round("province-2023", 2023, "DTI 2023", "DTI 2023", survey.framework, unit_list,
-                                     actor=None)
-    stored = scoring.report_value(evaluation, survey.units[0], "AW.1", "có", evidence="QĐ 1", explanation="",
-                                  actor=None)
+    evaluation = rounds.create_round(
+        "province-2023", 2023, "DTI 2023", "DTI 2023", survey.framework, unit_list, actor=None
+    )
+    stored = scoring.report_value(
+        evaluation, survey.units[0], "AW.1", "có", evidence="QĐ 1", explanation="", actor=None
+    )
     db.session.commit()
     return stored
 
@@ -39,9 +42,12 @@ def _stored_files(app) -> list[Path]:
 
 
 def _upload(client, assessment_id, data: bytes, name: str):
-    return client.post(f"/scoring/assessments/{assessment_id}/evidence", follow_redirects=True,
-                       content_type="multipart/form-data",
-                       data={"csrf_token": csrf_token(client, "/dashboard"), "document": (io.BytesIO(data), name)})
+    return client.post(
+        f"/scoring/assessments/{assessment_id}/evidence",
+        follow_redirects=True,
+        content_type="multipart/form-data",
+        data={"csrf_token": csrf_token(client, "/dashboard"), "document": (io.BytesIO(data), name)},
+    )
 
 
 def test_is_pdf_reads_the_content_not_the_name():
@@ -100,13 +106,23 @@ def test_a_signed_pdf_is_marked(app, client, officer, assessment):
 def test_a_value_entered_with_its_document_uses_the_file_as_reference(app, client, officer, assessment):
     token = csrf_token(client, "/dashboard")
     path = "/scoring/province-2023/units/02"
-    refused = client.post(path, content_type="multipart/form-data", data={
-        "csrf_token": token, "criterion": "AW.2", "value": "có", "document": (io.BytesIO(HTML_AS_PDF), "x.pdf")})
+    refused = client.post(
+        path,
+        content_type="multipart/form-data",
+        data={"csrf_token": token, "criterion": "AW.2", "value": "có", "document": (io.BytesIO(HTML_AS_PDF), "x.pdf")},
+    )
     assert refused.status_code == 400
     assert db.session.scalar(select(func.count()).select_from(SelfAssessment)) == 1  # the value is not kept either
-    stored = client.post(path, content_type="multipart/form-data", data={
-        "csrf_token": token, "criterion": "AW.2", "value": "có",
-        "document": (io.BytesIO(pdf_document()), "KH 12.pdf")})
+    stored = client.post(
+        path,
+        content_type="multipart/form-data",
+        data={
+            "csrf_token": token,
+            "criterion": "AW.2",
+            "value": "có",
+            "document": (io.BytesIO(pdf_document()), "KH 12.pdf"),
+        },
+    )
     assert stored.status_code == 302
     row = db.session.scalar(select(SelfAssessment).where(SelfAssessment.criterion == "AW.2"))
     assert row.evidence == "KH 12.pdf" and [d.original_name for d in row.documents] == ["KH 12.pdf"]

@@ -1,6 +1,6 @@
 """The expert channel in the service: nominations, panels, personal links, the expert's form, results."""
+
 import io
-import math
 import re
 from datetime import timedelta
 
@@ -38,25 +38,29 @@ def _post(client, path, data):
 
 # --- nominations ----------------------------------------------------------------------------------------
 
+
 def _upload(client, round_code, content: bytes, filename="list.csv", **fields):
     token = csrf_token(client, f"/experts/{round_code}/nominations")
-    return client.post(f"/experts/{round_code}/nominations/upload", content_type="multipart/form-data",
-                       data={"file-csrf_token": token, "file-file": (io.BytesIO(content), filename), **fields})
+    return client.post(
+        f"/experts/{round_code}/nominations/upload",
+        content_type="multipart/form-data",
+        data={"file-csrf_token": token, "file-file": (io.BytesIO(content), filename), **fields},
+    )
 
 
 def _csv(rows):
     return pd.DataFrame(rows).to_csv(index=False).encode()
 
 
-def test_an_upload_with_a_bad_row_stores_nothing_unless_told_to_keep_the_valid_rows(survey, client, create_user,
-                                                                                       login):
+def test_an_upload_with_a_bad_row_stores_nothing_unless_told_to_keep_the_valid_rows(survey, client, create_user, login):
     evaluation, _, _ = expert_panel(survey.framework, links=False)
     db.session.commit()
     login(create_user("sample_designer"))
     rows = nominee_rows("79", (2, 1, 1), prefix="hcm") + [
         {"unit": "79", "name": "Không rõ", "category": "professor", "email": "x@example.vn"},
         {"unit": "79", "name": "Không liên lạc", "category": "business_leader", "email": ""},
-        {"unit": "79", "name": "Đã đề cử", "category": "retired_leader", "email": "e.01.retired_leader.0@example.vn"}]
+        {"unit": "79", "name": "Đã đề cử", "category": "retired_leader", "email": "e.01.retired_leader.0@example.vn"},
+    ]
     before = db.session.scalar(select(func.count(Nomination.id)))
     response = _upload(client, evaluation.code, _csv(rows))
     page = response.get_data(as_text=True)
@@ -74,8 +78,14 @@ def test_an_excel_list_of_one_unit_with_vietnamese_headers(survey, client, creat
     evaluation, _, _ = expert_panel(survey.framework, links=False)
     db.session.commit()
     login(create_user("sample_designer"))
-    table = pd.DataFrame({"Họ và tên": ["Lê Văn C"], "Nhóm": ["Lãnh đạo doanh nghiệp"],
-                          "Số điện thoại": ["0912 345 678"], "Cơ quan": ["Hiệp hội phần mềm"]})
+    table = pd.DataFrame(
+        {
+            "Họ và tên": ["Lê Văn C"],
+            "Nhóm": ["Lãnh đạo doanh nghiệp"],
+            "Số điện thoại": ["0912 345 678"],
+            "Cơ quan": ["Hiệp hội phần mềm"],
+        }
+    )
     buffer = io.BytesIO()
     table.to_excel(buffer, index=False)
     response = _upload(client, evaluation.code, buffer.getvalue(), "danh-sach.xlsx", **{"file-unit": "48"})
@@ -91,8 +101,13 @@ def test_a_nomination_entered_in_the_form(survey, client, create_user, login):
     db.session.commit()
     login(create_user("sample_designer"))
     path = f"/experts/{evaluation.code}/nominations"
-    data = {"one-csrf_token": csrf_token(client, path), "one-unit": "02", "one-name": "Phạm Thu Hà",
-            "one-category": "serving_official", "one-email": "ha@example.vn"}
+    data = {
+        "one-csrf_token": csrf_token(client, path),
+        "one-unit": "02",
+        "one-name": "Phạm Thu Hà",
+        "one-category": "serving_official",
+        "one-email": "ha@example.vn",
+    }
     assert client.post(path, data=data).status_code == 302
     again = client.post(path, data=data)
     assert again.status_code == 400
@@ -100,6 +115,7 @@ def test_a_nomination_entered_in_the_form(survey, client, create_user, login):
 
 
 # --- panels ---------------------------------------------------------------------------------------------
+
 
 def test_the_panels_page_shows_what_each_unit_misses(survey, client, create_user, login):
     evaluation, _, _ = expert_panel(survey.framework, links=False)
@@ -110,8 +126,10 @@ def test_the_panels_page_shows_what_each_unit_misses(survey, client, create_user
     # Hà Giang: 2 business leaders of the 4 a panel of 15 needs
     assert "2 × Lãnh đạo doanh nghiệp, tổ chức, hiệp hội" in page
     state = next(s for s in experts.panel_states(evaluation, 15) if s.unit.code == "02")
-    assert (state.quotas, state.missing) == ({"retired_leader": 6, "serving_official": 5, "business_leader": 4},
-                                             {"business_leader": 2})
+    assert (state.quotas, state.missing) == (
+        {"retired_leader": 6, "serving_official": 5, "business_leader": 4},
+        {"business_leader": 2},
+    )
 
 
 def test_selection_is_reproducible_and_a_short_unit_is_refused(survey, client, create_user, login):
@@ -123,24 +141,32 @@ def test_selection_is_reproducible_and_a_short_unit_is_refused(survey, client, c
     db.session.commit()
     login(create_user("sample_designer"))
     path = f"/experts/{evaluation.code}/panels"
-    response = client.post(path, data={"csrf_token": csrf_token(client, path), "unit": "*", "size": "15",
-                                       "seed": "7"})
+    response = client.post(path, data={"csrf_token": csrf_token(client, path), "unit": "*", "size": "15", "seed": "7"})
     assert response.status_code == 302
     by_unit = {panel.unit.code: panel for panel in experts.panels(evaluation).values()}
     assert sorted(by_unit) == ["01", "02"]
     # the same nominations and seed give the same panel, members and reserves in the same order
     nominees = experts.nominations(evaluation, by_unit["02"].unit)
-    again = select_panel(pd.DataFrame({"id": [n.id for n in nominees], "category": [n.category for n in nominees]}),
-                         15, seed=7)
+    again = select_panel(
+        pd.DataFrame({"id": [n.id for n in nominees], "category": [n.category for n in nominees]}), 15, seed=7
+    )
     seats = by_unit["02"].seats
     assert sorted(again.members) == sorted(s.nomination_id for s in seats if s.role == SeatRole.MEMBER)
-    assert again.reserves["retired_leader"] == [s.nomination_id for s in sorted(
-        (s for s in seats if s.role == SeatRole.RESERVE and s.nomination.category == "retired_leader"),
-        key=lambda s: s.reserve_rank)]
-    refused = client.post(path, data={"csrf_token": csrf_token(client, path), "unit": "04", "size": "15",
-                                      "seed": "7"}, follow_redirects=True)
+    assert again.reserves["retired_leader"] == [
+        s.nomination_id
+        for s in sorted(
+            (s for s in seats if s.role == SeatRole.RESERVE and s.nomination.category == "retired_leader"),
+            key=lambda s: s.reserve_rank,
+        )
+    ]
+    refused = client.post(
+        path,
+        data={"csrf_token": csrf_token(client, path), "unit": "04", "size": "15", "seed": "7"},
+        follow_redirects=True,
+    )
     assert "nhóm Lãnh đạo doanh nghiệp, tổ chức, hiệp hội cần 4 chuyên gia, mới đề cử 3" in refused.get_data(
-        as_text=True)
+        as_text=True
+    )
     assert len(experts.panels(evaluation)) == 2
 
 
@@ -149,8 +175,10 @@ def test_a_decliner_is_replaced_by_a_reserve_of_the_same_category(survey, client
     db.session.commit()
     login(create_user("sample_designer"))
     seat = next(s for s in panel.seats if s.role == SeatRole.MEMBER and s.nomination.category == "serving_official")
-    reserve = min((s for s in panel.seats if s.role == SeatRole.RESERVE
-                   and s.nomination.category == "serving_official"), key=lambda s: s.reserve_rank)
+    reserve = min(
+        (s for s in panel.seats if s.role == SeatRole.RESERVE and s.nomination.category == "serving_official"),
+        key=lambda s: s.reserve_rank,
+    )
     response = _post(client, f"/experts/panels/{panel.id}/seats/{seat.id}/decline", {"reason": "Ốm"})
     assert response.status_code == 302
     db.session.expire_all()
@@ -167,8 +195,12 @@ def test_an_override_needs_a_reason_and_is_audited(survey, client, create_user, 
     member = next(s for s in panel.seats if s.role == SeatRole.MEMBER)
     reserve = next(s for s in panel.seats if s.role == SeatRole.RESERVE)
     path = f"/experts/panels/{panel.id}"
-    data = {"override-csrf_token": csrf_token(client, path), "override-remove": member.id,
-            "override-add": reserve.nomination_id, "override-reason": ""}
+    data = {
+        "override-csrf_token": csrf_token(client, path),
+        "override-remove": member.id,
+        "override-add": reserve.nomination_id,
+        "override-reason": "",
+    }
     assert client.post(f"{path}/override", data=data).status_code == 400
     data["override-reason"] = "Xung đột lợi ích"
     assert client.post(f"{path}/override", data=data).status_code == 302
@@ -231,6 +263,7 @@ def test_reminders_by_email_when_smtp_is_configured(survey, app, client, create_
 
 # --- the expert's side ----------------------------------------------------------------------------------
 
+
 def test_a_link_opens_only_its_own_form(survey, app, client):
     _, panel, tokens = expert_panel(survey.framework)
     db.session.commit()
@@ -272,8 +305,11 @@ def test_drafts_save_as_the_expert_goes_and_keep_valid_answers(survey, client):
     seat_id, token = next(iter(tokens.items()))
     location = _open(client, token)
     form_id = int(location.rsplit("/", 1)[1])
-    response = client.post(f"{location}/draft", headers={"X-CSRFToken": csrf_token(client, location)},
-                           data={"score-AW.1": "5", "comment-AW.1": "Tốt", "score-AW.2": "9"})
+    response = client.post(
+        f"{location}/draft",
+        headers={"X-CSRFToken": csrf_token(client, location)},
+        data={"score-AW.1": "5", "comment-AW.1": "Tốt", "score-AW.2": "9"},
+    )
     assert response.status_code == 200
     assert response.json["problems"] == {"AW.2": "Hãy chọn một trong các mức điểm có sẵn."}
     stored = db.session.get(ExpertForm, form_id)
@@ -301,8 +337,7 @@ def test_submission_is_final_idempotent_and_cannot_be_changed_by_a_draft(survey,
     # the same submission again is answered as the first was; anything else is refused
     assert _post(client, f"{location}/submit", {"submission_id": "s1", **answers}).status_code == 302
     assert _post(client, f"{location}/submit", {"submission_id": "s2", **_answers("1")}).status_code == 409
-    replay = client.post(f"{location}/draft", headers={"X-CSRFToken": csrf_token(client, location)},
-                         data=_answers("1"))
+    replay = client.post(f"{location}/draft", headers={"X-CSRFToken": csrf_token(client, location)}, data=_answers("1"))
     assert replay.status_code == 409
     db.session.refresh(stored)
     assert (stored.submitted_at, stored.answers) == first
@@ -321,13 +356,19 @@ def test_submission_is_final_idempotent_and_cannot_be_changed_by_a_draft(survey,
 
 # --- results --------------------------------------------------------------------------------------------
 
+
 def test_results_by_hand_for_a_small_panel(survey, client, create_user, login):
     evaluation, panel, tokens = expert_panel(survey.framework)
     seats = {seat.id: seat for seat in panel.seats}
     # AW.1 gets the scores 1..15 from the 15 members (6 retired leaders, 5 serving officials, 4 business
     # leaders, in that order); every other item 3, except one "cannot judge" on DE.3
-    ordered = sorted(tokens, key=lambda i: (["retired_leader", "serving_official", "business_leader"].index(
-        seats[i].nomination.category), i))
+    ordered = sorted(
+        tokens,
+        key=lambda i: (
+            ["retired_leader", "serving_official", "business_leader"].index(seats[i].nomination.category),
+            i,
+        ),
+    )
     for score, seat_id in enumerate(ordered, start=1):
         form = experts.open_link(tokens[seat_id])
         raw = {code: {"choice": "3"} for code in ITEMS}
@@ -388,8 +429,12 @@ def test_personal_data_past_its_date_is_erased_and_the_panel_still_counts(survey
     from survey_app.services import collection
 
     evaluation, panel, _ = expert_panel(survey.framework)
-    collection.issue_invitations(survey.invited, [{"unit": survey.units[0].code, "email": "a@example.vn"}],
-                                 actor=None, erase_after=date(2020, 1, 1))
+    collection.issue_invitations(
+        survey.invited,
+        [{"unit": survey.units[0].code, "email": "a@example.vn"}],
+        actor=None,
+        erase_after=date(2020, 1, 1),
+    )
     assert experts.erase_after(evaluation, today=date(2024, 3, 1)) == date(2024, 12, 31)
     # the round's erase date has passed (the panel's links have expired long ago): the CLI (run daily) erases both
     db.session.execute(update(Nomination).values(erase_after=date(2024, 12, 31)))
@@ -409,6 +454,7 @@ def test_personal_data_past_its_date_is_erased_and_the_panel_still_counts(survey
 
 
 # --- what an expert meets first --------------------------------------------------------------------------
+
 
 def test_an_english_expert_reads_the_items_and_the_scale_words_in_english(survey, client):
     _, panel, tokens = expert_panel(survey.framework)

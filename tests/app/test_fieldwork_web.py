@@ -1,5 +1,6 @@
 """Staff pages of the survey channel: publish, open fieldwork, quotas, invitations, dashboard, exports,
 imports and review."""
+
 import csv
 import io
 
@@ -21,9 +22,14 @@ def _count(model):
 
 def test_publish_a_questionnaire_from_an_uploaded_bank(client, survey, create_user, login):
     login(create_user("sample_designer"))
-    data = {"csrf_token": csrf_token(client, "/questionnaires/publish"), "framework_id": survey.framework.id,
-            "group": "businesses", "code": "businesses", "name_vi": "Phiếu doanh nghiệp",
-            "bank": (io.BytesIO(demo_bank_path().read_bytes()), "bank.yaml")}
+    data = {
+        "csrf_token": csrf_token(client, "/questionnaires/publish"),
+        "framework_id": survey.framework.id,
+        "group": "businesses",
+        "code": "businesses",
+        "name_vi": "Phiếu doanh nghiệp",
+        "bank": (io.BytesIO(demo_bank_path().read_bytes()), "bank.yaml"),
+    }
     response = client.post("/questionnaires/publish", data=data, content_type="multipart/form-data")
     assert response.status_code == 302
     snapshot = db.session.scalar(select(PublishedQuestionnaire).where(PublishedQuestionnaire.code == "businesses"))
@@ -35,8 +41,14 @@ def test_publish_a_questionnaire_from_an_uploaded_bank(client, survey, create_us
 def test_a_bank_with_a_gap_publishes_nothing_and_says_which_criterion(client, survey, create_user, login):
     login(create_user("sample_designer"))
     bank = demo_bank_path().read_text().replace("criterion: DE.2", "criterion: NOT.THERE")
-    data = {"csrf_token": csrf_token(client, "/questionnaires/publish"), "framework_id": survey.framework.id,
-            "group": "businesses", "code": "b2", "name_vi": "x", "bank": (io.BytesIO(bank.encode()), "bank.yaml")}
+    data = {
+        "csrf_token": csrf_token(client, "/questionnaires/publish"),
+        "framework_id": survey.framework.id,
+        "group": "businesses",
+        "code": "b2",
+        "name_vi": "x",
+        "bank": (io.BytesIO(bank.encode()), "bank.yaml"),
+    }
     response = client.post("/questionnaires/publish", data=data, content_type="multipart/form-data")
     assert response.status_code == 400 and "DE.2" in response.get_data(as_text=True)
     assert _count(PublishedQuestionnaire) == 1
@@ -44,24 +56,40 @@ def test_a_bank_with_a_gap_publishes_nothing_and_says_which_criterion(client, su
 
 def test_open_fieldwork_and_set_quotas(client, survey, create_user, login):
     from survey_app.services import rounds
-    evaluation = rounds.create_round("r-2023", 2023, "Vòng 2023", "", survey.framework, survey.units[0].unit_list,
-                                     actor=None)
+
+    evaluation = rounds.create_round(
+        "r-2023", 2023, "Vòng 2023", "", survey.framework, survey.units[0].unit_list, actor=None
+    )
     db.session.commit()
     login(create_user("sample_designer"))
-    data = {"csrf_token": csrf_token(client, "/fieldwork/new"), "code": "citizens-2023", "name_vi": "Người dân 2023",
-            "questionnaire_id": survey.questionnaire.id, "round_id": evaluation.id, "mode": "open_link",
-            "units": "01, 79", "quota_dimensions": "urban, sex", "anonymous": "y"}
+    data = {
+        "csrf_token": csrf_token(client, "/fieldwork/new"),
+        "code": "citizens-2023",
+        "name_vi": "Người dân 2023",
+        "questionnaire_id": survey.questionnaire.id,
+        "round_id": evaluation.id,
+        "mode": "open_link",
+        "units": "01, 79",
+        "quota_dimensions": "urban, sex",
+        "anonymous": "y",
+    }
     assert client.post("/fieldwork/new", data=data).status_code == 302
     fieldwork = db.session.scalar(select(Fieldwork).where(Fieldwork.code == "citizens-2023"))
     assert sorted(u.code for u in fieldwork.units) == ["01", "79"]
     bad = b"unit,urban,sex,target\n01,rural,female,5\nXXX,rural,male,3\n"
-    response = client.post("/fieldwork/citizens-2023/quotas", content_type="multipart/form-data", data={
-        "csrf_token": csrf_token(client, "/fieldwork/citizens-2023"), "file": (io.BytesIO(bad), "q.csv")})
+    response = client.post(
+        "/fieldwork/citizens-2023/quotas",
+        content_type="multipart/form-data",
+        data={"csrf_token": csrf_token(client, "/fieldwork/citizens-2023"), "file": (io.BytesIO(bad), "q.csv")},
+    )
     assert response.status_code == 400 and "Dòng 3" in response.get_data(as_text=True)
     assert _count(Quota) == 0
     good = b"unit,urban,sex,target\n01,rural,female,5\n01,urban,male,3\n"
-    client.post("/fieldwork/citizens-2023/quotas", content_type="multipart/form-data", data={
-        "csrf_token": csrf_token(client, "/fieldwork/citizens-2023"), "file": (io.BytesIO(good), "q.csv")})
+    client.post(
+        "/fieldwork/citizens-2023/quotas",
+        content_type="multipart/form-data",
+        data={"csrf_token": csrf_token(client, "/fieldwork/citizens-2023"), "file": (io.BytesIO(good), "q.csv")},
+    )
     assert _count(Quota) == 2
     page = client.get("/fieldwork/citizens-2023").get_data(as_text=True)
     assert "Nông thôn · Nữ: 0/5" in page and "/s/citizens-2023/01" in page and "<svg" in page
@@ -70,8 +98,14 @@ def test_open_fieldwork_and_set_quotas(client, survey, create_user, login):
 def test_invitations_download_their_links_once_and_keep_contacts_apart(client, survey, create_user, login):
     login(create_user("sample_designer"))
     upload = f"unit,name,email,phone\n{survey.units[0].code},Trần Thị B,b@example.vn,0900000000\n".encode()
-    response = client.post("/fieldwork/invited/invitations", content_type="multipart/form-data", data={
-        "csrf_token": csrf_token(client, "/fieldwork/invited/invitations"), "file": (io.BytesIO(upload), "i.csv")})
+    response = client.post(
+        "/fieldwork/invited/invitations",
+        content_type="multipart/form-data",
+        data={
+            "csrf_token": csrf_token(client, "/fieldwork/invited/invitations"),
+            "file": (io.BytesIO(upload), "i.csv"),
+        },
+    )
     assert response.status_code == 200 and response.mimetype == "text/csv"
     [row] = list(csv.DictReader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
     assert row["email"] == "b@example.vn" and "/i/" in row["link"]
@@ -84,8 +118,14 @@ def test_invitations_download_their_links_once_and_keep_contacts_apart(client, s
 
 def _responses(survey):
     for index, extra in enumerate([{}, {"comments": "=1+1"}, {"attention": "disagree"}]):
-        collection.submit(survey.invited, survey.units[index % 2], CITIZEN_ANSWERS | extra, f"s{index}", source="api",
-                          duration_seconds=300 + index)
+        collection.submit(
+            survey.invited,
+            survey.units[index % 2],
+            CITIZEN_ANSWERS | extra,
+            f"s{index}",
+            source="api",
+            duration_seconds=300 + index,
+        )
     db.session.commit()
 
 
@@ -117,11 +157,17 @@ def test_import_odk_csv_through_the_page(client, survey, create_user, login):
     questionnaire = survey.questionnaire.questionnaire
     data = to_odk_csv(questionnaire, [("uuid:a", CITIZEN_ANSWERS), ("uuid:b", CITIZEN_ANSWERS | {"sex": "x"})])
     form = {"csrf_token": csrf_token(client, "/fieldwork/invited"), "unit": survey.units[0].code}
-    refused = client.post("/fieldwork/invited/import", content_type="multipart/form-data",
-                          data=form | {"file": (io.BytesIO(data.encode()), "odk.csv")})
+    refused = client.post(
+        "/fieldwork/invited/import",
+        content_type="multipart/form-data",
+        data=form | {"file": (io.BytesIO(data.encode()), "odk.csv")},
+    )
     assert refused.status_code == 400 and _count(Response) == 0
-    accepted = client.post("/fieldwork/invited/import", content_type="multipart/form-data",
-                           data=form | {"file": (io.BytesIO(data.encode()), "odk.csv"), "accept_valid_rows": "y"})
+    accepted = client.post(
+        "/fieldwork/invited/import",
+        content_type="multipart/form-data",
+        data=form | {"file": (io.BytesIO(data.encode()), "odk.csv"), "accept_valid_rows": "y"},
+    )
     assert accepted.status_code == 200 and _count(Response) == 1
 
 
@@ -135,7 +181,9 @@ def test_flagged_responses_are_excluded_only_with_a_reason(client, survey, creat
     client.post(f"/fieldwork/invited/responses/{flagged.id}/exclusion", data={"csrf_token": token, "exclude": "1"})
     db.session.refresh(flagged)
     assert not flagged.excluded
-    client.post(f"/fieldwork/invited/responses/{flagged.id}/exclusion",
-                data={"csrf_token": token, "exclude": "1", "reason": "chose disagree on the check"})
+    client.post(
+        f"/fieldwork/invited/responses/{flagged.id}/exclusion",
+        data={"csrf_token": token, "exclude": "1", "reason": "chose disagree on the check"},
+    )
     db.session.refresh(flagged)
     assert flagged.excluded and flagged.exclusion_reason == "chose disagree on the check"

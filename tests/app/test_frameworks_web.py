@@ -1,4 +1,5 @@
 """Loading, showing, exporting and freezing frameworks through the web pages."""
+
 import io
 
 import yaml
@@ -14,9 +15,11 @@ PROVINCE_2020 = next(p for p in shipped_framework_files() if p.name == "national
 
 
 def _upload(client, content: bytes, filename: str):
-    return client.post("/frameworks/upload", data={
-        "csrf_token": csrf_token(client, "/frameworks/upload"), "file": (io.BytesIO(content), filename)},
-        content_type="multipart/form-data")
+    return client.post(
+        "/frameworks/upload",
+        data={"csrf_token": csrf_token(client, "/frameworks/upload"), "file": (io.BytesIO(content), filename)},
+        content_type="multipart/form-data",
+    )
 
 
 def _count(model):
@@ -121,8 +124,9 @@ def test_excel_upload_round_trip(client, create_user, login):
     assert exported.headers["Content-Disposition"] == "attachment; filename=national-province-2020-v1.xlsx"
     rows = list(load_workbook(io.BytesIO(exported.data))["nodes"].iter_rows(values_only=True))
     assert rows[0][:6] == ("code", "parent_code", "kind", "name_vi", "name_en", "points")
-    assert ("DG.ACT", "DG", "main_index", "Hoạt động chuyển đổi số", "Digital transformation activities", 80) in \
-        [row[:6] for row in rows]
+    assert ("DG.ACT", "DG", "main_index", "Hoạt động chuyển đổi số", "Digital transformation activities", 80) in [
+        row[:6] for row in rows
+    ]
     # the same content again changes nothing
     assert _upload(client, exported.data, "again.xlsx").status_code == 302
     assert _count(FrameworkVersion) == 1
@@ -132,17 +136,25 @@ def test_a_frozen_framework_changes_into_a_new_version(client, create_user, logi
     login(create_user())
     _upload(client, PROVINCE_2020.read_bytes(), "dti.yaml")
     stored_id = db.session.scalar(select(FrameworkVersion.id))
-    assert client.post(f"/frameworks/{stored_id}/freeze",
-                       data={"csrf_token": csrf_token(client, "/dashboard")}).status_code == 302
+    assert (
+        client.post(
+            f"/frameworks/{stored_id}/freeze", data={"csrf_token": csrf_token(client, "/dashboard")}
+        ).status_code
+        == 302
+    )
     doc = yaml.safe_load(PROVINCE_2020.read_text())
     doc["name"]["en"] = "Province DTI 2020 (revised wording)"
     response = _upload(client, yaml.safe_dump(doc, allow_unicode=True).encode(), "revised.yaml")
     assert response.status_code == 302
-    versions = db.session.execute(select(FrameworkVersion.version, FrameworkVersion.name_en, FrameworkVersion.frozen_at)
-                                  .order_by(FrameworkVersion.version)).all()
+    versions = db.session.execute(
+        select(FrameworkVersion.version, FrameworkVersion.name_en, FrameworkVersion.frozen_at).order_by(
+            FrameworkVersion.version
+        )
+    ).all()
     assert [(v, name, frozen is not None) for v, name, frozen in versions] == [
         (1, "Province-level Digital Transformation Index (DTI 2020)", True),
-        (2, "Province DTI 2020 (revised wording)", False)]
+        (2, "Province DTI 2020 (revised wording)", False),
+    ]
 
 
 def test_an_unfrozen_framework_is_updated_in_place_keeping_node_identity(client, create_user, login):
@@ -168,8 +180,9 @@ def test_tree_page_shows_points_shares_and_channels(client, create_user, login):
 
     frameworks.load_shipped_frameworks()
     db.session.commit()
-    stored_id = db.session.scalar(select(FrameworkVersion.id).where(FrameworkVersion.year == 2020,
-                                                                    FrameworkVersion.level == "province"))
+    stored_id = db.session.scalar(
+        select(FrameworkVersion.id).where(FrameworkVersion.year == 2020, FrameworkVersion.level == "province")
+    )
     page = client.get(f"/frameworks/{stored_id}").get_data(as_text=True)
     assert "Chính quyền số" in page and "400 điểm" in page
     assert "80 điểm (20%)" in page

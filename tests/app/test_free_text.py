@@ -1,5 +1,6 @@
 """Free text with markup or spreadsheet formulas is stored as typed, shown escaped on every page that shows it,
 and written so that a spreadsheet opens it as text in every export."""
+
 import csv
 import io
 import re
@@ -34,7 +35,8 @@ def test_typed_markup_and_formulas_are_kept_escaped_and_exported_as_text(app, cl
     for text in (MARKUP, FORMULA, COMMAND):
         _respond(app.test_client(), survey, text)
     assert sorted(r.answers["comments"] for r in db.session.scalars(select(Response))) == sorted(
-        [MARKUP, FORMULA, COMMAND])  # stored as typed
+        [MARKUP, FORMULA, COMMAND]
+    )  # stored as typed
 
     login(create_user("administrator"))
     staff = client
@@ -57,8 +59,10 @@ def test_an_experts_comment_with_markup_is_escaped_on_their_copy(survey, client)
     location = client.get(f"/e/{next(iter(tokens.values()))}").headers["Location"]
     client.post(f"{location}/consent", data={"csrf_token": csrf_token(client, location)})
     answers = {f"score-{code}": "4" for code in ("AW.1", "AW.2", "INST.1", "DG.4", "DE.3")}
-    response = client.post(f"{location}/submit", data={"csrf_token": csrf_token(client, location),
-                                                       "submission_id": "c1", "comment-AW.1": MARKUP, **answers})
+    response = client.post(
+        f"{location}/submit",
+        data={"csrf_token": csrf_token(client, location), "submission_id": "c1", "comment-AW.1": MARKUP, **answers},
+    )
     assert response.status_code == 302
     for page in (client.get(location), client.get(f"{location}/copy")):
         text = page.get_data(as_text=True)

@@ -1,4 +1,5 @@
 """Vietnamese first, English second, both catalogues complete."""
+
 import re
 from pathlib import Path
 
@@ -87,16 +88,28 @@ def test_wtforms_own_messages_are_in_vietnamese_and_english(app, client, create_
     from tests.conftest import csrf_token
 
     login(create_user("sample_designer"))
-    data = {"file": (io.BytesIO(b"province,population\n01,10\n"), "f.csv"), "strata": "province",
-            "count": "population", "method": "no-such-method", "total": "many", "action": "show"}
-    page = client.post("/sampling/plan", content_type="multipart/form-data",
-                       data={"csrf_token": csrf_token(client, "/sampling/plan"), **data}).get_data(as_text=True)
+    data = {
+        "file": (io.BytesIO(b"province,population\n01,10\n"), "f.csv"),
+        "strata": "province",
+        "count": "population",
+        "method": "no-such-method",
+        "total": "many",
+        "action": "show",
+    }
+    page = client.post(
+        "/sampling/plan",
+        content_type="multipart/form-data",
+        data={"csrf_token": csrf_token(client, "/sampling/plan"), **data},
+    ).get_data(as_text=True)
     assert "Không phải là lựa chọn hợp lệ." in page and "Not a valid" not in page
     with client.session_transaction() as session:
         session[LANGUAGE_KEY] = "en"
     data["file"] = (io.BytesIO(b"province,population\n01,10\n"), "f.csv")
-    page = client.post("/sampling/plan", content_type="multipart/form-data",
-                       data={"csrf_token": csrf_token(client, "/sampling/plan"), **data}).get_data(as_text=True)
+    page = client.post(
+        "/sampling/plan",
+        content_type="multipart/form-data",
+        data={"csrf_token": csrf_token(client, "/sampling/plan"), **data},
+    ).get_data(as_text=True)
     assert "Not a valid choice." in page
 
 
@@ -121,9 +134,9 @@ def _raised(pattern: str) -> dict[str, str]:
 
 
 def test_every_error_code_raised_has_a_message_in_both_catalogues():
-    from survey_app import i18n
     from questionnaires import AnswerProblem
     from questionnaires.expert import ExpertAnswerProblem
+    from survey_app import i18n
 
     catalogues = {}
     for language in ("vi", "en"):

@@ -1,5 +1,6 @@
 """Logs carry no passwords, link tokens or answers; each login, failed login and denied access is one audit event,
 in the database and as one JSON line in the log."""
+
 import json
 import logging
 import os
@@ -39,8 +40,7 @@ def _request(base, path, data=None, headers=None, method=None):
         return error.code, error.read().decode()
 
 
-def test_gunicorn_and_app_logs_keep_out_passwords_tokens_and_answers(app, database_url, survey, create_user,
-                                                                     tmp_path):
+def test_gunicorn_and_app_logs_keep_out_passwords_tokens_and_answers(app, database_url, survey, create_user, tmp_path):
     create_user("viewer", email="viewer@example.vn", password=PASSWORD)
     [issued] = collection.issue_invitations(survey.invited, [{"unit": survey.units[0].code}], actor=None)
     _, api_key = collection.create_api_key("logs", [survey.invited], actor=None)
@@ -48,13 +48,29 @@ def test_gunicorn_and_app_logs_keep_out_passwords_tokens_and_answers(app, databa
 
     port = _free_port()
     log_path = tmp_path / "gunicorn.log"
-    env = {**os.environ, "DATABASE_URL": database_url.replace("postgresql+psycopg://", "postgresql://"),
-           "SECRET_KEY": "production-test-secret-key", "INSTANCE_PATH": str(tmp_path),
-           "SESSION_COOKIE_SECURE": "0", "HSTS": "0"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url.replace("postgresql+psycopg://", "postgresql://"),
+        "SECRET_KEY": "production-test-secret-key",
+        "INSTANCE_PATH": str(tmp_path),
+        "SESSION_COOKIE_SECURE": "0",
+        "HSTS": "0",
+    }
     with open(log_path, "wb") as log:
-        server = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "--workers", "1",
-                                   "--bind", f"127.0.0.1:{port}", "wsgi:app"], cwd=ROOT, env=env, stdout=log,
-                                  stderr=subprocess.STDOUT)
+        server = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "gunicorn"),
+                "--workers",
+                "1",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "wsgi:app",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_serving(server, port, log_path.read_text)
@@ -67,19 +83,22 @@ def test_gunicorn_and_app_logs_keep_out_passwords_tokens_and_answers(app, databa
         page = opener.open(base + "/login", timeout=10).read().decode()
         token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
         for password in ("wrong-" + PASSWORD, PASSWORD):
-            body = urllib.parse.urlencode({"csrf_token": token, "email": "viewer@example.vn",
-                                           "password": password}).encode()
+            body = urllib.parse.urlencode(
+                {"csrf_token": token, "email": "viewer@example.vn", "password": password}
+            ).encode()
             opener.open(urllib.request.Request(base + "/login", data=body), timeout=10).read()
         try:
             opener.open(base + "/users/", timeout=10)
         except urllib.error.HTTPError as error:
             assert error.code == 403
         headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
-        answer = json.dumps({"submission_id": "log-1", "unit": survey.units[0].code,
-                             "answers": {**CITIZEN_ANSWERS, "comments": ANSWER}}).encode()
+        answer = json.dumps(
+            {"submission_id": "log-1", "unit": survey.units[0].code, "answers": {**CITIZEN_ANSWERS, "comments": ANSWER}}
+        ).encode()
         assert _request(base, "/api/v1/fieldworks/invited/responses", answer, headers)[0] == 201
-        refused = json.dumps({"submission_id": "log-2", "unit": survey.units[0].code,
-                              "answers": {"q_dg4": ANSWER}}).encode()
+        refused = json.dumps(
+            {"submission_id": "log-2", "unit": survey.units[0].code, "answers": {"q_dg4": ANSWER}}
+        ).encode()
         assert _request(base, "/api/v1/fieldworks/invited/responses", refused, headers)[0] == 422
     finally:
         server.terminate()
@@ -89,12 +108,13 @@ def test_gunicorn_and_app_logs_keep_out_passwords_tokens_and_answers(app, databa
     assert "GET /i/… HTTP" in written  # the access log is on, with the secret cut out
     for secret in (issued.token, "guessed-token-XYZ987", "expert-secret-QRS654", PASSWORD, ANSWER, api_key):
         assert secret not in written, secret
-    audit = [json.loads(line[line.index("{"):]) for line in written.splitlines() if '{"audit"' in line]
+    audit = [json.loads(line[line.index("{") :]) for line in written.splitlines() if '{"audit"' in line]
     actions = [event["audit"] for event in audit]
     assert actions.count("auth.login_failed") == 1 and actions.count("auth.login") == 1
     assert actions.count("access.denied") == 1
     assert {event["actor"] for event in audit if event["audit"].startswith(("auth.", "access."))} == {
-        "viewer@example.vn"}
+        "viewer@example.vn"
+    }
 
 
 def test_a_database_error_is_logged_without_the_values_it_quotes(app, caplog):

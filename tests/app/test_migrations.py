@@ -1,4 +1,5 @@
 """The migrations run from empty on SQLite and PostgreSQL, and match the models exactly."""
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import upgrade

@@ -1,5 +1,6 @@
 """Personal data (Decree 13/2023): the register, a person's data found, exported and erased on request with their
 answers kept anonymous, and the notice that comes before a survey holding contact data."""
+
 import json
 from datetime import date
 
@@ -7,7 +8,7 @@ from sqlalchemy import func, select
 
 from survey_app.extensions import db
 from survey_app.models import AuditEvent, ExpertForm, InviteeContact, Nomination, PanelSeat, Response, SeatRole
-from survey_app.services import collection, experts
+from survey_app.services import collection
 from tests.conftest import CITIZEN_ANSWERS, csrf_token, expert_panel
 
 PERSON = "retired_leader.0"
@@ -25,18 +26,23 @@ def test_the_register_states_purpose_and_retention_of_each_kind(client, create_u
     assert "flask privacy erase-expired" in page
 
 
-def test_a_persons_data_are_exported_and_erased_on_request_and_their_answers_stay(survey, client, create_user,
-                                                                                   login):
+def test_a_persons_data_are_exported_and_erased_on_request_and_their_answers_stay(survey, client, create_user, login):
     evaluation, panel, tokens = expert_panel(survey.framework)
     nomination = db.session.scalar(select(Nomination).where(Nomination.email == _person_email()))
     form = db.session.scalar(select(ExpertForm).join(PanelSeat).where(PanelSeat.nomination_id == nomination.id))
     assert form is not None and nomination.seat.role == SeatRole.MEMBER
     form.answers = {"AW.1": {"score": 4}}
     # the same person invited to the citizens' survey, by e-mail and by telephone
-    collection.issue_invitations(survey.invited, [
-        {"unit": "01", "name": "Nguyễn A", "email": _person_email().upper()},
-        {"unit": "01", "name": "Nguyễn A", "phone": "0912 345 678"},
-        {"unit": "01", "name": "Someone else", "email": "other@example.vn"}], actor=None, erase_after=date(2024, 6, 30))
+    collection.issue_invitations(
+        survey.invited,
+        [
+            {"unit": "01", "name": "Nguyễn A", "email": _person_email().upper()},
+            {"unit": "01", "name": "Nguyễn A", "phone": "0912 345 678"},
+            {"unit": "01", "name": "Someone else", "email": "other@example.vn"},
+        ],
+        actor=None,
+        erase_after=date(2024, 6, 30),
+    )
     collection.submit(survey.invited, survey.units[0], CITIZEN_ANSWERS, "anon-1", source="api")
     db.session.commit()
     login(create_user("administrator"))
@@ -59,12 +65,16 @@ def test_a_persons_data_are_exported_and_erased_on_request_and_their_answers_sta
     by_phone = client.post("/privacy/person", data={"csrf_token": token, "person": "+84 912-345-678"})
     assert "0912 345 678" in by_phone.get_data(as_text=True)
 
-    no_reason = client.post("/privacy/person/erase", data={"csrf_token": token, "person": _person_email()},
-                            follow_redirects=True)
+    no_reason = client.post(
+        "/privacy/person/erase", data={"csrf_token": token, "person": _person_email()}, follow_redirects=True
+    )
     assert "Hãy nêu lý do." in no_reason.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(InviteeContact)) == 3
-    erased = client.post("/privacy/person/erase", data={"csrf_token": token, "person": _person_email(),
-                                                       "reason": "Thư yêu cầu ngày 2/11"}, follow_redirects=True)
+    erased = client.post(
+        "/privacy/person/erase",
+        data={"csrf_token": token, "person": _person_email(), "reason": "Thư yêu cầu ngày 2/11"},
+        follow_redirects=True,
+    )
     assert "Đã xóa: 1 thông tin liên hệ người được mời, 1 đề cử." in erased.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(InviteeContact)) == 2
     db.session.refresh(nomination)
@@ -88,21 +98,25 @@ def test_the_expert_reads_the_notice_on_their_data_before_the_form(survey, app, 
     notice = client.get(location).get_data(as_text=True)
     assert "Trước phiếu ý kiến chuyên gia: dữ liệu cá nhân" in notice and "Nghị định 13/2023/NĐ-CP" in notice
     assert 'name="score-AW.1"' not in notice
-    early = client.post(f"{location}/draft", headers={"X-CSRFToken": csrf_token(client, location)},
-                        data={"score-AW.1": "5"})
+    early = client.post(
+        f"{location}/draft", headers={"X-CSRFToken": csrf_token(client, location)}, data={"score-AW.1": "5"}
+    )
     assert early.status_code == 409 and "đồng ý" in early.json["error"]
     assert client.post(f"{location}/consent", data={"csrf_token": csrf_token(client, location)}).status_code == 302
     assert 'name="score-AW.1"' in client.get(location).get_data(as_text=True)
     form = db.session.get(PanelSeat, seat_id).form
     db.session.refresh(form)
     assert form.consented_at is not None and form.answers == {}
-    assert db.session.scalar(select(func.count()).select_from(AuditEvent)
-                             .where(AuditEvent.action == "experts.consent")) == 1
+    assert (
+        db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "experts.consent"))
+        == 1
+    )
 
 
 def test_an_invitee_with_contact_data_is_told_before_the_survey(survey, client):
-    [with_contact] = collection.issue_invitations(survey.invited, [{"unit": "01", "email": "a@example.vn"}],
-                                                  actor=None, erase_after=date(2030, 1, 31))
+    [with_contact] = collection.issue_invitations(
+        survey.invited, [{"unit": "01", "email": "a@example.vn"}], actor=None, erase_after=date(2030, 1, 31)
+    )
     [without] = collection.issue_invitations(survey.invited, [{"unit": "01"}], actor=None)
     db.session.commit()
     response = client.get(f"/i/{with_contact.token}")

@@ -1,4 +1,5 @@
 """The production set-up: gunicorn serving wsgi:app on PostgreSQL, configured from the environment."""
+
 import os
 import socket
 import subprocess
@@ -32,11 +33,20 @@ def wait_until_serving(server: subprocess.Popen, port: int, output) -> None:
 
 def test_gunicorn_serves_the_app_on_postgresql(database_url, tmp_path):
     port = _free_port()
-    env = {**os.environ, "DATABASE_URL": database_url.replace("postgresql+psycopg://", "postgresql://"),
-           "SECRET_KEY": "production-test-secret-key", "INSTANCE_PATH": str(tmp_path)}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url.replace("postgresql+psycopg://", "postgresql://"),
+        "SECRET_KEY": "production-test-secret-key",
+        "INSTANCE_PATH": str(tmp_path),
+    }
     gunicorn = Path(sys.executable).parent / "gunicorn"
-    server = subprocess.Popen([str(gunicorn), "--workers", "2", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-                              cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    server = subprocess.Popen(
+        [str(gunicorn), "--workers", "2", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         wait_until_serving(server, port, lambda: server.stdout.read().decode())
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=5) as response:

@@ -1,6 +1,7 @@
 """What a respondent meets first: the questions in the language they chose, a link already used, a mistyped
 resume code, the errors of a page named, "None of these" alone, the unit their link is for, and a colleague's
 wrong guesses behind the same address."""
+
 import csv
 import io
 import re
@@ -41,6 +42,7 @@ def _send(client, base, survey):
 
 # --- the content in the chosen language ------------------------------------------------------------------
 
+
 def test_english_respondents_read_every_question_and_choice_in_english(client, survey):
     base, _ = _start(client, survey)
     assert client.get(f"/language/en?next={base}/0").status_code == 302
@@ -69,6 +71,7 @@ def test_a_shared_link_with_lang_en_opens_in_english_and_vietnamese_stays_the_de
 
 
 # --- a link already used, a resume code mistyped ---------------------------------------------------------
+
 
 def test_a_used_invitation_link_thanks_with_when_it_was_sent_and_the_receipt(client, app, survey):
     base = _invited(survey, anonymous=False)
@@ -116,6 +119,7 @@ def test_a_wrong_resume_code_says_so_and_the_respondent_can_try_again(client, ap
 
 # --- the errors of a page --------------------------------------------------------------------------------
 
+
 def test_the_error_summary_names_each_question_by_number_and_wording_and_links_to_its_field(client, survey):
     base, _ = _start(client, survey)
     client.get("/language/en")
@@ -129,8 +133,10 @@ def test_the_error_summary_names_each_question_by_number_and_wording_and_links_t
     assert response.status_code == 422
     summary = re.search(r'<div class="problems".*?</div>', page, re.S).group(0)
     numbers = {q.code: n for n, q in enumerate((q for s in sections for q in s.questions), start=1)}
-    for code, text, message in (("attention", "To show that you read the questions carefully", "Please answer"),
-                                ("sex", "Sex", "Choose one of the answers offered.")):
+    for code, text, message in (
+        ("attention", "To show that you read the questions carefully", "Please answer"),
+        ("sex", "Sex", "Choose one of the answers offered."),
+    ):
         item = re.search(rf'<li><a href="#a-{code}">Question {numbers[code]}: ([^<]+)</a> – ([^<]+)</li>', summary)
         assert item and item.group(1).startswith(text) and item.group(2).startswith(message), (code, summary)
         assert f'id="a-{code}"' in page
@@ -139,13 +145,16 @@ def test_the_error_summary_names_each_question_by_number_and_wording_and_links_t
 
 # --- "None of these" -------------------------------------------------------------------------------------
 
+
 def test_none_of_these_together_with_another_choice_is_refused_and_nothing_of_it_saved(client, survey):
     base, _ = _start(client, survey)
     client.get("/language/en")
     token = csrf_token(client, f"{base}/0")
     for index in (0, 1):
-        client.post(f"{base}/{index}", data={"csrf_token": token, "action": "next",
-                                             **_form(_sections(survey)[index], CITIZEN_ANSWERS)})
+        client.post(
+            f"{base}/{index}",
+            data={"csrf_token": token, "action": "next", **_form(_sections(survey)[index], CITIZEN_ANSWERS)},
+        )
     page = client.get(f"{base}/2").get_data(as_text=True)
     assert re.search(r'name="q_hr2" value="none"\s+data-exclusive', page)
     message = "“None of these” cannot be chosen together with another answer."
@@ -160,6 +169,7 @@ def test_none_of_these_together_with_another_choice_is_refused_and_nothing_of_it
 
 
 # --- the unit comes from the link ------------------------------------------------------------------------
+
 
 def test_the_province_is_the_link_s_unit_shown_as_a_fixed_choice_and_exported_as_its_code(client, survey):
     unit = survey.units[0]
@@ -186,13 +196,19 @@ def test_the_province_is_the_link_s_unit_shown_as_a_fixed_choice_and_exported_as
     [stored] = db.session.scalars(select(Response)).all()
     assert "province" not in stored.answers and stored.unit_id == unit.id
     questionnaire = survey.open.questionnaire.questionnaire
-    rows = list(csv.DictReader(io.StringIO(to_csv(response_table(
-        questionnaire, collection.export_records(survey.open))).decode("utf-8-sig"))))
+    rows = list(
+        csv.DictReader(
+            io.StringIO(
+                to_csv(response_table(questionnaire, collection.export_records(survey.open))).decode("utf-8-sig")
+            )
+        )
+    )
     assert [row["province"] for row in rows] == [unit.code]
     assert [q.type for q in questionnaire.questions() if q.code == "province"] == [QuestionType.UNIT]
 
 
 # --- a colleague's wrong guesses behind the same address --------------------------------------------------
+
 
 def test_an_address_that_spent_its_guesses_still_opens_and_answers_valid_links(client, app, survey):
     base = _invited(survey)

@@ -1,5 +1,6 @@
 """The respondent's pages: open links with resume codes, invitations, saving as one goes, errors next to the
 field, idempotent final submission, and refused links."""
+
 import re
 
 from sqlalchemy import func, select
@@ -25,14 +26,17 @@ def _form(section, answers):
 def _answer_all(client, base, survey, answers=CITIZEN_ANSWERS):
     token = csrf_token(client, f"{base}/0")
     for index, section in enumerate(_sections(survey)):
-        response = client.post(f"{base}/{index}", data={"csrf_token": token, "action": "next", **_form(section, answers)})
+        response = client.post(
+            f"{base}/{index}", data={"csrf_token": token, "action": "next", **_form(section, answers)}
+        )
         assert response.status_code == 302, response.get_data(as_text=True)
     return token
 
 
 def _quota(survey, target=10):
-    collection.set_quotas(survey.open, f"unit,urban,sex,target\n{survey.units[0].code},rural,female,{target}\n".encode(),
-                          actor=None)
+    collection.set_quotas(
+        survey.open, f"unit,urban,sex,target\n{survey.units[0].code},rural,female,{target}\n".encode(), actor=None
+    )
     db.session.commit()
 
 
@@ -92,7 +96,9 @@ def test_answers_saved_as_one_goes_survive_leaving_and_resuming_with_the_code(cl
     other = app.test_client()
     page = other.post("/resume", data={"code": code.lower(), "csrf_token": csrf_token(other, "/resume")})
     assert page.status_code == 302
-    assert re.search(r'name="q_aw3" value="yes"[^>]*checked', other.get(page.headers["Location"]).get_data(as_text=True))
+    assert re.search(
+        r'name="q_aw3" value="yes"[^>]*checked', other.get(page.headers["Location"]).get_data(as_text=True)
+    )
 
 
 def test_autosave_names_a_wrong_answer_and_keeps_the_right_ones(client, survey):
@@ -148,6 +154,8 @@ def test_a_full_stratum_thanks_the_respondent(client, survey):
     sections = _sections(survey)
     for index, section in enumerate(sections[:-1]):
         client.post(f"{base}/{index}", data={"csrf_token": token, "action": "next", **_form(section, CITIZEN_ANSWERS)})
-    last = client.post(f"{base}/{len(sections) - 1}", data={"csrf_token": token, "action": "next",
-                                                             **_form(sections[-1], CITIZEN_ANSWERS)})
+    last = client.post(
+        f"{base}/{len(sections) - 1}",
+        data={"csrf_token": token, "action": "next", **_form(sections[-1], CITIZEN_ANSWERS)},
+    )
     assert last.status_code == 200 and "Đã có đủ người" in last.get_data(as_text=True)

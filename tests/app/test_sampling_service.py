@@ -1,4 +1,5 @@
 """Plans, draws and weighting runs as the staff pages use them, with values checked by hand."""
+
 import math
 
 import pytest
@@ -8,8 +9,14 @@ from sampling import SamplingError
 from survey_app.extensions import db
 from survey_app.models import Invitation, SamplePlan, WeightingRun
 from survey_app.services import ServiceError, collection
-from survey_app.services.sampling import (draw_invitations, plan_sizes, run_weighting, sample_plan, save_plan,
-                                          stored_plan)
+from survey_app.services.sampling import (
+    draw_invitations,
+    plan_sizes,
+    run_weighting,
+    sample_plan,
+    save_plan,
+    stored_plan,
+)
 from tests.conftest import CITIZEN_ANSWERS
 
 FRAME = b"province,urban,population\n01,urban,3000\n01,rural,7000\n02,urban,1000\n02,rural,9000\n"
@@ -27,9 +34,17 @@ def _population(survey, rows):
 @pytest.fixture
 def answered(survey):
     first, second = survey.units[0], survey.units[1]
-    for index, (unit, sex, aware) in enumerate([
-            (first, "female", "yes"), (first, "female", "yes"), (first, "male", "yes"), (first, "male", "no"),
-            (first, "male", "no"), (second, "female", "no"), (second, "male", "yes")]):
+    for index, (unit, sex, aware) in enumerate(
+        [
+            (first, "female", "yes"),
+            (first, "female", "yes"),
+            (first, "male", "yes"),
+            (first, "male", "no"),
+            (first, "male", "no"),
+            (second, "female", "no"),
+            (second, "male", "yes"),
+        ]
+    ):
         _submit(survey, unit, {"sex": sex, "q_aw3": aware}, index)
     db.session.commit()
     return survey
@@ -38,8 +53,16 @@ def answered(survey):
 def test_poststratifying_by_sex_within_each_unit(answered):
     survey = answered
     population = _population(survey, [(0, "female", 600), (0, "male", 400), (1, "female", 50), (1, "male", 50)])
-    run = run_weighting(survey.invited, population, "population.csv", margins=["sex"], method="poststratify",
-                        lower=None, upper=None, actor=None)
+    run = run_weighting(
+        survey.invited,
+        population,
+        "population.csv",
+        margins=["sex"],
+        method="poststratify",
+        lower=None,
+        upper=None,
+        actor=None,
+    )
     db.session.commit()
     weights = sorted(run.weights.values())
     # unit 1: 2 women stand for 600 (300 each), 3 men for 400; unit 2: one of each for 50
@@ -56,16 +79,18 @@ def test_poststratifying_by_sex_within_each_unit(answered):
 def test_raking_on_one_margin_equals_poststratifying_on_it(answered):
     survey = answered
     population = _population(survey, [(0, "female", 600), (0, "male", 400), (1, "female", 50), (1, "male", 50)])
-    raked = run_weighting(survey.invited, population, "p.csv", margins=["sex"], method="rake", lower=None,
-                          upper=None, actor=None)
+    raked = run_weighting(
+        survey.invited, population, "p.csv", margins=["sex"], method="rake", lower=None, upper=None, actor=None
+    )
     assert sorted(raked.weights.values()) == pytest.approx(sorted([300, 300, 400 / 3, 400 / 3, 400 / 3, 50, 50]))
 
 
 def test_trimming_keeps_each_units_total(answered):
     survey = answered
     population = _population(survey, [(0, "female", 900), (0, "male", 100), (1, "female", 50), (1, "male", 50)])
-    run = run_weighting(survey.invited, population, "p.csv", margins=["sex"], method="poststratify", lower=0.5,
-                        upper=1.5, actor=None)
+    run = run_weighting(
+        survey.invited, population, "p.csv", margins=["sex"], method="poststratify", lower=0.5, upper=1.5, actor=None
+    )
     first = [w for w in sorted(run.weights.values()) if w > 60]
     # unit 1's mean weight is 200: women's 450 are cut to 300, the excess shared by the men
     assert max(first) == pytest.approx(300)
@@ -74,11 +99,21 @@ def test_trimming_keeps_each_units_total(answered):
 
 def test_a_level_with_no_respondent_is_named_and_nothing_is_stored(answered):
     survey = answered
-    population = _population(survey, [(0, "female", 600), (0, "male", 400), (1, "female", 50), (1, "male", 50),
-                                      (2, "female", 10), (2, "male", 10)])
+    population = _population(
+        survey,
+        [(0, "female", 600), (0, "male", 400), (1, "female", 50), (1, "male", 50), (2, "female", 10), (2, "male", 10)],
+    )
     with pytest.raises(SamplingError) as error:
-        run_weighting(survey.invited, population, "p.csv", margins=["sex"], method="poststratify", lower=None,
-                      upper=None, actor=None)
+        run_weighting(
+            survey.invited,
+            population,
+            "p.csv",
+            margins=["sex"],
+            method="poststratify",
+            lower=None,
+            upper=None,
+            actor=None,
+        )
     assert error.value.code == "empty_level" and survey.units[2].code in str(error.value.params["level"])
     db.session.rollback()
     assert db.session.scalar(select(func.count(WeightingRun.id))) == 0
@@ -86,21 +121,40 @@ def test_a_level_with_no_respondent_is_named_and_nothing_is_stored(answered):
 
 def test_a_margin_the_questionnaire_does_not_ask_is_refused(answered):
     with pytest.raises(ServiceError) as error:
-        run_weighting(answered.invited, b"unit,income,population\n", "p.csv", margins=["income"], method="rake",
-                      lower=None, upper=None, actor=None)
+        run_weighting(
+            answered.invited,
+            b"unit,income,population\n",
+            "p.csv",
+            margins=["income"],
+            method="rake",
+            lower=None,
+            upper=None,
+            actor=None,
+        )
     assert error.value.code == "unknown_margin"
 
 
 def test_a_saved_plan_gives_per_unit_margins_and_drives_a_draw(survey):
-    plan = sample_plan(FRAME, "frame.csv", ["province", "urban"], "population", "proportional", total=40,
-                       margin=None, power=0.5, minimum=0, maximum=None, deff=1.0, response_rate=1.0,
-                       unit="province")
+    plan = sample_plan(
+        FRAME,
+        "frame.csv",
+        ["province", "urban"],
+        "population",
+        "proportional",
+        total=40,
+        margin=None,
+        power=0.5,
+        minimum=0,
+        maximum=None,
+        deff=1.0,
+        response_rate=1.0,
+        unit="province",
+    )
     assert plan.strata["size"].tolist() == [6, 14, 2, 18] or sorted(plan.strata["size"]) == [2, 6, 14, 18]
     assert plan.units["size"].tolist() == [20, 20]
     # unit 01: W = .3/.7, n = 6/14: margin = 1.96 sqrt(Σ W² .25 (1 - n/N) / n)
     variance = sum(w * w * 0.25 * (1 - n / big) / n for w, n, big in ((0.3, 6, 3000), (0.7, 14, 7000)))
-    assert plan.units.loc["01", "margin_of_error"] == pytest.approx(
-        1.959963984540054 * math.sqrt(variance))
+    assert plan.units.loc["01", "margin_of_error"] == pytest.approx(1.959963984540054 * math.sqrt(variance))
     stored = save_plan(plan, "Citizens 2023", FRAME, "frame.csv", actor=None)
     db.session.commit()
     sizes = plan_sizes(db.session.get(SamplePlan, stored.id))
@@ -111,46 +165,92 @@ def test_a_saved_plan_gives_per_unit_margins_and_drives_a_draw(survey):
         for urban in ("urban", "rural"):
             lines += [f"{province}{urban}{i},{province},{urban},{unit},Person {i}" for i in range(30)]
     frame = ("\n".join(lines) + "\n").encode()
-    drawn = draw_invitations(survey.invited, frame, "list.csv", strata=["province", "urban"], unit="unit",
-                             sizes=sizes, method="srs", size=None, seed=3, actor=None)
+    drawn = draw_invitations(
+        survey.invited,
+        frame,
+        "list.csv",
+        strata=["province", "urban"],
+        unit="unit",
+        sizes=sizes,
+        method="srs",
+        size=None,
+        seed=3,
+        actor=None,
+    )
     db.session.commit()
     assert len(drawn.issued) == 40
     invitations = db.session.scalars(select(Invitation).where(Invitation.fieldwork_id == survey.invited.id)).all()
     urban_first = [i for i in invitations if i.stratum == "01 × urban"]
     assert len(urban_first) == 6 and urban_first[0].inclusion_probability == pytest.approx(6 / 30)
-    again = draw_invitations(survey.invited, frame, "list.csv", strata=["province", "urban"], unit="unit",
-                             sizes=sizes, method="srs", size=None, seed=3, actor=None)
+    again = draw_invitations(
+        survey.invited,
+        frame,
+        "list.csv",
+        strata=["province", "urban"],
+        unit="unit",
+        sizes=sizes,
+        method="srs",
+        size=None,
+        seed=3,
+        actor=None,
+    )
     assert again.selected["id"].tolist() == drawn.selected["id"].tolist()
 
 
 def test_a_plan_asking_more_than_a_list_holds_names_the_stratum(survey):
     frame = f"province,urban,unit\n01,urban,{survey.units[0].code}\n".encode()
     with pytest.raises(SamplingError) as error:
-        draw_invitations(survey.invited, frame, "list.csv", strata=["province", "urban"], unit="unit",
-                         sizes={("01", "urban"): 3}, method="srs", size=None, seed=1, actor=None)
+        draw_invitations(
+            survey.invited,
+            frame,
+            "list.csv",
+            strata=["province", "urban"],
+            unit="unit",
+            sizes={("01", "urban"): 3},
+            method="srs",
+            size=None,
+            seed=1,
+            actor=None,
+        )
     assert error.value.code == "size_exceeds_stratum" and error.value.params["stratum"] == ("01", "urban")
 
 
 Z95 = 1.959963984540054
 
 
-@pytest.mark.parametrize("strata, count", [
-    (["size"], "population"),  # the business questionnaire's firm size
-    (["province", "size"], "population"),
-    (["population"], "count"),
-    (["province"], "size"),
-    (["group", "n"], "share"),
-    (["stratum", "unit"], "allocation"),
-    (["margin_of_error", "expected_respondents"], "population"),
-    (["plan_size", "size"], "population"),
-])
+@pytest.mark.parametrize(
+    "strata, count",
+    [
+        (["size"], "population"),  # the business questionnaire's firm size
+        (["province", "size"], "population"),
+        (["population"], "count"),
+        (["province"], "size"),
+        (["group", "n"], "share"),
+        (["stratum", "unit"], "allocation"),
+        (["margin_of_error", "expected_respondents"], "population"),
+        (["plan_size", "size"], "population"),
+    ],
+)
 def test_frame_columns_never_collide_with_the_plans_figures(app, strata, count):
     """Whatever the frame's columns are called, the plan keeps them apart from the figures it computes."""
     rows = ["a,100", "c,300", "b,600"] if len(strata) == 1 else ["a,x,100", "a,y,300", "b,x,600"]
     frame = ",".join(strata + [count]) + "\n" + "\n".join(rows) + "\n"
     unit = strata[0]
-    plan = sample_plan(frame.encode(), "frame.csv", strata, count, "proportional", total=100, margin=None,
-                       power=0.5, minimum=0, maximum=None, deff=1.0, response_rate=1.0, unit=unit)
+    plan = sample_plan(
+        frame.encode(),
+        "frame.csv",
+        strata,
+        count,
+        "proportional",
+        total=100,
+        margin=None,
+        power=0.5,
+        minimum=0,
+        maximum=None,
+        deff=1.0,
+        response_rate=1.0,
+        unit=unit,
+    )
     stored = save_plan(plan, "Firms 2023", frame.encode(), "frame.csv", actor=None)
     db.session.commit()
     again = stored_plan(db.session.get(SamplePlan, stored.id))
@@ -161,7 +261,8 @@ def test_frame_columns_never_collide_with_the_plans_figures(app, strata, count):
         assert shown.strata["population"].tolist() == [100, 300, 600]
         assert shown.strata["size"].tolist() == [10, 30, 60]
         assert shown.strata["margin_of_error"].tolist() == pytest.approx(
-            [Z95 * math.sqrt(0.225 / n) for n in (10, 30, 60)])
+            [Z95 * math.sqrt(0.225 / n) for n in (10, 30, 60)]
+        )
         assert shown.strata["expected_respondents"].tolist() == [10, 30, 60]
         assert shown.total == 100
     sizes = plan_sizes(db.session.get(SamplePlan, stored.id))
@@ -175,18 +276,37 @@ def test_frame_columns_never_collide_with_the_plans_figures(app, strata, count):
             assert shown.units.loc["a", "size"] == 40 and shown.units.loc["b", "population"] == 600
             assert shown.units.loc["a", "margin_of_error"] == pytest.approx(Z95 * 0.075)
     table = again.table()
-    assert list(table.columns[:len(strata)]) == strata and len(set(table.columns)) == len(table.columns)
+    assert list(table.columns[: len(strata)]) == strata and len(set(table.columns)) == len(table.columns)
     assert table.iloc[:, len(strata) + 1].tolist() == [10, 30, 60]  # the sizes, under a name of their own
 
 
 def test_a_legacy_plan_with_its_values_beside_the_figures_still_reads(app):
-    legacy = SamplePlan(name="old", frame_name="f.csv", frame_hash="0" * 64, total=50,
-                        parameters={"strata": ["province", "urban"], "unit": "province"},
-                        strata=[{"province": "01", "urban": "urban", "population": 100, "size": 20,
-                                 "margin_of_error": 0.2, "expected_respondents": 12.0},
-                                {"province": "01", "urban": "rural", "population": 300, "size": 30,
-                                 "margin_of_error": None, "expected_respondents": 18.0}],
-                        units=[{"province": "01", "population": 400, "size": 50, "margin_of_error": 0.1}])
+    legacy = SamplePlan(
+        name="old",
+        frame_name="f.csv",
+        frame_hash="0" * 64,
+        total=50,
+        parameters={"strata": ["province", "urban"], "unit": "province"},
+        strata=[
+            {
+                "province": "01",
+                "urban": "urban",
+                "population": 100,
+                "size": 20,
+                "margin_of_error": 0.2,
+                "expected_respondents": 12.0,
+            },
+            {
+                "province": "01",
+                "urban": "rural",
+                "population": 300,
+                "size": 30,
+                "margin_of_error": None,
+                "expected_respondents": 18.0,
+            },
+        ],
+        units=[{"province": "01", "population": 400, "size": 50, "margin_of_error": 0.1}],
+    )
     db.session.add(legacy)
     db.session.commit()
     plan = stored_plan(legacy)
@@ -196,11 +316,25 @@ def test_a_legacy_plan_with_its_values_beside_the_figures_still_reads(app):
 
 
 def test_a_frame_stratified_on_some_of_its_columns_is_planned_on_their_sums():
-    frame = (b"province,urban,sex,population\n01,urban,female,1200\n01,urban,male,1100\n01,rural,female,3000\n"
-             b"01,rural,male,2900\n02,urban,female,70\n02,urban,male,65\n02,rural,female,400\n02,rural,male,380\n")
-    plan = sample_plan(frame, "frame.csv", ["province", "urban"], "population", "proportional", total=910,
-                       margin=None, power=0.5, minimum=0, maximum=None, deff=1.0, response_rate=1.0,
-                       unit="province")
+    frame = (
+        b"province,urban,sex,population\n01,urban,female,1200\n01,urban,male,1100\n01,rural,female,3000\n"
+        b"01,rural,male,2900\n02,urban,female,70\n02,urban,male,65\n02,rural,female,400\n02,rural,male,380\n"
+    )
+    plan = sample_plan(
+        frame,
+        "frame.csv",
+        ["province", "urban"],
+        "population",
+        "proportional",
+        total=910,
+        margin=None,
+        power=0.5,
+        minimum=0,
+        maximum=None,
+        deff=1.0,
+        response_rate=1.0,
+        unit="province",
+    )
     # strata 2,300, 5,900, 135, 780 of 9,115: × 910 / 9,115 = 229.6, 589.0, 13.5, 77.9 → 230, 589, 13, 78
     assert plan.strata["population"].tolist() == [2300, 5900, 135, 780]
     assert plan.strata["size"].tolist() == [230, 589, 13, 78]
@@ -208,15 +342,39 @@ def test_a_frame_stratified_on_some_of_its_columns_is_planned_on_their_sums():
 
 
 def test_neyman_allocation_from_the_frames_expected_proportions():
-    frame = (b"province,sex,population,aware\n01,female,100,0.2\n01,male,300,0.6\n02,female,400,0.1\n"
-             b"02,male,400,0.1\n")
-    plan = sample_plan(frame, "frame.csv", ["province"], "population", "neyman", total=130, margin=None,
-                       power=0.5, minimum=0, maximum=None, deff=1.0, response_rate=1.0, sd_column="aware",
-                       sd_kind="proportion")
+    frame = b"province,sex,population,aware\n01,female,100,0.2\n01,male,300,0.6\n02,female,400,0.1\n02,male,400,0.1\n"
+    plan = sample_plan(
+        frame,
+        "frame.csv",
+        ["province"],
+        "population",
+        "neyman",
+        total=130,
+        margin=None,
+        power=0.5,
+        minimum=0,
+        maximum=None,
+        deff=1.0,
+        response_rate=1.0,
+        sd_column="aware",
+        sd_kind="proportion",
+    )
     # S = 0.5 (P = 200 / 400) and 0.3: N S = 200 and 240, so 130 × 200 / 440 = 59.09 and 70.91 → 59, 71
     assert plan.strata["size"].tolist() == [59, 71]
     assert plan.parameters["sd_column"] == "aware" and plan.parameters["sd_kind"] == "proportion"
     with pytest.raises(SamplingError) as error:
-        sample_plan(frame, "frame.csv", ["province"], "population", "neyman", total=130, margin=None, power=0.5,
-                    minimum=0, maximum=None, deff=1.0, response_rate=1.0)
+        sample_plan(
+            frame,
+            "frame.csv",
+            ["province"],
+            "population",
+            "neyman",
+            total=130,
+            margin=None,
+            power=0.5,
+            minimum=0,
+            maximum=None,
+            deff=1.0,
+            response_rate=1.0,
+        )
     assert error.value.code == "missing_sd"

@@ -1,4 +1,5 @@
 """The sample plan page: a frame in, a plan out, errors naming the row."""
+
 import csv
 import io
 import re
@@ -6,14 +7,26 @@ from html.parser import HTMLParser
 
 from tests.conftest import csrf_token
 
-FRAME = ("province,urban,population\n01,urban,4000300\n01,rural,4093600\n02,urban,137200\n02,rural,720900\n"
-         "=cmd,urban,1000\n")
+FRAME = (
+    "province,urban,population\n01,urban,4000300\n01,rural,4093600\n02,urban,137200\n02,rural,720900\n=cmd,urban,1000\n"
+)
 
 
 def _post(client, content: bytes, **fields):
-    data = {"csrf_token": csrf_token(client, "/sampling/plan"), "file": (io.BytesIO(content), "frame.csv"),
-            "strata": "province, urban", "count": "population", "method": "proportional", "total": "1000",
-            "power": "0.5", "minimum": "0", "deff": "1", "response_rate": "1", "unit": "", "action": "show"}
+    data = {
+        "csrf_token": csrf_token(client, "/sampling/plan"),
+        "file": (io.BytesIO(content), "frame.csv"),
+        "strata": "province, urban",
+        "count": "population",
+        "method": "proportional",
+        "total": "1000",
+        "power": "0.5",
+        "minimum": "0",
+        "deff": "1",
+        "response_rate": "1",
+        "unit": "",
+        "action": "show",
+    }
     data.update(fields)
     return client.post("/sampling/plan", data=data, content_type="multipart/form-data")
 
@@ -48,8 +61,9 @@ def test_precision_method_needs_a_margin(client, create_user, login):
     login(create_user("sample_designer"))
     response = _post(client, FRAME.encode(), method="precision", total="")
     assert response.status_code == 400
-    response = _post(client, FRAME.encode(), method="precision", total="", margin="0.05", deff="1.5",
-                     response_rate="0.6")
+    response = _post(
+        client, FRAME.encode(), method="precision", total="", margin="0.05", deff="1.5", response_rate="0.6"
+    )
     assert response.status_code == 200
 
 
@@ -78,9 +92,14 @@ def _save_plan(survey, sizes):
     from survey_app.extensions import db
     from survey_app.models import SamplePlan
 
-    plan = SamplePlan(name="p", frame_name="f.csv", frame_hash="0" * 64, total=sum(sizes.values()),
-                      parameters={"strata": ["urban"]},
-                      strata=[{"urban": urban, "population": 100, "size": size} for urban, size in sizes.items()])
+    plan = SamplePlan(
+        name="p",
+        frame_name="f.csv",
+        frame_hash="0" * 64,
+        total=sum(sizes.values()),
+        parameters={"strata": ["urban"]},
+        strata=[{"urban": urban, "population": 100, "size": size} for urban, size in sizes.items()],
+    )
     db.session.add(plan)
     db.session.commit()
     return plan
@@ -96,13 +115,23 @@ def test_drawing_invitees_gives_their_links_and_a_shortfall_stores_nothing(clien
     plan = _save_plan(survey, {"urban": 2, "rural": 3})
     unit = survey.units[0].code
     frame = "id,urban,unit,name,email\n" + "".join(
-        f"{i},{'urban' if i % 2 else 'rural'},{unit},Người {i},p{i}@example.vn\n" for i in range(10))
+        f"{i},{'urban' if i % 2 else 'rural'},{unit},Người {i},p{i}@example.vn\n" for i in range(10)
+    )
     path = "/fieldwork/invited/draw"
 
     def draw(content):
-        return client.post(path, data={"csrf_token": csrf_token(client, path), "plan_id": str(plan.id),
-                                       "file": (io.BytesIO(content.encode()), "list.csv"), "unit": "unit",
-                                       "method": "srs", "seed": "7"}, content_type="multipart/form-data")
+        return client.post(
+            path,
+            data={
+                "csrf_token": csrf_token(client, path),
+                "plan_id": str(plan.id),
+                "file": (io.BytesIO(content.encode()), "list.csv"),
+                "unit": "unit",
+                "method": "srs",
+                "seed": "7",
+            },
+            content_type="multipart/form-data",
+        )
 
     response = draw(frame)
     assert response.status_code == 200 and response.mimetype == "text/csv"
@@ -127,29 +156,49 @@ def test_weighting_page_runs_and_shows_diagnostics_histogram_and_estimates(clien
     from tests.conftest import CITIZEN_ANSWERS
 
     first, second = survey.units[0], survey.units[1]
-    for index, (unit, sex, aware) in enumerate([(first, "female", "yes"), (first, "male", "no"),
-                                                (first, "male", "no"), (second, "female", "yes"),
-                                                (second, "male", "yes")]):
-        collection.submit(survey.invited, unit, CITIZEN_ANSWERS | {"sex": sex, "q_aw3": aware}, f"s{index}",
-                          source="api")
+    for index, (unit, sex, aware) in enumerate(
+        [
+            (first, "female", "yes"),
+            (first, "male", "no"),
+            (first, "male", "no"),
+            (second, "female", "yes"),
+            (second, "male", "yes"),
+        ]
+    ):
+        collection.submit(
+            survey.invited, unit, CITIZEN_ANSWERS | {"sex": sex, "q_aw3": aware}, f"s{index}", source="api"
+        )
     db.session.commit()
     login(create_user("scoring_officer"))
     path = "/fieldwork/invited/weighting"
     assert "sex: Giới tính" in client.get(path).get_data(as_text=True)
 
     def run(population):
-        return client.post(path, data={"csrf_token": csrf_token(client, path), "margins": ["sex"],
-                                       "method": "rake", "count": "population", "lower": "", "upper": "",
-                                       "file": (io.BytesIO(population.encode()), "population.csv")},
-                           content_type="multipart/form-data")
+        return client.post(
+            path,
+            data={
+                "csrf_token": csrf_token(client, path),
+                "margins": ["sex"],
+                "method": "rake",
+                "count": "population",
+                "lower": "",
+                "upper": "",
+                "file": (io.BytesIO(population.encode()), "population.csv"),
+            },
+            content_type="multipart/form-data",
+        )
 
-    bad = run(f"unit,sex,population\n{first.code},female,10\n{first.code},male,10\n{second.code},female,5\n"
-              f"{second.code},male,5\n{survey.units[2].code},female,3\n")
+    bad = run(
+        f"unit,sex,population\n{first.code},female,10\n{first.code},male,10\n{second.code},female,5\n"
+        f"{second.code},male,5\n{survey.units[2].code},female,3\n"
+    )
     assert bad.status_code == 400
     assert f"{survey.units[2].code} × female" in bad.get_data(as_text=True)
     assert db.session.scalar(select(func.count(WeightingRun.id))) == 0
-    response = run(f"unit,sex,population\n{first.code},female,600\n{first.code},male,400\n{second.code},female,5\n"
-                   f"{second.code},male,5\n")
+    response = run(
+        f"unit,sex,population\n{first.code},female,600\n{first.code},male,400\n{second.code},female,5\n"
+        f"{second.code},male,5\n"
+    )
     assert response.status_code == 302
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "<rect class=\"fill\"" in page and "AW.3" in page
@@ -197,8 +246,11 @@ def test_the_forms_defaults_plan_the_shipped_frame(client, create_user, login):
     assert '<option value="neyman">' in page
     defaults = _FormDefaults()
     defaults.feed(page)
-    data = defaults.values | {"file": (io.BytesIO(_shipped_frame()), "population-citizens-2023.csv"),
-                              "name": "Người dân 2023", "action": "save"}
+    data = defaults.values | {
+        "file": (io.BytesIO(_shipped_frame()), "population-citizens-2023.csv"),
+        "name": "Người dân 2023",
+        "action": "save",
+    }
     response = client.post("/sampling/plan", data=data, content_type="multipart/form-data")
     assert response.status_code == 302
     stored = db.session.scalar(select(SamplePlan))
@@ -215,13 +267,15 @@ def test_the_forms_defaults_plan_the_shipped_frame(client, create_user, login):
 def test_a_frame_stratified_by_size_saves_and_shows_its_numbers(client, create_user, login):
     frame = b"size,sector,population\nsmall,industry,100\nsmall,services,300\nlarge,industry,600\n"
     login(create_user("sample_designer"))
-    response = _post(client, frame, strata="size, sector", total="100", unit="size", name="Doanh nghiệp",
-                     action="save")
+    response = _post(client, frame, strata="size, sector", total="100", unit="size", name="Doanh nghiệp", action="save")
     assert response.status_code == 302
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     # 100, 300, 600 of 1,000 → 10, 30, 60; unit small: 400 and 40 (codes shown as words)
-    assert re.search(r"<td>Nhỏ</td><td>Công nghiệp và xây dựng</td>\s*<td class=\"num\">100</td>"
-                     r"<td class=\"num\">10</td>", page)
+    assert re.search(
+        r"<td>Nhỏ</td><td>Công nghiệp và xây dựng</td>\s*<td class=\"num\">100</td>"
+        r"<td class=\"num\">10</td>",
+        page,
+    )
     assert re.search(r"<td>Nhỏ</td><td class=\"num\">400</td><td class=\"num\">40</td>", page)
     download = client.get(response.headers["Location"] + ".csv").get_data(as_text=True).lstrip("\ufeff")
     assert download.splitlines()[0] == "size,sector,population,plan_size,margin_of_error,expected_respondents"
@@ -229,8 +283,10 @@ def test_a_frame_stratified_by_size_saves_and_shows_its_numbers(client, create_u
 
 
 def test_a_frame_with_more_columns_than_strata_is_added_up(client, create_user, login):
-    frame = (b"province,urban,sex,population\n01,urban,female,1200\n01,urban,male,1100\n01,rural,female,3000\n"
-             b"01,rural,male,2900\n")
+    frame = (
+        b"province,urban,sex,population\n01,urban,female,1200\n01,urban,male,1100\n01,rural,female,3000\n"
+        b"01,rural,male,2900\n"
+    )
     login(create_user("sample_designer"))
     response = _post(client, frame, total="82")
     assert response.status_code == 200
@@ -246,8 +302,10 @@ def test_neyman_allocation_is_offered_with_the_column_it_needs(client, create_us
     client.get("/language/en")  # the new messages are in the catalogues once they are merged
     missing = _post(client, frame, method="neyman", total="50")
     assert missing.status_code == 400
-    assert ("Neyman allocation needs the column of each stratum's standard deviation or expected proportion."
-            in missing.get_data(as_text=True))
+    assert (
+        "Neyman allocation needs the column of each stratum's standard deviation or expected proportion."
+        in missing.get_data(as_text=True)
+    )
     response = _post(client, frame, method="neyman", total="50", sd_column="aware", sd_kind="proportion")
     assert response.status_code == 200
     # N S = 100 × 0.5 and 400 × 0.3: 50 and 120 of 170; × 50 → 14.7 and 35.3 → 15 and 35
@@ -256,13 +314,13 @@ def test_neyman_allocation_is_offered_with_the_column_it_needs(client, create_us
     assert '<td class="num">400</td><td class="num">35</td>' in page
     bad = _post(client, frame.replace(b"0.1", b"abc"), method="neyman", total="50", sd_column="aware")
     assert bad.status_code == 400 and "Row 3 has an invalid value “abc” in column “aware”." in bad.get_data(
-        as_text=True)
+        as_text=True
+    )
 
 
 def test_margins_show_one_decimal_in_the_visitors_notation_and_codes_as_words(client, create_user, login):
     login(create_user("sample_designer"))
-    response = _post(client, b"province,urban,population\n01,urban,1000\n01,rural,3000\n", total="400",
-                     unit="province")
+    response = _post(client, b"province,urban,population\n01,urban,1000\n01,rural,3000\n", total="400", unit="province")
     page = response.get_data(as_text=True)
     # urban: 1.96 sqrt(0.25 × 0.9 / 100) = 9.297%; rural 1.96 sqrt(0.25 × 0.9 / 300) = 5.368%; the province:
     # 1.96 sqrt(0.25² × 0.225 / 100 + 0.75² × 0.225 / 300) = 4.648%
@@ -270,8 +328,9 @@ def test_margins_show_one_decimal_in_the_visitors_notation_and_codes_as_words(cl
     assert not re.search(r"± \d+,\d\d", page)
     assert "<td>Nông thôn</td>" in page and "<td>rural</td>" not in page
     client.get("/language/en")
-    assert "± 9.3%" in _post(client, b"province,urban,population\n01,urban,1000\n01,rural,3000\n",
-                             total="400").get_data(as_text=True)
+    assert "± 9.3%" in _post(
+        client, b"province,urban,population\n01,urban,1000\n01,rural,3000\n", total="400"
+    ).get_data(as_text=True)
 
 
 #: an upper bound of a character's width in the chart, in ems (DejaVu Sans's digits: 0.64), and its font size
@@ -296,13 +355,34 @@ def test_the_weight_histograms_labels_never_overlap(client, create_user, login, 
     from survey_app.services.sampling import HISTOGRAM_EDGES
 
     counts = [0, 12, 345, 1234, 2345, 678, 90, 12, 3, 1]
-    histogram = [{"low": low, "high": None if high == float("inf") else high, "count": count}
-                 for low, high, count in zip(HISTOGRAM_EDGES[:-1], HISTOGRAM_EDGES[1:], counts)]
-    overall = {"n": sum(counts), "total": 1e6, "minimum": 0.1, "maximum": 9.5, "ratio": 95.0, "effective_n": 3000.5,
-               "deff_weighting": 1.57, "iterations": 7, "converged": True}
-    run = WeightingRun(fieldwork_id=survey.invited.id, method="rake", margins=["sex"], lower=None, upper=None,
-                       population_name="p.csv", population_hash="0" * 64, histogram=histogram, weights={},
-                       estimates=[], diagnostics={"overall": overall, "units": {}})
+    histogram = [
+        {"low": low, "high": None if high == float("inf") else high, "count": count}
+        for low, high, count in zip(HISTOGRAM_EDGES[:-1], HISTOGRAM_EDGES[1:], counts)
+    ]
+    overall = {
+        "n": sum(counts),
+        "total": 1e6,
+        "minimum": 0.1,
+        "maximum": 9.5,
+        "ratio": 95.0,
+        "effective_n": 3000.5,
+        "deff_weighting": 1.57,
+        "iterations": 7,
+        "converged": True,
+    }
+    run = WeightingRun(
+        fieldwork_id=survey.invited.id,
+        method="rake",
+        margins=["sex"],
+        lower=None,
+        upper=None,
+        population_name="p.csv",
+        population_hash="0" * 64,
+        histogram=histogram,
+        weights={},
+        estimates=[],
+        diagnostics={"overall": overall, "units": {}},
+    )
     db.session.add(run)
     db.session.commit()
     login(create_user("scoring_officer"))
@@ -312,7 +392,7 @@ def test_the_weight_histograms_labels_never_overlap(client, create_user, login, 
     labels = [box[3] for box in boxes]
     assert "0,25–0,5" in labels and "≥ 5" in labels and "2.345" in labels  # the visitor's notation
     for index, first in enumerate(boxes):
-        for second in boxes[index + 1:]:
+        for second in boxes[index + 1 :]:
             same_line = abs(first[2] - second[2]) < FONT
             assert not (same_line and first[0] < second[1] and second[0] < first[1]), (first, second)
     view_box = [float(v) for v in re.search(r'viewBox="([^"]+)"', svg).group(1).split()]

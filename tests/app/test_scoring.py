@@ -1,5 +1,6 @@
 """Scoring a round in the service: self-assessment by file and form, appraisal, cyberspace, runs with their
 snapshot, exclusions and Tuyên Quang's rules, rankings and explanations; numbers computed by hand."""
+
 import io
 
 import pandas as pd
@@ -32,8 +33,9 @@ def _csv(rows) -> bytes:
 def scored(survey):
     """A 2023 province round on the demo framework over the 63 provinces, the open-link fieldwork part of it."""
     unit_list = units.load_shipped_unit_lists()["provinces-2019"]
-    evaluation = rounds.create_round("province-2023", 2023, "DTI 2023", "DTI 2023", survey.framework, unit_list,
-                                     actor=None)
+    evaluation = rounds.create_round(
+        "province-2023", 2023, "DTI 2023", "DTI 2023", survey.framework, unit_list, actor=None
+    )
     survey.open.round_id = evaluation.id
     db.session.commit()
     return evaluation
@@ -53,29 +55,35 @@ def _run_keeping_proposed(evaluation, excluded=(), **options):
 
 
 def test_a_file_with_a_bad_row_stores_nothing_and_reports_every_row(scored):
-    rows = SELF_ASSESSED + [{"Mã đơn vị": "01", "Mã tiêu chí": "AW.3", "Giá trị": "1", "Minh chứng": "x"},
-                            {"Mã đơn vị": "99", "Mã tiêu chí": "AW.1", "Giá trị": "1", "Minh chứng": "x"},
-                            {"Mã đơn vị": "02", "Mã tiêu chí": "HR.1", "Giá trị": "75"}]
+    rows = SELF_ASSESSED + [
+        {"Mã đơn vị": "01", "Mã tiêu chí": "AW.3", "Giá trị": "1", "Minh chứng": "x"},
+        {"Mã đơn vị": "99", "Mã tiêu chí": "AW.1", "Giá trị": "1", "Minh chứng": "x"},
+        {"Mã đơn vị": "02", "Mã tiêu chí": "HR.1", "Giá trị": "75"},
+    ]
     report = scoring.import_self_assessment(scored, _csv(rows), "data.csv", actor=None)
     assert report.stored == 0
-    assert [(r.line, r.code) for r in report.rejected] == [(9, "not_self_assessed"), (10, "unknown_unit"),
-                                                           (11, "no_evidence")]
+    assert [(r.line, r.code) for r in report.rejected] == [
+        (9, "not_self_assessed"),
+        (10, "unknown_unit"),
+        (11, "no_evidence"),
+    ]
     assert db.session.scalar(select(func.count(SelfAssessment.id))) == 0
     with pytest.raises(ServiceError) as caught:
         scoring.import_self_assessment(scored, b"\xff\xfe\x00garbage", "data.csv", actor=None)
-    assert caught.value.code == "unreadable_file"
+    assert (caught.value.code, caught.value.params) == ("not_utf8", {"row": 1})  # UTF-16, as Excel saves "Unicode text"
 
 
 def test_a_run_merges_self_assessment_appraisal_and_survey_into_hand_computed_scores(scored, survey):
     _load(scored)
-    hanoi, ha_giang = survey.units[0], survey.units[1]
+    hanoi = survey.units[0]
     # two citizens of Hà Nội, one aware of the programme (AW.3, share yes × 40 = 20)
     collection.set_quotas(survey.open, f"unit,urban,sex,target\n{hanoi.code},rural,female,10\n".encode(), actor=None)
     collection.submit(survey.open, hanoi, CITIZEN_ANSWERS, "s1", source="api")
     collection.submit(survey.open, hanoi, CITIZEN_ANSWERS | {"q_aw3": "no"}, "s2", source="api")
     # the officer corrects Hà Nội's INFRA.1 from 32 to 20
-    infra = db.session.scalar(select(SelfAssessment).where(SelfAssessment.unit_id == hanoi.id,
-                                                           SelfAssessment.criterion == "INFRA.1"))
+    infra = db.session.scalar(
+        select(SelfAssessment).where(SelfAssessment.unit_id == hanoi.id, SelfAssessment.criterion == "INFRA.1")
+    )
     with pytest.raises(ServiceError) as caught:
         scoring.appraise(infra, 20, "", actor=_officer())
     assert caught.value.code == "reason_required"
@@ -101,10 +109,15 @@ def test_a_run_merges_self_assessment_appraisal_and_survey_into_hand_computed_sc
     assert len(table) == 63 and table.loc[0, "unit"] == "01" and table.loc[1, "unit"] == "02"
     # the 61 provinces with nothing share third place
     assert set(table.loc[2:, "rank"]) == {3}
-    assert run.versions["survey"]["sources"] == [{"fieldwork": "open", "weighting_run": None, "weighted": False,
-                                                  "responses": 2}]
+    assert run.versions["survey"]["sources"] == [
+        {"fieldwork": "open", "weighting_run": None, "weighted": False, "responses": 2}
+    ]
     events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "scoring.appraise")).all()
-    assert len(events) == 1 and events[0].new_value["self_assessed"] == 32 and events[0].new_value["appraised_points"] == 20
+    assert (
+        len(events) == 1
+        and events[0].new_value["self_assessed"] == 32
+        and events[0].new_value["appraised_points"] == 20
+    )
 
 
 def test_a_normalised_run_with_its_rank_intervals_and_sensitivity(scored, survey):
@@ -147,8 +160,9 @@ def _officer():
     if user is None:
         from survey_app.services import accounts
 
-        user = accounts.create_user("officer@example.vn", "Cán bộ chấm điểm", "scoring_officer",
-                                    "correct horse battery staple")
+        user = accounts.create_user(
+            "officer@example.vn", "Cán bộ chấm điểm", "scoring_officer", "correct horse battery staple"
+        )
         db.session.flush()
     return user
 
@@ -162,8 +176,9 @@ def test_exclusions_and_tuyen_quang_rules_and_a_rerun_gives_the_same_numbers(sco
     run = scoring.run_scoring(scored, excluded=["SEC.2"], note="dưới 50% đơn vị", actor=None)
     assert run.index["02"] == pytest.approx(0.04)
     # Cao Bằng (04) has no subordinate units: on INFRA.1 it gets the best peer's 40
-    ruled = scoring.run_scoring(scored, excluded=[], rules={"peer_maximum": {"units": ["04"], "criteria": ["INFRA.1"]}},
-                                actor=None)
+    ruled = scoring.run_scoring(
+        scored, excluded=[], rules={"peer_maximum": {"units": ["04"], "criteria": ["INFRA.1"]}}, actor=None
+    )
     assert ruled.index["04"] == pytest.approx(0.04) and ruled.number == run.number + 1
     explained = {n["code"]: n for n in scoring.explanation(ruled, "04")["nodes"]}
     assert explained["INFRA.1"]["source"] == "peer_maximum" and explained["INFRA.1"]["rule"] == "peer_maximum"
@@ -187,8 +202,12 @@ def test_a_value_entered_in_the_form_is_checked_and_replaces_the_file_value(scor
 
 
 def test_cyberspace_file_all_or_nothing(scored):
-    bad = scoring.import_cyberspace(scored, _csv([{"unit": "01", "node": "AW", "value": "0.7"},
-                                                  {"unit": "01", "node": "AW.1", "value": "0.7"}]), "c.csv", actor=None)
+    bad = scoring.import_cyberspace(
+        scored,
+        _csv([{"unit": "01", "node": "AW", "value": "0.7"}, {"unit": "01", "node": "AW.1", "value": "0.7"}]),
+        "c.csv",
+        actor=None,
+    )
     assert bad.stored == 0 and [(r.line, r.code) for r in bad.rejected] == [(3, "unknown_node")]
     good = scoring.import_cyberspace(scored, _csv([{"unit": "01", "node": "AW", "value": "70%"}]), "c.csv", actor=None)
     assert good.stored == 1 and scoring.cyberspace_values(scored)[0].value == pytest.approx(0.7)
@@ -196,11 +215,14 @@ def test_cyberspace_file_all_or_nothing(scored):
 
 # --- the web pages --------------------------------------------------------------------------------------
 
+
 def _upload(client, path, content: bytes, prefix="self", filename="data.csv", **fields):
     token = csrf_token(client, "/scoring/province-2023")
-    return client.post(path, content_type="multipart/form-data",
-                       data={f"{prefix}-csrf_token": token, f"{prefix}-file": (io.BytesIO(content), filename),
-                             **fields})
+    return client.post(
+        path,
+        content_type="multipart/form-data",
+        data={f"{prefix}-csrf_token": token, f"{prefix}-file": (io.BytesIO(content), filename), **fields},
+    )
 
 
 def test_officers_score_a_round_on_the_web_from_upload_to_explanation(scored, client, create_user, login):
@@ -219,17 +241,28 @@ def test_officers_score_a_round_on_the_web_from_upload_to_explanation(scored, cl
     unit_page = client.get("/scoring/province-2023/units/02").get_data(as_text=True)
     assert "=HYPERLINK(&#34;http://x&#34;)" in unit_page or "=HYPERLINK(&quot;http://x&quot;)" in unit_page
     # the officer corrects Hà Giang's INFRA.1 (40) to 30
-    row = db.session.scalar(select(SelfAssessment).join(SelfAssessment.unit).where(
-        SelfAssessment.criterion == "INFRA.1", SelfAssessment.unit.has(code="02")))
+    row = db.session.scalar(
+        select(SelfAssessment)
+        .join(SelfAssessment.unit)
+        .where(SelfAssessment.criterion == "INFRA.1", SelfAssessment.unit.has(code="02"))
+    )
     token = csrf_token(client, "/scoring/province-2023/units/02")
-    refused = client.post(f"/scoring/assessments/{row.id}/appraise", data={"csrf_token": token, "points": "30"},
-                          follow_redirects=True)
+    refused = client.post(
+        f"/scoring/assessments/{row.id}/appraise", data={"csrf_token": token, "points": "30"}, follow_redirects=True
+    )
     assert "Hãy nêu lý do." in refused.get_data(as_text=True)
-    client.post(f"/scoring/assessments/{row.id}/appraise",
-                data={"csrf_token": token, "points": "30", "reason": "Thiếu minh chứng quý IV"})
-    response = client.post("/scoring/province-2023/runs",
-                           data={"csrf_token": csrf_token(client, "/scoring/province-2023"), "excluded": ["SEC.2"],
-                                 "note": "SEC.2: dưới 50% đơn vị"})
+    client.post(
+        f"/scoring/assessments/{row.id}/appraise",
+        data={"csrf_token": token, "points": "30", "reason": "Thiếu minh chứng quý IV"},
+    )
+    response = client.post(
+        "/scoring/province-2023/runs",
+        data={
+            "csrf_token": csrf_token(client, "/scoring/province-2023"),
+            "excluded": ["SEC.2"],
+            "note": "SEC.2: dưới 50% đơn vị",
+        },
+    )
     assert response.status_code == 302
     run_page = client.get(response.headers["Location"]).get_data(as_text=True)
     # Hà Nội: 30 + 30 + 30 + 32 = 122 → 0.1220; Hà Giang: 0 + 30 (appraised) + SEC.2 excluded = 30 → 0.0300
@@ -256,6 +289,7 @@ def test_viewers_see_scores_but_cannot_change_them(scored, client, create_user, 
 
 
 # --- publication ------------------------------------------------------------------------------------------
+
 
 def test_a_published_run_is_public_with_search_sort_scorecards_and_json(scored, survey, client, create_user, login):
     _load(scored)
@@ -321,10 +355,18 @@ def test_last_years_value_of_a_merged_unit_is_its_predecessors_average(scored, s
 
     _load(scored)
     scoring.publish(_run_keeping_proposed(scored), actor=None)
-    later, _ = frameworks.store_framework(replace(read_yaml(demo_framework_path()), code="province-2025", year=2025,
-                                                  last_year=None))
-    merged = rounds.create_round("province-2025", 2025, "DTI 2025", "DTI 2025", later,
-                                 units.load_shipped_unit_lists()["provinces-2025"], actor=None)
+    later, _ = frameworks.store_framework(
+        replace(read_yaml(demo_framework_path()), code="province-2025", year=2025, last_year=None)
+    )
+    merged = rounds.create_round(
+        "province-2025",
+        2025,
+        "DTI 2025",
+        "DTI 2025",
+        later,
+        units.load_shipped_unit_lists()["provinces-2025"],
+        actor=None,
+    )
     previous = scoring.previous_values(merged)
     new_unit = next(u for u in merged.unit_list.units if {p.code for p in u.predecessors} >= {"02"})
     olds = [p.code for p in new_unit.predecessors]
@@ -340,7 +382,9 @@ def test_last_years_value_of_a_merged_unit_is_its_predecessors_average(scored, s
     # Hà Giang's INFRA (40 of 100 points → .4) averaged with its partners' 0
     assert row["previous_values"]["INFRA"] == pytest.approx(0.4 / len(olds))
     # Hà Giang was second in 2023 (0.08), its partners shared third
-    assert {old["unit"]: old["rank"] for old in row["predecessors"]} == {code: 2 if code == "02" else 3 for code in olds}
+    assert {old["unit"]: old["rank"] for old in row["predecessors"]} == {
+        code: 2 if code == "02" else 3 for code in olds
+    }
     # a unit that kept its borders is not a merger
     assert all(len(entry["predecessors"]) >= 2 for entry in series.values())
     db.session.commit()
@@ -348,8 +392,9 @@ def test_last_years_value_of_a_merged_unit_is_its_predecessors_average(scored, s
     assert "Đơn vị hình thành do hợp nhất" in page and "Hà Giang" in page
 
 
-def test_published_pages_are_rendered_once_but_their_frame_and_later_targets_are_not_cached(app, runner, client,
-                                                                                          create_user, login):
+def test_published_pages_are_rendered_once_but_their_frame_and_later_targets_are_not_cached(
+    app, runner, client, create_user, login
+):
     """The public ranking's content is kept per published run; who is logged in, and strategic targets reported
     after publication, still show."""
     from survey_app.services import targets
@@ -385,9 +430,13 @@ def _publication_state(evaluation):
     from survey_app.models import ScoringRun
 
     db.session.expire_all()
-    return (evaluation.published_at, evaluation.status, evaluation.framework.frozen,
-            db.session.scalar(select(func.count(ScoringRun.id)).where(ScoringRun.published_at.is_not(None))),
-            db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "scoring.publish")))
+    return (
+        evaluation.published_at,
+        evaluation.status,
+        evaluation.framework.frozen,
+        db.session.scalar(select(func.count(ScoringRun.id)).where(ScoringRun.published_at.is_not(None))),
+        db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "scoring.publish")),
+    )
 
 
 def test_a_run_with_an_undecided_proposed_exclusion_is_not_published(scored, client, create_user, login):
@@ -399,7 +448,8 @@ def test_a_run_with_an_undecided_proposed_exclusion_is_not_published(scored, cli
     run = scoring.run_scoring(scored, excluded=["SEC.2"], actor=None)
     db.session.commit()
     assert [entry["decision"] for entry in scoring.exclusion_decisions(run)] == [
-        "excluded" if code == "SEC.2" else None for code in proposed]
+        "excluded" if code == "SEC.2" else None for code in proposed
+    ]
     with pytest.raises(ServiceError) as caught:
         scoring.publish(run, actor=None)
     assert caught.value.code == "exclusions_undecided"
@@ -417,8 +467,9 @@ def test_a_run_with_an_undecided_proposed_exclusion_is_not_published(scored, cli
     assert 'name="confirm"' not in page and "HR.2 (<strong" in page
     refused = client.post(path, data={"csrf_token": csrf_token(client, path), "confirm": "y"})
     assert refused.status_code == 400
-    assert ("Not published: no decision on the criteria proposed for exclusion AW.1, AW.2, AW.3"
-            in refused.get_data(as_text=True))
+    assert "Not published: no decision on the criteria proposed for exclusion AW.1, AW.2, AW.3" in refused.get_data(
+        as_text=True
+    )
     assert _publication_state(scored) == before and row_counts() == counts
     assert client.get("/results/province-2023").status_code == 404
 
@@ -471,9 +522,11 @@ def test_a_criterion_cannot_be_both_excluded_and_kept(scored, client, create_use
     client.get("/?lang=en")
     form = client.get("/scoring/province-2023").get_data(as_text=True)
     assert 'name="kept" type="checkbox" value="SEC.2"' in form or 'name="kept" value="SEC.2"' in form
-    response = client.post("/scoring/province-2023/runs", follow_redirects=True,
-                           data={"csrf_token": csrf_token(client, "/scoring/province-2023"), "excluded": ["SEC.2"],
-                                 "kept": ["SEC.2"]})
+    response = client.post(
+        "/scoring/province-2023/runs",
+        follow_redirects=True,
+        data={"csrf_token": csrf_token(client, "/scoring/province-2023"), "excluded": ["SEC.2"], "kept": ["SEC.2"]},
+    )
     assert "SEC.2 cannot be both excluded and kept." in response.get_data(as_text=True)
     assert scoring.runs(scored) == []
 
@@ -487,12 +540,30 @@ def test_a_scorecard_names_the_missing_survey_criteria_instead_of_calling_the_ra
     # Hà Giang reported AW.1 and INFRA.1 (SEC.2 is excluded): the other self-assessed criteria are missing too
     assert card["missing"] == [
         {"channel": "survey", "criteria": SURVEY_CRITERIA},
-        {"channel": "self_assessment", "criteria": ["AW.2", "INST.1", "INST.2", "INFRA.3", "HR.1", "SEC.1", "DG.1",
-                                                    "DG.2", "DG.5", "DE.3", "DS.3"]}]
+        {
+            "channel": "self_assessment",
+            "criteria": [
+                "AW.2",
+                "INST.1",
+                "INST.2",
+                "INFRA.3",
+                "HR.1",
+                "SEC.1",
+                "DG.1",
+                "DG.2",
+                "DG.5",
+                "DE.3",
+                "DS.3",
+            ],
+        },
+    ]
     assert not card["interval"]["noisy"]
     page = client.get("/results/province-2023/units/02?lang=en").get_data(as_text=True)
-    assert ("This unit has no data on these criteria, each scored 0: Sociological survey (" + ", ".join(SURVEY_CRITERIA)
-            + "); Self-assessment (AW.2, ") in page
+    assert (
+        "This unit has no data on these criteria, each scored 0: Sociological survey ("
+        + ", ".join(SURVEY_CRITERIA)
+        + "); Self-assessment (AW.2, "
+    ) in page
     assert "its rank is as computed" not in page
     report = _pdf_text(client.get("/results/province-2023/units/02.pdf?lang=en").data)
     assert "This unit has no data on these criteria" in report and "rank is as computed" not in report

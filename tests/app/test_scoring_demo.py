@@ -1,5 +1,6 @@
 """The demo as a new user meets it: its 2023 run excludes the criteria too few provinces have data for (the
 survey reached five of them), and its pages, exports and publication work for every demo account."""
+
 import io
 
 import pandas as pd
@@ -15,8 +16,9 @@ from tests.conftest import csrf_token
 
 def _logged_in(app, email, password):
     client = app.test_client()
-    response = client.post("/login", data={"email": email, "password": password,
-                                           "csrf_token": csrf_token(client, "/login")})
+    response = client.post(
+        "/login", data={"email": email, "password": password, "csrf_token": csrf_token(client, "/login")}
+    )
     assert response.status_code == 302, email
     return client
 
@@ -37,13 +39,16 @@ def test_the_demo_run_with_confirmed_exclusions_answers_every_role_and_publishes
         assert exported.status_code == 200, role
         table = pd.read_csv(io.BytesIO(exported.data), dtype={"unit": str})
         assert len(table) == 63 and dict(zip(table["unit"], table["index"])) == pytest.approx(run.index)
-        assert (table["index_low"] <= table["index"] + 1e-12).all() and (table["index"] <= table["index_high"] + 1e-12).all()
+        assert (table["index_low"] <= table["index"] + 1e-12).all() and (
+            table["index"] <= table["index_high"] + 1e-12
+        ).all()
         excel = client.get(f"{base}/ranking.xlsx")
         assert excel.status_code == 200, role
         assert len(pd.read_excel(io.BytesIO(excel.data))) == 63
         assert client.get(f"{base}/units/01").status_code == 200, role
-    assert scoring.exclusion_decisions(run) and all(entry["decision"] == "excluded"
-                                                    for entry in scoring.exclusion_decisions(run))
+    assert scoring.exclusion_decisions(run) and all(
+        entry["decision"] == "excluded" for entry in scoring.exclusion_decisions(run)
+    )
 
     # the scoring officer publishes it through the confirmation page
     email, _name, _role, password = DEMO_ACCOUNTS[2]
@@ -51,8 +56,9 @@ def test_the_demo_run_with_confirmed_exclusions_answers_every_role_and_publishes
     officer.get("/?lang=en")
     page = officer.get(f"{base}/publish").get_data(as_text=True)
     assert "<dt>Units ranked</dt><dd>63</dd>" in page and 'name="confirm"' in page
-    response = officer.post(f"{base}/publish", data={"csrf_token": csrf_token(officer, f"{base}/publish"),
-                                                     "confirm": "y"})
+    response = officer.post(
+        f"{base}/publish", data={"csrf_token": csrf_token(officer, f"{base}/publish"), "confirm": "y"}
+    )
     assert response.status_code == 302
     visitor = app.test_client()
     assert visitor.get(f"/results/{DEMO_ROUND}").status_code == 200

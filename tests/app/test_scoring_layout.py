@@ -1,5 +1,6 @@
 """The ranking tables in headless Chromium: on a phone the unit, its index and its rank show without scrolling
 sideways and the unit stays in view while the other columns scroll; at 1280 px no column is cut off."""
+
 from survey_app.extensions import db
 from survey_app.services import scoring
 from tests.app.test_scoring import _load, _run_keeping_proposed, scored  # noqa: F401 (fixture)

@@ -1,4 +1,5 @@
 """Strategic targets of Decision 483: the shipped indicators, quarterly values and progress, computed by hand."""
+
 import re
 from datetime import date
 
@@ -54,15 +55,23 @@ def test_a_second_value_replaces_the_first_and_the_audit_keeps_both(indicators):
     db.session.commit()
     assert first.id == again.id and again.value == 75
     assert db.session.scalar(select(func.count(IndicatorValue.id))) == 1
-    events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "targets.value_reported")
-                                .order_by(AuditEvent.id)).all()
+    events = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "targets.value_reported").order_by(AuditEvent.id)
+    ).all()
     assert events[-1].old_value == {"value": 74, "note": "Cục Viễn thông"} and events[-1].new_value["value"] == 75
 
 
-@pytest.mark.parametrize("year, quarter, value, code", [
-    (2023, 5, "10", "invalid_quarter"), (1990, 1, "10", "invalid_year"), (2023, 1, "mười", "invalid_number"),
-    (2023, 1, "101", "target_out_of_range"), (2023, 1, "-1", "target_out_of_range"),
-    (2023, 1, "nan", "invalid_number")])
+@pytest.mark.parametrize(
+    "year, quarter, value, code",
+    [
+        (2023, 5, "10", "invalid_quarter"),
+        (1990, 1, "10", "invalid_year"),
+        (2023, 1, "mười", "invalid_number"),
+        (2023, 1, "101", "target_out_of_range"),
+        (2023, 1, "-1", "target_out_of_range"),
+        (2023, 1, "nan", "invalid_number"),
+    ],
+)
 def test_bad_values_are_refused_and_store_nothing(indicators, year, quarter, value, code):
     with pytest.raises(ServiceError) as caught:
         targets.report_value(indicators["1.6"], year, quarter, value, actor=None)
@@ -77,27 +86,49 @@ def test_the_next_quarterly_deadline():
     assert targets.next_deadline(date(2026, 12, 6)) == (2027, 1, date(2027, 4, 3))
 
 
-def test_officers_enter_values_on_the_web_and_the_public_results_show_progress(indicators, client, create_user,
-                                                                               login):
+def test_officers_enter_values_on_the_web_and_the_public_results_show_progress(indicators, client, create_user, login):
     login(create_user("scoring_officer"))
     page = client.get("/targets/?year=2023").get_data(as_text=True)
     assert "Tỷ lệ người dân trưởng thành có điện thoại di động thông minh" in page
     token = csrf_token(client, "/targets/")
-    response = client.post("/targets/values", data={"csrf_token": token, "indicator": "1.6", "year": "2023",
-                                                    "quarter": "2", "value": "76,0", "note": "<b>Cục</b>"})
+    response = client.post(
+        "/targets/values",
+        data={
+            "csrf_token": token,
+            "indicator": "1.6",
+            "year": "2023",
+            "quarter": "2",
+            "value": "76,0",
+            "note": "<b>Cục</b>",
+        },
+    )
     assert response.status_code == 302
     page = client.get("/targets/?year=2023").get_data(as_text=True)
     assert "76%" in page and "56%" in page  # (76 - 70.91) / (80 - 70.91) = 0.56
-    refused = client.post("/targets/values", data={"csrf_token": token, "indicator": "1.6", "year": "2023",
-                                                   "quarter": "2", "value": "120"}, follow_redirects=True)
+    refused = client.post(
+        "/targets/values",
+        data={"csrf_token": token, "indicator": "1.6", "year": "2023", "quarter": "2", "value": "120"},
+        follow_redirects=True,
+    )
     assert "Giá trị phải nằm trong khoảng từ 0 đến 100." in refused.get_data(as_text=True)
     assert targets.progress(indicators["1.6"], 2023).latest.value == 76
     # a viewer sees them and cannot enter any
     client.post("/logout", data={"csrf_token": csrf_token(client, "/dashboard")})
     login(create_user("viewer"))
     assert client.get("/targets/").status_code == 200
-    assert client.post("/targets/values", data={"csrf_token": csrf_token(client, "/targets/"), "indicator": "1.6",
-                                                "year": "2023", "quarter": "3", "value": "80"}).status_code == 403
+    assert (
+        client.post(
+            "/targets/values",
+            data={
+                "csrf_token": csrf_token(client, "/targets/"),
+                "indicator": "1.6",
+                "year": "2023",
+                "quarter": "3",
+                "value": "80",
+            },
+        ).status_code
+        == 403
+    )
 
 
 def _shown_year(page: str) -> str:

@@ -1,6 +1,7 @@
 """Uploads past the limits are refused before any of them is read: a body over MAX_CONTENT_LENGTH, and a
 multipart request of thousands of parts (Flask's form-parts limit), each with the translated 413 page, and
 nothing stored."""
+
 import io
 import time
 
@@ -21,8 +22,11 @@ def test_a_file_over_the_size_limit_gets_a_translated_413(app, survey, client, c
     token = csrf_token(client, "/scoring/limits-2023")
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
     big = b"unit,criterion,value\n" + b"01,AW.1,1\n" * 20000
-    response = client.post("/scoring/limits-2023/self-assessment", content_type="multipart/form-data",
-                           data={"self-csrf_token": token, "self-file": (io.BytesIO(big), "big.csv")})
+    response = client.post(
+        "/scoring/limits-2023/self-assessment",
+        content_type="multipart/form-data",
+        data={"self-csrf_token": token, "self-file": (io.BytesIO(big), "big.csv")},
+    )
     assert response.status_code == 413
     assert "Tệp quá lớn" in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count(SelfAssessment.id))) == 0
@@ -53,8 +57,10 @@ def _workbook_of(rows: int, *, padding: int = 0) -> bytes:
             data = source.read(entry)
             if entry.filename == "xl/worksheets/sheet1.xml":
                 head, _, tail = data.partition(b"<sheetData/>")
-                body = b"".join(b'<row r="%d"><c r="A%d" t="inlineStr"><is><t>01</t></is></c></row>' % (n, n)
-                                for n in range(1, rows + 1))
+                body = b"".join(
+                    b'<row r="%d"><c r="A%d" t="inlineStr"><is><t>01</t></is></c></row>' % (n, n)
+                    for n in range(1, rows + 1)
+                )
                 data = head + b"<sheetData>" + body + b"</sheetData>" + tail
             target.writestr(entry, data)
         if padding:
@@ -70,8 +76,9 @@ def _scoring_round(survey):
     db.session.commit()
 
 
-def test_a_spreadsheet_that_expands_past_the_limits_is_refused_before_it_is_parsed(app, survey, client,
-                                                                                   create_user, login):
+def test_a_spreadsheet_that_expands_past_the_limits_is_refused_before_it_is_parsed(
+    app, survey, client, create_user, login
+):
     _scoring_round(survey)
     login(create_user("scoring_officer"))
     app.config.update(MAX_UPLOAD_ROWS=50_000, MAX_UNCOMPRESSED_MB=20)
@@ -81,25 +88,33 @@ def test_a_spreadsheet_that_expands_past_the_limits_is_refused_before_it_is_pars
     for data, problem in ((many_rows, "nhiều hơn 50.000 dòng"), (expanding, "hơn 20 MB")):
         token = csrf_token(client, "/scoring/limits-2023")
         started = time.perf_counter()
-        response = client.post("/scoring/limits-2023/self-assessment", content_type="multipart/form-data",
-                               data={"self-csrf_token": token, "self-file": (io.BytesIO(data), "bomb.xlsx")})
+        response = client.post(
+            "/scoring/limits-2023/self-assessment",
+            content_type="multipart/form-data",
+            data={"self-csrf_token": token, "self-file": (io.BytesIO(data), "bomb.xlsx")},
+        )
         assert response.status_code == 413 and problem in response.get_data(as_text=True)
         assert time.perf_counter() - started < 3
         assert db.session.scalar(select(func.count(SelfAssessment.id))) == 0
 
 
-def test_a_csv_with_too_many_rows_is_refused_and_one_within_the_limit_is_read(app, survey, client, create_user,
-                                                                              login):
+def test_a_csv_with_too_many_rows_is_refused_and_one_within_the_limit_is_read(app, survey, client, create_user, login):
     _scoring_round(survey)
     login(create_user("scoring_officer"))
     app.config["MAX_UPLOAD_ROWS"] = 1000
     token = csrf_token(client, "/scoring/limits-2023")
     lines = b"unit,criterion,value\n" + b"01,AW.1,1\n" * 1001
-    refused = client.post("/scoring/limits-2023/self-assessment", content_type="multipart/form-data",
-                          data={"self-csrf_token": token, "self-file": (io.BytesIO(lines), "rows.csv")})
+    refused = client.post(
+        "/scoring/limits-2023/self-assessment",
+        content_type="multipart/form-data",
+        data={"self-csrf_token": token, "self-file": (io.BytesIO(lines), "rows.csv")},
+    )
     assert refused.status_code == 413 and "1.000" in refused.get_data(as_text=True)
-    read = client.post("/scoring/limits-2023/self-assessment", content_type="multipart/form-data",
-                       data={"self-csrf_token": token, "self-file": (io.BytesIO(lines[:-10]), "rows.csv")})
+    read = client.post(
+        "/scoring/limits-2023/self-assessment",
+        content_type="multipart/form-data",
+        data={"self-csrf_token": token, "self-file": (io.BytesIO(lines[:-10]), "rows.csv")},
+    )
     assert read.status_code != 413
 
 

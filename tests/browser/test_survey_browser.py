@@ -1,5 +1,6 @@
 """A citizen answers on a phone in Vietnamese in headless Chromium: leaves halfway, comes back by the link,
 finishes; the stored answers are asserted, and axe finds no serious accessibility violation on the way."""
+
 import os
 import shutil
 import threading
@@ -13,10 +14,22 @@ from survey_app.models import Response, ResponseDraft
 from survey_app.services import collection
 
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True,
-         "has_touch": True, "locale": "vi-VN"}
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+    "locale": "vi-VN",
+}
 
 
 @pytest.fixture
@@ -45,8 +58,7 @@ def _serious(page) -> list[str]:
     from axe_playwright_python.sync_playwright import Axe
 
     result = Axe().run(page)
-    return [f"{v['id']}: {v['help']}" for v in result.response["violations"]
-            if v["impact"] in ("serious", "critical")]
+    return [f"{v['id']}: {v['help']}" for v in result.response["violations"] if v["impact"] in ("serious", "critical")]
 
 
 def _choose(page, code, value):
@@ -108,8 +120,18 @@ def test_a_citizen_answers_on_a_phone_leaves_resumes_and_finishes(live_server, b
 
     [stored] = db.session.scalars(select(Response)).all()
     assert stored.answers == {
-        "q_aw3": "yes", "q_infra2": "yes", "q_hr2": ["email", "payment"], "q_dg3": "yes", "q_dg4": "4",
-        "q_ds1": "yes", "q_ds2": "no", "attention": "agree", "urban": "urban", "sex": "male", "age": "35-44"}
+        "q_aw3": "yes",
+        "q_infra2": "yes",
+        "q_hr2": ["email", "payment"],
+        "q_dg3": "yes",
+        "q_dg4": "4",
+        "q_ds1": "yes",
+        "q_ds2": "no",
+        "attention": "agree",
+        "urban": "urban",
+        "sex": "male",
+        "age": "35-44",
+    }
     assert violations == {name: [] for name in violations}
 
 

@@ -1,6 +1,7 @@
 """A database that is away or refuses writes gets a translated 503 (page or JSON) with Retry-After, never a
 500, and the service recovers by itself when the database returns. These use real PostgreSQL failures: a
 server that does not answer, and a role whose write permission is withdrawn."""
+
 import socket
 
 import pytest
@@ -20,8 +21,13 @@ def _closed_port() -> int:
 
 @pytest.fixture
 def away_app(tmp_path):
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"postgresql+psycopg://postgres@127.0.0.1:{_closed_port()}/gone",
-                      "SECRET_KEY": "test-secret", "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"connect_timeout": 2}}})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"postgresql+psycopg://postgres@127.0.0.1:{_closed_port()}/gone",
+            "SECRET_KEY": "test-secret",
+            "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"connect_timeout": 2}},
+        }
+    )
     yield app
 
 
@@ -51,8 +57,9 @@ def test_writes_refused_by_the_database_give_503_and_store_nothing_then_recover(
         connection.execute(text("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO dti_writer"))
         connection.execute(text("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO dti_writer"))
         connection.execute(text("REVOKE INSERT ON responses FROM dti_writer"))
-    writer = create_app({"SQLALCHEMY_DATABASE_URI": database_url.replace("postgres@", "dti_writer@"),
-                         "SECRET_KEY": "test-secret"})
+    writer = create_app(
+        {"SQLALCHEMY_DATABASE_URI": database_url.replace("postgres@", "dti_writer@"), "SECRET_KEY": "test-secret"}
+    )
     headers = {"Authorization": f"Bearer {key}"}
     body = {"submission_id": "held-1", "unit": survey.units[0].code, "answers": CITIZEN_ANSWERS}
     try:

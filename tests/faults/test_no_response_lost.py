@@ -3,6 +3,7 @@ own (durable settings, as production), clients submitting through the JSON API a
 submission identifier, while a worker is killed with SIGKILL, PostgreSQL is stopped and started again, and the
 service's role loses its insert permission for a while. Prints the counts.
 """
+
 from __future__ import annotations
 
 import glob
@@ -56,8 +57,9 @@ def _free_port() -> int:
 
 
 def _pg_bin() -> str:
-    found = os.environ.get("TEST_PG_BIN") or next(iter(sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)),
-                                                   None)
+    found = os.environ.get("TEST_PG_BIN") or next(
+        iter(sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)), None
+    )
     if not found:
         pytest.skip("no PostgreSQL binaries")  # make test installs them; this only guards a bare checkout
     return found
@@ -74,17 +76,42 @@ class Cluster:
             shutil.chown(self.dir, "postgres")
         self.port = _free_port()
         self.data = f"{self.dir}/data"
-        subprocess.run([*self.as_user, f"{self.bin}/initdb", "-D", self.data, "-U", "postgres", "-A", "trust",
-                        "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"], check=True, capture_output=True)
+        subprocess.run(
+            [
+                *self.as_user,
+                f"{self.bin}/initdb",
+                "-D",
+                self.data,
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+                "--no-sync",
+            ],
+            check=True,
+            capture_output=True,
+        )
         self.start()
 
     def ctl(self, *args):
-        subprocess.run([*self.as_user, f"{self.bin}/pg_ctl", "-D", self.data, "-l", f"{self.dir}/log", *args],
-                       check=True, capture_output=True, timeout=60)
+        subprocess.run(
+            [*self.as_user, f"{self.bin}/pg_ctl", "-D", self.data, "-l", f"{self.dir}/log", *args],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
 
     def start(self):
-        self.ctl("-w", "-o", f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=on "
-                             f"-c synchronous_commit=on -c max_connections=100", "start")
+        self.ctl(
+            "-w",
+            "-o",
+            f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=on "
+            f"-c synchronous_commit=on -c max_connections=100",
+            "start",
+        )
 
     def stop(self):
         self.ctl("-w", "-m", "fast", "stop")
@@ -120,8 +147,12 @@ class Clients:
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
         body = json.dumps({"submission_id": submission_id, "unit": "01", "answers": CITIZEN_ANSWERS})
         try:
-            connection.request("POST", "/api/v1/fieldworks/invited/responses", body=body,
-                               headers={"Authorization": f"Bearer {self.key}", "Content-Type": "application/json"})
+            connection.request(
+                "POST",
+                "/api/v1/fieldworks/invited/responses",
+                body=body,
+                headers={"Authorization": f"Bearer {self.key}", "Content-Type": "application/json"},
+            )
             return connection.getresponse().status
         except (OSError, http.client.HTTPException) as error:
             return type(error).__name__
@@ -166,22 +197,44 @@ def test_no_acknowledged_response_is_lost_or_stored_twice_through_faults(tmp_pat
     server = None
     try:
         cluster.execute("CREATE DATABASE dti", database="postgres")
-        env = {**os.environ, "DATABASE_URL": cluster.url(), "SECRET_KEY": "faults-secret-key",
-               "INSTANCE_PATH": str(tmp_path), "FLASK_APP": "wsgi", "API_RATE_LIMIT": "100000 per minute"}
+        env = {
+            **os.environ,
+            "DATABASE_URL": cluster.url(),
+            "SECRET_KEY": "faults-secret-key",
+            "INSTANCE_PATH": str(tmp_path),
+            "FLASK_APP": "wsgi",
+            "API_RATE_LIMIT": "100000 per minute",
+        }
         flask = Path(sys.executable).parent / "flask"
         subprocess.run([str(flask), "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
-        key = subprocess.run([sys.executable, "-c", SEED], cwd=ROOT, env=env, check=True, capture_output=True,
-                             text=True).stdout.strip().splitlines()[-1]
+        key = (
+            subprocess.run([sys.executable, "-c", SEED], cwd=ROOT, env=env, check=True, capture_output=True, text=True)
+            .stdout.strip()
+            .splitlines()[-1]
+        )
         # the service connects as a role of its own, so that its write permission can be withdrawn
-        cluster.execute("CREATE ROLE dti_app LOGIN",
-                        "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO dti_app",
-                        "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO dti_app")
+        cluster.execute(
+            "CREATE ROLE dti_app LOGIN",
+            "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO dti_app",
+            "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO dti_app",
+        )
         port = _free_port()
         server = subprocess.Popen(
-            [str(Path(sys.executable).parent / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}",
-             "--graceful-timeout", "2", "wsgi:app"],
-            cwd=ROOT, env={**env, "DATABASE_URL": cluster.url(user="dti_app")}, stdout=subprocess.DEVNULL,
-            stderr=open(tmp_path / "gunicorn.log", "wb"))
+            [
+                str(Path(sys.executable).parent / "gunicorn"),
+                "--workers",
+                "2",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--graceful-timeout",
+                "2",
+                "wsgi:app",
+            ],
+            cwd=ROOT,
+            env={**env, "DATABASE_URL": cluster.url(user="dti_app")},
+            stdout=subprocess.DEVNULL,
+            stderr=open(tmp_path / "gunicorn.log", "wb"),
+        )
         deadline = time.monotonic() + 30
         while _health(port) != 200:
             assert time.monotonic() < deadline and server.poll() is None, "gunicorn did not start"
@@ -219,8 +272,10 @@ def test_no_acknowledged_response_is_lost_or_stored_twice_through_faults(tmp_pat
     log = (tmp_path / "gunicorn.log").read_text()
     try:
         with psycopg.connect(cluster.url()) as connection:
-            rows = connection.execute("SELECT submission_id, count(*), min(answers::text), max(answers::text) "
-                                      "FROM responses GROUP BY submission_id").fetchall()
+            rows = connection.execute(
+                "SELECT submission_id, count(*), min(answers::text), max(answers::text) "
+                "FROM responses GROUP BY submission_id"
+            ).fetchall()
     finally:
         cluster.remove()
     stored = {row[0]: row for row in rows}
@@ -228,9 +283,11 @@ def test_no_acknowledged_response_is_lost_or_stored_twice_through_faults(tmp_pat
     lost = clients.acknowledged - set(stored)
     duplicated = [sid for sid, row in stored.items() if row[1] > 1]
     partial = [sid for sid, row in stored.items() if set(json.loads(row[2])) != expected or row[2] != row[3]]
-    report = (f"\nfaults: submitted {len(clients.sent)}, acknowledged {len(clients.acknowledged)}, "
-              f"stored {len(stored)}, lost {len(lost)}, duplicated {len(duplicated)}, partial {len(partial)}; "
-              f"answers seen {dict(clients.statuses)}; health while PostgreSQL was down {dict(down)}")
+    report = (
+        f"\nfaults: submitted {len(clients.sent)}, acknowledged {len(clients.acknowledged)}, "
+        f"stored {len(stored)}, lost {len(lost)}, duplicated {len(duplicated)}, partial {len(partial)}; "
+        f"answers seen {dict(clients.statuses)}; health while PostgreSQL was down {dict(down)}"
+    )
     with capsys.disabled():
         print(report)
     assert clients.acknowledged and not lost and not duplicated and not partial

@@ -1,4 +1,5 @@
 """The experts' questionnaire: generated from the expert-measured nodes, checked answers, stored form."""
+
 import math
 from pathlib import Path
 
@@ -55,8 +56,9 @@ def test_a_score_off_the_scale_is_refused(choice):
 
 
 def test_a_long_comment_is_refused_and_unknown_items_ignored():
-    checked = check_expert_answers(QUESTIONNAIRE, {"AW.1": {"choice": "2", "comment": "x" * 2001},
-                                                   "ZZ.9": {"choice": "5"}}, complete=False)
+    checked = check_expert_answers(
+        QUESTIONNAIRE, {"AW.1": {"choice": "2", "comment": "x" * 2001}, "ZZ.9": {"choice": "5"}}, complete=False
+    )
     assert checked.problems == {"AW.1": ExpertAnswerProblem.TOO_LONG}
     assert "ZZ.9" not in checked.answers
 

@@ -1,6 +1,7 @@
 """Every export format gives back what went in: any answer the questionnaire accepts — text with line
 breaks, a bare CR, quotes, commas, formula starts, Vietnamese — is one cell of one row in CSV, Excel, SPSS and
 Stata, and reads back as it was stored."""
+
 from __future__ import annotations
 
 import csv
@@ -18,36 +19,66 @@ from questionnaires.exports import choice_column, response_table, to_csv, to_sps
 from questionnaires.questions import Choice, Question, Questionnaire, QuestionType, Section, Text, check_answer
 
 CITIZENS = RespondentGroup.CITIZENS
-SINGLE = Question("q_single", Text("Một lựa chọn", "One choice"), QuestionType.SINGLE, (CITIZENS,),
-                  choices=(Choice("a", Text("A", "A")), Choice("b", Text("B", "B")), Choice("c", Text("C", "C"))))
-MULTIPLE = Question("q_multi", Text("Nhiều lựa chọn", "Several"), QuestionType.MULTIPLE, (CITIZENS,),
-                    choices=(Choice("x", Text("X", "X")), Choice("y", Text("Y", "Y")),
-                             Choice("none", Text("Không có", "None"), exclusive=True)))
+SINGLE = Question(
+    "q_single",
+    Text("Một lựa chọn", "One choice"),
+    QuestionType.SINGLE,
+    (CITIZENS,),
+    choices=(Choice("a", Text("A", "A")), Choice("b", Text("B", "B")), Choice("c", Text("C", "C"))),
+)
+MULTIPLE = Question(
+    "q_multi",
+    Text("Nhiều lựa chọn", "Several"),
+    QuestionType.MULTIPLE,
+    (CITIZENS,),
+    choices=(
+        Choice("x", Text("X", "X")),
+        Choice("y", Text("Y", "Y")),
+        Choice("none", Text("Không có", "None"), exclusive=True),
+    ),
+)
 NUMBER = Question("q_number", Text("Số", "Number"), QuestionType.NUMBER, (CITIZENS,), minimum=0, maximum=1e6)
 TEXT = Question("q_text", Text("Ý kiến", "Comment"), QuestionType.TEXT, (CITIZENS,), required=False)
-QUESTIONNAIRE = Questionnaire("demo", 2023, 1, CITIZENS, (Section("s", Text("Phần", "Part"),
-                                                                   (SINGLE, MULTIPLE, NUMBER, TEXT)),))
+QUESTIONNAIRE = Questionnaire(
+    "demo", 2023, 1, CITIZENS, (Section("s", Text("Phần", "Part"), (SINGLE, MULTIPLE, NUMBER, TEXT)),)
+)
 
 
 #: text as respondents type it, weighted towards what breaks files, in the form the text question stores it
-typed_text = st.one_of(
-    st.text(alphabet=st.sampled_from(list("ab ,;\"'=+-@\t\r\n\\ệĐưỡ€😀")), min_size=1, max_size=30),
-    st.text(min_size=1, max_size=60),
-).map(lambda text: check_answer(TEXT, text)).filter(lambda checked: checked[1] is None and checked[0])
+typed_text = (
+    st.one_of(
+        st.text(alphabet=st.sampled_from(list("ab ,;\"'=+-@\t\r\n\\ệĐưỡ€😀")), min_size=1, max_size=30),
+        st.text(min_size=1, max_size=60),
+    )
+    .map(lambda text: check_answer(TEXT, text))
+    .filter(lambda checked: checked[1] is None and checked[0])
+)
 typed_text = typed_text.map(lambda checked: checked[0])
 
-answers = st.fixed_dictionaries({
-    "q_single": st.sampled_from(["a", "b", "c"]),
-    "q_multi": st.one_of(st.just(["none"]), st.lists(st.sampled_from(["x", "y"]), min_size=1, unique=True)),
-    "q_number": st.one_of(st.integers(0, 10**6), st.floats(0, 1e6, allow_nan=False).map(lambda v: round(v, 6))),
-    "q_text": typed_text,
-})
+answers = st.fixed_dictionaries(
+    {
+        "q_single": st.sampled_from(["a", "b", "c"]),
+        "q_multi": st.one_of(st.just(["none"]), st.lists(st.sampled_from(["x", "y"]), min_size=1, unique=True)),
+        "q_number": st.one_of(st.integers(0, 10**6), st.floats(0, 1e6, allow_nan=False).map(lambda v: round(v, 6))),
+        "q_text": typed_text,
+    }
+)
 
 
 def _records(all_answers: list[dict]) -> list[dict]:
-    return [{"response_id": i + 1, "unit": "01", "submitted_at": "2026-11-30 08:00:00", "duration_seconds": 60.0,
-             "source": "web", "flags": [], "excluded": False, "answers": answers}
-            for i, answers in enumerate(all_answers)]
+    return [
+        {
+            "response_id": i + 1,
+            "unit": "01",
+            "submitted_at": "2026-11-30 08:00:00",
+            "duration_seconds": 60.0,
+            "source": "web",
+            "flags": [],
+            "excluded": False,
+            "answers": answers,
+        }
+        for i, answers in enumerate(all_answers)
+    ]
 
 
 def _read_back(write, read, table) -> tuple:
@@ -94,9 +125,15 @@ def test_every_format_gives_back_every_accepted_answer(all_answers):
 
 
 def test_a_bare_carriage_return_stays_inside_its_field():
-    table = response_table(QUESTIONNAIRE, _records([
-        {"q_single": "a", "q_multi": ["x"], "q_number": 1, "q_text": "first\rsecond"},
-        {"q_single": "b", "q_multi": ["none"], "q_number": 2, "q_text": "'quoted"}]))
+    table = response_table(
+        QUESTIONNAIRE,
+        _records(
+            [
+                {"q_single": "a", "q_multi": ["x"], "q_number": 1, "q_text": "first\rsecond"},
+                {"q_single": "b", "q_multi": ["none"], "q_number": 2, "q_text": "'quoted"},
+            ]
+        ),
+    )
     exported = to_csv(table).decode("utf-8-sig")
     assert '"first\rsecond"' in exported
     rows = list(csv.reader(io.StringIO(exported, newline="")))

@@ -1,4 +1,5 @@
 """The shipped frameworks, the validation rules and the file formats."""
+
 import copy
 from pathlib import Path
 
@@ -21,15 +22,18 @@ from questionnaires import (
 SHIPPED = {path.name: read_yaml(path) for path in shipped_framework_files()}
 
 
-@pytest.mark.parametrize("name, total, leaves", [
-    ("national-province-2020.yaml", 1000, 21),
-    ("national-province-2021.yaml", 1000, 9),
-    ("national-ministry-2020.yaml", 500, 7),
-    ("tuyen-quang-department-2022.yaml", 450, 6),
-    ("tuyen-quang-district-2022.yaml", 850, 9),
-    ("tuyen-quang-commune-2022.yaml", 350, 6),
-    ("quang-nam-commune-2021.yaml", 100, 3),
-])
+@pytest.mark.parametrize(
+    "name, total, leaves",
+    [
+        ("national-province-2020.yaml", 1000, 21),
+        ("national-province-2021.yaml", 1000, 9),
+        ("national-ministry-2020.yaml", 500, 7),
+        ("tuyen-quang-department-2022.yaml", 450, 6),
+        ("tuyen-quang-district-2022.yaml", 850, 9),
+        ("tuyen-quang-commune-2022.yaml", 350, 6),
+        ("quang-nam-commune-2021.yaml", 100, 3),
+    ],
+)
 def test_shipped_framework_validates_with_its_total(name, total, leaves):
     framework = SHIPPED[name]
     assert framework.total_points == total
@@ -56,8 +60,11 @@ def test_decision_1726_province_shares():
     assert sum(c.points for c in government.children) == 320
     economy = framework.find("DE")
     assert [c.points for c in economy.children] == [30, 30, 30, 30, 60, 30, 30]
-    assert (framework.channel_shares.assessment, framework.channel_shares.cyberspace,
-            framework.channel_shares.expert) == (0.8, 0.1, 0.1)
+    assert (
+        framework.channel_shares.assessment,
+        framework.channel_shares.cyberspace,
+        framework.channel_shares.expert,
+    ) == (0.8, 0.1, 0.1)
 
 
 def test_decision_1726_ministry_shares():
@@ -70,9 +77,17 @@ def test_decision_1726_ministry_shares():
 def test_2021_2023_province_index_groups_and_unscored_smart_city():
     framework = SHIPPED["national-province-2021.yaml"]
     points = {node.code: (node.points, node.scored) for node, _ in framework.walk() if node.kind is NodeKind.MAIN_INDEX}
-    assert points == {"AW": (100, True), "INST": (100, True), "INFRA": (100, True), "HR": (100, True),
-                      "SEC": (100, True), "SMART": (0, False), "DG": (200, True), "DE": (150, True),
-                      "DS": (150, True)}
+    assert points == {
+        "AW": (100, True),
+        "INST": (100, True),
+        "INFRA": (100, True),
+        "HR": (100, True),
+        "SEC": (100, True),
+        "SMART": (0, False),
+        "DG": (200, True),
+        "DE": (150, True),
+        "DS": (150, True),
+    }
     assert (framework.year, framework.last_year) == (2021, 2023)
 
 
@@ -129,21 +144,49 @@ def test_a_framework_may_name_its_normalisation_and_keeps_it_both_ways():
 
 # --- every validation rule names the node --------------------------------------------------------------
 
+
 def _base() -> dict:
     return {
-        "code": "test", "level": "province", "year": 2024, "version": 1, "name": {"vi": "Thử", "en": "Test"},
+        "code": "test",
+        "level": "province",
+        "year": 2024,
+        "version": 1,
+        "name": {"vi": "Thử", "en": "Test"},
         "total_points": 100,
-        "nodes": [{
-            "code": "P1", "kind": "pillar", "name": {"vi": "Trụ cột", "en": "Pillar"}, "points": 100,
-            "children": [
-                {"code": "M1", "kind": "main_index", "name": {"vi": "A", "en": "A"}, "points": 60,
-                 "children": [
-                     {"code": "C1", "kind": "criterion", "name": {"vi": "C1", "en": "C1"}, "points": 60,
-                      "channels": ["self_assessment", "appraisal"], "scoring": {"method": "ratio", "target": 100}},
-                 ]},
-                {"code": "M2", "kind": "main_index", "name": {"vi": "B", "en": "B"}, "points": 40,
-                 "channels": ["survey(citizens)"], "scoring": {"method": "survey", "rule": "share_yes"}},
-            ]}],
+        "nodes": [
+            {
+                "code": "P1",
+                "kind": "pillar",
+                "name": {"vi": "Trụ cột", "en": "Pillar"},
+                "points": 100,
+                "children": [
+                    {
+                        "code": "M1",
+                        "kind": "main_index",
+                        "name": {"vi": "A", "en": "A"},
+                        "points": 60,
+                        "children": [
+                            {
+                                "code": "C1",
+                                "kind": "criterion",
+                                "name": {"vi": "C1", "en": "C1"},
+                                "points": 60,
+                                "channels": ["self_assessment", "appraisal"],
+                                "scoring": {"method": "ratio", "target": 100},
+                            },
+                        ],
+                    },
+                    {
+                        "code": "M2",
+                        "kind": "main_index",
+                        "name": {"vi": "B", "en": "B"},
+                        "points": 40,
+                        "channels": ["survey(citizens)"],
+                        "scoring": {"method": "survey", "rule": "share_yes"},
+                    },
+                ],
+            }
+        ],
     }
 
 
@@ -170,37 +213,62 @@ def _breaks(mutate):
     return caught.value.issues
 
 
-@pytest.mark.parametrize("rule, node, mutate", [
-    ("points_mismatch", "M1", lambda d: _node(d, "C1").update(points=50) or _node(d, "M1").update(points=60)),
-    ("points_mismatch", "P1", lambda d: _node(d, "M2").update(points=30)),
-    ("total_mismatch", None, lambda d: d.update(total_points=90)),
-    ("share_mismatch", "M2", lambda d: _node(d, "M2").update(share=0.5)),
-    ("missing_channel", "C1", lambda d: _node(d, "C1").pop("channels")),
-    ("missing_scoring", "C1", lambda d: _node(d, "C1").pop("scoring")),
-    ("duplicate_code", "M1", lambda d: _node(d, "C1").update(code="M1")),
-    ("survey_without_groups", "M2", lambda d: _node(d, "M2").update(channels=["survey"])),
-    ("survey_scoring_without_survey", "C1", lambda d: _node(d, "C1").update(
-        scoring={"method": "survey", "rule": "share_yes"})),
-    ("scoring_invalid", "C1", lambda d: _node(d, "C1").update(scoring={"method": "thresholds"})),
-    ("scoring_invalid", "M2", lambda d: _node(d, "M2").update(
-        scoring={"method": "survey", "rule": "mean_scale", "scale": [5, 1]})),
-    ("step_above_maximum", "C1", lambda d: _node(d, "C1").update(
-        scoring={"method": "thresholds", "steps": [[1, 30], [2, 70]]})),
-    ("bad_nesting", "C1", lambda d: _node(d, "C1").update(kind="pillar")),
-    ("criterion_with_children", "M1", lambda d: _node(d, "M1").update(kind="criterion")),
-    ("negative_points", "C1", lambda d: _node(d, "C1").update(points=-60)),
-    ("unscored_with_points", "M2", lambda d: _node(d, "M2").update(scored=False)),
-    ("missing_field", "C1", lambda d: _node(d, "C1").pop("kind")),
-    ("invalid_value", "C1", lambda d: _node(d, "C1").update(channels=["telepathy"])),
-    ("invalid_value", "C1", lambda d: _node(d, "C1").update(points="many")),
-    ("channel_shares_total", None, lambda d: d.update(channel_shares={"assessment": 0.8, "cyberspace": 0.1,
-                                                                         "expert": 0.2})),
-    ("view_unknown_node", "PV", lambda d: d.update(pillar_views=[{"code": "PV", "name": {"vi": "x"}, "points": 100,
-                                                                  "includes": ["M1", "M9"]}])),
-    ("view_points_mismatch", "PV", lambda d: d.update(pillar_views=[{"code": "PV", "name": {"vi": "x"},
-                                                                     "points": 90, "includes": ["M1", "M2"]}])),
-    ("year_range", None, lambda d: d.update(last_year=2020)),
-])
+@pytest.mark.parametrize(
+    "rule, node, mutate",
+    [
+        ("points_mismatch", "M1", lambda d: _node(d, "C1").update(points=50) or _node(d, "M1").update(points=60)),
+        ("points_mismatch", "P1", lambda d: _node(d, "M2").update(points=30)),
+        ("total_mismatch", None, lambda d: d.update(total_points=90)),
+        ("share_mismatch", "M2", lambda d: _node(d, "M2").update(share=0.5)),
+        ("missing_channel", "C1", lambda d: _node(d, "C1").pop("channels")),
+        ("missing_scoring", "C1", lambda d: _node(d, "C1").pop("scoring")),
+        ("duplicate_code", "M1", lambda d: _node(d, "C1").update(code="M1")),
+        ("survey_without_groups", "M2", lambda d: _node(d, "M2").update(channels=["survey"])),
+        (
+            "survey_scoring_without_survey",
+            "C1",
+            lambda d: _node(d, "C1").update(scoring={"method": "survey", "rule": "share_yes"}),
+        ),
+        ("scoring_invalid", "C1", lambda d: _node(d, "C1").update(scoring={"method": "thresholds"})),
+        (
+            "scoring_invalid",
+            "M2",
+            lambda d: _node(d, "M2").update(scoring={"method": "survey", "rule": "mean_scale", "scale": [5, 1]}),
+        ),
+        (
+            "step_above_maximum",
+            "C1",
+            lambda d: _node(d, "C1").update(scoring={"method": "thresholds", "steps": [[1, 30], [2, 70]]}),
+        ),
+        ("bad_nesting", "C1", lambda d: _node(d, "C1").update(kind="pillar")),
+        ("criterion_with_children", "M1", lambda d: _node(d, "M1").update(kind="criterion")),
+        ("negative_points", "C1", lambda d: _node(d, "C1").update(points=-60)),
+        ("unscored_with_points", "M2", lambda d: _node(d, "M2").update(scored=False)),
+        ("missing_field", "C1", lambda d: _node(d, "C1").pop("kind")),
+        ("invalid_value", "C1", lambda d: _node(d, "C1").update(channels=["telepathy"])),
+        ("invalid_value", "C1", lambda d: _node(d, "C1").update(points="many")),
+        (
+            "channel_shares_total",
+            None,
+            lambda d: d.update(channel_shares={"assessment": 0.8, "cyberspace": 0.1, "expert": 0.2}),
+        ),
+        (
+            "view_unknown_node",
+            "PV",
+            lambda d: d.update(
+                pillar_views=[{"code": "PV", "name": {"vi": "x"}, "points": 100, "includes": ["M1", "M9"]}]
+            ),
+        ),
+        (
+            "view_points_mismatch",
+            "PV",
+            lambda d: d.update(
+                pillar_views=[{"code": "PV", "name": {"vi": "x"}, "points": 90, "includes": ["M1", "M2"]}]
+            ),
+        ),
+        ("year_range", None, lambda d: d.update(last_year=2020)),
+    ],
+)
 def test_validation_error_names_node_and_rule(rule, node, mutate):
     issues = _breaks(mutate)
     assert (rule, node) in [(issue.code, issue.node) for issue in issues]
@@ -217,6 +285,7 @@ def test_points_mismatch_message_gives_both_sums():
 def test_channel_shares_at_pillar_level_expect_80_percent_of_the_pillar():
     def mutate(d):
         d["channel_shares"] = {"assessment": 0.8, "cyberspace": 0.1, "expert": 0.1, "level": "pillar"}
+
     issues = _breaks(mutate)
     assert [(i.code, i.node, i.params["expected"]) for i in issues] == [("points_mismatch", "P1", 80)]
 
@@ -225,8 +294,12 @@ def test_every_problem_is_reported_at_once():
     def mutate(d):
         _node(d, "C1").pop("scoring")
         _node(d, "M2").update(channels=[])
+
     assert {(i.code, i.node) for i in _breaks(mutate)} == {
-        ("missing_scoring", "C1"), ("missing_channel", "M2"), ("survey_scoring_without_survey", "M2")}
+        ("missing_scoring", "C1"),
+        ("missing_channel", "M2"),
+        ("survey_scoring_without_survey", "M2"),
+    }
 
 
 def test_not_yaml_is_refused():
@@ -247,8 +320,9 @@ def test_not_a_workbook_is_refused():
 
 
 def test_workbook_with_unknown_parent_names_the_node():
-    from openpyxl import load_workbook
     import io
+
+    from openpyxl import load_workbook
 
     book = load_workbook(io.BytesIO(to_workbook(framework_from_dict(_base()))))
     sheet = book["nodes"]
@@ -261,13 +335,18 @@ def test_workbook_with_unknown_parent_names_the_node():
         read_workbook(buffer.getvalue())
     first = caught.value.issues[0]
     assert (first.code, first.node, first.params, first.sheet, first.row) == (
-        "invalid_value", "C1", {"field": "parent_code", "value": "NOPE"}, "nodes", 4)
+        "invalid_value",
+        "C1",
+        {"field": "parent_code", "value": "NOPE"},
+        "nodes",
+        4,
+    )
     # M1 is read as the leaf the file now makes it
-    assert {(i.code, i.node) for i in caught.value.issues[1:]} == {("missing_channel", "M1"),
-                                                                   ("missing_scoring", "M1")}
+    assert {(i.code, i.node) for i in caught.value.issues[1:]} == {("missing_channel", "M1"), ("missing_scoring", "M1")}
 
 
 # --- a file with several problems reports them all, in one pass -----------------------------------------
+
 
 def _yaml_text(doc: dict) -> str:
     import yaml
@@ -284,8 +363,12 @@ def test_unreadable_values_and_broken_rules_are_reported_together():
     with pytest.raises(FrameworkInvalid) as caught:
         read_yaml(_yaml_text(doc))
     assert [(i.code, i.node) for i in caught.value.issues] == [
-        ("invalid_value", "C1"), ("invalid_value", "M2"), ("missing_channel", "M2"),
-        ("survey_scoring_without_survey", "M2"), ("total_mismatch", None)]
+        ("invalid_value", "C1"),
+        ("invalid_value", "M2"),
+        ("missing_channel", "M2"),
+        ("survey_scoring_without_survey", "M2"),
+        ("total_mismatch", None),
+    ]
     # M1's children cannot be added up while C1's points are unreadable: no "points_mismatch" on M1
 
 
@@ -317,6 +400,7 @@ def test_every_problem_of_a_workbook_is_reported_with_its_sheet_and_row():
         _set(book, "nodes", "C1", "scoring_method", "guess")
         _set(book, "nodes", "M2", "parent_code", "P9")
         book["nodes"].append(["M1", "P1", "main_index", "Lặp", "Again", 0, None, "no"])
+
     with pytest.raises(FrameworkInvalid) as caught:
         read_workbook(_workbook(mutate))
     assert [(i.code, i.node, i.params.get("field"), i.sheet, i.row) for i in caught.value.issues] == [
@@ -332,11 +416,14 @@ def test_every_problem_of_a_workbook_is_reported_with_its_sheet_and_row():
 def test_a_loop_of_parent_codes_is_reported_not_dropped():
     def mutate(book):
         _set(book, "nodes", "M1", "parent_code", "C1")  # M1 under C1, C1 under M1
+
     with pytest.raises(FrameworkInvalid) as caught:
         read_workbook(_workbook(mutate))
     issues = caught.value.issues
     assert {(i.code, i.node, i.params["parent"], i.row) for i in issues if i.code == "parent_loop"} == {
-        ("parent_loop", "M1", "C1", 3), ("parent_loop", "C1", "M1", 4)}
+        ("parent_loop", "M1", "C1", 3),
+        ("parent_loop", "C1", "M1", 4),
+    }
     assert ("points_mismatch", "P1") in [(i.code, i.node) for i in issues]
 
 

@@ -1,4 +1,5 @@
 """The question bank, generated questionnaires, coverage, answer checks and respondent values."""
+
 from pathlib import Path
 
 import pytest
@@ -26,42 +27,69 @@ def test_demo_bank_covers_every_survey_criterion():
 
 def test_coverage_lists_each_missing_criterion_and_group():
     without = [q for q in BANK.questions if q.code != "q_dg3"]
-    assert coverage(FRAMEWORK, without) == [CoverageGap("DG.3", RespondentGroup.CITIZENS),
-                                            CoverageGap("DG.3", RespondentGroup.BUSINESSES)]
+    assert coverage(FRAMEWORK, without) == [
+        CoverageGap("DG.3", RespondentGroup.CITIZENS),
+        CoverageGap("DG.3", RespondentGroup.BUSINESSES),
+    ]
 
 
 def test_citizen_questionnaire_in_framework_order_with_background():
     questionnaire = generate(FRAMEWORK, BANK.questions, RespondentGroup.CITIZENS, BANK.background)
     assert [s.code for s in questionnaire.sections] == ["AW", "INFRA", "HR", "DG", "DS", "background"]
     assert [q.code for q in questionnaire.questions()] == [
-        "q_aw3", "q_infra2", "q_hr2", "q_dg3", "q_dg4", "q_ds1", "q_ds2", "attention", "province", "urban", "sex",
-        "age", "comments"]
+        "q_aw3",
+        "q_infra2",
+        "q_hr2",
+        "q_dg3",
+        "q_dg4",
+        "q_ds1",
+        "q_ds2",
+        "attention",
+        "province",
+        "urban",
+        "sex",
+        "age",
+        "comments",
+    ]
 
 
 def test_business_questionnaire():
     questionnaire = generate(FRAMEWORK, BANK.questions, RespondentGroup.BUSINESSES, BANK.background)
     assert [q.code for q in questionnaire.questions()] == [
-        "q_dg3", "q_dg4", "q_de1", "q_de2", "attention", "province", "size", "sector", "ownership", "comments"]
+        "q_dg3",
+        "q_dg4",
+        "q_de1",
+        "q_de2",
+        "attention",
+        "province",
+        "size",
+        "sector",
+        "ownership",
+        "comments",
+    ]
 
 
-@pytest.mark.parametrize("code, value, expected", [
-    ("q_dg3", "yes", ("yes", None)),
-    ("q_dg3", "maybe", (None, AnswerProblem.NOT_A_CHOICE)),
-    ("q_dg3", "", (None, AnswerProblem.REQUIRED)),
-    ("q_dg4", "6", (None, AnswerProblem.NOT_A_CHOICE)),
-    ("q_hr2", ["payment", "email"], (["email", "payment"], None)),
-    ("q_hr2", ["email", "hack"], (None, AnswerProblem.NOT_A_CHOICE)),
-    ("q_hr2", ["none"], (["none"], None)),
-    ("q_hr2", ["none", "search"], (None, AnswerProblem.EXCLUSIVE_CHOICE)),
-])
+@pytest.mark.parametrize(
+    "code, value, expected",
+    [
+        ("q_dg3", "yes", ("yes", None)),
+        ("q_dg3", "maybe", (None, AnswerProblem.NOT_A_CHOICE)),
+        ("q_dg3", "", (None, AnswerProblem.REQUIRED)),
+        ("q_dg4", "6", (None, AnswerProblem.NOT_A_CHOICE)),
+        ("q_hr2", ["payment", "email"], (["email", "payment"], None)),
+        ("q_hr2", ["email", "hack"], (None, AnswerProblem.NOT_A_CHOICE)),
+        ("q_hr2", ["none"], (["none"], None)),
+        ("q_hr2", ["none", "search"], (None, AnswerProblem.EXCLUSIVE_CHOICE)),
+    ],
+)
 def test_answers_are_checked(code, value, expected):
     question = next(q for q in BANK.questions if q.code == code)
     assert check_answer(question, value) == expected
 
 
 def test_number_and_percentage_bounds():
-    from questionnaires.questions import Question, QuestionType
     from questionnaires import Text
+    from questionnaires.questions import Question, QuestionType
 
     share = Question("p", Text("x", "x"), QuestionType.PERCENTAGE, (RespondentGroup.CITIZENS,))
     assert check_answer(share, "12,5") == (12.5, None)
@@ -86,20 +114,25 @@ def test_respondent_values_for_each_rule():
 
 def test_bad_bank_names_each_question():
     with pytest.raises(FrameworkInvalid) as caught:
-        read_bank("questions:\n  - {code: a, type: telepathy, groups: [citizens], text: {vi: x}}\n"
-                  "  - {code: b, type: single, groups: [citizens], text: {vi: y}}\n")
+        read_bank(
+            "questions:\n  - {code: a, type: telepathy, groups: [citizens], text: {vi: x}}\n"
+            "  - {code: b, type: single, groups: [citizens], text: {vi: y}}\n"
+        )
     assert [(i.code, i.node) for i in caught.value.issues] == [("invalid_value", "a"), ("missing_field", "b")]
 
 
 def test_a_text_cut_at_an_unquoted_comma_is_refused_naming_the_question():
     with pytest.raises(FrameworkInvalid) as caught:
-        read_bank("background:\n  - {code: province, type: text, groups: [citizens],\n"
-                  "     text: {vi: Tỉnh, thành phố nơi ở, en: Province}}\n"
-                  "  - code: sector\n    type: single\n    groups: [businesses]\n    text: {vi: Ngành, en: Sector}\n"
-                  "    choices:\n      - {value: a, label: {vi: Nông, lâm nghiệp, en: Farming}}\n")
+        read_bank(
+            "background:\n  - {code: province, type: text, groups: [citizens],\n"
+            "     text: {vi: Tỉnh, thành phố nơi ở, en: Province}}\n"
+            "  - code: sector\n    type: single\n    groups: [businesses]\n    text: {vi: Ngành, en: Sector}\n"
+            "    choices:\n      - {value: a, label: {vi: Nông, lâm nghiệp, en: Farming}}\n"
+        )
     assert [(i.code, i.node, i.params) for i in caught.value.issues] == [
         ("invalid_value", "province", {"field": "text", "value": "thành phố nơi ở"}),
-        ("invalid_value", "sector", {"field": "choices", "value": "lâm nghiệp"})]
+        ("invalid_value", "sector", {"field": "choices", "value": "lâm nghiệp"}),
+    ]
 
 
 def test_the_demo_bank_keeps_its_texts_whole():
@@ -113,15 +146,19 @@ def test_exclusive_is_a_declared_property_of_a_choice():
     skills = next(q for q in BANK.questions if q.code == "q_hr2")
     assert [c.value for c in skills.choices if c.exclusive] == ["none"]
     with pytest.raises(FrameworkInvalid) as caught:
-        read_bank("questions:\n  - {code: m, type: multiple, groups: [citizens], text: {vi: x},\n"
-                  "     choices: [{value: none, exclusive: maybe, label: {vi: Không}}]}\n")
+        read_bank(
+            "questions:\n  - {code: m, type: multiple, groups: [citizens], text: {vi: x},\n"
+            "     choices: [{value: none, exclusive: maybe, label: {vi: Không}}]}\n"
+        )
     assert [(i.code, i.node) for i in caught.value.issues] == [("invalid_value", "m")]
 
 
 def test_a_unit_question_takes_the_fieldwork_units_not_choices_of_its_own():
     with pytest.raises(FrameworkInvalid) as caught:
-        read_bank("background:\n  - {code: p, type: unit, groups: [citizens], text: {vi: Tỉnh},\n"
-                  "     choices: [{value: '01', label: {vi: Hà Nội}}]}\n")
+        read_bank(
+            "background:\n  - {code: p, type: unit, groups: [citizens], text: {vi: Tỉnh},\n"
+            "     choices: [{value: '01', label: {vi: Hà Nội}}]}\n"
+        )
     assert [(i.code, i.node, i.params["field"]) for i in caught.value.issues] == [("invalid_value", "p", "choices")]
 
 

@@ -1,4 +1,5 @@
 """Whole responses: snapshots, checks with relevance, quality flags, ODK/Kobo imports and data-file exports."""
+
 import csv
 import io
 from pathlib import Path
@@ -19,8 +20,19 @@ DEMO = Path(__file__).resolve().parents[2] / "survey_app" / "demo"
 FRAMEWORK = read_yaml(DEMO / "national-province-2021-demo.yaml")
 BANK = read_bank(DEMO / "question-bank.yaml")
 CITIZENS = generate(FRAMEWORK, BANK.questions, RespondentGroup.CITIZENS, BANK.background)
-COMPLETE = {"q_aw3": "yes", "q_infra2": "no", "q_hr2": ["email", "payment"], "q_dg3": "yes", "q_dg4": "4",
-            "q_ds1": "yes", "q_ds2": "no", "attention": "agree", "urban": "rural", "sex": "female", "age": "25-34"}
+COMPLETE = {
+    "q_aw3": "yes",
+    "q_infra2": "no",
+    "q_hr2": ["email", "payment"],
+    "q_dg3": "yes",
+    "q_dg4": "4",
+    "q_ds1": "yes",
+    "q_ds2": "no",
+    "attention": "agree",
+    "urban": "rural",
+    "sex": "female",
+    "age": "25-34",
+}
 
 
 def test_snapshot_document_round_trip():
@@ -85,6 +97,7 @@ def test_straight_lining_needs_three_identical_scale_answers():
     from dataclasses import replace
 
     from questionnaires.questions import Questionnaire, Section
+
     likert = next(q for q in BANK.questions if q.code == "q_dg4")
     scales = tuple(replace(likert, code=f"s{i}", relevance=None) for i in range(3))
     questionnaire = Questionnaire("x", 2023, 1, RespondentGroup.CITIZENS, (Section("s", likert.text, scales),))
@@ -103,12 +116,44 @@ def test_odk_csv_imports_back_with_the_same_answers():
 
 
 def test_kobo_csv_with_semicolons_slashes_and_choice_columns():
-    header = ["start", "end", "section_AW/q_aw3", "section_INFRA/q_infra2", "section_HR/q_hr2",
-              "section_HR/q_hr2/email", "section_DG/q_dg3", "section_DG/q_dg4", "section_DS/q_ds1", "section_DS/q_ds2",
-              "section_background/attention", "section_background/province", "section_background/urban",
-              "section_background/sex", "section_background/age", "_uuid", "_submission_time"]
-    row = ["2026-03-01T08:00:00.000+07:00", "2026-03-01T08:06:40.000+07:00", "yes", "no", "email payment", "1",
-           "yes", "4", "yes", "no", "agree", "Hà Giang", "rural", "female", "25-34", "abc-1", "2026-03-01T01:07:00"]
+    header = [
+        "start",
+        "end",
+        "section_AW/q_aw3",
+        "section_INFRA/q_infra2",
+        "section_HR/q_hr2",
+        "section_HR/q_hr2/email",
+        "section_DG/q_dg3",
+        "section_DG/q_dg4",
+        "section_DS/q_ds1",
+        "section_DS/q_ds2",
+        "section_background/attention",
+        "section_background/province",
+        "section_background/urban",
+        "section_background/sex",
+        "section_background/age",
+        "_uuid",
+        "_submission_time",
+    ]
+    row = [
+        "2026-03-01T08:00:00.000+07:00",
+        "2026-03-01T08:06:40.000+07:00",
+        "yes",
+        "no",
+        "email payment",
+        "1",
+        "yes",
+        "4",
+        "yes",
+        "no",
+        "agree",
+        "Hà Giang",
+        "rural",
+        "female",
+        "25-34",
+        "abc-1",
+        "2026-03-01T01:07:00",
+    ]
     buffer = io.StringIO()
     csv.writer(buffer, delimiter=";").writerows([header, row])
     collected = read_collected_csv(CITIZENS, buffer.getvalue().encode())
@@ -130,20 +175,40 @@ def test_bad_rows_are_rejected_with_reasons_and_the_good_ones_kept():
     ]
 
 
-@pytest.mark.parametrize("data, problem", [
-    (b"\xff\xfe\x00", "not_utf8"), (b"", "empty_file"), (b"a,b\n1,2\n", "no_identifier_column"),
-    (b"KEY,x\n1,2\n", "no_question_column"),
-])
+@pytest.mark.parametrize(
+    "data, problem",
+    [
+        (b"\xff\xfe\x00", "not_utf8"),
+        (b"", "empty_file"),
+        (b"a,b\n1,2\n", "no_identifier_column"),
+        (b"KEY,x\n1,2\n", "no_question_column"),
+    ],
+)
 def test_files_that_are_not_exports_are_refused(data, problem):
     assert read_collected_csv(CITIZENS, data).problem == problem
 
 
 RECORDS = [
-    {"response_id": 1, "unit": "HGI", "submitted_at": "2026-03-01T01:00:00+00:00", "duration_seconds": 300.0,
-     "source": "web", "flags": [], "excluded": False, "answers": COMPLETE},
-    {"response_id": 2, "unit": "HGI", "submitted_at": "2026-03-01T02:00:00+00:00", "duration_seconds": 90.0,
-     "source": "web", "flags": ["speeding"], "excluded": False,
-     "answers": COMPLETE | {"comments": "=HYPERLINK(\"http://x\")", "q_hr2": ["none"], "province": "Hà Giang"}},
+    {
+        "response_id": 1,
+        "unit": "HGI",
+        "submitted_at": "2026-03-01T01:00:00+00:00",
+        "duration_seconds": 300.0,
+        "source": "web",
+        "flags": [],
+        "excluded": False,
+        "answers": COMPLETE,
+    },
+    {
+        "response_id": 2,
+        "unit": "HGI",
+        "submitted_at": "2026-03-01T02:00:00+00:00",
+        "duration_seconds": 90.0,
+        "source": "web",
+        "flags": ["speeding"],
+        "excluded": False,
+        "answers": COMPLETE | {"comments": "=HYPERLINK(\"http://x\")", "q_hr2": ["none"], "province": "Hà Giang"},
+    },
 ]
 
 
@@ -167,8 +232,9 @@ def test_csv_and_excel_exports_keep_formulas_as_text():
     assert cell.value == "=HYPERLINK(\"http://x\")" and cell.data_type == "s"
 
 
-@pytest.mark.parametrize("write, read, suffix", [(to_spss, pyreadstat.read_sav, ".sav"),
-                                                  (to_stata, pyreadstat.read_dta, ".dta")])
+@pytest.mark.parametrize(
+    "write, read, suffix", [(to_spss, pyreadstat.read_sav, ".sav"), (to_stata, pyreadstat.read_dta, ".dta")]
+)
 def test_spss_and_stata_files_carry_labels(tmp_path, write, read, suffix):
     path = tmp_path / f"responses{suffix}"
     path.write_bytes(write(CITIZENS, response_table(CITIZENS, RECORDS)))

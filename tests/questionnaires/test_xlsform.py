@@ -1,4 +1,5 @@
 """The XLSForm export compiles with pyxform for every demo questionnaire."""
+
 import io
 from pathlib import Path
 

@@ -1,4 +1,5 @@
 """Sample size, allocation, selection and the weighting errors, against hand computations."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,8 +10,8 @@ from sampling import (
     allocate,
     base_weights,
     margin_of_error,
-    pps_probabilities,
     poststratify,
+    pps_probabilities,
     rake,
     sample_size_mean,
     sample_size_proportion,
@@ -53,11 +54,14 @@ def test_bad_requests_are_refused_with_a_code():
 POPULATION = pd.Series({"A": 5000, "B": 3000, "C": 1500, "D": 400, "E": 100})
 
 
-@pytest.mark.parametrize("method, expected", [
-    ("equal", [200, 200, 200, 200, 100]),  # E cannot give more than its 100; the rest shared equally
-    ("proportional", [500, 300, 150, 40, 10]),
-    ("power", None),
-])
+@pytest.mark.parametrize(
+    "method, expected",
+    [
+        ("equal", [200, 200, 200, 200, 100]),  # E cannot give more than its 100; the rest shared equally
+        ("proportional", [500, 300, 150, 40, 10]),
+        ("power", None),
+    ],
+)
 def test_allocation_sums_to_the_total(method, expected):
     allocation = allocate(POPULATION, 900 if method == "equal" else 1000, method)
     assert allocation.sizes.sum() == (900 if method == "equal" else 1000)
@@ -94,8 +98,7 @@ def test_allocation_always_respects_total_and_bounds(seed):
     population = pd.Series(rng.integers(50, 20000, 30))
     total = int(rng.integers(300, 3000))
     minimum = int(rng.integers(0, 10))
-    allocation = allocate(population, total, ["equal", "proportional", "power"][seed % 3], minimum=minimum,
-                          maximum=400)
+    allocation = allocate(population, total, ["equal", "proportional", "power"][seed % 3], minimum=minimum, maximum=400)
     assert allocation.sizes.sum() == total
     assert (allocation.sizes >= minimum).all() and (allocation.sizes <= 400).all()
 
@@ -124,11 +127,13 @@ def test_margins_by_unit_whatever_the_stratum_columns_are_called(name):
     assert allocation.sizes.tolist() == [100, 300]
     groups = pd.Series(["P1", "P1"], index=index)
     assert allocation.margin_by(groups)["P1"] == pytest.approx(
-        Z95 * np.sqrt(0.0625 * 0.25 * 0.9 / 100 + 0.5625 * 0.25 * 0.9 / 300))
+        Z95 * np.sqrt(0.0625 * 0.25 * 0.9 / 100 + 0.5625 * 0.25 * 0.9 / 300)
+    )
 
 
-FRAME = pd.DataFrame({"id": range(1, 201), "province": ["P1"] * 120 + ["P2"] * 80,
-                      "employees": np.r_[np.arange(1, 121), np.full(80, 5)]})
+FRAME = pd.DataFrame(
+    {"id": range(1, 201), "province": ["P1"] * 120 + ["P2"] * 80, "employees": np.r_[np.arange(1, 121), np.full(80, 5)]}
+)
 
 
 @pytest.mark.parametrize("method", ["srs", "systematic"])

@@ -1,4 +1,5 @@
 """Reading frames from CSV and Excel, and the errors that name the row."""
+
 import io
 
 import pandas as pd
@@ -18,13 +19,20 @@ def test_population_frame_from_csv_and_excel():
     pd.testing.assert_series_equal(from_excel, frame)
 
 
-@pytest.mark.parametrize("text, code, params", [
-    ("province,urban,population\n01,urban,-5\n", "invalid_count", {"row": 2, "value": "-5"}),
-    ("province,urban,population\n01,urban,\n", "missing_value", {"row": 2, "column": "population"}),
-    ("province,urban,population\n01,urban,abc\n", "invalid_count", {"row": 2, "value": "abc"}),
-    ("province,population\n01,5\n", "missing_column", {"column": "urban"}),
-    ("province,urban,population\n01,urban,5\n01,urban,6\n", "duplicate_stratum", {"row": 3, "stratum": "01 × urban"}),
-])
+@pytest.mark.parametrize(
+    "text, code, params",
+    [
+        ("province,urban,population\n01,urban,-5\n", "invalid_count", {"row": 2, "value": "-5"}),
+        ("province,urban,population\n01,urban,\n", "missing_value", {"row": 2, "column": "population"}),
+        ("province,urban,population\n01,urban,abc\n", "invalid_count", {"row": 2, "value": "abc"}),
+        ("province,population\n01,5\n", "missing_column", {"column": "urban"}),
+        (
+            "province,urban,population\n01,urban,5\n01,urban,6\n",
+            "duplicate_stratum",
+            {"row": 3, "stratum": "01 × urban"},
+        ),
+    ],
+)
 def test_bad_population_frames_name_the_row(text, code, params):
     with pytest.raises(SamplingError) as caught:
         read_population_frame(text.encode(), ["province", "urban"], name="frame.csv")
@@ -38,16 +46,19 @@ def test_a_file_that_is_not_a_table_is_refused():
 
 
 def test_list_frame_with_size_measure():
-    frame = read_list_frame(b"id,province,employees\n1, 01 ,10\n2,02,3\n", ["province"], size="employees",
-                            name="firms.csv")
+    frame = read_list_frame(
+        b"id,province,employees\n1, 01 ,10\n2,02,3\n", ["province"], size="employees", name="firms.csv"
+    )
     assert frame["province"].tolist() == ["01", "02"] and frame["employees"].tolist() == [10, 3]
     with pytest.raises(SamplingError) as caught:
         read_list_frame(b"id,province,employees\n1,01,0\n", ["province"], size="employees", name="firms.csv")
     assert caught.value.params == {"row": 2, "value": "0"}
 
 
-SEX_FRAME = ("province,urban,sex,population\n01,urban,female,1200\n01,urban,male,1100\n01,rural,female,3000\n"
-             "01,rural,male,2900\n02,urban,female,70\n02,urban,male,65\n02,rural,female,400\n02,rural,male,380\n")
+SEX_FRAME = (
+    "province,urban,sex,population\n01,urban,female,1200\n01,urban,male,1100\n01,rural,female,3000\n"
+    "01,rural,male,2900\n02,urban,female,70\n02,urban,male,65\n02,rural,female,400\n02,rural,male,380\n"
+)
 
 
 def test_strata_fewer_than_the_columns_add_the_rows_up():
@@ -78,8 +89,9 @@ def test_a_column_named_twice_is_refused():
 
 
 def test_expected_proportions_of_the_rows_combine_into_the_strata():
-    frame = ("province,sex,population,aware\n01,female,100,0.2\n01,male,300,0.6\n02,female,50,0.1\n"
-             "02,male,50,0.1\n").encode()
+    frame = (
+        "province,sex,population,aware\n01,female,100,0.2\n01,male,300,0.6\n02,female,50,0.1\n02,male,50,0.1\n"
+    ).encode()
     deviations = read_stratum_deviations(frame, ["province"], "aware", kind="proportion", name="frame.csv")
     # 01: P = (100 × 0.2 + 300 × 0.6) / 400 = 0.5, S = sqrt(0.25); 02: P = 0.1, S = sqrt(0.09)
     assert deviations.index.name == "province"
@@ -100,5 +112,7 @@ def test_a_bad_deviation_names_the_row(value, kind):
     frame = f"province,population,spread\n01,100,0.5\n02,100,{value}\n"
     with pytest.raises(SamplingError) as caught:
         read_stratum_deviations(frame.encode(), ["province"], "spread", kind=kind, name="frame.csv")
-    assert (caught.value.code, caught.value.params) == ("invalid_deviation",
-                                                        {"row": 3, "value": value, "column": "spread"})
+    assert (caught.value.code, caught.value.params) == (
+        "invalid_deviation",
+        {"row": 3, "value": value, "column": "spread"},
+    )

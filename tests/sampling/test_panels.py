@@ -1,5 +1,6 @@
 """Expert panels: the 40/30/30 quotas by the largest remainder, shortfalls, reproducible selection and
 replacement within the category."""
+
 import pandas as pd
 import pytest
 
@@ -8,19 +9,22 @@ from sampling import ExpertCategory, SamplingError, panel_quotas, replace_member
 R, S, B = ExpertCategory.RETIRED_LEADER, ExpertCategory.SERVING_OFFICIAL, ExpertCategory.BUSINESS_LEADER
 
 
-@pytest.mark.parametrize("size, expected", [
-    # 15: 6, 4.5, 4.5 → 6, 4, 4 and one left; serving officials win the tie
-    (15, (6, 5, 4)),
-    # 16: 6.4, 4.8, 4.8 → 6, 4, 4 and two left, to the two .8
-    (16, (6, 5, 5)),
-    # 17: 6.8, 5.1, 5.1 → 6, 5, 5 and one left, to the .8
-    (17, (7, 5, 5)),
-    # 18: 7.2, 5.4, 5.4 → 7, 5, 5 and one left; the .4 tie goes to serving officials
-    (18, (7, 6, 5)),
-    # 19: 7.6, 5.7, 5.7 → 7, 5, 5 and two left, to the two .7
-    (19, (7, 6, 6)),
-    (20, (8, 6, 6)),
-])
+@pytest.mark.parametrize(
+    "size, expected",
+    [
+        # 15: 6, 4.5, 4.5 → 6, 4, 4 and one left; serving officials win the tie
+        (15, (6, 5, 4)),
+        # 16: 6.4, 4.8, 4.8 → 6, 4, 4 and two left, to the two .8
+        (16, (6, 5, 5)),
+        # 17: 6.8, 5.1, 5.1 → 6, 5, 5 and one left, to the .8
+        (17, (7, 5, 5)),
+        # 18: 7.2, 5.4, 5.4 → 7, 5, 5 and one left; the .4 tie goes to serving officials
+        (18, (7, 6, 5)),
+        # 19: 7.6, 5.7, 5.7 → 7, 5, 5 and two left, to the two .7
+        (19, (7, 6, 6)),
+        (20, (8, 6, 6)),
+    ],
+)
 def test_quotas_of_every_panel_size(size, expected):
     quotas = panel_quotas(size)
     assert (quotas[R], quotas[S], quotas[B]) == expected

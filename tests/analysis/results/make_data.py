@@ -4,6 +4,7 @@ A two-stage stratified sample: 6 strata, PSUs (communes) within strata, SSUs (vi
 respondents per village; design weights from the stage probabilities, and variables to estimate.
 Run once: python make_data.py (the CSV is committed, so R and Python read the very same numbers).
 """
+
 import numpy as np
 import pandas as pd
 
@@ -16,12 +17,17 @@ for stratum in range(1, 7):
         ssu_population = int(rng.integers(8, 15))
         ssu_sample = int(rng.integers(2, 4))
         for ssu in range(1, ssu_sample + 1):
-            for person in range(int(rng.integers(3, 7))):
-                rows.append({
-                    "stratum": f"S{stratum}", "psu": f"S{stratum}P{psu}", "ssu": f"S{stratum}P{psu}V{ssu}",
-                    "fpc1": psu_population, "fpc2": ssu_population,
-                    "weight": round(psu_population / psu_sample * ssu_population / ssu_sample * 25, 6),
-                })
+            for _person in range(int(rng.integers(3, 7))):
+                rows.append(
+                    {
+                        "stratum": f"S{stratum}",
+                        "psu": f"S{stratum}P{psu}",
+                        "ssu": f"S{stratum}P{psu}V{ssu}",
+                        "fpc1": psu_population,
+                        "fpc2": ssu_population,
+                        "weight": round(psu_population / psu_sample * ssu_population / ssu_sample * 25, 6),
+                    }
+                )
 data = pd.DataFrame(rows)
 n = len(data)
 stratum_effect = data["stratum"].str[1:].astype(int)
