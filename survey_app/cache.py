@@ -1,7 +1,8 @@
 """What a process keeps between requests, one way: a bounded, locked cache that lets the least recently used
 entry go first, whose entries may expire. Each cache of the service says only what it keys on, how many
-entries it holds and how long one lives (published results, fieldworks' fixed facts and live API keys per
-database engine, parsed rate limits). Every worker process has its own; nothing here is shared between them.
+entries it holds and how long one lives (published results, recomputed scoring runs, parsed questionnaire
+snapshots, fieldworks' fixed facts and live API keys per database engine, parsed rate limits). Every worker
+process has its own; nothing here is shared between them.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from questionnaires import (
     expert_questionnaire_from_dict,
     questionnaire_from_dict,
 )
+from survey_app.cache import Cache
 from survey_app.extensions import db
 from survey_app.models.frameworks import FrameworkVersion
 from survey_app.models.types import BilingualName, JSONDocument, UTCDateTime, utcnow
@@ -59,17 +60,11 @@ class PublishedQuestionnaire(BilingualName, db.Model):
     def questionnaire(self) -> Questionnaire | ExpertQuestionnaire:
         # a snapshot never changes, so its parse is shared by every request of the process, keyed by content
         # (ids repeat across databases, content hashes do not)
-        parsed = _PARSED_SNAPSHOTS.get(self.content_hash)
-        if parsed is None:
-            read = expert_questionnaire_from_dict if self.for_experts else questionnaire_from_dict
-            parsed = read(self.document)
-            if len(_PARSED_SNAPSHOTS) >= 64:
-                _PARSED_SNAPSHOTS.pop(next(iter(_PARSED_SNAPSHOTS)))
-            _PARSED_SNAPSHOTS[self.content_hash] = parsed
-        return parsed
+        read = expert_questionnaire_from_dict if self.for_experts else questionnaire_from_dict
+        return _PARSED_SNAPSHOTS.get_or_make(self.content_hash, lambda: read(self.document))
 
 
-_PARSED_SNAPSHOTS: dict[str, Questionnaire | ExpertQuestionnaire] = {}
+_PARSED_SNAPSHOTS: Cache[Questionnaire | ExpertQuestionnaire] = Cache(64)
 
 
 class FieldworkMode(StrEnum):

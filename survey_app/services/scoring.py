@@ -39,6 +39,7 @@ from analysis import (
 )
 from analysis.inputs import VIETNAMESE_HEADERS
 from questionnaires import Channel, Framework
+from survey_app.cache import Cache
 from survey_app.extensions import db
 from survey_app.models import (
     CyberspaceValue,
@@ -615,8 +616,7 @@ def _frame(records: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
 
 
 #: recomputed results of recent runs, keyed by what identifies a run's snapshot
-_RESULTS: dict[tuple, RunResult] = {}
-_RESULTS_KEPT = 16
+_RESULTS: Cache[RunResult] = Cache(16)
 
 
 def result(run: ScoringRun) -> RunResult:
@@ -631,7 +631,8 @@ def result(run: ScoringRun) -> RunResult:
         tuple(run.excluded),
         run.normalisation,
     )
-    if key not in _RESULTS:
+
+    def recompute() -> RunResult:
         framework = framework_of(version)
         stored = run.inputs
         points = _frame(stored["points"], ["unit", "node", "points", "source"])
@@ -639,9 +640,7 @@ def result(run: ScoringRun) -> RunResult:
         scores = compute(
             framework, points, excluded=set(run.excluded), channels=external, normalisation=run.normalisation
         )
-        while len(_RESULTS) >= _RESULTS_KEPT:
-            _RESULTS.pop(next(iter(_RESULTS)))
-        _RESULTS[key] = RunResult(
+        return RunResult(
             framework,
             scores,
             points,
@@ -651,7 +650,8 @@ def result(run: ScoringRun) -> RunResult:
             _frame(stored["expert"], ["unit", "item"]),
             _frame(stored["agreement"], ["unit"]),
         )
-    return _RESULTS[key]
+
+    return _RESULTS.get_or_make(key, recompute)
 
 
 #: draws of the rank simulation shown with a run
