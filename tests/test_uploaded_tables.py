@@ -16,6 +16,7 @@ from sampling import SamplingError, read_list_frame, read_population_frame
 from sampling.nominations import check_nominations
 from survey_app.services import ServiceError, collection
 from survey_app.services.demo import demo_bank_path, demo_framework_path
+from tests.conftest import CITIZEN_ANSWERS
 
 FRAME = [
     ["province", "urban", "population"],
@@ -70,19 +71,7 @@ def test_an_uploaded_list_reads_alike_in_every_form(form):
 def test_an_odk_export_reads_alike_in_every_csv_form(form):
     bank = read_bank(demo_bank_path())
     citizens = generate(read_yaml(demo_framework_path()), bank.questions, RespondentGroup.CITIZENS, bank.background)
-    answers = {
-        "q_aw3": "yes",
-        "q_infra2": "no",
-        "q_hr2": ["email", "payment"],
-        "q_dg3": "yes",
-        "q_dg4": "4",
-        "q_ds1": "yes",
-        "q_ds2": "no",
-        "attention": "agree",
-        "urban": "rural",
-        "sex": "female",
-        "age": "25-34",
-    }
+    answers = CITIZEN_ANSWERS
     rows = list(csv.reader(io.StringIO(to_odk_csv(citizens, [("uuid:1", answers)]))))
     collected = read_collected_csv(citizens, _file(rows, form)[0])
     assert collected.problem is None and [r.answers for r in collected.responses] == [answers]

@@ -19,7 +19,14 @@ from survey_app.services.sampling import (
 )
 from tests.conftest import CITIZEN_ANSWERS
 
+#: the plan form's settings where a test says nothing else
+PLAN_SETTINGS = {"margin": None, "power": 0.5, "minimum": 0, "maximum": None, "deff": 1.0, "response_rate": 1.0}
 FRAME = b"province,urban,population\n01,urban,3000\n01,rural,7000\n02,urban,1000\n02,rural,9000\n"
+
+
+def _plan(frame: bytes, strata: list[str], count: str, method: str, **settings):
+    """A plan of ``frame`` (a CSV) with the form's settings unless ``settings`` say otherwise."""
+    return sample_plan(frame, "frame.csv", strata, count, method, **(PLAN_SETTINGS | settings))
 
 
 def _submit(survey, unit, answers, index):
@@ -135,21 +142,7 @@ def test_a_margin_the_questionnaire_does_not_ask_is_refused(answered):
 
 
 def test_a_saved_plan_gives_per_unit_margins_and_drives_a_draw(survey):
-    plan = sample_plan(
-        FRAME,
-        "frame.csv",
-        ["province", "urban"],
-        "population",
-        "proportional",
-        total=40,
-        margin=None,
-        power=0.5,
-        minimum=0,
-        maximum=None,
-        deff=1.0,
-        response_rate=1.0,
-        unit="province",
-    )
+    plan = _plan(FRAME, ["province", "urban"], "population", "proportional", total=40, unit="province")
     assert plan.strata["size"].tolist() == [6, 14, 2, 18] or sorted(plan.strata["size"]) == [2, 6, 14, 18]
     assert plan.units["size"].tolist() == [20, 20]
     # unit 01: W = .3/.7, n = 6/14: margin = 1.96 sqrt(Σ W² .25 (1 - n/N) / n)
@@ -236,21 +229,7 @@ def test_frame_columns_never_collide_with_the_plans_figures(app, strata, count):
     rows = ["a,100", "c,300", "b,600"] if len(strata) == 1 else ["a,x,100", "a,y,300", "b,x,600"]
     frame = ",".join(strata + [count]) + "\n" + "\n".join(rows) + "\n"
     unit = strata[0]
-    plan = sample_plan(
-        frame.encode(),
-        "frame.csv",
-        strata,
-        count,
-        "proportional",
-        total=100,
-        margin=None,
-        power=0.5,
-        minimum=0,
-        maximum=None,
-        deff=1.0,
-        response_rate=1.0,
-        unit=unit,
-    )
+    plan = _plan(frame.encode(), strata, count, "proportional", total=100, unit=unit)
     stored = save_plan(plan, "Firms 2023", frame.encode(), "frame.csv", actor=None)
     db.session.commit()
     again = stored_plan(db.session.get(SamplePlan, stored.id))
@@ -320,21 +299,7 @@ def test_a_frame_stratified_on_some_of_its_columns_is_planned_on_their_sums():
         b"province,urban,sex,population\n01,urban,female,1200\n01,urban,male,1100\n01,rural,female,3000\n"
         b"01,rural,male,2900\n02,urban,female,70\n02,urban,male,65\n02,rural,female,400\n02,rural,male,380\n"
     )
-    plan = sample_plan(
-        frame,
-        "frame.csv",
-        ["province", "urban"],
-        "population",
-        "proportional",
-        total=910,
-        margin=None,
-        power=0.5,
-        minimum=0,
-        maximum=None,
-        deff=1.0,
-        response_rate=1.0,
-        unit="province",
-    )
+    plan = _plan(frame, ["province", "urban"], "population", "proportional", total=910, unit="province")
     # strata 2,300, 5,900, 135, 780 of 9,115: × 910 / 9,115 = 229.6, 589.0, 13.5, 77.9 → 230, 589, 13, 78
     assert plan.strata["population"].tolist() == [2300, 5900, 135, 780]
     assert plan.strata["size"].tolist() == [230, 589, 13, 78]
@@ -343,38 +308,10 @@ def test_a_frame_stratified_on_some_of_its_columns_is_planned_on_their_sums():
 
 def test_neyman_allocation_from_the_frames_expected_proportions():
     frame = b"province,sex,population,aware\n01,female,100,0.2\n01,male,300,0.6\n02,female,400,0.1\n02,male,400,0.1\n"
-    plan = sample_plan(
-        frame,
-        "frame.csv",
-        ["province"],
-        "population",
-        "neyman",
-        total=130,
-        margin=None,
-        power=0.5,
-        minimum=0,
-        maximum=None,
-        deff=1.0,
-        response_rate=1.0,
-        sd_column="aware",
-        sd_kind="proportion",
-    )
+    plan = _plan(frame, ["province"], "population", "neyman", total=130, sd_column="aware", sd_kind="proportion")
     # S = 0.5 (P = 200 / 400) and 0.3: N S = 200 and 240, so 130 × 200 / 440 = 59.09 and 70.91 → 59, 71
     assert plan.strata["size"].tolist() == [59, 71]
     assert plan.parameters["sd_column"] == "aware" and plan.parameters["sd_kind"] == "proportion"
     with pytest.raises(SamplingError) as error:
-        sample_plan(
-            frame,
-            "frame.csv",
-            ["province"],
-            "population",
-            "neyman",
-            total=130,
-            margin=None,
-            power=0.5,
-            minimum=0,
-            maximum=None,
-            deff=1.0,
-            response_rate=1.0,
-        )
+        _plan(frame, ["province"], "population", "neyman", total=130)
     assert error.value.code == "missing_sd"
