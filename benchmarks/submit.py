@@ -316,6 +316,11 @@ def main() -> None:
         f"service/baseline throughput: {ratio:.2f} (target ≥ 0.5); service p99 {results['service']['p99_ms']} ms "
         f"(target < 250); baseline/service workers' CPU per submission: {cpu_ratio:.2f}"
     )
+    print(f"throughput ≥ 0.5 of the baseline: {'met' if ratio >= 0.5 else 'NOT met'} ({ratio:.2f})")
+    p99 = results["service"]["p99_ms"]
+    print(f"p99 < 250 ms: {'met' if p99 < 250 else 'NOT met'} ({p99} ms)")
+    lost = results["service"]["acknowledged_missing"]
+    print(f"every acknowledged response stored: {'met' if not lost else 'NOT met'} ({lost} missing)")
     print(
         json.dumps(
             {
