@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed translations
 
 translations: $(VENV)/.installed
-	$(VENV)/bin/pybabel compile --statistics -d survey_app/translations >/dev/null
+	$(VENV)/bin/pybabel compile --statistics -d survey_app/core/translations >/dev/null
 
 ## Serve the demo on http://127.0.0.1:5000 with an embedded SQLite database.
 run: install

@@ -3,12 +3,12 @@
 The service is CPU-bound Python: a process per core and one more, each with one thread, served the load
 benchmark's mix best (benchmarks/load.py on 2 cores: 300 requests/s at p99 22 ms; four processes of four
 threads queued to p99 over 1 s). gthread keeps browsers' connections alive without holding a worker.
-Its logger cuts link secrets out of the access and error logs (see survey_app.logs)."""
+Its logger cuts link secrets out of the access and error logs (see survey_app.core.logs)."""
 
 import multiprocessing
 
 workers = multiprocessing.cpu_count() + 1
 worker_class = "gthread"
 threads = 1
-logger_class = "survey_app.logs.RedactingGunicornLogger"
+logger_class = "survey_app.core.logs.RedactingGunicornLogger"
 accesslog = "-"

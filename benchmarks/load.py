@@ -104,10 +104,13 @@ def prepare(database_url: str) -> dict:
     os.environ.update({"DATABASE_URL": database_url, "SECRET_KEY": "bench"})
     from sqlalchemy import update
 
-    from survey_app import create_app
-    from survey_app.extensions import db
-    from survey_app.models import EvaluationRound, Quota
-    from survey_app.services import collection, experts, rounds
+    from survey_app.core.app import create_app
+    from survey_app.core.extensions import db
+    from survey_app.experts import operations as experts
+    from survey_app.rounds import operations as rounds
+    from survey_app.rounds.models import EvaluationRound
+    from survey_app.survey import operations as collection
+    from survey_app.survey.models import Quota
     from tests.conftest import CITIZEN_ANSWERS
 
     app = create_app()

@@ -88,10 +88,12 @@ def prepare(database_url: str) -> str:
     os.environ.update({"DATABASE_URL": database_url, "SECRET_KEY": "bench"})
     sys.path.insert(0, str(ROOT))
     from questionnaires import document_hash, questionnaire_to_dict
-    from survey_app import create_app
-    from survey_app.extensions import db
-    from survey_app.models import FieldworkMode, PublishedQuestionnaire
-    from survey_app.services import collection, frameworks, units
+    from survey_app.core.app import create_app
+    from survey_app.core.extensions import db
+    from survey_app.frameworks import operations as frameworks
+    from survey_app.survey import operations as collection
+    from survey_app.survey.models import FieldworkMode, PublishedQuestionnaire
+    from survey_app.units import operations as units
 
     app = create_app()
     with app.app_context():

@@ -11,8 +11,8 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine, text
 
-from survey_app import create_app
-from survey_app.extensions import db, limiter
+from survey_app.core.app import create_app
+from survey_app.core.extensions import db, limiter
 
 PASSWORD = "correct horse battery staple"
 
@@ -95,7 +95,7 @@ def runner(app):
 @pytest.fixture
 def create_user(app):
     """Make a staff account: ``create_user(role, email=None)``."""
-    from survey_app.services import accounts
+    from survey_app.accounts import operations as accounts
 
     counter = iter(range(1, 10_000))
 
@@ -136,9 +136,11 @@ def survey(app):
     from types import SimpleNamespace
 
     from questionnaires import RespondentGroup, read_bank, read_yaml
-    from survey_app.models import FieldworkMode
-    from survey_app.services import collection, frameworks, units
-    from survey_app.services.demo import demo_bank_path, demo_framework_path
+    from survey_app.core.demo import demo_bank_path, demo_framework_path
+    from survey_app.frameworks import operations as frameworks
+    from survey_app.survey import operations as collection
+    from survey_app.survey.models import FieldworkMode
+    from survey_app.units import operations as units
 
     unit_list = units.load_shipped_unit_lists()["provinces-2019"]
     framework, _ = frameworks.store_framework(read_yaml(demo_framework_path()))
@@ -206,8 +208,10 @@ def nominee_rows(unit: str, counts=(8, 6, 6), prefix="e") -> list[dict]:
 def expert_panel(framework, *, round_code="expert-round", size=15, counts=(8, 6, 6), links=True):
     """A 2023 province round on ``framework`` with nominations for Hà Nội ("01") and a panel of ``size`` selected
     by seed 7, every member with a link; returns (round, panel, {seat id: token})."""
-    from survey_app.models import SeatRole
-    from survey_app.services import experts, rounds, units
+    from survey_app.experts import operations as experts
+    from survey_app.experts.models import SeatRole
+    from survey_app.rounds import operations as rounds
+    from survey_app.units import operations as units
 
     unit_list = units.load_shipped_unit_lists()["provinces-2019"]
     evaluation = rounds.create_round(round_code, 2023, "Vòng thử", "Test round", framework, unit_list, actor=None)

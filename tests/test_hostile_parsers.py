@@ -25,8 +25,8 @@ from questionnaires.validation import FrameworkInvalid
 from sampling import SamplingError
 from sampling.frames import read_list_frame, read_population_frame
 from sampling.nominations import check_nominations
-from survey_app.services.demo import demo_bank_path, demo_framework_path
-from tests.app.test_hostile_uploads import HEADERS, NASTY, _csv, _xlsx, cells, tables
+from survey_app.core.demo import demo_bank_path, demo_framework_path
+from tests.app.core.test_hostile_uploads import HEADERS, NASTY, _csv, _xlsx, cells, tables
 
 FRAMEWORK = read_yaml(demo_framework_path())
 BANK = read_bank(demo_bank_path())

@@ -14,8 +14,9 @@ from questionnaires.collected import read_collected_csv
 from questionnaires.questions import generate
 from sampling import SamplingError, read_list_frame, read_population_frame
 from sampling.nominations import check_nominations
-from survey_app.services import ServiceError, collection
-from survey_app.services.demo import demo_bank_path, demo_framework_path
+from survey_app.core.demo import demo_bank_path, demo_framework_path
+from survey_app.core.errors import ServiceError
+from survey_app.survey import operations as collection
 from tests.conftest import CITIZEN_ANSWERS
 
 FRAME = [

@@ -11,7 +11,7 @@ from analysis import survey_estimates
 from questionnaires import RespondentGroup, generate, read_bank, read_yaml
 from sampling import rake
 
-DEMO = Path(__file__).resolve().parents[2] / "survey_app" / "demo"
+DEMO = Path(__file__).resolve().parents[2] / "survey_app" / "core" / "demo"
 
 
 @pytest.fixture(scope="module")

@@ -27,11 +27,14 @@ import pytest
 from sqlalchemy import select
 
 from questionnaires import RespondentGroup, framework_from_dict, framework_to_dict, read_bank, read_yaml
-from survey_app.extensions import db
-from survey_app.models import FieldworkMode, PanelSeat, SelfAssessment
-from survey_app.services import collection, frameworks
-from survey_app.services.demo import demo_bank_path, demo_framework_path
-from tests.app.test_scoring import SELF_ASSESSED, _csv, _pdf_text
+from survey_app.core.demo import demo_bank_path, demo_framework_path
+from survey_app.core.extensions import db
+from survey_app.experts.models import PanelSeat
+from survey_app.frameworks import operations as frameworks
+from survey_app.scoring.models import SelfAssessment
+from survey_app.survey import operations as collection
+from survey_app.survey.models import FieldworkMode
+from tests.app.scoring.test_scoring import SELF_ASSESSED, _csv, _pdf_text
 from tests.conftest import CITIZEN_ANSWERS, csrf_token, expert_panel
 
 ROUND = "e2e-2023"

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from survey_app.extensions import db
-from survey_app.models import Response, ResponseDraft
-from survey_app.services import collection
+from survey_app.core.extensions import db
+from survey_app.survey import operations as collection
+from survey_app.survey.models import Response, ResponseDraft
 
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 ARGS = [

@@ -7,9 +7,9 @@ import socket
 import pytest
 from sqlalchemy import text
 
-from survey_app import create_app
-from survey_app.extensions import db
-from survey_app.i18n import LANGUAGE_KEY
+from survey_app.core.app import create_app
+from survey_app.core.extensions import db
+from survey_app.core.i18n import LANGUAGE_KEY
 from tests.conftest import CITIZEN_ANSWERS
 
 
@@ -45,8 +45,8 @@ def test_a_database_that_does_not_answer_gives_503_page_and_json(away_app):
 
 
 def test_writes_refused_by_the_database_give_503_and_store_nothing_then_recover(app, survey, client, database_url):
-    from survey_app.models import Response
-    from survey_app.services import collection
+    from survey_app.survey import operations as collection
+    from survey_app.survey.models import Response
 
     _, key = collection.create_api_key("field team", [survey.invited], actor=None)
     db.session.commit()

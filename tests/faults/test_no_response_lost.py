@@ -30,11 +30,13 @@ ROOT = Path(__file__).resolve().parents[2]
 CLIENTS = 8
 SEED = """
 from survey_app import create_app
-from survey_app.extensions import db
+from survey_app.core.extensions import db
 from questionnaires import RespondentGroup, read_bank, read_yaml
-from survey_app.models import FieldworkMode
-from survey_app.services import collection, frameworks, units
-from survey_app.services.demo import demo_bank_path, demo_framework_path
+from survey_app.survey.models import FieldworkMode
+from survey_app.survey import operations as collection
+from survey_app.frameworks import operations as frameworks
+from survey_app.units import operations as units
+from survey_app.core.demo import demo_bank_path, demo_framework_path
 
 app = create_app()
 with app.app_context():

@@ -19,7 +19,7 @@ from questionnaires import (
     read_yaml,
 )
 
-DEMO = Path(__file__).resolve().parents[2] / "survey_app" / "demo"
+DEMO = Path(__file__).resolve().parents[2] / "survey_app" / "core" / "demo"
 FRAMEWORK = read_yaml(DEMO / "national-province-2021-demo.yaml")
 QUESTIONNAIRE = generate_expert(FRAMEWORK)
 

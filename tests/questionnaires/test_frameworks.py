@@ -118,8 +118,15 @@ def test_excel_round_trip(name):
     assert framework_to_dict(again) == framework_to_dict(framework)
 
 
+DEMO_FRAMEWORK = (
+    Path(__file__).resolve().parents[2] / "survey_app" / "core" / "demo" / "national-province-2021-demo.yaml"
+)
+
+
 def test_excel_round_trip_keeps_criteria_scoring():
-    demo = read_yaml(Path(__file__).resolve().parents[2] / "survey_app" / "demo" / "national-province-2021-demo.yaml")
+    demo = read_yaml(
+        Path(__file__).resolve().parents[2] / "survey_app" / "core" / "demo" / "national-province-2021-demo.yaml"
+    )
     again = read_workbook(to_workbook(demo))
     assert framework_to_dict(again) == framework_to_dict(demo)
     steps = again.find("INST.1").scoring.steps
@@ -131,7 +138,9 @@ def test_excel_round_trip_keeps_criteria_scoring():
 def test_a_framework_may_name_its_normalisation_and_keeps_it_both_ways():
     from dataclasses import replace
 
-    demo = read_yaml(Path(__file__).resolve().parents[2] / "survey_app" / "demo" / "national-province-2021-demo.yaml")
+    demo = read_yaml(
+        Path(__file__).resolve().parents[2] / "survey_app" / "core" / "demo" / "national-province-2021-demo.yaml"
+    )
     assert demo.normalisation == "none" and "normalisation" not in framework_to_dict(demo)
     chosen = replace(demo, normalisation="z-score")
     assert read_yaml(to_yaml(chosen)).normalisation == "z-score"

@@ -16,7 +16,7 @@ from questionnaires.questions import (
     respondent_value,
 )
 
-DEMO = Path(__file__).resolve().parents[2] / "survey_app" / "demo"
+DEMO = Path(__file__).resolve().parents[2] / "survey_app" / "core" / "demo"
 FRAMEWORK = read_yaml(DEMO / "national-province-2021-demo.yaml")
 BANK = read_bank(DEMO / "question-bank.yaml")
 

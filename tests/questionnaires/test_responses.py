@@ -16,7 +16,7 @@ from questionnaires.exports import response_table, to_csv, to_spss, to_stata, to
 from questionnaires.questions import AnswerProblem, QuestionType, generate
 from questionnaires.responses import QualityFlag, check_answers, median_duration, quality_flags, stratum_of
 
-DEMO = Path(__file__).resolve().parents[2] / "survey_app" / "demo"
+DEMO = Path(__file__).resolve().parents[2] / "survey_app" / "core" / "demo"
 FRAMEWORK = read_yaml(DEMO / "national-province-2021-demo.yaml")
 BANK = read_bank(DEMO / "question-bank.yaml")
 CITIZENS = generate(FRAMEWORK, BANK.questions, RespondentGroup.CITIZENS, BANK.background)

@@ -12,7 +12,7 @@ from questionnaires.bank_files import read_bank
 from questionnaires.questions import QuestionType, generate
 from questionnaires.xlsform import form_id, to_xlsform
 
-DEMO = Path(__file__).resolve().parents[2] / "survey_app" / "demo"
+DEMO = Path(__file__).resolve().parents[2] / "survey_app" / "core" / "demo"
 FRAMEWORK = read_yaml(DEMO / "national-province-2021-demo.yaml")
 BANK = read_bank(DEMO / "question-bank.yaml")
 

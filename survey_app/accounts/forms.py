@@ -1,0 +1,52 @@
+""""""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Length
+
+from survey_app.accounts.models import Role
+from survey_app.core.forms import Form
+
+
+class LoginForm(Form):
+    email = EmailField(
+        _l("E-mail"),
+        validators=[DataRequired(_l("Enter your e-mail.")), Length(max=254)],
+        render_kw={"autocomplete": "username"},
+    )
+    password = PasswordField(
+        _l("Password"),
+        validators=[DataRequired(_l("Enter your password.")), Length(max=1000)],
+        render_kw={"autocomplete": "current-password"},
+    )
+
+
+class ConfirmForm(Form):
+    """A form with nothing but its CSRF token, behind every button that changes state."""
+
+
+def role_choices():
+    return [
+        (Role.ADMINISTRATOR.value, _l("Administrator")),
+        (Role.SAMPLE_DESIGNER.value, _l("Sample designer")),
+        (Role.SCORING_OFFICER.value, _l("Scoring officer")),
+        (Role.VIEWER.value, _l("Viewer")),
+    ]
+
+
+class NewUserForm(Form):
+    name = StringField(_l("Full name"), validators=[DataRequired(_l("Enter a name.")), Length(max=200)])
+    email = EmailField(_l("E-mail"), validators=[DataRequired(_l("Enter an e-mail.")), Length(max=254)])
+    role = SelectField(_l("Role"), choices=role_choices)
+    password = PasswordField(
+        _l("Initial password"),
+        validators=[DataRequired(_l("Enter a password.")), Length(max=1000)],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class EditUserForm(Form):
+    role = SelectField(_l("Role"), choices=role_choices)
+    active = BooleanField(_l("Account active"))

@@ -1,0 +1,109 @@
+"""Error pages: translated HTML, or JSON under /api/."""
+
+from __future__ import annotations
+
+import traceback
+
+from flask import Flask, current_app, jsonify, make_response, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from survey_app.core.extensions import db
+
+#: SQLSTATE classes and codes that mean the database is away or refusing writes for now, not that the request
+#: is wrong: connection exceptions (08), server shutting down (57P01-57P03), insufficient resources (53),
+#: permission withdrawn (42501), read-only transaction (25006)
+_UNAVAILABLE_STATES = ("08", "57P01", "57P02", "57P03", "53", "42501", "25006")
+
+
+def _texts() -> dict[int, tuple[str, str]]:
+    return {
+        400: (_("Bad request"), _("The request could not be understood. Check what you sent and try again.")),
+        401: (_("Login required"), _("Log in to use this part of the service.")),
+        403: (_("Access denied"), _("Your account does not have the right to open this page.")),
+        404: (_("Page not found"), _("The page you asked for does not exist or has moved.")),
+        405: (_("Method not allowed"), _("This address does not accept that kind of request.")),
+        413: (_("File too large"), _("The file is larger than the service accepts.")),
+        429: (_("Too many requests"), _("You have made too many attempts. Wait a few minutes and try again.")),
+        500: (_("Something went wrong"), _("An error occurred on our side. Nothing was saved; please try again.")),
+        503: (_("Service unavailable"), _("The service is temporarily unavailable. Please try again shortly.")),
+    }
+
+
+def database_unavailable(error: DBAPIError) -> bool:
+    """Whether a database error is the database being unavailable (answer 503, the client may retry)."""
+    if isinstance(error, (OperationalError, InterfaceError)) or error.connection_invalidated:
+        return True
+    state = getattr(error.orig, "sqlstate", None) or ""
+    return state.startswith(_UNAVAILABLE_STATES)
+
+
+def _respond(code: int, detail: str | None = None):
+    texts = _texts()
+    title, message = texts.get(code, texts[500] if code >= 500 else texts[400])
+    if detail:
+        message = detail
+    if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+        return jsonify(error={"code": code, "title": title, "message": message}), code
+    return render_template("errors/error.html", code=code, title=title, message=message), code
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return _respond(400, _("The form has expired or did not come from this site. Reload the page and try again."))
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        response = make_response(_respond(error.code or 500, getattr(error, "detail", None)))
+        for name, value in error.get_headers():
+            # a 429 or 503 may say when to come back, a 405 which methods the address takes
+            if name in ("Retry-After", "Allow"):
+                response.headers[name] = value
+        return response
+
+    @app.errorhandler(InternalServerError)
+    def server_error(error):
+        return _respond(500)
+
+    app.register_error_handler(DBAPIError, database_error_response)
+
+
+def api_error(status: int, message: str, **details):
+    """A JSON error of the API: ``{"error": {"code", "message", ...details}}`` with its status."""
+    return jsonify(error={"code": status, "message": message, **details}), status
+
+
+def database_error_response(error: DBAPIError):
+    """503 with Retry-After when the database is away or refuses writes for now, else 500; the request's
+    transaction is rolled back either way, so a retry with the same submission identifier is safe."""
+    try:
+        db.session.rollback()
+    except DBAPIError:
+        pass
+    if not database_unavailable(error):
+        # the database's message can quote the values it was given (answers, contact data): log where and what
+        # kind of error, not the message
+        current_app.logger.error(
+            "database error %s (SQLSTATE %s) at %s\n%s",
+            type(error.orig).__name__,
+            getattr(error.orig, "sqlstate", None),
+            request.endpoint,
+            "".join(traceback.format_tb(error.__traceback__)),
+        )
+        return make_response(_respond(500))
+    current_app.logger.warning("database unavailable: %s", type(error.orig).__name__)
+    response = make_response(_respond(503))
+    response.headers["Retry-After"] = "5"
+    return response
+
+
+class ServiceError(Exception):
+    """A refused operation, with a code the interface translates and the values its message names."""
+
+    def __init__(self, code: str, **params):
+        self.code = code
+        self.params = params
+        super().__init__(code, params)

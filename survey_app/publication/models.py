@@ -1,0 +1,61 @@
+"""The scoring channels as stored (self-assessed data with their appraisal, cyberspace values) and the scoring
+runs: each run keeps the inputs it merged and their versions, so a published result can be computed again."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Float, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from survey_app.core.extensions import db
+from survey_app.core.types import JSONDocument, UTCDateTime, utcnow
+
+
+class StrategicIndicator(db.Model):
+    """An indicator of the digital-government action plan [483 II]: baseline, yearly targets, who is responsible,
+    reported every quarter; index results are read against it."""
+
+    __tablename__ = "strategic_indicators"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: the plan's number, e.g. "1.1"
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name_vi: Mapped[str] = mapped_column(Text)
+    name_en: Mapped[str] = mapped_column(Text, default="")
+    #: the unit of measure, e.g. "%"
+    measure: Mapped[str] = mapped_column(String(32), default="%")
+    legal_basis: Mapped[str] = mapped_column(String(200), default="")
+    #: the agency that follows the indicator
+    agency: Mapped[str] = mapped_column(String(200), default="")
+    baseline_year: Mapped[int | None]
+    baseline: Mapped[float | None] = mapped_column(Float)
+    #: year (as text, JSON keys) → target value
+    targets: Mapped[dict[str, float]] = mapped_column(JSONDocument, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    values: Mapped[list["IndicatorValue"]] = relationship(
+        back_populates="indicator",
+        cascade="all, delete-orphan",
+        order_by="(IndicatorValue.year, IndicatorValue.quarter)",
+    )
+
+
+class IndicatorValue(db.Model):
+    """A quarter's reported value of a strategic indicator; a correction replaces it (the audit log keeps the
+    old value)."""
+
+    __tablename__ = "indicator_values"
+    __table_args__ = (UniqueConstraint("indicator_id", "year", "quarter"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("strategic_indicators.id", ondelete="CASCADE"))
+    year: Mapped[int]
+    #: 1 to 4
+    quarter: Mapped[int]
+    value: Mapped[float] = mapped_column(Float)
+    note: Mapped[str] = mapped_column(Text, default="")
+    entered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    indicator: Mapped[StrategicIndicator] = relationship(back_populates="values")

@@ -1,0 +1,200 @@
+"""The public results site (``/results``), no login: the published rounds, each round's ranking with search and
+sort, each unit's scorecard with its explanation, charts drawn on the server (no script needed), and the ranking
+as CSV or Excel, and PDF reports per unit and per level. The same data as JSON are under ``/api/v1/results``
+(see api.py)."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from flask import abort, current_app, render_template, request
+from flask_babel import gettext as _
+from markupsafe import Markup
+from sqlalchemy import select
+
+from sampling import plain_text as _plain
+from survey_app.core.cache import Cache
+from survey_app.core.downloads import pdf_file, table_file
+from survey_app.core.errors import ServiceError
+from survey_app.core.extensions import db, limiter
+from survey_app.core.i18n import current_language, moment
+from survey_app.core.security import public
+from survey_app.publication import operations as publication
+from survey_app.publication import reports, targets
+from survey_app.publication.blueprint import results as blueprint
+from survey_app.rounds.models import EvaluationRound
+from survey_app.scoring import operations as scoring
+from survey_app.scoring.models import ScoringRun
+
+
+def public_limit() -> str:
+    return current_app.config["PUBLIC_RATE_LIMIT"]
+
+
+limited = limiter.limit(public_limit)
+
+
+def published(round_code: str) -> tuple[EvaluationRound, ScoringRun]:
+    """A round with published results and its published run; any other is not found."""
+    found = db.session.scalar(select(EvaluationRound).where(EvaluationRound.code == round_code))
+    run = publication.published_run(found) if found is not None else None
+    if run is None:
+        abort(404)
+    return found, run
+
+
+#: rendered page contents and JSON documents of published runs; a run's results never change once published,
+#: so an entry lives until it is the least recently used of the full cache
+CACHE_ENTRIES = 512
+_PUBLISHED_CACHE: Cache[Any] = Cache(CACHE_ENTRIES)
+
+
+def published_cached(run: ScoringRun, key: tuple, make: Callable[[], Any]) -> Any:
+    """``make()``, made once per published run, language and ``key`` in this process. Only what every visitor
+    sees goes in: a page's content, never its frame (which shows who is logged in) nor a form's token."""
+    return _PUBLISHED_CACHE.get_or_make((run.id, run.published_at, current_language(), *key), make)
+
+
+def ranking_rows(evaluation_round: EvaluationRound, run: ScoringRun) -> tuple[list[dict], list[tuple[str, str]]]:
+    """The ranking with last year's index beside each unit, and the pillar and main-index columns."""
+    table = scoring.ranking(run)
+    previous = publication.previous_values(evaluation_round)
+    table["previous"] = [previous.get(code, {}).get("index") for code in table["unit"]]
+    language = current_language()
+    columns = [(node.code, node.name.in_language(language)) for node in scoring.ranking_nodes(run)]
+    return table.to_dict("records"), columns
+
+
+@blueprint.get("/")
+@public
+@limited
+def index():
+    rounds = publication.published_rounds()
+    return render_template("results/index.html", rounds=rounds)
+
+
+@blueprint.get("/<round_code>")
+@public
+@limited
+def ranking(round_code: str):
+    evaluation_round, run = published(round_code)
+    query = (request.args.get("q") or "").strip()[:100]
+    sort = request.args.get("sort", "rank")
+    descending = request.args.get("order") == "desc"
+
+    columns = published_cached(run, ("columns",), lambda: [code for code, _ in ranking_rows(evaluation_round, run)[1]])
+    if sort not in {"rank", "name", "index", *columns}:
+        sort = "rank"
+
+    def content():
+        return render_template("results/_ranking.html", **_ranking_view(evaluation_round, run, query, sort, descending))
+
+    if query:  # a search is rendered for itself: what people type must not fill the cache
+        page = content()
+    else:
+        # strategic targets are reported after publication: their version is part of the key
+        page = published_cached(run, ("ranking", sort, descending, targets.version()), content)
+    return render_template("results/ranking.html", evaluation_round=evaluation_round, content=Markup(page))
+
+
+def _ranking_view(evaluation_round: EvaluationRound, run: ScoringRun, query: str, sort: str, descending: bool) -> dict:
+    rows, columns = ranking_rows(evaluation_round, run)
+    if query:
+        wanted = _plain(query)
+        rows = [row for row in rows if wanted in _plain(row["name"]) or wanted == row["unit"].lower()]
+    keys = {"rank", "name", "index"} | {code for code, _ in columns}
+    if sort not in keys:
+        sort = "rank"
+    if sort == "name":
+        rows.sort(key=lambda row: _plain(row["name"]), reverse=descending)
+    elif sort == "rank":
+        rows.sort(key=lambda row: (row["rank"], row["unit"]), reverse=descending)
+    else:
+        # a value column reads best first unless asked otherwise
+        rows.sort(key=lambda row: row[sort], reverse=not descending)
+    top = max((row["index"] for row in rows), default=0) or 1
+    return {
+        "evaluation_round": evaluation_round,
+        "run": run,
+        "rows": rows,
+        "columns": columns,
+        "query": query,
+        "sort": sort,
+        "descending": descending,
+        "top": top,
+        "close": scoring.not_meaningfully_ahead(run),
+        "progress": targets.year_progress(evaluation_round.year),
+        "mergers": publication.merger_series(run),
+    }
+
+
+@blueprint.get("/<round_code>/ranking.<fmt>")
+@public
+@limited
+def export(round_code: str, fmt: str):
+    evaluation_round, run = published(round_code)
+    if fmt == "pdf":
+        rows, columns = ranking_rows(evaluation_round, run)
+        data = reports.level_report(
+            round_name=evaluation_round.name(current_language()),
+            rows=rows,
+            columns=columns,
+            published=run.published_at,
+            footer=_footer(run),
+        )
+        return pdf_file(data, f"dti-{round_code}-ranking")
+    return table_file(scoring.ranking(run), f"dti-{round_code}-ranking", fmt, sheet="ranking")
+
+
+def _footer(run: ScoringRun) -> str:
+    version = run.versions["framework"]
+    return _(
+        "Published %(when)s · run %(number)s · framework %(code)s v%(version)s",
+        when=moment(run.published_at),
+        number=run.number,
+        code=version["code"],
+        version=version["version"],
+    )
+
+
+@blueprint.get("/<round_code>/units/<unit_code>", defaults={"fmt": "html"})
+@blueprint.get("/<round_code>/units/<unit_code>.<any(pdf):fmt>")
+@public
+@limited
+def scorecard(round_code: str, unit_code: str, fmt: str):
+    evaluation_round, run = published(round_code)
+    unit = next((u for u in evaluation_round.unit_list.units if u.code == unit_code), None)
+    if unit is None:
+        abort(404)
+
+    def content():
+        card = publication.scorecard(run, unit_code)
+        language = current_language()
+        names = {node["code"]: node["name"].get(language) or node["name"]["vi"] for node in card["nodes"]}
+        if fmt == "pdf":
+            return reports.unit_report(
+                round_name=evaluation_round.name(language),
+                unit_name=unit.name,
+                card=card,
+                names=names,
+                published=run.published_at,
+                footer=_footer(run),
+            )
+        profile = [node for node in card["nodes"] if node["kind"] == "main_index" and node.get("value") is not None]
+        return render_template(
+            "results/_scorecard.html",
+            evaluation_round=evaluation_round,
+            run=run,
+            unit=unit,
+            card=card,
+            names=names,
+            profile=profile,
+        )
+
+    try:
+        made = published_cached(run, ("scorecard", unit_code, fmt), content)
+    except ServiceError:
+        abort(404)
+    if fmt == "pdf":
+        return pdf_file(made, f"dti-{round_code}-{unit_code}")
+    return render_template("results/scorecard.html", evaluation_round=evaluation_round, unit=unit, content=Markup(made))

@@ -1,0 +1,500 @@
+"""Scoring a round: self-assessed data (by file or form) and its appraisal, cyberspace values, the survey and
+expert channels' results, merged into scores, exclusions and rankings by ``analysis``; each run stored with the
+inputs it read so a published result can be reproduced."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import pandas as pd
+from sqlalchemy import func, select
+
+from analysis import (
+    NORMALISATIONS,
+    RankUncertainty,
+    Scores,
+    Sensitivity,
+    apply_full_marks,
+    apply_peer_maximum,
+    channel_noise,
+    compute,
+    criterion_points,
+    explain,
+    external_values,
+    propose_exclusions,
+    self_assessed_criteria,
+    sensitivity,
+    simulate_ranks,
+    survey_estimates,
+)
+from questionnaires import Framework
+from survey_app.accounts.models import User
+from survey_app.audit import operations as audit
+from survey_app.core.cache import Cache
+from survey_app.core.errors import ServiceError
+from survey_app.core.extensions import db
+from survey_app.experts import operations as experts
+from survey_app.frameworks.operations import framework_of
+from survey_app.rounds.models import EvaluationRound
+from survey_app.sampling.models import WeightingRun
+from survey_app.sampling.operations import responses_frame
+from survey_app.scoring.channel_inputs import _digest, _units, assessments, cyberspace_values
+from survey_app.scoring.models import ScoringRun
+from survey_app.survey.models import Fieldwork
+
+#: the Tuyên Quang rules a run can apply [742 Art. 7]
+RULES = ("peer_maximum", "full_marks")
+
+
+def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """JSON-safe records: NaN as None."""
+    return json.loads(table.to_json(orient="records", force_ascii=False)) if len(table) else []
+
+
+def _table_hash(records: list[dict[str, Any]]) -> str:
+    return _digest(json.dumps(records, sort_keys=True, ensure_ascii=False, default=str))
+
+
+def survey_inputs(evaluation_round: EvaluationRound) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """The survey channel's estimates of every fieldwork of the round: the latest weighting run's, or the
+    unweighted estimates where the responses were not weighted (said in the versions).
+
+    :return: the estimates with a ``group`` column, and what each came from
+    """
+    tables, sources = [], []
+    fieldworks = db.session.scalars(
+        select(Fieldwork).where(Fieldwork.round_id == evaluation_round.id).order_by(Fieldwork.id)
+    )
+    for fieldwork in fieldworks:
+        published = fieldwork.questionnaire
+        if published is None or published.for_experts:
+            continue
+        run = db.session.scalar(
+            select(WeightingRun)
+            .where(WeightingRun.fieldwork_id == fieldwork.id)
+            .order_by(WeightingRun.id.desc())
+            .limit(1)
+        )
+        if run is not None:
+            table = pd.DataFrame(run.estimates)
+            sources.append({"fieldwork": fieldwork.code, "weighting_run": run.id, "weighted": True})
+        else:
+            responses, ids = responses_frame(fieldwork)
+            if not ids:
+                continue
+            table = survey_estimates(responses, framework_of(published.framework), published.questionnaire)
+            sources.append(
+                {"fieldwork": fieldwork.code, "weighting_run": None, "weighted": False, "responses": len(ids)}
+            )
+        tables.append(table.assign(group=published.group))
+    table = (
+        pd.concat(tables, ignore_index=True)
+        if tables
+        else pd.DataFrame(columns=["criterion", "unit", "group", "points"])
+    )
+    return table, sources
+
+
+@dataclass
+class Inputs:
+    """Everything a run merges, as the tables ``analysis`` reads."""
+
+    assessed: pd.DataFrame
+    survey: pd.DataFrame
+    expert: pd.DataFrame
+    agreement: pd.DataFrame
+    cyberspace: pd.DataFrame
+    versions: dict[str, Any]
+
+
+def gather(evaluation_round: EvaluationRound) -> Inputs:
+    """The round's inputs as they stand now, each with the hash of its content."""
+    assessed = pd.DataFrame(
+        [
+            {
+                "unit": row.unit.code,
+                "criterion": row.criterion,
+                "value": row.value,
+                "points": row.points,
+                "appraised_points": row.appraised_points,
+                "appraisal_reason": row.appraisal_reason,
+                "evidence": row.evidence,
+                "explanation": row.explanation,
+            }
+            for row in assessments(evaluation_round)
+        ],
+        columns=[
+            "unit",
+            "criterion",
+            "value",
+            "points",
+            "appraised_points",
+            "appraisal_reason",
+            "evidence",
+            "explanation",
+        ],
+    )
+    cyberspace = pd.DataFrame(
+        [{"unit": row.unit.code, "node": row.node, "value": row.value} for row in cyberspace_values(evaluation_round)],
+        columns=["unit", "node", "value"],
+    )
+    survey, survey_sources = survey_inputs(evaluation_round)
+    expert_results = experts.results(evaluation_round)
+    expert = expert_results.items
+    if expert.empty:
+        expert = pd.DataFrame(columns=["unit", "item", "n", "trimmed_mean", "value", "points"])
+    agreement = (
+        expert_results.agreement
+        if not expert_results.agreement.empty
+        else pd.DataFrame(columns=["unit", "kendall_w", "raters"])
+    )
+    version = evaluation_round.framework
+    versions = {
+        "framework": {
+            "id": version.id,
+            "code": version.code,
+            "year": version.year,
+            "version": version.version,
+            "hash": version.content_hash,
+        },
+        "self_assessment": {
+            "rows": len(assessed),
+            "appraised": int(assessed["appraised_points"].notna().sum()),
+            "hash": _table_hash(_records(assessed)),
+        },
+        "cyberspace": {"rows": len(cyberspace), "hash": _table_hash(_records(cyberspace))},
+        "survey": {"sources": survey_sources, "rows": len(survey), "hash": _table_hash(_records(survey))},
+        "expert": {
+            "forms": experts.submitted_count(evaluation_round),
+            "trim": expert_results.trim,
+            "hash": _table_hash(_records(expert)),
+        },
+    }
+    return Inputs(assessed, survey, expert, agreement, cyberspace, versions)
+
+
+def merged_points(framework: Framework, units: list[str], inputs: Inputs) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every unit's points per criterion with the channel they came from, and the external channels' rows."""
+    points = criterion_points(
+        framework,
+        units,
+        assessed=inputs.assessed,
+        survey=inputs.survey,
+        expert=inputs.expert.rename(columns={"item": "node"}),
+        cyberspace=inputs.cyberspace,
+    )
+    expert_values = (
+        inputs.expert.rename(columns={"item": "node"})[["unit", "node", "value"]]
+        if "value" in inputs.expert.columns
+        else pd.DataFrame(columns=["unit", "node", "value"])
+    )
+    external = pd.concat(
+        [
+            external_values(framework, inputs.cyberspace, "cyberspace"),
+            external_values(framework, expert_values, "expert"),
+        ],
+        ignore_index=True,
+    )
+    return points, external
+
+
+def proposed_exclusions(evaluation_round: EvaluationRound, inputs: Inputs | None = None) -> pd.DataFrame:
+    """The criteria fewer than half of the round's units have data for [1726 II.2.b.vi]."""
+    framework = framework_of(evaluation_round.framework)
+    units = list(_units(evaluation_round))
+    points, _ = merged_points(framework, units, inputs or gather(evaluation_round))
+    return propose_exclusions(points, units)
+
+
+def _apply_rules(
+    framework: Framework, points: pd.DataFrame, rules: Mapping[str, Mapping[str, list[str]]], units: list[str]
+) -> pd.DataFrame:
+    leaves = {node.code for node in framework.leaves() if node.scored}
+    for name, rule in rules.items():
+        if name not in RULES:
+            raise ServiceError("unknown_rule", rule=name)
+        unknown_unit = next((u for u in rule.get("units", []) if u not in units), None)
+        if unknown_unit:
+            raise ServiceError("unknown_unit", unit=unknown_unit)
+        unknown = next((c for c in rule.get("criteria", []) if c not in leaves), None)
+        if unknown:
+            raise ServiceError("unknown_criterion", criterion=unknown)
+        if not rule.get("units") or not rule.get("criteria"):
+            continue
+        if name == "peer_maximum":
+            points = apply_peer_maximum(points, rule["units"], rule["criteria"])
+        else:
+            points = apply_full_marks(framework, points, rule["units"], rule["criteria"])
+        points.loc[points["rule"] == name, "source"] = name
+    return points
+
+
+def run_scoring(
+    evaluation_round: EvaluationRound,
+    *,
+    excluded: list[str],
+    kept: Sequence[str] = (),
+    rules: Mapping[str, Any] | None = None,
+    normalisation: str = "none",
+    note: str = "",
+    actor: User | None,
+) -> ScoringRun:
+    """Compute the round's scores from its inputs as they stand, and store the run with that snapshot.
+
+    :param excluded: criteria an officer confirmed for exclusion (proposed or not; the reason goes in ``note``)
+    :param kept: criteria proposed for exclusion that the officer keeps in the ranking (units without data score
+        0 on them); with ``excluded``, the decisions publication asks for (see ``exclusion_decisions``)
+    :param rules: Tuyên Quang's rules, ``{"peer_maximum": {"units": [...], "criteria": [...]}, ...}``
+    :param normalisation: one of ``analysis.NORMALISATIONS``
+    :raises ServiceError: ``unknown_criterion``, ``unknown_unit``, ``unknown_rule``, ``no_units``,
+        ``unknown_normalisation``, ``excluded_and_kept``
+    """
+    if normalisation not in NORMALISATIONS:
+        raise ServiceError("unknown_normalisation", method=normalisation)
+    framework = framework_of(evaluation_round.framework)
+    units = list(_units(evaluation_round))
+    if not units:
+        raise ServiceError("no_units")
+    leaves = {node.code for node in framework.leaves() if node.scored}
+    unknown = next((code for code in [*excluded, *kept] if code not in leaves), None)
+    if unknown:
+        raise ServiceError("unknown_criterion", criterion=unknown)
+    both = sorted(set(excluded) & set(kept))
+    if both:
+        raise ServiceError("excluded_and_kept", criterion=both[0])
+    rules = {
+        name: {"units": list(rule.get("units", [])), "criteria": list(rule.get("criteria", []))}
+        for name, rule in (rules or {}).items()
+    }
+    inputs = gather(evaluation_round)
+    points, external = merged_points(framework, units, inputs)
+    points = _apply_rules(framework, points, rules, units)
+    scores = compute(framework, points, excluded=set(excluded), channels=external, normalisation=normalisation)
+    number = (
+        db.session.scalar(select(func.max(ScoringRun.number)).where(ScoringRun.round_id == evaluation_round.id)) or 0
+    ) + 1
+    run = ScoringRun(
+        round_id=evaluation_round.id,
+        number=number,
+        excluded=sorted(excluded),
+        rules=rules,
+        normalisation=normalisation,
+        versions={**inputs.versions, "exclusions": {"kept": sorted(kept)}},
+        inputs={
+            "points": _records(points),
+            "external": _records(external),
+            "assessed": _records(inputs.assessed),
+            "survey": _records(inputs.survey),
+            "expert": _records(inputs.expert),
+            "agreement": _records(inputs.agreement),
+        },
+        index={unit: float(value) for unit, value in scores.index_value.items()},
+        note=note.strip(),
+        created_by_id=actor.id if actor else None,
+    )
+    db.session.add(run)
+    if evaluation_round.status in ("preparing", "collecting"):
+        evaluation_round.status = "scoring"
+    db.session.flush()
+    audit.record(
+        "scoring.run",
+        actor=actor,
+        entity=run,
+        new={
+            "round": evaluation_round.code,
+            "number": number,
+            "excluded": run.excluded,
+            "kept": sorted(kept),
+            "rules": rules,
+            "normalisation": normalisation,
+            "versions": {name: entry.get("hash") for name, entry in inputs.versions.items()},
+        },
+    )
+    return run
+
+
+# --- a run's results ------------------------------------------------------------------------------------
+
+
+@dataclass
+class RunResult:
+    framework: Framework
+    scores: Scores
+    points: pd.DataFrame
+    external: pd.DataFrame
+    assessed: pd.DataFrame
+    survey: pd.DataFrame
+    expert: pd.DataFrame
+    agreement: pd.DataFrame
+    #: computed on first use: the rank simulation and the sensitivity run
+    uncertainty: RankUncertainty | None = None
+    sensitivity: Sensitivity | None = None
+
+
+def _frame(records: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(records) if records else pd.DataFrame(columns=columns)
+
+
+#: recomputed results of recent runs, keyed by what identifies a run's snapshot
+_RESULTS: Cache[RunResult] = Cache(16)
+
+
+def result(run: ScoringRun) -> RunResult:
+    """The run's scores, computed again from its stored snapshot (the same numbers every time: the snapshot
+    and the framework version do not change once stored)."""
+    version = run.evaluation_round.framework
+    key = (
+        run.id,
+        version.content_hash,
+        json.dumps(run.versions, sort_keys=True),
+        json.dumps(run.index, sort_keys=True),
+        tuple(run.excluded),
+        run.normalisation,
+    )
+
+    def recompute() -> RunResult:
+        framework = framework_of(version)
+        stored = run.inputs
+        points = _frame(stored["points"], ["unit", "node", "points", "source"])
+        external = _frame(stored["external"], ["unit", "node", "channel", "value"])
+        scores = compute(
+            framework, points, excluded=set(run.excluded), channels=external, normalisation=run.normalisation
+        )
+        return RunResult(
+            framework,
+            scores,
+            points,
+            external,
+            _frame(stored["assessed"], ["unit", "criterion"]),
+            _frame(stored["survey"], ["criterion", "unit"]),
+            _frame(stored["expert"], ["unit", "item"]),
+            _frame(stored["agreement"], ["unit"]),
+        )
+
+    return _RESULTS.get_or_make(key, recompute)
+
+
+#: draws of the rank simulation shown with a run
+REPLICATES = 1000
+
+
+def uncertainty(run: ScoringRun) -> RankUncertainty:
+    """How much of the run's ranking is noise: every unit's index and rank with a 95% interval from the survey
+    estimates' standard errors and the expert panels' spread, and which neighbours are not meaningfully apart.
+    The same draws every time (a fixed seed), so a page and its export agree."""
+    found = result(run)
+    if found.uncertainty is None:
+        leaves, external = channel_noise(found.framework, found.points, survey=found.survey, expert=found.expert)
+        noisy = found.points.merge(leaves[["unit", "node"]], on=["unit", "node"])
+        found.uncertainty = simulate_ranks(
+            found.framework,
+            noisy,
+            leaves,
+            index_value=found.scores.index_value,
+            excluded=found.scores.excluded,
+            replicates=REPLICATES,
+            external_noise=external,
+            slopes=found.scores.slopes,
+        )
+    return found.uncertainty
+
+
+def not_meaningfully_ahead(run: ScoringRun) -> set[str]:
+    """Units whose lead over the next one in the ranking is not meaningful: it holds in under 95% of the draws."""
+    pairs = uncertainty(run).neighbours
+    return set(pairs.loc[~pairs["meaningful"].astype(bool), "higher"]) if len(pairs) else set()
+
+
+def sensitivity_of(run: ScoringRun) -> Sensitivity:
+    """How the run's ranks move under the other normalisations and channel shares within ±5 points."""
+    found = result(run)
+    if found.sensitivity is None:
+        found.sensitivity = sensitivity(
+            found.framework,
+            found.points,
+            channels=found.external,
+            excluded=set(run.excluded),
+            normalisation=run.normalisation,
+        )
+    return found.sensitivity
+
+
+def ranking_nodes(run: ScoringRun) -> list:
+    """The pillars (or groups) and main indices a ranking shows beside the index, in framework order."""
+    found = result(run)
+    columns = set(found.scores.points.columns)
+    return [node for node, _ in found.framework.walk() if node.kind.depth <= 2 and node.code in columns]
+
+
+def ranking(run: ScoringRun) -> pd.DataFrame:
+    """One row per unit, best first: index value, rank, their simulated 95% intervals, and the value and rank on
+    every pillar and main index."""
+    found = result(run)
+    values, ranks = found.scores.values(), found.scores.ranks()
+    units = _units(run.evaluation_round)
+    simulated = uncertainty(run).units
+    codes = found.scores.index_value.index
+    table = pd.DataFrame(
+        {
+            "unit": codes,
+            "name": [units[c].name if c in units else c for c in codes],
+            "index": found.scores.index_value.to_numpy(),
+            "rank": ranks["index"].to_numpy(),
+            "index_low": simulated["index_low"].reindex(codes).to_numpy(),
+            "index_high": simulated["index_high"].reindex(codes).to_numpy(),
+            "rank_low": simulated["rank_low"].reindex(codes).to_numpy(),
+            "rank_high": simulated["rank_high"].reindex(codes).to_numpy(),
+        }
+    )
+    for node in ranking_nodes(run):
+        table[node.code] = values[node.code].to_numpy()
+        table[f"{node.code} rank"] = ranks[node.code].to_numpy()
+    return table.sort_values(["rank", "unit"]).reset_index(drop=True)
+
+
+def explanation(run: ScoringRun, unit_code: str) -> dict[str, Any]:
+    found = result(run)
+    if unit_code not in found.scores.index_value.index:
+        raise ServiceError("unknown_unit", unit=unit_code)
+    return explain(
+        found.framework,
+        found.scores,
+        unit_code,
+        points=found.points,
+        assessed=found.assessed,
+        survey=found.survey,
+        expert=found.expert,
+        agreement=found.agreement,
+    )
+
+
+def runs(evaluation_round: EvaluationRound) -> list[ScoringRun]:
+    return list(
+        db.session.scalars(
+            select(ScoringRun).where(ScoringRun.round_id == evaluation_round.id).order_by(ScoringRun.number.desc())
+        )
+    )
+
+
+def input_summary(evaluation_round: EvaluationRound) -> dict[str, Any]:
+    """What the round has so far, per input, for the scoring page."""
+    framework = framework_of(evaluation_round.framework)
+    units = _units(evaluation_round)
+    reported = assessments(evaluation_round)
+    criteria = self_assessed_criteria(framework)
+    per_unit = {code: {"reported": 0, "appraised": 0} for code in units}
+    for row in reported:
+        entry = per_unit.setdefault(row.unit.code, {"reported": 0, "appraised": 0})
+        entry["reported"] += 1
+        entry["appraised"] += row.appraised_points is not None
+    return {
+        "criteria": len(criteria),
+        "units": len(units),
+        "per_unit": per_unit,
+        "reported": len(reported),
+        "appraised": sum(row.appraised_points is not None for row in reported),
+        "cyberspace": len(cyberspace_values(evaluation_round)),
+        "expert_forms": experts.submitted_count(evaluation_round),
+    }
