@@ -1,4 +1,4 @@
-""""""
+"""The forms of staff accounts: signing in, creating and editing an account."""
 
 from __future__ import annotations
 
@@ -21,10 +21,6 @@ class LoginForm(Form):
         validators=[DataRequired(_l("Enter your password.")), Length(max=1000)],
         render_kw={"autocomplete": "current-password"},
     )
-
-
-class ConfirmForm(Form):
-    """A form with nothing but its CSRF token, behind every button that changes state."""
 
 
 def role_choices():

@@ -1,4 +1,4 @@
-""""""
+"""The audit trail (``/audit``): who changed what and when, page by page, for administrators."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import traceback
 
-from flask import Flask, current_app, jsonify, make_response, render_template, request
+from flask import Flask, abort, current_app, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -69,6 +69,22 @@ def init_app(app: Flask) -> None:
         return _respond(500)
 
     app.register_error_handler(DBAPIError, database_error_response)
+
+
+def or_404(found):
+    """What an address names, or a 404 when it names nothing."""
+    if found is None:
+        abort(404)
+    return found
+
+
+def owned_or_404(model, record_id: int, **owner):
+    """The record of the address that belongs to the owner the address names too (``fieldwork_id=...``); any other
+    record is not found, as if it did not exist."""
+    record = db.get_or_404(model, record_id)
+    if any(getattr(record, field) != value for field, value in owner.items()):
+        abort(404)
+    return record
 
 
 def api_error(status: int, message: str, **details):

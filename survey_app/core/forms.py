@@ -28,6 +28,10 @@ class Form(FlaskForm):
             return _CATALOGUE
 
 
+class ConfirmForm(Form):
+    """A form with nothing but its CSRF token, behind every button that changes state."""
+
+
 def _wtforms_messages(gettext, ngettext):
     """Never called: declares WTForms' built-in messages the forms can show, so that Babel extracts them."""
     gettext("This field is required.")

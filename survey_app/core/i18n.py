@@ -244,6 +244,13 @@ def describe_expert_problem(problem) -> str:
     return gettext(_EXPERT_ANSWER_MESSAGES[code]) if code in _EXPERT_ANSWER_MESSAGES else code
 
 
+def describe_refusal(error) -> list[str]:
+    """A refused operation's message, followed by one line per refused row when it names rows."""
+    if error.code == "rows_rejected":
+        return [describe_error(error)] + [describe_row_problem(row) for row in error.params["rows"]]
+    return [describe_error(error)]
+
+
 def describe_row_problem(problem) -> str:
     """One refused row of an upload: its line and the reason."""
     message = _ROW_MESSAGES.get(problem.code)

@@ -1,4 +1,4 @@
-""""""
+"""The home page and the language switch."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-""""""
+"""The forms of the expert channel's staff pages: nominations, panel selection, overrides and reasons."""
 
 from __future__ import annotations
 

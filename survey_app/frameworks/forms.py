@@ -1,4 +1,4 @@
-""""""
+"""The form that uploads an index framework (YAML or Excel)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-""""""
+"""Index frameworks (``/frameworks``): uploaded (checked first), shown, exported and frozen."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from flask import Response, abort, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 from questionnaires import FrameworkInvalid, read_workbook, read_yaml, to_workbook, to_yaml
-from survey_app.accounts.forms import ConfirmForm
 from survey_app.accounts.models import Role
 from survey_app.core.errors import ServiceError
 from survey_app.core.extensions import db
+from survey_app.core.forms import ConfirmForm
 from survey_app.core.i18n import current_language, describe_error, describe_issue
 from survey_app.core.security import STAFF, allow
 from survey_app.frameworks import operations as frameworks

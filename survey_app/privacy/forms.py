@@ -1,4 +1,4 @@
-""""""
+"""The forms of the privacy pages: the person whose personal data staff find, export or erase on request."""
 
 from __future__ import annotations
 

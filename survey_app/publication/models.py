@@ -1,5 +1,4 @@
-"""The scoring channels as stored (self-assessed data with their appraisal, cyberspace values) and the scoring
-runs: each run keeps the inputs it merged and their versions, so a published result can be computed again."""
+"""The strategic indicators of Decision 483 and the values reported against their targets."""
 
 from __future__ import annotations
 

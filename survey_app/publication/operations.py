@@ -1,6 +1,5 @@
-"""Scoring a round: self-assessed data (by file or form) and its appraisal, cyberspace values, the survey and
-expert channels' results, merged into scores, exclusions and rankings by ``analysis``; each run stored with the
-inputs it read so a published result can be reproduced."""
+"""Publishing a round: a scoring run made the round's public result, the published rounds, last year's values
+beside this year's, and each unit's scorecard as the public sees it."""
 
 from __future__ import annotations
 
@@ -25,9 +24,7 @@ from survey_app.frameworks.operations import freeze
 from survey_app.rounds.models import EvaluationRound
 from survey_app.scoring.channel_inputs import ensure_open
 from survey_app.scoring.models import ScoringRun
-from survey_app.scoring.operations import REPLICATES, _table_hash, explanation, result, uncertainty
-
-# --- publication ----------------------------------------------------------------------------------------
+from survey_app.scoring.operations import REPLICATES, explanation, result, table_hash, uncertainty
 
 
 def exclusion_decisions(run: ScoringRun) -> list[dict[str, Any]]:
@@ -77,7 +74,7 @@ def publish(run: ScoringRun, *, actor: User | None) -> None:
         "scoring.publish",
         actor=actor,
         entity=run,
-        new={"round": evaluation_round.code, "number": run.number, "index_hash": _table_hash([run.index])},
+        new={"round": evaluation_round.code, "number": run.number, "index_hash": table_hash([run.index])},
     )
 
 

@@ -1,4 +1,4 @@
-""""""
+"""The form that opens an evaluation round."""
 
 from __future__ import annotations
 

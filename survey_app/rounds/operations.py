@@ -56,5 +56,9 @@ def create_round(
     return evaluation
 
 
+def get_round(code: str) -> EvaluationRound | None:
+    return db.session.scalar(select(EvaluationRound).where(EvaluationRound.code == code))
+
+
 def list_rounds() -> list[EvaluationRound]:
     return list(db.session.scalars(select(EvaluationRound).order_by(EvaluationRound.year.desc(), EvaluationRound.code)))

@@ -1,8 +1,8 @@
-""""""
+"""Evaluation rounds (``/rounds``): a year's evaluation of a unit list on a framework version."""
 
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, render_template, url_for
+from flask import flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -16,16 +16,7 @@ from survey_app.frameworks.models import FrameworkVersion
 from survey_app.rounds import operations as rounds
 from survey_app.rounds.blueprint import blueprint
 from survey_app.rounds.forms import RoundForm
-from survey_app.rounds.models import EvaluationRound
 from survey_app.units.models import UnitList
-
-
-def round_or_404(round_code: str) -> EvaluationRound:
-    """The round an address names; any other is not found."""
-    found = db.session.scalar(select(EvaluationRound).where(EvaluationRound.code == round_code))
-    if found is None:
-        abort(404)
-    return found
 
 
 @blueprint.get("/")

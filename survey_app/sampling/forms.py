@@ -1,4 +1,4 @@
-""""""
+"""The forms of sample design and weighting: frames, sizes, allocation, selection and weights."""
 
 from __future__ import annotations
 

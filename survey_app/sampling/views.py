@@ -13,16 +13,16 @@ from sqlalchemy import select
 
 from sampling import SamplingError
 from survey_app.core.downloads import table_file
-from survey_app.core.errors import ServiceError
+from survey_app.core.errors import ServiceError, or_404, owned_or_404
 from survey_app.core.extensions import db
-from survey_app.core.i18n import current_language, describe_error, describe_sampling_error, number
+from survey_app.core.i18n import current_language, describe_error, describe_refusal, describe_sampling_error, number
 from survey_app.core.security import ANALYSTS, DESIGNERS, allow
 from survey_app.sampling import operations as sampling_service
 from survey_app.sampling.blueprint import blueprint, weighting
 from survey_app.sampling.forms import DrawForm, SamplePlanForm, WeightingForm, split_columns
 from survey_app.sampling.models import SamplePlan, WeightingRun
+from survey_app.survey import operations as collection
 from survey_app.survey.models import FieldworkMode
-from survey_app.survey.views.fieldwork import fieldwork_or_404, of_fieldwork, row_problems
 
 # --- sample plans ---------------------------------------------------------------------------------------
 
@@ -102,7 +102,7 @@ def _csv(table: pd.DataFrame, filename: str) -> Response:
 def draw(fieldwork_code: str):
     """Draw invitees from a list frame by a saved plan; the answer is the CSV of their personal links, the
     only time the tokens are shown."""
-    fieldwork = fieldwork_or_404(fieldwork_code)
+    fieldwork = or_404(collection.get_fieldwork(fieldwork_code))
     if fieldwork.mode != FieldworkMode.INVITATION:
         abort(404)
     form = DrawForm()
@@ -130,7 +130,7 @@ def draw(fieldwork_code: str):
         except SamplingError as error:
             problems = [describe_sampling_error(error)]
         except ServiceError as error:
-            problems = row_problems(error)
+            problems = describe_refusal(error)
         else:
             return _csv(_links(drawn), f"{fieldwork_code}-drawn-invitations.csv")
     status = 400 if problems or form.errors else 200
@@ -159,7 +159,7 @@ def _margin_choices(fieldwork) -> list[tuple[str, str]]:
 @weighting.route("/<fieldwork_code>/weighting", methods=["GET", "POST"])
 @allow(*ANALYSTS)
 def weighting_runs(fieldwork_code: str):
-    fieldwork = fieldwork_or_404(fieldwork_code)
+    fieldwork = or_404(collection.get_fieldwork(fieldwork_code))
     form = WeightingForm()
     form.margins.choices = _margin_choices(fieldwork)
     problem = None
@@ -195,8 +195,8 @@ def weighting_runs(fieldwork_code: str):
 @weighting.get("/<fieldwork_code>/weighting/<int:run_id>")
 @allow(*ANALYSTS)
 def show_run(fieldwork_code: str, run_id: int):
-    fieldwork = fieldwork_or_404(fieldwork_code)
-    run = of_fieldwork(WeightingRun, run_id, fieldwork)
+    fieldwork = or_404(collection.get_fieldwork(fieldwork_code))
+    run = owned_or_404(WeightingRun, run_id, fieldwork_id=fieldwork.id)
     units = {unit.code: unit for unit in fieldwork.units}
     return render_template(
         "sampling/run.html",
@@ -211,7 +211,7 @@ def show_run(fieldwork_code: str, run_id: int):
 @weighting.get("/<fieldwork_code>/weighting/<int:run_id>.csv")
 @allow(*ANALYSTS)
 def run_csv(fieldwork_code: str, run_id: int):
-    run = of_fieldwork(WeightingRun, run_id, fieldwork_or_404(fieldwork_code))
+    run = owned_or_404(WeightingRun, run_id, fieldwork_id=or_404(collection.get_fieldwork(fieldwork_code)).id)
     return _csv(sampling_service.run_estimates(run), f"{fieldwork_code}-estimates-{run_id}.csv")
 
 

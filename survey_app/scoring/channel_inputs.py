@@ -1,6 +1,5 @@
-"""Scoring a round: self-assessed data (by file or form) and its appraisal, cyberspace values, the survey and
-expert channels' results, merged into scores, exclusions and rankings by ``analysis``; each run stored with the
-inputs it read so a published result can be reproduced."""
+"""The channels scoring reads besides the surveys: self-assessed data (by file or form) with its appraisal, and
+cyberspace values, each refused once the round's results are published."""
 
 from __future__ import annotations
 
@@ -33,7 +32,7 @@ from survey_app.survey.operations.fieldwork import read_rows
 from survey_app.units.models import Unit
 
 
-def _units(evaluation_round: EvaluationRound) -> dict[str, Unit]:
+def units_by_code(evaluation_round: EvaluationRound) -> dict[str, Unit]:
     return {unit.code: unit for unit in experts.round_units(evaluation_round)}
 
 
@@ -44,7 +43,7 @@ def template(evaluation_round: EvaluationRound, unit: Unit | None = None, langua
     """The self-assessment template of a round (or one unit), with the values already reported filled in; the
     headers in the language asked for (Vietnamese headers and codes are both read back)."""
     framework = framework_of(evaluation_round.framework)
-    codes = [unit.code] if unit is not None else list(_units(evaluation_round))
+    codes = [unit.code] if unit is not None else list(units_by_code(evaluation_round))
     table = pd.DataFrame(template_rows(framework, codes, language))
     reported = {(row.unit.code, row.criterion): row for row in assessments(evaluation_round)}
     for position, (code, criterion) in enumerate(zip(table.get("unit", []), table.get("criterion", []))):
@@ -87,7 +86,7 @@ def import_self_assessment(
     :raises ServiceError: ``unreadable_file``, ``empty_file``, ``round_published``
     """
     return store_self_assessment(
-        evaluation_round, read_rows(data, filename), unit=unit, actor=actor, file_hash=_digest(data)
+        evaluation_round, read_rows(data, filename), unit=unit, actor=actor, file_hash=file_digest(data)
     )
 
 
@@ -107,7 +106,7 @@ def store_self_assessment(
     """
     ensure_open(evaluation_round)
     framework = framework_of(evaluation_round.framework)
-    units = _units(evaluation_round)
+    units = units_by_code(evaluation_round)
     checked = check_self_assessment(rows, framework, units, unit=unit.code if unit is not None else None)
     if not checked.valid and not checked.rejected:
         raise ServiceError("empty_file")
@@ -254,7 +253,7 @@ def import_cyberspace(
     evaluation_round: EvaluationRound, data: bytes, filename: str, *, actor: User | None
 ) -> InputImport:
     """Store a cyberspace file (CSV or Excel); see ``store_cyberspace``."""
-    return store_cyberspace(evaluation_round, read_rows(data, filename), actor=actor, file_hash=_digest(data))
+    return store_cyberspace(evaluation_round, read_rows(data, filename), actor=actor, file_hash=file_digest(data))
 
 
 def store_cyberspace(
@@ -267,7 +266,7 @@ def store_cyberspace(
     """Store cyberspace values (unit, main index, value in [0, 1]): every row, or none when a row is rejected;
     a value for a unit and node already loaded replaces it."""
     ensure_open(evaluation_round)
-    units = _units(evaluation_round)
+    units = units_by_code(evaluation_round)
     checked = check_cyberspace(rows, framework_of(evaluation_round.framework), units)
     if not checked.valid and not checked.rejected:
         raise ServiceError("empty_file")
@@ -291,8 +290,5 @@ def store_cyberspace(
     return InputImport(len(checked.valid), [])
 
 
-# --- the channels merged --------------------------------------------------------------------------------
-
-
-def _digest(data: bytes | str) -> str:
+def file_digest(data: bytes | str) -> str:
     return hashlib.sha256(data if isinstance(data, bytes) else data.encode()).hexdigest()

@@ -1,10 +1,10 @@
-""""""
+"""The forms of scoring: self-assessment files and values, evidence, appraisal, runs and their publication."""
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, FloatField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import BooleanField, FloatField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -76,14 +76,3 @@ class PublishForm(Form):
         _l("I have checked this run: publish its results for good."),
         validators=[DataRequired(_l("Tick the box to confirm."))],
     )
-
-
-class IndicatorValueForm(Form):
-    indicator = SelectField(_l("Indicator"), validators=[DataRequired(_l("Choose an indicator."))])
-    year = IntegerField(_l("Year"), validators=[DataRequired(_l("Enter a year."))])
-    quarter = SelectField(
-        _l("Quarter"),
-        choices=[SelectChoice(str(number), roman) for number, roman in enumerate(("I", "II", "III", "IV"), 1)],
-    )
-    value = StringField(_l("Value"), validators=[DataRequired(_l("Enter a value.")), Length(max=50)])
-    note = TextAreaField(_l("Note (source of the figure)"), validators=[Optional(), Length(max=2000)])

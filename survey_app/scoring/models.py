@@ -1,5 +1,6 @@
-"""The scoring channels as stored (self-assessed data with their appraisal, cyberspace values) and the scoring
-runs: each run keeps the inputs it merged and their versions, so a published result can be computed again."""
+"""The scoring channels as stored (self-assessed data with their appraisal and evidence, cyberspace values) and
+the scoring runs: each run keeps the inputs it merged and their versions, so a published result can be computed
+again."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""Scoring a round: self-assessed data (by file or form) and its appraisal, cyberspace values, the survey and
-expert channels' results, merged into scores, exclusions and rankings by ``analysis``; each run stored with the
-inputs it read so a published result can be reproduced."""
+"""Scoring a round: the survey and expert channels' results and the stored inputs, merged into scores,
+exclusions and rankings by ``analysis``; each run stored with the inputs it read so a published result can be
+reproduced, and its results, uncertainty and explanations read back."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ from survey_app.frameworks.operations import framework_of
 from survey_app.rounds.models import EvaluationRound
 from survey_app.sampling.models import WeightingRun
 from survey_app.sampling.operations import responses_frame
-from survey_app.scoring.channel_inputs import _digest, _units, assessments, cyberspace_values
+from survey_app.scoring.channel_inputs import assessments, cyberspace_values, file_digest, units_by_code
 from survey_app.scoring.models import ScoringRun
 from survey_app.survey.models import Fieldwork
 
@@ -53,8 +53,8 @@ def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
     return json.loads(table.to_json(orient="records", force_ascii=False)) if len(table) else []
 
 
-def _table_hash(records: list[dict[str, Any]]) -> str:
-    return _digest(json.dumps(records, sort_keys=True, ensure_ascii=False, default=str))
+def table_hash(records: list[dict[str, Any]]) -> str:
+    return file_digest(json.dumps(records, sort_keys=True, ensure_ascii=False, default=str))
 
 
 def survey_inputs(evaluation_round: EvaluationRound) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
@@ -162,14 +162,14 @@ def gather(evaluation_round: EvaluationRound) -> Inputs:
         "self_assessment": {
             "rows": len(assessed),
             "appraised": int(assessed["appraised_points"].notna().sum()),
-            "hash": _table_hash(_records(assessed)),
+            "hash": table_hash(_records(assessed)),
         },
-        "cyberspace": {"rows": len(cyberspace), "hash": _table_hash(_records(cyberspace))},
-        "survey": {"sources": survey_sources, "rows": len(survey), "hash": _table_hash(_records(survey))},
+        "cyberspace": {"rows": len(cyberspace), "hash": table_hash(_records(cyberspace))},
+        "survey": {"sources": survey_sources, "rows": len(survey), "hash": table_hash(_records(survey))},
         "expert": {
             "forms": experts.submitted_count(evaluation_round),
             "trim": expert_results.trim,
-            "hash": _table_hash(_records(expert)),
+            "hash": table_hash(_records(expert)),
         },
     }
     return Inputs(assessed, survey, expert, agreement, cyberspace, versions)
@@ -203,7 +203,7 @@ def merged_points(framework: Framework, units: list[str], inputs: Inputs) -> tup
 def proposed_exclusions(evaluation_round: EvaluationRound, inputs: Inputs | None = None) -> pd.DataFrame:
     """The criteria fewer than half of the round's units have data for [1726 II.2.b.vi]."""
     framework = framework_of(evaluation_round.framework)
-    units = list(_units(evaluation_round))
+    units = list(units_by_code(evaluation_round))
     points, _ = merged_points(framework, units, inputs or gather(evaluation_round))
     return propose_exclusions(points, units)
 
@@ -254,7 +254,7 @@ def run_scoring(
     if normalisation not in NORMALISATIONS:
         raise ServiceError("unknown_normalisation", method=normalisation)
     framework = framework_of(evaluation_round.framework)
-    units = list(_units(evaluation_round))
+    units = list(units_by_code(evaluation_round))
     if not units:
         raise ServiceError("no_units")
     leaves = {node.code for node in framework.leaves() if node.scored}
@@ -433,7 +433,7 @@ def ranking(run: ScoringRun) -> pd.DataFrame:
     every pillar and main index."""
     found = result(run)
     values, ranks = found.scores.values(), found.scores.ranks()
-    units = _units(run.evaluation_round)
+    units = units_by_code(run.evaluation_round)
     simulated = uncertainty(run).units
     codes = found.scores.index_value.index
     table = pd.DataFrame(
@@ -481,7 +481,7 @@ def runs(evaluation_round: EvaluationRound) -> list[ScoringRun]:
 def input_summary(evaluation_round: EvaluationRound) -> dict[str, Any]:
     """What the round has so far, per input, for the scoring page."""
     framework = framework_of(evaluation_round.framework)
-    units = _units(evaluation_round)
+    units = units_by_code(evaluation_round)
     reported = assessments(evaluation_round)
     criteria = self_assessed_criteria(framework)
     per_unit = {code: {"reported": 0, "appraised": 0} for code in units}

@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from analysis import self_assessed_criteria
 from survey_app.core.downloads import table_file
-from survey_app.core.errors import ServiceError
+from survey_app.core.errors import ServiceError, or_404
 from survey_app.core.extensions import db
 from survey_app.core.i18n import current_language, describe_error, describe_row_problem
 from survey_app.core.security import OFFICERS, STAFF, allow
@@ -28,7 +28,7 @@ from survey_app.experts import operations as experts
 from survey_app.frameworks.operations import framework_of
 from survey_app.publication import operations as publication
 from survey_app.rounds.models import EvaluationRound
-from survey_app.rounds.views import round_or_404
+from survey_app.rounds.operations import get_round
 from survey_app.scoring import channel_inputs, evidence
 from survey_app.scoring import operations as scoring
 from survey_app.scoring.blueprint import blueprint
@@ -78,7 +78,7 @@ def _run_form(evaluation_round: EvaluationRound, proposed: list[str] = ()) -> Ru
 @blueprint.get("/<round_code>")
 @allow(*STAFF)
 def show(round_code: str):
-    evaluation_round = round_or_404(round_code)
+    evaluation_round = or_404(get_round(round_code))
     proposed = scoring.proposed_exclusions(evaluation_round)
     return render_template(
         "scoring/round.html",
@@ -96,7 +96,7 @@ def show(round_code: str):
 @blueprint.get("/<round_code>/template.<fmt>")
 @allow(*STAFF)
 def template(round_code: str, fmt: str):
-    evaluation_round = round_or_404(round_code)
+    evaluation_round = or_404(get_round(round_code))
     unit_code = request.args.get("unit")
     unit = _unit(evaluation_round, unit_code) if unit_code else None
     table = channel_inputs.template(evaluation_round, unit, current_language())
@@ -106,7 +106,7 @@ def template(round_code: str, fmt: str):
 
 def _upload(round_code: str, prefix: str, store):
     """An all-or-nothing input upload: ``store(round, data, filename, unit)`` makes the report shown."""
-    evaluation_round = round_or_404(round_code)
+    evaluation_round = or_404(get_round(round_code))
     form = _upload_form(evaluation_round, prefix)
     back = url_for("scoring.show", round_code=round_code)
     if not form.validate_on_submit():
@@ -179,7 +179,7 @@ def _report_form(evaluation_round) -> ReportValueForm:
 @blueprint.get("/<round_code>/units/<unit_code>")
 @allow(*STAFF)
 def unit(round_code: str, unit_code: str):
-    evaluation_round = round_or_404(round_code)
+    evaluation_round = or_404(get_round(round_code))
     form = _report_form(evaluation_round)
     if request.args.get("criterion"):
         form.criterion.data = request.args["criterion"]
@@ -189,7 +189,7 @@ def unit(round_code: str, unit_code: str):
 @blueprint.post("/<round_code>/units/<unit_code>")
 @allow(*OFFICERS)
 def report_value(round_code: str, unit_code: str):
-    evaluation_round = round_or_404(round_code)
+    evaluation_round = or_404(get_round(round_code))
     found = _unit(evaluation_round, unit_code)
     form = _report_form(evaluation_round)
     if form.validate_on_submit():
@@ -300,7 +300,7 @@ def remove_evidence(document_id: int):
 @blueprint.post("/<round_code>/runs")
 @allow(*OFFICERS)
 def run(round_code: str):
-    evaluation_round = round_or_404(round_code)
+    evaluation_round = or_404(get_round(round_code))
     form = _run_form(evaluation_round)
     if not form.validate_on_submit():
         flash(_("The form has errors."), "error")

@@ -1,4 +1,4 @@
-""""""
+"""The forms of the survey channel's staff pages: fieldwork, quotas, invitations, imports and API keys."""
 
 from __future__ import annotations
 

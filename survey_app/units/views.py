@@ -1,4 +1,4 @@
-""""""
+"""The unit lists (``/units``): the ministries and provinces each round evaluates, as shipped and loaded."""
 
 from __future__ import annotations
 

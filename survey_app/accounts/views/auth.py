@@ -1,4 +1,4 @@
-""""""
+"""Signing in and out of a staff account."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from flask_babel import gettext as _
 
 from survey_app.accounts import operations as accounts
 from survey_app.accounts.blueprint import auth as blueprint
-from survey_app.accounts.forms import ConfirmForm, LoginForm
+from survey_app.accounts.forms import LoginForm
 from survey_app.audit import operations as audit
 from survey_app.core.extensions import client_address, limiter
+from survey_app.core.forms import ConfirmForm
 from survey_app.core.i18n import LANGUAGE_KEY
 from survey_app.core.security import SESSION_KEY, STAFF, allow, public, safe_next
 

@@ -1,4 +1,4 @@
-""""""
+"""Staff accounts (``/users``), for administrators: the list, a new account, an account's role and state."""
 
 from __future__ import annotations
 

@@ -1,4 +1,10 @@
-"""The public use cases of the area, each defined in the module named after its job."""
+"""The expert channel's use cases, each defined in the module named after its job: nominations, panels (with the
+experts' questionnaire and personal links), answering (the expert's side) and scores. Other areas and the views
+call them from here.
+
+Rules live in the domain packages (``sampling.check_nominations``, ``sampling.select_panel``,
+``questionnaires.generate_expert``, ``analysis.experts``); these modules load, call them and store.
+"""
 
 from survey_app.experts.operations.answering import (
     consent,

@@ -1,8 +1,4 @@
-"""The expert channel's use cases: nominations, panels, personal links, the experts' forms, and the results.
-
-Rules live in the domain packages (``sampling.check_nominations``, ``sampling.select_panel``,
-``questionnaires.generate_expert``, ``analysis.experts``); this module loads, calls them and stores.
-"""
+"""The expert's side: a personal link opens the expert's forms, consent, drafts and the submission, once."""
 
 from __future__ import annotations
 
@@ -22,8 +18,6 @@ from survey_app.core.extensions import db
 from survey_app.core.tokens import token_hash
 from survey_app.core.types import utcnow
 from survey_app.experts.models import ExpertForm, ExpertPanel, PanelSeat, SeatRole
-
-# --- the expert's side ----------------------------------------------------------------------------------
 
 
 def _usable(form: ExpertForm) -> None:

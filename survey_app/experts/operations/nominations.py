@@ -1,8 +1,5 @@
-"""The expert channel's use cases: nominations, panels, personal links, the experts' forms, and the results.
-
-Rules live in the domain packages (``sampling.check_nominations``, ``sampling.select_panel``,
-``questionnaires.generate_expert``, ``analysis.experts``); this module loads, calls them and stores.
-"""
+"""Nominations: the candidates each unit proposes for its expert panel, checked and imported, erased after their
+retention."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
-"""The expert channel's use cases: nominations, panels, personal links, the experts' forms, and the results.
-
-Rules live in the domain packages (``sampling.check_nominations``, ``sampling.select_panel``,
-``questionnaires.generate_expert``, ``analysis.experts``); this module loads, calls them and stores.
-"""
+"""Expert panels: the experts' questionnaire of a round, each unit's panel selected to its 40/30/30 composition with
+reserves, declines and overrides, and the experts' personal links and reminders."""
 
 from __future__ import annotations
 
@@ -40,8 +37,6 @@ from survey_app.rounds.models import EvaluationRound
 from survey_app.survey.models import PublishedQuestionnaire
 from survey_app.survey.operations.questionnaires import publish_snapshot
 from survey_app.units.models import Unit
-
-# --- the experts' questionnaire -------------------------------------------------------------------------
 
 
 def expert_questionnaire_code(evaluation_round: EvaluationRound) -> str:

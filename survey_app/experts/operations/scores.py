@@ -1,8 +1,4 @@
-"""The expert channel's use cases: nominations, panels, personal links, the experts' forms, and the results.
-
-Rules live in the domain packages (``sampling.check_nominations``, ``sampling.select_panel``,
-``questionnaires.generate_expert``, ``analysis.experts``); this module loads, calls them and stores.
-"""
+"""The expert channel's results: the submitted scores and their trimmed mean per unit and criterion."""
 
 from __future__ import annotations
 
@@ -35,8 +31,6 @@ from survey_app.experts.operations.panels import expert_questionnaire_code
 from survey_app.frameworks.operations import framework_of
 from survey_app.rounds.models import EvaluationRound
 from survey_app.survey.models import PublishedQuestionnaire
-
-# --- results --------------------------------------------------------------------------------------------
 
 
 def scores_frame(evaluation_round: EvaluationRound) -> pd.DataFrame:

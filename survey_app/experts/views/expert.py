@@ -1,5 +1,4 @@
-"""The expert channel: nominations, panels and their status, personal links, reminders and the results for
-staff (``/experts``); and the expert's own side (``/e/<token>``, ``/expert/forms/<id>``).
+"""The expert's own side (``/e/<token>``, ``/expert/forms/<id>``).
 
 An expert's link opens a session that knows the forms its links opened; a form's address works only in that
 session, any other answers 404 like an address that does not exist.
@@ -28,18 +27,15 @@ from survey_app.core.app import keep_changes
 from survey_app.core.errors import ServiceError
 from survey_app.core.extensions import limiter
 from survey_app.core.i18n import describe_error, describe_expert_problem
+from survey_app.core.links import LINK_STATUS, guarded
 from survey_app.core.security import public
 from survey_app.experts import operations as experts
 from survey_app.experts.blueprint import expert_side
 from survey_app.experts.models import ExpertForm
-from survey_app.survey.views.respond import LINK_STATUS, guarded
 
 #: the session key holding the ids of the forms the expert's links opened
 FORMS_KEY = "expert_forms"
 EXPERT_LINK_STATUS = {**LINK_STATUS, "link_expired": 410, "form_submitted": 409, "consent_required": 409}
-
-
-# --- the expert's side ----------------------------------------------------------------------------------
 
 
 def _expert_problem(error: ServiceError):

@@ -1,9 +1,5 @@
-"""The expert channel: nominations, panels and their status, personal links, reminders and the results for
-staff (``/experts``); and the expert's own side (``/e/<token>``, ``/expert/forms/<id>``).
-
-An expert's link opens a session that knows the forms its links opened; a form's address works only in that
-session, any other answers 404 like an address that does not exist.
-"""
+"""The expert channel for staff (``/experts``): nominations, panels and their status, personal links, reminders
+and the results."""
 
 from __future__ import annotations
 
@@ -25,7 +21,7 @@ from sqlalchemy import select
 from questionnaires.exports import to_csv
 from sampling import PANEL_SIZES, ExpertCategory, panel_quotas
 from survey_app.core import mail
-from survey_app.core.errors import ServiceError
+from survey_app.core.errors import ServiceError, or_404
 from survey_app.core.extensions import db
 from survey_app.core.i18n import current_language, describe_error, describe_row_problem, label
 from survey_app.core.security import ANALYSTS, DESIGNERS, STAFF, allow
@@ -36,7 +32,7 @@ from survey_app.experts.forms import NominationForm, NominationUploadForm, Overr
 from survey_app.experts.models import ExpertForm, ExpertPanel, Nomination, PanelSeat, SeatRole
 from survey_app.frameworks.operations import framework_of
 from survey_app.rounds.models import EvaluationRound
-from survey_app.rounds.views import round_or_404
+from survey_app.rounds.operations import get_round
 
 
 def _panel(panel_id: int) -> ExpertPanel:
@@ -80,7 +76,7 @@ def _nomination_forms(evaluation_round):
 @blueprint.route("/<round_code>/nominations", methods=["GET", "POST"])
 @allow(*DESIGNERS)
 def nominations(round_code: str):
-    evaluation_round = round_or_404(round_code)
+    evaluation_round = or_404(get_round(round_code))
     form, upload = _nomination_forms(evaluation_round)
     status = 200
     if request.method == "POST":
@@ -115,7 +111,7 @@ def nominations(round_code: str):
 @blueprint.post("/<round_code>/nominations/upload")
 @allow(*DESIGNERS)
 def upload_nominations(round_code: str):
-    evaluation_round = round_or_404(round_code)
+    evaluation_round = or_404(get_round(round_code))
     form, upload = _nomination_forms(evaluation_round)
     if not upload.validate_on_submit():
         flash(_("Choose a file."), "error")
@@ -148,7 +144,7 @@ def upload_nominations(round_code: str):
 @blueprint.get("/<round_code>/panels")
 @allow(*STAFF)
 def panels(round_code: str):
-    evaluation_round = round_or_404(round_code)
+    evaluation_round = or_404(get_round(round_code))
     size = request.args.get("size", type=int) or experts.DEFAULT_PANEL_SIZE
     if size not in PANEL_SIZES:
         size = experts.DEFAULT_PANEL_SIZE
@@ -171,7 +167,7 @@ def panels(round_code: str):
 @blueprint.post("/<round_code>/panels")
 @allow(*DESIGNERS)
 def select_panels(round_code: str):
-    evaluation_round = round_or_404(round_code)
+    evaluation_round = or_404(get_round(round_code))
     form = SelectPanelForm()
     states = experts.panel_states(evaluation_round, form.size.data or experts.DEFAULT_PANEL_SIZE)
     form.unit.choices = [("*", "")] + [(s.unit.code, s.unit.name) for s in states]
@@ -408,7 +404,7 @@ def form_action(panel_id: int, form_id: int, action: str):
 @blueprint.get("/<round_code>/results")
 @allow(*STAFF)
 def results(round_code: str):
-    evaluation_round = round_or_404(round_code)
+    evaluation_round = or_404(get_round(round_code))
     found = experts.results(evaluation_round)
     names = experts.expert_names(evaluation_round) if g.user.role in ANALYSTS else {}
     units = {u.code: u for u in experts.round_units(evaluation_round)}

@@ -14,7 +14,7 @@ from survey_app.core.i18n import current_language, describe_error
 from survey_app.core.security import OFFICERS, STAFF, allow
 from survey_app.publication import targets
 from survey_app.publication.blueprint import targets as blueprint
-from survey_app.scoring.forms import IndicatorValueForm
+from survey_app.publication.forms import IndicatorValueForm
 
 
 def _year() -> int:

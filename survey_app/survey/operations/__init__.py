@@ -1,4 +1,6 @@
-"""The public use cases of the area, each defined in the module named after its job."""
+"""The survey channel's use cases, each defined in the module named after its job: questionnaires, fieldwork,
+invitations, responses (the respondent's side), api_submissions, review and api_keys. Other areas and the views
+call them from here."""
 
 from survey_app.survey.operations.api_keys import (
     KEY_RECHECK,

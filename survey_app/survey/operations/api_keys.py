@@ -1,14 +1,5 @@
-"""The survey channel's use cases: publish questionnaires, open fieldwork, issue invitations, keep drafts,
-and take submissions exactly once.
-
-The rules that matter for the data:
-- a submission is identified by the client's ``submission_id`` within its fieldwork: the same identifier
-  with the same payload is the same response (the first answer is given again), with another payload it is
-  refused (``submission_conflict``);
-- the response row is inserted before its quota place is taken, so a repeated submission never spends a
-  place, and the place is taken with one conditional UPDATE, so concurrent submissions never overshoot;
-- a token or resume code is looked up by its hash; nothing here stores an IP address.
-"""
+"""API keys for the submission API: each scoped to fieldworks, stored as a hash, admitted from a short cache,
+its last use noted once a minute."""
 
 from __future__ import annotations
 
@@ -36,9 +27,6 @@ KEY_RECHECK = timedelta(seconds=30)
 
 
 _KEYS: PerEngine[LiveKey] = PerEngine(1024, ttl=KEY_RECHECK.total_seconds())
-
-
-# --- API keys -------------------------------------------------------------------------------------------
 
 
 def create_api_key(name: str, fieldworks: list[Fieldwork], *, actor: User | None) -> tuple[ApiKey, str]:

@@ -1,14 +1,5 @@
-"""The survey channel's use cases: publish questionnaires, open fieldwork, issue invitations, keep drafts,
-and take submissions exactly once.
-
-The rules that matter for the data:
-- a submission is identified by the client's ``submission_id`` within its fieldwork: the same identifier
-  with the same payload is the same response (the first answer is given again), with another payload it is
-  refused (``submission_conflict``);
-- the response row is inserted before its quota place is taken, so a repeated submission never spends a
-  place, and the place is taken with one conditional UPDATE, so concurrent submissions never overshoot;
-- a token or resume code is looked up by its hash; nothing here stores an IP address.
-"""
+"""The API's submissions: each stored with one statement through an autocommitted engine of its own, under the
+same exactly-once and quota rules as the web's (``responses``), with the fieldwork's settings cached briefly."""
 
 from __future__ import annotations
 
@@ -38,14 +29,12 @@ from survey_app.survey.operations.fieldwork import get_fieldwork
 from survey_app.survey.operations.responses import (
     StoredResponse,
     Submitted,
-    _check_submission_id,
-    _new_response,
-    _payload_hash,
-    _valid_answers,
+    check_submission_id,
+    new_response,
+    submission_hash,
     submit,
+    valid_answers,
 )
-
-# --- the API's submissions: one statement each -----------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -113,10 +102,10 @@ def submit_with_key(
     # a key's fieldworks never change once issued, so the cached key's scope is the key's scope
     if target.fieldwork_id not in api_key.fieldwork_ids:
         raise ServiceError("api_key_not_for_fieldwork", fieldwork=target.code)
-    _check_submission_id(submission_id)
+    check_submission_id(submission_id)
     if unit_code not in target.unit_ids:
         raise ServiceError("unit_not_in_fieldwork", unit=unit_code)
-    answers = _valid_answers(target.questionnaire, raw_answers)
+    answers = valid_answers(target.questionnaire, raw_answers)
     if not target.quota_dimensions:
         now = utcnow()
         response_id = _insert_checked(
@@ -127,9 +116,9 @@ def submit_with_key(
                 unit_id=target.unit_ids[unit_code],
                 api_key_id=api_key.id,
                 submission_id=submission_id,
-                payload_hash=_payload_hash(unit_code, answers),
+                payload_hash=submission_hash(unit_code, answers),
                 source="api",
-                **_new_response(
+                **new_response(
                     target.questionnaire, answers, started_at=started_at, duration_seconds=duration_seconds, now=now
                 ),
             )

@@ -1,14 +1,5 @@
-"""The survey channel's use cases: publish questionnaires, open fieldwork, issue invitations, keep drafts,
-and take submissions exactly once.
-
-The rules that matter for the data:
-- a submission is identified by the client's ``submission_id`` within its fieldwork: the same identifier
-  with the same payload is the same response (the first answer is given again), with another payload it is
-  refused (``submission_conflict``);
-- the response row is inserted before its quota place is taken, so a repeated submission never spends a
-  place, and the place is taken with one conditional UPDATE, so concurrent submissions never overshoot;
-- a token or resume code is looked up by its hash; nothing here stores an IP address.
-"""
+"""Fieldwork: a published questionnaire put in the field for a round's units, its mode and status, and the quota
+of each stratum that caps the responses taken."""
 
 from __future__ import annotations
 
@@ -140,7 +131,7 @@ def set_status(fieldwork: Fieldwork, status: FieldworkStatus, *, actor: User) ->
         fieldwork.status = status
 
 
-def _unit_by_code(fieldwork: Fieldwork) -> dict[str, Unit]:
+def units_by_code(fieldwork: Fieldwork) -> dict[str, Unit]:
     return {unit.code: unit for unit in fieldwork.units}
 
 
@@ -175,7 +166,7 @@ def set_quotas(fieldwork: Fieldwork, data: bytes, *, actor: User) -> int:
     if not fieldwork.quota_dimensions:
         raise ServiceError("no_quota_dimensions")
     rows = read_rows(data, excel=False)
-    units = _unit_by_code(fieldwork)
+    units = units_by_code(fieldwork)
     questions = {q.code: q for q in fieldwork.questionnaire.questionnaire.questions()}
     existing = {
         (quota.unit_id, quota.stratum): quota

@@ -1,14 +1,5 @@
-"""The survey channel's use cases: publish questionnaires, open fieldwork, issue invitations, keep drafts,
-and take submissions exactly once.
-
-The rules that matter for the data:
-- a submission is identified by the client's ``submission_id`` within its fieldwork: the same identifier
-  with the same payload is the same response (the first answer is given again), with another payload it is
-  refused (``submission_conflict``);
-- the response row is inserted before its quota place is taken, so a repeated submission never spends a
-  place, and the place is taken with one conditional UPDATE, so concurrent submissions never overshoot;
-- a token or resume code is looked up by its hash; nothing here stores an IP address.
-"""
+"""Invitations to a fieldwork by personal link: issued from a contact list (the contacts kept apart from the
+answers, erased after their retention) and revoked."""
 
 from __future__ import annotations
 
@@ -31,9 +22,7 @@ from survey_app.survey.models import (
     InviteeContact,
     ResponseDraft,
 )
-from survey_app.survey.operations.fieldwork import DEFAULT_CONTACT_RETENTION, RowProblem, _unit_by_code
-
-# --- invitations ----------------------------------------------------------------------------------------
+from survey_app.survey.operations.fieldwork import DEFAULT_CONTACT_RETENTION, RowProblem, units_by_code
 
 
 @dataclass
@@ -55,7 +44,7 @@ def issue_invitations(
     """
     if fieldwork.mode != FieldworkMode.INVITATION:
         raise ServiceError("not_invitation_mode")
-    units = _unit_by_code(fieldwork)
+    units = units_by_code(fieldwork)
     problems = []
     for line, invitee in enumerate(invitees, start=2):
         if str(invitee.get("unit", "")) not in units:

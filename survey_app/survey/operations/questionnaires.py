@@ -1,14 +1,5 @@
-"""The survey channel's use cases: publish questionnaires, open fieldwork, issue invitations, keep drafts,
-and take submissions exactly once.
-
-The rules that matter for the data:
-- a submission is identified by the client's ``submission_id`` within its fieldwork: the same identifier
-  with the same payload is the same response (the first answer is given again), with another payload it is
-  refused (``submission_conflict``);
-- the response row is inserted before its quota place is taken, so a repeated submission never spends a
-  place, and the place is taken with one conditional UPDATE, so concurrent submissions never overshoot;
-- a token or resume code is looked up by its hash; nothing here stores an IP address.
-"""
+"""Questionnaires published from a framework and a question bank: each kept as the frozen snapshot respondents
+answer, its content hash naming the version."""
 
 from __future__ import annotations
 
@@ -33,8 +24,6 @@ from survey_app.frameworks.operations import framework_of
 from survey_app.survey.models import (
     PublishedQuestionnaire,
 )
-
-# --- questionnaires -------------------------------------------------------------------------------------
 
 
 def publish_questionnaire(

@@ -1,5 +1,5 @@
-"""The survey channel's use cases: publish questionnaires, open fieldwork, issue invitations, keep drafts,
-and take submissions exactly once.
+"""The respondent's side: a personal or open link starts a draft, kept section by section under a resume code,
+and its submission is stored exactly once.
 
 The rules that matter for the data:
 - a submission is identified by the client's ``submission_id`` within its fieldwork: the same identifier
@@ -41,8 +41,6 @@ from survey_app.survey.models import (
 )
 from survey_app.survey.operations.fieldwork import quota_for, stratum_key
 from survey_app.units.models import Unit
-
-# --- the respondent's side ------------------------------------------------------------------------------
 
 
 def _usable(fieldwork: Fieldwork) -> None:
@@ -178,12 +176,12 @@ def submit(
         ``quota_full`` / ``not_in_quota`` for an open link, ``fieldwork_closed``, ``unit_not_in_fieldwork``,
         ``bad_submission_id``
     """
-    _check_submission_id(submission_id)
+    check_submission_id(submission_id)
     if unit not in fieldwork.units:
         raise ServiceError("unit_not_in_fieldwork", unit=unit.code)
     questionnaire = fieldwork.questionnaire.questionnaire
-    answers = _valid_answers(questionnaire, raw_answers)
-    payload_hash = _payload_hash(unit.code, answers)
+    answers = valid_answers(questionnaire, raw_answers)
+    payload_hash = submission_hash(unit.code, answers)
     if invitation is None and draft is not None:
         invitation = draft.invitation
     if invitation is not None:
@@ -223,7 +221,7 @@ def submit(
         payload_hash=payload_hash,
         stratum=stratum,
         source=source,
-        **_new_response(questionnaire, answers, started_at=started_at, duration_seconds=duration_seconds, now=now),
+        **new_response(questionnaire, answers, started_at=started_at, duration_seconds=duration_seconds, now=now),
     )
     if response is None:
         # the same identifier was stored before, or by a concurrent request that has committed meanwhile
@@ -244,12 +242,12 @@ def submit(
     return Submitted(response, replay=False)
 
 
-def _check_submission_id(submission_id: str) -> None:
+def check_submission_id(submission_id: str) -> None:
     if not submission_id or len(submission_id) > 64 or not submission_id.isprintable():
         raise ServiceError("bad_submission_id")
 
 
-def _valid_answers(questionnaire, raw_answers: Mapping[str, Any]) -> dict[str, Any]:
+def valid_answers(questionnaire, raw_answers: Mapping[str, Any]) -> dict[str, Any]:
     """The answers checked and normalised for storing; :raises ServiceError: ``invalid_answers``"""
     checked = check_answers(questionnaire, raw_answers)
     if not checked.valid:
@@ -257,12 +255,12 @@ def _valid_answers(questionnaire, raw_answers: Mapping[str, Any]) -> dict[str, A
     return checked.answers
 
 
-def _payload_hash(unit_code: str, answers: Mapping[str, Any]) -> str:
+def submission_hash(unit_code: str, answers: Mapping[str, Any]) -> str:
     """What tells a repeated submission from a different one under the same identifier."""
     return document_hash({"unit": unit_code, "answers": answers})
 
 
-def _new_response(
+def new_response(
     questionnaire,
     answers: dict[str, Any],
     *,

@@ -1,14 +1,5 @@
-"""The survey channel's use cases: publish questionnaires, open fieldwork, issue invitations, keep drafts,
-and take submissions exactly once.
-
-The rules that matter for the data:
-- a submission is identified by the client's ``submission_id`` within its fieldwork: the same identifier
-  with the same payload is the same response (the first answer is given again), with another payload it is
-  refused (``submission_conflict``);
-- the response row is inserted before its quota place is taken, so a repeated submission never spends a
-  place, and the place is taken with one conditional UPDATE, so concurrent submissions never overshoot;
-- a token or resume code is looked up by its hash; nothing here stores an IP address.
-"""
+"""A fieldwork watched and reviewed: quality flags and exclusions, progress per unit and stratum, the responses
+exported, and responses collected elsewhere (ODK, Kobo) imported."""
 
 from __future__ import annotations
 
@@ -34,11 +25,9 @@ from survey_app.survey.models import (
     Response,
     ResponseDraft,
 )
-from survey_app.survey.operations.fieldwork import _unit_by_code
+from survey_app.survey.operations.fieldwork import units_by_code
 from survey_app.survey.operations.responses import submit
 from survey_app.units.models import Unit
-
-# --- review, dashboard, exports -------------------------------------------------------------------------
 
 
 def review_flags(fieldwork: Fieldwork) -> dict[int, list[str]]:
@@ -181,7 +170,7 @@ def import_collected(
             raise ServiceError(collected.problem, **collected.details)
         raise ServiceError("collected_file", problem=collected.problem)
     report = ImportReport(rejected=[(row.line, row.reasons) for row in collected.rejected])
-    units = _unit_by_code(fieldwork)
+    units = units_by_code(fieldwork)
     accepted = []
     for row in collected.responses:
         row_unit = units.get(row.unit) if row.unit else unit

@@ -11,9 +11,9 @@ from sqlalchemy.orm import selectinload
 
 from questionnaires.exports import response_table, to_csv, to_spss, to_stata, to_xlsx
 from survey_app.accounts.models import Role
-from survey_app.core.errors import ServiceError
+from survey_app.core.errors import ServiceError, or_404, owned_or_404
 from survey_app.core.extensions import db
-from survey_app.core.i18n import current_language, describe_error, describe_row_problem, label
+from survey_app.core.i18n import current_language, describe_error, describe_refusal, label
 from survey_app.core.security import ANALYSTS, DESIGNERS, STAFF, allow
 from survey_app.rounds.models import EvaluationRound
 from survey_app.survey import operations as collection
@@ -36,34 +36,6 @@ EXPORTS = {
     "sav": ("application/x-spss-sav", lambda q, t: to_spss(q, t, current_language())),
     "dta": ("application/x-stata-dta", lambda q, t: to_stata(q, t, current_language())),
 }
-
-
-def fieldwork_or_404(fieldwork_code: str):
-    fieldwork = collection.get_fieldwork(fieldwork_code)
-    if fieldwork is None:
-        abort(404)
-    return fieldwork
-
-
-def of_fieldwork(model, record_id: int, fieldwork):
-    """A record that belongs to the fieldwork in the address; any other is not found."""
-    record = db.get_or_404(model, record_id)
-    if record.fieldwork_id != fieldwork.id:
-        abort(404)
-    return record
-
-
-def row_problems(error: ServiceError) -> list[str]:
-    if error.code == "rows_rejected":
-        return [describe_error(error)] + [describe_row_problem(row) for row in error.params["rows"]]
-    return [describe_error(error)]
-
-
-@blueprint.get("/")
-@allow(*STAFF)
-def index():
-    fieldworks = db.session.scalars(select(Fieldwork).order_by(Fieldwork.opened_at.desc()))
-    return render_template("fieldwork/index.html", fieldworks=list(fieldworks))
 
 
 @blueprint.route("/new", methods=["GET", "POST"])
@@ -113,7 +85,7 @@ def create():
 @blueprint.get("/<fieldwork_code>")
 @allow(*STAFF)
 def show(fieldwork_code: str):
-    fieldwork = fieldwork_or_404(fieldwork_code)
+    fieldwork = or_404(collection.get_fieldwork(fieldwork_code))
     progress = collection.progress(fieldwork)
     upload = UploadForm()
     upload.unit.choices = [("", "—")] + [(u.code, u.name) for u in fieldwork.units]
@@ -135,7 +107,7 @@ def _chart(progress) -> dict:
 @blueprint.post("/<fieldwork_code>/status")
 @allow(*DESIGNERS)
 def status(fieldwork_code: str):
-    fieldwork = fieldwork_or_404(fieldwork_code)
+    fieldwork = or_404(collection.get_fieldwork(fieldwork_code))
     # without a stated status the button toggles
     wanted = request.form.get("status") or (
         FieldworkStatus.CLOSED if fieldwork.status == FieldworkStatus.OPEN else FieldworkStatus.OPEN
@@ -150,7 +122,7 @@ def status(fieldwork_code: str):
 @blueprint.post("/<fieldwork_code>/quotas")
 @allow(*DESIGNERS)
 def quotas(fieldwork_code: str):
-    fieldwork = fieldwork_or_404(fieldwork_code)
+    fieldwork = or_404(collection.get_fieldwork(fieldwork_code))
     form = UploadForm()
     form.unit.choices = [("", "")]
     if not form.validate_on_submit():
@@ -159,7 +131,7 @@ def quotas(fieldwork_code: str):
     try:
         count = collection.set_quotas(fieldwork, form.file.data.read(), actor=g.user)
     except ServiceError as error:
-        return _problems_page(fieldwork, row_problems(error))
+        return _problems_page(fieldwork, describe_refusal(error))
     flash(_("Targets set for %(count)s strata.", count=count), "success")
     return redirect(url_for("fieldwork.show", fieldwork_code=fieldwork_code))
 
@@ -173,7 +145,7 @@ def _problems_page(fieldwork, problems):
 def invitations(fieldwork_code: str):
     """Issue invitations from a CSV (unit, name, email, phone, stratum, inclusion_probability); the answer is
     a CSV of the personal links, the only time the tokens are shown."""
-    fieldwork = fieldwork_or_404(fieldwork_code)
+    fieldwork = or_404(collection.get_fieldwork(fieldwork_code))
     form = UploadForm()
     form.unit.choices = [("", "")]
     if request.method == "POST" and form.validate_on_submit():
@@ -181,7 +153,7 @@ def invitations(fieldwork_code: str):
             rows = [row for row in collection.read_rows(form.file.data.read(), excel=False) if any(row.values())]
             issued = collection.issue_invitations(fieldwork, rows, actor=g.user)
         except ServiceError as error:
-            return _problems_page(fieldwork, row_problems(error))
+            return _problems_page(fieldwork, describe_refusal(error))
         links = pd.DataFrame(
             [
                 {
@@ -206,8 +178,8 @@ def invitations(fieldwork_code: str):
 @blueprint.post("/<fieldwork_code>/invitations/<int:invitation_id>/revoke")
 @allow(*DESIGNERS)
 def revoke(fieldwork_code: str, invitation_id: int):
-    fieldwork = fieldwork_or_404(fieldwork_code)
-    invitation = of_fieldwork(Invitation, invitation_id, fieldwork)
+    fieldwork = or_404(collection.get_fieldwork(fieldwork_code))
+    invitation = owned_or_404(Invitation, invitation_id, fieldwork_id=fieldwork.id)
     try:
         collection.revoke_invitation(invitation, actor=g.user, reason=request.form.get("reason", "")[:500])
     except ServiceError as error:
@@ -220,7 +192,7 @@ def revoke(fieldwork_code: str, invitation_id: int):
 @blueprint.post("/<fieldwork_code>/import")
 @allow(*DESIGNERS)
 def import_responses(fieldwork_code: str):
-    fieldwork = fieldwork_or_404(fieldwork_code)
+    fieldwork = or_404(collection.get_fieldwork(fieldwork_code))
     form = UploadForm()
     form.unit.choices = [("", "")] + [(u.code, u.name) for u in fieldwork.units]
     if not form.validate_on_submit():
@@ -240,7 +212,7 @@ def import_responses(fieldwork_code: str):
 @blueprint.get("/<fieldwork_code>/responses.<fmt>")
 @allow(*ANALYSTS)
 def export(fieldwork_code: str, fmt: str):
-    fieldwork = fieldwork_or_404(fieldwork_code)
+    fieldwork = or_404(collection.get_fieldwork(fieldwork_code))
     if fmt not in EXPORTS:
         abort(404)
     mimetype, write = EXPORTS[fmt]
@@ -256,7 +228,7 @@ def export(fieldwork_code: str, fmt: str):
 @blueprint.get("/<fieldwork_code>/review")
 @allow(*ANALYSTS)
 def review(fieldwork_code: str):
-    fieldwork = fieldwork_or_404(fieldwork_code)
+    fieldwork = or_404(collection.get_fieldwork(fieldwork_code))
     flags = collection.review_flags(fieldwork)
     flagged = [response_id for response_id, found in flags.items() if found]
     responses = db.session.scalars(
@@ -268,8 +240,8 @@ def review(fieldwork_code: str):
 @blueprint.post("/<fieldwork_code>/responses/<int:response_id>/exclusion")
 @allow(*ANALYSTS)
 def exclusion(fieldwork_code: str, response_id: int):
-    fieldwork = fieldwork_or_404(fieldwork_code)
-    response = of_fieldwork(StoredResponse, response_id, fieldwork)
+    fieldwork = or_404(collection.get_fieldwork(fieldwork_code))
+    response = owned_or_404(StoredResponse, response_id, fieldwork_id=fieldwork.id)
     exclude = request.form.get("exclude") == "1"
     reason = request.form.get("reason", "").strip()[:500]
     if exclude and not reason:

@@ -3,21 +3,17 @@ saved as they go, resume, submission and confirmation.
 
 Links are ``/i/<token>`` (an invitation) and ``/r/<code>`` (a draft begun on a public link, resumable with
 its code). Unknown tokens and codes count against the client's rate limit; working links do not (see
-``guarded``).
+``survey_app.core.links.guarded``).
 """
 
 from __future__ import annotations
 
-import math
-import time
 import uuid
-from functools import wraps
 
 from flask import (
     abort,
     current_app,
     jsonify,
-    make_response,
     redirect,
     render_template,
     request,
@@ -25,17 +21,15 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from limits import parse as parse_limit
-from werkzeug.exceptions import TooManyRequests
 
 from questionnaires import QuestionType, is_relevant
 from survey_app.core.app import keep_changes
-from survey_app.core.cache import Cache
 from survey_app.core.errors import ServiceError
-from survey_app.core.extensions import client_address, db, limiter
+from survey_app.core.extensions import db, limiter
 from survey_app.core.i18n import current_language, describe_answer_problems, describe_error, number
+from survey_app.core.links import HELD_KEY, LINK_STATUS, SENT_KEY, guarded, link_id, remember, remembered
 from survey_app.core.security import public
-from survey_app.core.tokens import normalise_resume_code, token_hash
+from survey_app.core.tokens import normalise_resume_code
 from survey_app.core.types import utcnow
 from survey_app.survey import operations as collection
 from survey_app.survey.blueprint import respond as blueprint
@@ -43,93 +37,17 @@ from survey_app.survey.models import FieldworkMode, Invitation, ResponseDraft
 
 #: the hidden field that people never fill and robots do
 HONEYPOT = "website"
-#: link problems and the status they answer with
-LINK_STATUS = {"unknown_link": 404, "link_used": 410, "link_revoked": 410, "fieldwork_closed": 410}
-
-
-#: the session's keys: the resume codes this browser holds (began or opened), and the receipts of the links
-#: it sent answers with, each by a short hash of the link
-HELD_KEY, SENT_KEY = "held_codes", "sent_links"
-#: how many of each a session remembers (the cookie stays small)
-REMEMBERED = 8
 
 
 def _open_link_limit() -> str:
     return current_app.config["OPEN_LINK_RATE_LIMIT"]
 
 
-#: the configured limits, parsed once: limit text → RateLimitItem
-_LIMITS: Cache = Cache(8)
-
-
-def _parsed(limit: str):
-    return _LIMITS.get_or_make(limit, lambda: parse_limit(limit))
-
-
-def _link_id(kind: str, key: str) -> str:
-    return token_hash(f"{kind}:{normalise_resume_code(key) if kind == 'r' else key}")[:16]
-
-
-def _remembered(name: str) -> dict:
-    return dict(session.get(name, []))
-
-
-def _remember(name: str, link: str, value) -> None:
-    """Keep ``value`` for the link in the session, with the last few others (a list: the session's JSON sorts
-    the keys of a mapping, which would lose which are the last)."""
-    kept = [[k, v] for k, v in session.get(name, []) if k != link]
-    session[name] = kept[-(REMEMBERED - 1) :] + [[link, value]]
-
-
-def _resume_code(kwargs) -> str | None:
-    """The resume code a guarded view looks up, if it looks one up."""
-    if kwargs.get("kind") == "r":
-        return kwargs["key"]
-    if request.endpoint == "respond.resume" and request.method == "POST":
-        return request.form.get("code", "")
-    return None
-
-
-def guarded(view):
-    """Guard a view that looks up a link or a resume code against guessing.
-
-    A lookup that finds nothing (404) counts against the client's address, and once the address has spent
-    ``LINK_GUESS_RATE_LIMIT`` its unknown links are refused (429). A working link always opens: many people
-    share one address (a ministry's office behind one NAT), and one person's wrong guesses must not lock the
-    others out of their links. Resume codes, though, have only 60 bits: an address that has spent its guesses
-    could otherwise go on testing codes as fast as it likes, so over the limit a resume code is looked up only
-    in a browser that already holds it (it began the draft, or opened it before).
-    """
-
-    @wraps(view)
-    def guarded_view(*args, **kwargs):
-        if not limiter.enabled:
-            return view(*args, **kwargs)
-        limit, identifiers = _parsed(current_app.config["LINK_GUESS_RATE_LIMIT"]), ("link-guess", client_address())
-        code = _resume_code(kwargs)
-        held = code is not None and _link_id("r", code) in _remembered(HELD_KEY)
-        if code is not None and not held and not limiter.limiter.test(limit, *identifiers):
-            _too_many(limit, identifiers)
-        response = make_response(view(*args, **kwargs))
-        if response.status_code == 404 and not limiter.limiter.hit(limit, *identifiers):
-            _too_many(limit, identifiers)
-        if code is not None and not held and response.status_code < 400:
-            _remember(HELD_KEY, _link_id("r", code), 1)
-        return response
-
-    return guarded_view
-
-
-def _too_many(limit, identifiers):
-    reset = limiter.limiter.get_window_stats(limit, *identifiers).reset_time
-    raise TooManyRequests(retry_after=max(1, math.ceil(reset - time.time())))
-
-
 def _problem(error: ServiceError, kind: str | None = None, key: str | None = None):
     """The page of a link that cannot be used. A link already used thanks the respondent with what they can
     quote: when they sent their answers and their receipt (the response's, or the one this browser was
     given when it sent them; a draft sent is gone, so its resume code is known only to that browser)."""
-    sent = _remembered(SENT_KEY).get(_link_id(kind, key)) if kind else None
+    sent = remembered(SENT_KEY).get(link_id(kind, key)) if kind else None
     if error.code == "link_used" or sent:
         return render_template(
             "respond/sent.html",
@@ -207,7 +125,7 @@ def open_link(fieldwork_code: str, unit_code: str):
         except ServiceError as error:
             return _problem(error)
         session["resume_code_shown"] = code
-        _remember(HELD_KEY, _link_id("r", code), 1)
+        remember(HELD_KEY, link_id("r", code), 1)
         return redirect(url_for("respond.section", kind="r", key=code, section=0))
     if not fieldwork.is_open(utcnow()):
         return _problem(ServiceError("fieldwork_closed"))
@@ -369,7 +287,7 @@ def review(kind: str, key: str):
         return _problem(error, kind, key)
     receipt = collection.receipt(outcome.response)
     session["submitted"] = {**session.get("submitted", {}), submission_id: receipt}
-    _remember(SENT_KEY, _link_id(kind, key), receipt)
+    remember(SENT_KEY, link_id(kind, key), receipt)
     session.pop("resume_code_shown", None)
     return redirect(url_for("respond.done", receipt=receipt))
 
