@@ -38,6 +38,13 @@ EXPORTS = {
 }
 
 
+@blueprint.get("/")
+@allow(*STAFF)
+def index():
+    fieldworks = db.session.scalars(select(Fieldwork).order_by(Fieldwork.opened_at.desc()))
+    return render_template("fieldwork/index.html", fieldworks=list(fieldworks))
+
+
 @blueprint.route("/new", methods=["GET", "POST"])
 @allow(*DESIGNERS)
 def create():
