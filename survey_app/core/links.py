@@ -3,16 +3,12 @@ an expert's ``/e/<token>``), guarded against guessing, and what a browser rememb
 
 from __future__ import annotations
 
-import math
-import time
 from functools import wraps
 
 from flask import current_app, make_response, request, session
-from limits import parse as parse_limit
-from werkzeug.exceptions import TooManyRequests
 
-from survey_app.core.cache import Cache
 from survey_app.core.extensions import client_address, limiter
+from survey_app.core.security import parsed_limit, too_many
 from survey_app.core.tokens import normalise_resume_code, token_hash
 
 #: link problems and the status they answer with
@@ -24,14 +20,6 @@ LINK_STATUS = {"unknown_link": 404, "link_used": 410, "link_revoked": 410, "fiel
 HELD_KEY, SENT_KEY = "held_codes", "sent_links"
 #: how many of each a session remembers (the cookie stays small)
 REMEMBERED = 8
-
-
-#: the configured limits, parsed once: limit text → RateLimitItem
-_LIMITS: Cache = Cache(8)
-
-
-def _parsed(limit: str):
-    return _LIMITS.get_or_make(limit, lambda: parse_limit(limit))
 
 
 def link_id(kind: str, key: str) -> str:
@@ -73,21 +61,16 @@ def guarded(view):
     def guarded_view(*args, **kwargs):
         if not limiter.enabled:
             return view(*args, **kwargs)
-        limit, identifiers = _parsed(current_app.config["LINK_GUESS_RATE_LIMIT"]), ("link-guess", client_address())
+        limit, identifiers = parsed_limit(current_app.config["LINK_GUESS_RATE_LIMIT"]), ("link-guess", client_address())
         code = _resume_code(kwargs)
         held = code is not None and link_id("r", code) in remembered(HELD_KEY)
         if code is not None and not held and not limiter.limiter.test(limit, *identifiers):
-            _too_many(limit, identifiers)
+            too_many(limit, *identifiers)
         response = make_response(view(*args, **kwargs))
         if response.status_code == 404 and not limiter.limiter.hit(limit, *identifiers):
-            _too_many(limit, identifiers)
+            too_many(limit, *identifiers)
         if code is not None and not held and response.status_code < 400:
             remember(HELD_KEY, link_id("r", code), 1)
         return response
 
     return guarded_view
-
-
-def _too_many(limit, identifiers):
-    reset = limiter.limiter.get_window_stats(limit, *identifiers).reset_time
-    raise TooManyRequests(retry_after=max(1, math.ceil(reset - time.time())))

@@ -11,7 +11,7 @@ import re
 import time
 import unicodedata
 from functools import wraps
-from typing import Callable
+from typing import Callable, NoReturn
 from urllib.parse import unquote, urlsplit
 
 from flask import Flask, abort, current_app, g, redirect, request, session, url_for
@@ -209,17 +209,23 @@ def spend_rate_limit(limit: str, *identifiers: str) -> None:
     storage and with its strategy, and refuse it (429 with Retry-After) once the limit is spent."""
     if not limiter.enabled:
         return
-    item = _parsed_limit(limit)
+    item = parsed_limit(limit)
     if not limiter.limiter.hit(item, "spend", *identifiers):
-        reset = limiter.limiter.get_window_stats(item, "spend", *identifiers).reset_time
-        raise TooManyRequests(retry_after=max(1, math.ceil(reset - time.time())))
+        too_many(item, "spend", *identifiers)
+
+
+def too_many(item, *identifiers: str) -> NoReturn:
+    """Refuse the request (429) with the seconds until the limit's window frees a place (Retry-After)."""
+    reset = limiter.limiter.get_window_stats(item, *identifiers).reset_time
+    raise TooManyRequests(retry_after=max(1, math.ceil(reset - time.time())))
 
 
 #: the limits spent by views, parsed once: limit text → RateLimitItem
 _LIMITS: Cache = Cache(32)
 
 
-def _parsed_limit(limit: str):
+def parsed_limit(limit: str):
+    """A configured limit ("20 per 10 minutes") as ``limits`` reads it, parsed once."""
     return _LIMITS.get_or_make(limit, lambda: parse_limit(limit))
 
 
