@@ -6,6 +6,7 @@ import traceback
 
 from flask import Flask, abort, current_app, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -18,18 +19,18 @@ from survey_app.core.extensions import db
 _UNAVAILABLE_STATES = ("08", "57P01", "57P02", "57P03", "53", "42501", "25006")
 
 
-def _texts() -> dict[int, tuple[str, str]]:
-    return {
-        400: (_("Bad request"), _("The request could not be understood. Check what you sent and try again.")),
-        401: (_("Login required"), _("Log in to use this part of the service.")),
-        403: (_("Access denied"), _("Your account does not have the right to open this page.")),
-        404: (_("Page not found"), _("The page you asked for does not exist or has moved.")),
-        405: (_("Method not allowed"), _("This address does not accept that kind of request.")),
-        413: (_("File too large"), _("The file is larger than the service accepts.")),
-        429: (_("Too many requests"), _("You have made too many attempts. Wait a few minutes and try again.")),
-        500: (_("Something went wrong"), _("An error occurred on our side. Nothing was saved; please try again.")),
-        503: (_("Service unavailable"), _("The service is temporarily unavailable. Please try again shortly.")),
-    }
+#: each error page's title and message, translated when a page shows them (only the one shown)
+_TEXTS = {
+    400: (_l("Bad request"), _l("The request could not be understood. Check what you sent and try again.")),
+    401: (_l("Login required"), _l("Log in to use this part of the service.")),
+    403: (_l("Access denied"), _l("Your account does not have the right to open this page.")),
+    404: (_l("Page not found"), _l("The page you asked for does not exist or has moved.")),
+    405: (_l("Method not allowed"), _l("This address does not accept that kind of request.")),
+    413: (_l("File too large"), _l("The file is larger than the service accepts.")),
+    429: (_l("Too many requests"), _l("You have made too many attempts. Wait a few minutes and try again.")),
+    500: (_l("Something went wrong"), _l("An error occurred on our side. Nothing was saved; please try again.")),
+    503: (_l("Service unavailable"), _l("The service is temporarily unavailable. Please try again shortly.")),
+}
 
 
 def database_unavailable(error: DBAPIError) -> bool:
@@ -41,10 +42,8 @@ def database_unavailable(error: DBAPIError) -> bool:
 
 
 def _respond(code: int, detail: str | None = None):
-    texts = _texts()
-    title, message = texts.get(code, texts[500] if code >= 500 else texts[400])
-    if detail:
-        message = detail
+    title, message = _TEXTS.get(code, _TEXTS[500] if code >= 500 else _TEXTS[400])
+    title, message = str(title), detail or str(message)
     if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
         return jsonify(error={"code": code, "title": title, "message": message}), code
     return render_template("errors/error.html", code=code, title=title, message=message), code

@@ -81,7 +81,7 @@ def text_rows(stream: BinaryIO) -> int:
 
 def refuse_oversized_tables():
     """Refuse (413, translated, nothing read) a request carrying a spreadsheet or text table past the limits."""
-    if not request.files:
+    if request.mimetype != "multipart/form-data" or not request.files:  # files come only in a multipart form
         return None
     max_rows = current_app.config["MAX_UPLOAD_ROWS"]
     max_bytes = current_app.config["MAX_UNCOMPRESSED_MB"] * 1024 * 1024
