@@ -14,7 +14,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import abort, current_app, g, jsonify, request
 from flask_babel import gettext as _
-from marshmallow import Schema, ValidationError, fields, validate, validates
+from marshmallow import ValidationError
 from sqlalchemy import text
 
 from survey_app.core.errors import ServiceError, api_error
@@ -23,6 +23,7 @@ from survey_app.core.i18n import describe_answer_problems, describe_error
 from survey_app.core.security import api_key, counts_own_rate_limit, public, spend_rate_limit
 from survey_app.survey import operations as collection
 from survey_app.survey.blueprint import api as blueprint
+from survey_app.survey.schemas import SUBMISSION, ErrorSchema, ReceiptSchema, SubmissionSchema
 
 #: service errors and their HTTP status
 STATUS = {
@@ -34,58 +35,6 @@ STATUS = {
     "unit_not_in_fieldwork": 422,
     "bad_submission_id": 422,
 }
-
-
-class SubmissionSchema(Schema):
-    submission_id = fields.String(
-        required=True,
-        validate=validate.Length(min=1, max=64),
-        metadata={
-            "description": "The client's identifier of this submission; a UUID is "
-            "recommended. Sending it again is safe."
-        },
-    )
-    unit = fields.String(
-        required=True,
-        validate=validate.Length(min=1, max=32),
-        metadata={"description": "The code of the unit the respondent answers for (e.g. HNI)."},
-    )
-    answers = fields.Dict(
-        required=True,
-        metadata={
-            "description": "Answers by question code: a choice's value, a list of values "
-            "for multiple choice, a number, or text."
-        },
-    )
-    started_at = fields.AwareDateTime(load_default=None, allow_none=True)
-    duration_seconds = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0, max=86400 * 30))
-
-    @validates("answers")
-    def _question_codes(self, answers: dict, **_kwargs) -> None:
-        # one pass over the codes: a keys field would deserialise each code on its own, five times the cost
-        for code in answers:
-            QUESTION_CODE(code)
-
-
-QUESTION_CODE = validate.Length(max=64)
-
-
-#: one instance for every request: loading keeps no state on the schema
-SUBMISSION = SubmissionSchema()
-
-
-class ReceiptSchema(Schema):
-    receipt = fields.String(metadata={"description": "A reference to quote; reveals nothing of the response."})
-    submitted_at = fields.AwareDateTime()
-
-
-class ErrorSchema(Schema):
-    error = fields.Dict(
-        metadata={
-            "description": "code (HTTP status), title, message, and for invalid answers "
-            "or fields the problem of each, by name"
-        }
-    )
 
 
 @blueprint.get("/health")
