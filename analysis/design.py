@@ -36,6 +36,7 @@ class _Stage:
     cluster_stratum: np.ndarray  # stratum index per cluster
     n_clusters: np.ndarray  # clusters sampled per stratum
     scale: np.ndarray  # f_h n_h / (n_h - 1), or the lonely rule's value, per stratum
+    remaining: np.ndarray  # 1 - n_h / N_h, the share of the stratum left unsampled (1 without an fpc)
     centred: np.ndarray  # whether the stratum's cluster totals are centred on their mean
     aggregate: sparse.csr_matrix  # clusters × rows indicator
 
@@ -56,6 +57,51 @@ def _labels(values: pd.Series | np.ndarray) -> tuple[np.ndarray, pd.Index]:
             row=int(np.flatnonzero(codes < 0)[0]),
         )
     return codes, pd.Index(uniques)
+
+
+def _numeric(data: pd.DataFrame, column: str) -> np.ndarray:
+    """The values of an analysis variable as floats, NaN where missing (NaN, None, an empty or blank text).
+
+    Parameters
+    ----------
+    data : DataFrame
+        The respondents.
+    column : str
+        The analysis variable.
+
+    Returns
+    -------
+    ndarray
+        One float per row.
+
+    Raises
+    ------
+    EstimationError
+        ``unknown_column`` without such a column; ``not_numeric`` naming the column, the first row (counted from
+        0) and the value when a value is text that is not a number, instead of taking it as missing. R's
+        ``svymean``/``svytotal`` would instead treat a column of text as categorical (shares of its levels).
+    """
+    if column not in data.columns:
+        raise EstimationError("unknown_column", "no column {column} in the data", column=column)
+    raw = data[column]
+    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+    for row in np.flatnonzero(np.isnan(values) & ~raw.isna().to_numpy()):
+        value = raw.iloc[row]
+        if isinstance(value, str) and not value.strip():
+            continue
+        try:
+            missing = np.isnan(float(value))  # "NaN" is a missing value written out
+        except (TypeError, ValueError):
+            missing = False
+        if not missing:
+            raise EstimationError(
+                "not_numeric",
+                "column {column} is not numeric: row {row} holds {value}",
+                column=column,
+                row=int(row),
+                value=str(value),
+            )
+    return values
 
 
 def _nested(outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
@@ -90,6 +136,13 @@ class Design:
         or treat it as taken with certainty (no contribution).
     calibrations : sequence of sampling.Calibration
         The adjustments that made the weights, in the order they were applied.
+
+    Raises
+    ------
+    EstimationError
+        ``fpc_missing`` when an fpc column has no value in a row (R's ``svydesign`` stops: "missing values in
+        `fpc'"); ``fpc_varies`` when it takes more than one value within a stratum (R's ``svydesign`` warns
+        "`fpc' varies within strata" and goes on); both name the column, the stratum and the stage.
 
     Notes
     -----
@@ -150,18 +203,26 @@ class Design:
             psu_codes = _nested(stratum_codes, _labels(self.data[cluster_columns[0]])[0])
         else:
             psu_codes = np.arange(n)
-        fpc1 = self.data[fpc_columns[0]].to_numpy(float) if fpc_columns else None
+        fpc1 = (fpc_columns[0], self.data[fpc_columns[0]].to_numpy(float)) if fpc_columns else None
         stage1, stage1_fraction = self._stage(stratum_codes, stratum_labels, psu_codes, fpc1, stage=1)
         stages = [(stage1, None)]
         if len(cluster_columns) == 2 and len(fpc_columns) == 2:
             ssu_codes = _nested(psu_codes, _labels(self.data[cluster_columns[1]])[0])
-            stage2, _ = self._stage(psu_codes, None, ssu_codes, self.data[fpc_columns[1]].to_numpy(float), stage=2)
+            fpc2 = (fpc_columns[1], self.data[fpc_columns[1]].to_numpy(float))
+            stage2, _ = self._stage(psu_codes, None, ssu_codes, fpc2, stage=2)
             # R's multistage: a PSU's second-stage variance is scaled by its stratum's sampling fraction
             multiplier = stage1_fraction[stage1.cluster_stratum]
             stages.append((stage2, multiplier))
         return stages
 
     def _stage(self, stratum_codes, stratum_labels, cluster_codes, fpc, stage: int):
+        """One stage's structure; ``fpc`` is ``(column, values)`` or None.
+
+        Raises ``fpc_missing`` when the fpc column has no value in a row (R's ``svydesign`` stops with
+        "missing values in `fpc'") and ``fpc_varies`` when it takes more than one value within a stratum (R's
+        ``svydesign`` only warns "`fpc' varies within strata", then uses every PSU's own value); both name the
+        column, the stratum (at stage 2, the index of the PSU) and the stage.
+        """
         n_strata = int(stratum_codes.max()) + 1 if len(stratum_codes) else 0
         n_clusters_total = int(cluster_codes.max()) + 1 if len(cluster_codes) else 0
         cluster_stratum = np.zeros(n_clusters_total, dtype=np.int64)
@@ -170,8 +231,27 @@ class Design:
         if fpc is None:
             population = np.full(n_strata, np.inf)
         else:
+            column, fpc = fpc
             first_row = np.zeros(n_strata, dtype=np.int64)
             first_row[stratum_codes[::-1]] = np.arange(len(stratum_codes))[::-1]
+            missing = np.isnan(fpc)
+            if missing.any():
+                raise EstimationError(
+                    "fpc_missing",
+                    "the fpc column {column} has no value in stratum {stratum} at stage {stage}",
+                    column=column,
+                    stratum=self._stratum_name(stratum_labels, int(stratum_codes[np.flatnonzero(missing)[0]])),
+                    stage=stage,
+                )
+            varies = fpc != fpc[first_row][stratum_codes]
+            if varies.any():
+                raise EstimationError(
+                    "fpc_varies",
+                    "the fpc column {column} varies within stratum {stratum} at stage {stage}",
+                    column=column,
+                    stratum=self._stratum_name(stratum_labels, int(stratum_codes[np.flatnonzero(varies)[0]])),
+                    stage=stage,
+                )
             population = fpc[first_row].astype(float)
             if np.all(fpc <= 1):
                 population = counts / population  # sampling fractions given: N = n / f
@@ -203,7 +283,13 @@ class Design:
             if self.lonely_psu == "adjust":
                 centred[lonely] = False
         return _Stage(
-            cluster_codes, cluster_stratum, counts, scale, centred, _indicator(cluster_codes, n_clusters_total)
+            cluster_codes,
+            cluster_stratum,
+            counts,
+            scale,
+            fraction_left,
+            centred,
+            _indicator(cluster_codes, n_clusters_total),
         ), fraction_taken
 
     @staticmethod
@@ -272,10 +358,7 @@ class Design:
         return _labels(self.data[by])
 
     def _values(self, column: str) -> np.ndarray:
-        if column not in self.data.columns:
-            raise EstimationError("unknown_column", "no column {column} in the data", column=column)
-        values = pd.to_numeric(self.data[column], errors="coerce").to_numpy(dtype=float)
-        return values
+        return _numeric(self.data, column)
 
     def _table(self, estimates, variances, deffs, counts, index, confidence) -> pd.DataFrame:
         se = np.sqrt(np.maximum(variances, 0.0))
@@ -318,7 +401,16 @@ class Design:
         return sparse.csc_matrix((entries, (rows, domain_codes)), shape=(len(domain_codes), n_domains))
 
     def total(self, column: str, *, by: str | None = None, confidence: float = 0.95) -> pd.DataFrame:
-        """The estimated total of a numeric column (rows with a missing value are left out), by domain."""
+        """The estimated total of a numeric column (rows with a missing value are left out), by domain.
+
+        R: ``svytotal(~column, design, na.rm = TRUE)``, or ``svyby(~column, ~by, design, svytotal)``.
+
+        Raises
+        ------
+        EstimationError
+            ``not_numeric`` (naming the column, the first row and its value) when a value is text that is not a
+            number; missing values (NaN, None, empty text) are left out as before.
+        """
         codes, domains, (y,), w = self._prepare([column], by)
         k = len(domains)
         estimates = np.bincount(codes, w * y, k)
@@ -328,7 +420,16 @@ class Design:
         return self._table(estimates, variances, deffs, counts, self._index(domains, by, column), confidence)
 
     def mean(self, column: str, *, by: str | None = None, confidence: float = 0.95) -> pd.DataFrame:
-        """The estimated mean of a numeric column (rows with a missing value are left out), by domain."""
+        """The estimated mean of a numeric column (rows with a missing value are left out), by domain.
+
+        R: ``svymean(~column, design, na.rm = TRUE)``, or ``svyby(~column, ~by, design, svymean)``.
+
+        Raises
+        ------
+        EstimationError
+            ``not_numeric`` (naming the column, the first row and its value) when a value is text that is not a
+            number; missing values (NaN, None, empty text) are left out as before.
+        """
         codes, domains, (y,), w = self._prepare([column], by)
         k = len(domains)
         population = np.bincount(codes, w, k)
@@ -368,7 +469,16 @@ class Design:
     def ratio(
         self, numerator: str, denominator: str, *, by: str | None = None, confidence: float = 0.95
     ) -> pd.DataFrame:
-        """The estimated ratio of two totals, by domain (rows missing either value are left out)."""
+        """The estimated ratio of two totals, by domain (rows missing either value are left out).
+
+        R: ``svyratio(~numerator, ~denominator, design)``.
+
+        Raises
+        ------
+        EstimationError
+            ``not_numeric`` (naming the column, its first row and its value) when a value is text that is not a
+            number; missing values (NaN, None, empty text) are left out as before.
+        """
         codes, domains, (y, x), w = self._prepare([numerator, denominator], by)
         k = len(domains)
         denominator_total = np.bincount(codes, w * x, k)
@@ -402,28 +512,50 @@ class Design:
     # --- replicate weights -------------------------------------------------------------------------------
 
     def jackknife(self, recalibrate: Callable[[np.ndarray], np.ndarray] | None = None) -> ReplicateDesign:
-        """The delete-one-PSU jackknife (R's JKn) of this design.
+        """The delete-one-PSU jackknife of this design's first stage.
 
-        :param recalibrate: turns a replicate's base weights into its final weights, repeating the design's
-            weighting adjustments; without it the replicates scale the final weights directly
-        :return: a design that estimates variances from the replicates
+        R: ``as.svrepdesign(design, type = "JKn")`` (``"JK1"`` for an unstratified design, which is the same).
+
+        Parameters
+        ----------
+        recalibrate : callable, optional
+            Turns a replicate's base weights into its final weights, repeating the design's weighting
+            adjustments; without it the replicates scale the final weights directly.
+
+        Returns
+        -------
+        ReplicateDesign
+            One replicate per PSU of a stratum with two PSUs or more, with the scale
+            ``(1 - f_h) (n_h - 1) / n_h`` (R's ``jknweights``: the fpc of the first stage multiplies the scale;
+            later stages' fpcs are dropped, as R drops them with a warning); a stratum sampled whole has no
+            replicate. A stratum with a single PSU has none either under ``lonely_psu="certainty"``; under
+            ``"adjust"`` it has one that drops its PSU and multiplies every other PSU's weight by
+            ``H / (H - 1)``, with the scale ``(H - 1) / H`` for ``H`` strata, as R's ``jknweights`` does with
+            ``options(survey.lonely.psu = "adjust")`` (which is not the linearisation's centring on the grand
+            mean, so the two standard errors differ).
         """
         stage, _ = self._stages[0]
         base = self.weights
         if recalibrate is not None and self.calibrations:
             base = self.calibrations[0].base_weights
+        row_stratum = stage.cluster_stratum[stage.row_cluster]
+        n_strata = len(stage.n_clusters)
         replicates, scales = [], []
         for cluster in range(len(stage.cluster_stratum)):
             stratum = stage.cluster_stratum[cluster]
             n_h = stage.n_clusters[stratum]
-            if n_h < 2:
-                continue
-            in_stratum = stage.cluster_stratum[stage.row_cluster] == stratum
-            factor = np.where(in_stratum, n_h / (n_h - 1), 1.0)
-            factor[stage.row_cluster == cluster] = 0.0
+            if stage.remaining[stratum] <= 0 or (n_h < 2 and stage.centred[stratum]):
+                continue  # sampled whole, or a lonely PSU taken with certainty
+            if n_h < 2:  # a lonely PSU under "adjust" (not centred)
+                factor = np.where(row_stratum == stratum, 0.0, n_strata / (n_strata - 1))
+                scale = (n_strata - 1) / n_strata
+            else:
+                factor = np.where(row_stratum == stratum, n_h / (n_h - 1), 1.0)
+                factor[stage.row_cluster == cluster] = 0.0
+                scale = stage.remaining[stratum] * (n_h - 1) / n_h
             replicate = base * factor
             replicates.append(recalibrate(replicate) if recalibrate is not None else replicate)
-            scales.append((n_h - 1) / n_h)
+            scales.append(scale)
         return ReplicateDesign(self.data, self.weights, np.column_stack(replicates), np.array(scales))
 
 
@@ -459,13 +591,17 @@ class ReplicateDesign:
         )
 
     def _prepared(self, column: str, by: str | None):
-        y = pd.to_numeric(self.data[column], errors="coerce").to_numpy(float)
+        y = _numeric(self.data, column)
         valid = np.isfinite(y)
         codes, domains = _labels(self.data[by]) if by else (np.zeros(len(y), dtype=np.int64), pd.Index([column]))
         counts = np.bincount(codes, (valid & (self.weights > 0)).astype(float), len(domains))
         return np.where(valid, y, 0.0), valid, codes, pd.Index(domains, name=by or "variable"), counts
 
     def mean(self, column: str, *, by: str | None = None, confidence: float = 0.95) -> pd.DataFrame:
+        """The mean of a numeric column from the replicates, by domain. R: ``svymean(~column, repdesign)``.
+
+        Raises ``EstimationError`` ``not_numeric`` when a value is text that is not a number, as ``Design.mean``.
+        """
         y, valid, codes, domains, counts = self._prepared(column, by)
         k = len(domains)
 
@@ -477,6 +613,10 @@ class ReplicateDesign:
         return self._table(estimates, variances, counts, domains, confidence)
 
     def total(self, column: str, *, by: str | None = None, confidence: float = 0.95) -> pd.DataFrame:
+        """The total of a numeric column from the replicates, by domain. R: ``svytotal(~column, repdesign)``.
+
+        Raises ``EstimationError`` ``not_numeric`` when a value is text that is not a number, as ``Design.total``.
+        """
         y, valid, codes, domains, counts = self._prepared(column, by)
         k = len(domains)
         estimates, variances = self._variance(lambda weights: np.bincount(codes, np.where(valid, weights, 0) * y, k))

@@ -26,9 +26,32 @@ def rank(values: pd.Series, decimals: int | None = PUBLISHED_DECIMALS) -> pd.Ser
     """Rank units from the highest value down; equal values share the best rank and the next rank skips
     (1, 2, 2, 4), as the published rankings do (two provinces 15th in 2022, the next 17th).
 
-    :param decimals: compare values rounded to this many decimals (the published precision); None compares
-        them exactly
+    Parameters
+    ----------
+    values : Series
+        One value per unit, indexed by unit.
+    decimals : int or None
+        Compare values rounded to this many decimals (the published precision); None compares them exactly.
+
+    Returns
+    -------
+    Series
+        The whole-number rank of every unit, 1 for the highest value.
+
+    Raises
+    ------
+    EstimationError
+        ``unranked_unit`` naming the first unit without a value (NaN): every caller publishes or compares a
+        whole-number rank for every unit, so a unit cannot be left out of a ranking silently.
+
+    Notes
+    -----
+    R: ``rank(-round(values, 4), ties.method = "min")``, which puts a missing value last (``na.last = TRUE``)
+    or gives it NA (``na.last = "keep"``); we raise instead.
     """
+    missing = values.isna()
+    if missing.any():
+        raise EstimationError("unranked_unit", "unit {unit} has no value to rank", unit=missing[missing].index[0])
     compared = values.round(decimals) if decimals is not None else values
     return compared.rank(method="min", ascending=False).astype(int)
 

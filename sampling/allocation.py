@@ -119,7 +119,9 @@ def allocate(
         Equal sizes; sizes proportional to ``N_h``; to ``N_h S_h`` (Neyman, needs ``sd``); or to ``N_h ** power``
         (power allocation: 0 is equal, 1 proportional; between them small strata keep usable samples).
     sd : mapping or Series, optional
-        Standard deviation of the study variable in every stratum, for Neyman allocation.
+        Standard deviation of the study variable in every stratum, for Neyman allocation. A stratum with a
+        standard deviation of 0 gets only its ``minimum`` (more only when the other strata are full, the rest
+        then shared equally); at least one stratum with a population must have one above 0.
     power : float
         The exponent of power allocation, in [0, 1].
     minimum, maximum : int
@@ -132,8 +134,24 @@ def allocate(
     Allocation
         Whole-number sizes that add up to ``total`` exactly and respect the bounds.
 
+    Raises
+    ------
+    SamplingError
+        ``zero_deviations`` for Neyman allocation of a positive total when every stratum's standard deviation
+        is 0 (or every stratum with one above 0 is empty): ``N_h S_h / Σ N_h S_h`` is then 0 / 0. No size is
+        better than another for the variance, so rather than fall back on equal (or proportional) sizes
+        silently, the designer is told: standard deviations of 0 everywhere usually mean a pilot with one
+        respondent per stratum or a wrong column, and when they are right a proportional or power
+        allocation says what is wanted. Among the other codes: ``missing_sd``, ``invalid_sd``,
+        ``total_exceeds_population``, ``minimum_exceeds_total``, ``maximum_below_total``.
+
     Notes
     -----
+    R: ``PracTools::strAlloc(n.tot = total, Nh = population, Sh = sd, alloc = "neyman")`` gives the real
+    Neyman sizes ``n N_h S_h / Σ N_h S_h``, without bounds or rounding; it stops with an error when any
+    ``S_h`` (or ``N_h``) is 0. Here a stratum with ``S_h`` = 0 is allowed (see ``sd``), and only the case
+    with nothing to be proportional to raises.
+
     Strata whose share falls outside the bounds are fixed at the bound and the rest is shared again among
     the others until no stratum crosses a bound. The real sizes are then rounded by the largest-remainder
     rule: every stratum gets the whole part, and the units left go to the largest fractional parts (ties to
@@ -182,6 +200,13 @@ def allocate(
             raise SamplingError("invalid_sd", "stratum {stratum} has no valid standard deviation", stratum=bad)
         weights = counts.to_numpy() * deviations.to_numpy()
     weights = np.where(counts.to_numpy() > 0, weights, 0.0)
+    if method == "neyman" and total > 0 and not weights.sum() > 0:
+        # N_h S_h / Σ N_h S_h is 0 / 0: no share to follow, and equal sizes would be a guess nobody asked for
+        raise SamplingError(
+            "zero_deviations",
+            "Neyman allocation needs a standard deviation above 0 in at least one of the {strata} strata",
+            strata=len(counts),
+        )
 
     high = counts.to_numpy() if maximum is None else np.minimum(counts.to_numpy(), maximum)
     low = np.minimum(counts.to_numpy(), minimum)

@@ -27,9 +27,54 @@ def _systematic(n: int, population: int, rng: np.random.Generator) -> tuple[np.n
 
 
 def pps_probabilities(size: np.ndarray, n: int) -> np.ndarray:
-    """Inclusion probabilities proportional to size for a sample of ``n``: units whose probability would
-    reach 1 are taken with certainty and the rest shared again among the others."""
+    """Inclusion probabilities proportional to size for a sample of ``n``.
+
+    Units whose probability would reach 1 are taken with certainty (probability 1) and the rest of the sample
+    is shared again among the others in proportion to their sizes, until no probability passes 1; the
+    probabilities then add up to ``n``. A unit of size 0 gets probability 0.
+
+    Parameters
+    ----------
+    size : array
+        The size measure of every unit, finite and not negative.
+    n : int
+        The sample size, a whole number from 0 to the number of units with a positive size.
+
+    Returns
+    -------
+    array
+        One probability in [0, 1] per unit, adding up to ``n``.
+
+    Raises
+    ------
+    SamplingError
+        ``invalid_size`` naming the first unit (``row``, its position) with a negative or missing size;
+        ``invalid_total`` for a negative or fractional ``n``; ``sample_exceeds_sized_units`` when ``n`` is more
+        than the number of units with a positive size, so that no probabilities can add up to it.
+
+    Notes
+    -----
+    R: ``sampling::inclusionprobabilities(size, n)``, which for an ``n`` above the units with a positive size
+    returns probabilities adding up to less than ``n`` (and shifts negative sizes to 0 with a warning); we
+    raise instead.
+    """
     size = np.asarray(size, dtype=float)
+    invalid = ~np.isfinite(size) | (size < 0)
+    if invalid.any():
+        row = int(np.flatnonzero(invalid)[0])
+        raise SamplingError(
+            "invalid_size", "row {row} has an invalid size measure {value}", row=row, value=float(size[row])
+        )
+    if not np.isfinite(n) or n < 0 or int(n) != n:
+        raise SamplingError("invalid_total", "the total must be a whole number, got {total}", total=n)
+    sized = int((size > 0).sum())
+    if n > sized:
+        raise SamplingError(
+            "sample_exceeds_sized_units",
+            "a sample of {n} needs as many units with a positive size, but there are {units}",
+            n=int(n),
+            units=sized,
+        )
     probability = np.zeros(len(size))
     certain = np.zeros(len(size), dtype=bool)
     while True:
@@ -99,8 +144,13 @@ def select(
             raise SamplingError("missing_size", "PPS selection needs a size column")
         measure = pd.to_numeric(frame[size], errors="coerce")
         if measure.isna().any() or (measure <= 0).any():
-            bad = frame.index[measure.isna() | (measure <= 0)][0]
-            raise SamplingError("invalid_size", "row {row} has no positive size measure", row=bad)
+            position = int(np.flatnonzero((measure.isna() | (measure <= 0)).to_numpy())[0])
+            raise SamplingError(
+                "invalid_size",
+                "row {row} has no positive size measure: {value}",
+                row=frame.index[position],
+                value=frame[size].iloc[position],
+            )
     rng = np.random.default_rng(seed)
     if strata is None:
         groups = {None: np.arange(len(frame))}

@@ -42,8 +42,17 @@ class Calibration:
 class Diagnostics:
     """How a set of weights came out.
 
-    ``deff_weighting`` is Kish's design effect from unequal weights, ``1 + CV²`` = n Σw² / (Σw)², and
-    ``effective_n`` = (Σw)² / Σw², both over the units with a positive weight.
+    Every weight is counted: ``n`` is the number of weights, ``zero`` how many of them are 0 (the
+    non-respondents after :func:`adjust_nonresponse`) and ``negative`` how many are below 0 (linear calibration
+    can give them, as R's ``calibrate(calfun = "linear")`` does, without a warning in either).
+
+    The other figures are over the units with a nonzero weight, negative ones included: ``total``, ``minimum``
+    and ``maximum`` (the true smallest and largest of them, so a negative weight shows), ``ratio`` =
+    maximum / minimum (NaN when the minimum is negative), ``effective_n`` = (Σw)² / Σw² and ``deff_weighting``,
+    Kish's design effect from unequal weights, ``1 + CV²`` = m Σw² / (Σw)² over those m units.
+
+    ``converged`` says only that the iterations met their tolerance; :attr:`clean` says that and that no
+    weight is negative.
     """
 
     iterations: int
@@ -55,6 +64,13 @@ class Diagnostics:
     ratio: float
     effective_n: float
     deff_weighting: float
+    zero: int = 0
+    negative: int = 0
+
+    @property
+    def clean(self) -> bool:
+        """Whether the weights can be used as they are: the iterations converged and no weight is negative."""
+        return self.converged and self.negative == 0
 
 
 @dataclass(frozen=True)
@@ -65,31 +81,55 @@ class Weighting:
 
 
 def diagnose(weights: np.ndarray, iterations: int = 0, converged: bool = True) -> Diagnostics:
-    """The diagnostic of a set of weights (units with weight 0, the non-respondents, left out)."""
-    positive = np.asarray(weights, dtype=float)
-    positive = positive[positive > 0]
-    if positive.size == 0:
-        return Diagnostics(iterations, converged, 0, 0.0, 0.0, 0.0, float("nan"), 0.0, float("nan"))
-    total, squares = positive.sum(), np.square(positive).sum()
+    """The diagnostic of a set of weights, every weight counted (see :class:`Diagnostics`).
+
+    Parameters
+    ----------
+    weights : array
+        The weights, zero and negative ones included.
+    iterations, converged : int, bool
+        What the adjustment that made them reports.
+
+    Notes
+    -----
+    R: ``summary(weights(design))`` for the minimum and maximum, which also counts every weight.
+    """
+    weights = np.asarray(weights, dtype=float)
+    nonzero = weights[weights != 0]
+    zero = int(weights.size - nonzero.size)
+    negative = int((nonzero < 0).sum())
+    if nonzero.size == 0:
+        return Diagnostics(
+            iterations, converged, int(weights.size), 0.0, 0.0, 0.0, float("nan"), 0.0, float("nan"), zero, 0
+        )
+    total, squares = nonzero.sum(), np.square(nonzero).sum()
+    minimum, maximum = float(nonzero.min()), float(nonzero.max())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        deff = float(nonzero.size * squares / total**2) if total != 0 else float("nan")
+        effective = float(total**2 / squares)
     return Diagnostics(
         iterations,
         converged,
-        int(positive.size),
+        int(weights.size),
         float(total),
-        float(positive.min()),
-        float(positive.max()),
-        float(positive.max() / positive.min()),
-        float(total**2 / squares),
-        float(positive.size * squares / total**2),
+        minimum,
+        maximum,
+        maximum / minimum if minimum > 0 else float("nan"),
+        effective,
+        deff,
+        zero,
+        negative,
     )
 
 
-def _weights(weights, n: int | None = None) -> np.ndarray:
+def _weights(weights, n: int | None = None, *, negative: bool = False) -> np.ndarray:
+    """The weights as a float array, checked: finite, and unless ``negative`` is allowed, not below 0."""
     array = np.asarray(weights, dtype=float)
     if array.ndim != 1 or (n is not None and len(array) != n):
         raise SamplingError("weights_length", "the weights must be one per row ({n} rows)", n=n)
-    if not np.isfinite(array).all() or (array < 0).any():
-        row = int(np.flatnonzero(~np.isfinite(array) | (array < 0))[0])
+    invalid = ~np.isfinite(array) if negative else ~np.isfinite(array) | (array < 0)
+    if invalid.any():
+        row = int(np.flatnonzero(invalid)[0])
         raise SamplingError(
             "invalid_weight", "row {row} has an invalid weight {weight}", row=row, weight=float(array[row])
         )
@@ -374,6 +414,15 @@ def calibrate(
     method : {"linear", "raking"}
         The calibration distance: linear gives the GREG weights ``d (1 + x'λ)``, raking ``d exp(x'λ)``.
 
+    Returns
+    -------
+    Weighting
+        The calibrated weights. Unbounded linear calibration to totals far from the sample's can make weights
+        negative; they are returned as R's ``calibrate(calfun = "linear")`` returns them (without a warning),
+        and the diagnostic counts them in ``negative``, with ``clean`` False though ``converged`` is True.
+        ``bounds = (0, np.inf)`` keeps every weight at or above 0, or fails to converge when no such weights
+        meet the totals.
+
     Notes
     -----
     The model matrix is R's for ``~ margin1 + margin2 + x``: an intercept, treatment dummies of every margin
@@ -445,7 +494,7 @@ def calibrate(
     if not converged:
         worst = int(np.argmax(np.abs(misfit) / (1 + np.abs(target))))
         raise SamplingError(
-            "no_convergence",
+            "calibration_no_convergence",
             "calibration did not converge in {iterations} iterations: total {column} is still {gap:.3g} off",
             iterations=iterations,
             column=_column_label(prepared, list(totals), worst),
@@ -472,12 +521,45 @@ def trim(
     weights, *, lower: float = -np.inf, upper: float = np.inf, strict: bool = True, max_iterations: int = 100
 ) -> Weighting:
     """Trim weights to [lower, upper], sharing the trimmed amount equally among the untrimmed weights so that
-    the total is kept, as R's ``trimWeights``; with ``strict`` it repeats until no weight is outside. When every
-    weight is outside, the excess goes to those clipped on the other side.
+    the total is kept, as R's ``trimWeights`` does.
 
-    :raises SamplingError: ``impossible_bounds`` when the bounds cannot hold the total
+    Parameters
+    ----------
+    weights : array
+        The weights; negative ones (from linear calibration) are allowed, and ``lower = 0`` trims them.
+    lower, upper : float
+        The bounds.
+    strict : bool
+        True (the default here): trim again until no weight is outside, as R's ``trimWeights(strict = TRUE)``.
+        False: trim once, as R's default ``trimWeights(strict = FALSE)``; the untrimmed weights that receive
+        the trimmed amount may then end up outside the bounds, which the diagnostic reports as not converged.
+    max_iterations : int
+        The cap on passes with ``strict``.
+
+    Returns
+    -------
+    Weighting
+        The trimmed weights; ``diagnostics.converged`` is False when a single pass (``strict=False``) left some
+        weight outside the bounds.
+
+    Raises
+    ------
+    SamplingError
+        ``impossible_bounds`` when the bounds cannot hold the total; ``trim_no_convergence`` (with ``strict``)
+        when weights are still outside after ``max_iterations`` passes, naming how many and how far.
+
+    Notes
+    -----
+    R: ``trimWeights(design, upper, lower, strict = FALSE)``. The default here differs from R's on purpose:
+    the service (``survey_app.sampling.operations._trim_within_units``) calls ``trim`` without ``strict`` and
+    promises every weight within the bounds it shows, which a single pass does not guarantee.
+
+    When every weight is outside, the excess goes to those clipped on the other side (R divides by zero
+    there). Where the strict passes do not settle (weights at a bound take a share of the next trimming and
+    cross it again, so R's ``trimWeights(strict = TRUE)`` recurses until its stack runs out), trimming stops
+    after ``max_iterations`` passes with an error.
     """
-    w = _weights(weights).copy()
+    w = _weights(weights, negative=True).copy()
     n = len(w)
     if lower * n > w.sum() or upper * n < w.sum():
         raise SamplingError(
@@ -504,4 +586,14 @@ def trim(
         w = trimmed + np.where(receivers, excess / receivers.sum(), 0.0)
         if not strict:
             break
-    return Weighting(w, diagnose(w, iterations, not ((w < lower) | (w > upper)).any()))
+    outside = (w < lower) | (w > upper)
+    if strict and outside.any():
+        raise SamplingError(
+            "trim_no_convergence",
+            "trimming did not settle in {iterations} passes: {outside} weights are still outside the bounds, "
+            "the furthest by {gap:.3g}",
+            iterations=iterations,
+            outside=int(outside.sum()),
+            gap=float(np.max(np.maximum(lower - w, w - upper))),
+        )
+    return Weighting(w, diagnose(w, iterations, not outside.any()))

@@ -12,13 +12,19 @@ from flask_babel import format_date, format_datetime, format_decimal, gettext
 from analysis import EstimationError
 from questionnaires import Issue
 from survey_app.core.errors import ServiceError
+from survey_app.core.messages import (
+    ANSWER_MESSAGES,
+    ESTIMATION_MESSAGES,
+    EXPERT_ANSWER_MESSAGES,
+    ISSUE_MESSAGES,
+    LABELS,
+    ROW_MESSAGES,
+    SAMPLING_MESSAGES,
+    SCORING_REASONS,
+    SERVICE_MESSAGES,
+)
 
 LANGUAGE_KEY = "lang"
-
-
-def N_(message: str) -> str:
-    """Mark a message for the catalogues where it is defined; it is translated where it is shown."""
-    return message
 
 
 def select_locale() -> str:
@@ -32,188 +38,6 @@ def select_locale() -> str:
 
 def current_language() -> str:
     return select_locale()
-
-
-_ISSUE_MESSAGES = {
-    "missing_field": N_("field “%(field)s” is missing"),
-    "invalid_value": N_("field “%(field)s” has an invalid value: %(value)s"),
-    "duplicate_code": N_("the code is used by more than one node"),
-    "parent_loop": N_("the parent code “%(parent)s” leads back to this node"),
-    "bad_nesting": N_("a node of kind %(child_kind)s cannot stand under a node of kind %(parent_kind)s"),
-    "criterion_with_children": N_("a criterion cannot have children"),
-    "negative_points": N_("points cannot be negative (%(points)s)"),
-    "unscored_with_points": N_("a node collected but not scored carries no points (%(points)s)"),
-    "points_mismatch": N_("the children's points add up to %(actual)s, expected %(expected)s"),
-    "total_mismatch": N_("the top-level points add up to %(actual)s, expected %(expected)s"),
-    "share_mismatch": N_("a share of %(share)s of %(parent_points)s is %(expected)s points, the node has %(actual)s"),
-    "channel_shares_total": N_("the channel shares add up to %(total)s, expected 1"),
-    "missing_channel": N_("a scored leaf names no channel that measures it"),
-    "missing_scoring": N_("a scored leaf names no scoring method"),
-    "survey_without_groups": N_("the survey channel names no respondent group"),
-    "survey_scoring_without_survey": N_("survey scoring on a node the survey does not measure"),
-    "scoring_invalid": N_("scoring method “%(method)s” is incomplete: %(reason)s"),
-    "step_above_maximum": N_("a threshold step gives %(step_points)s points, above the node's %(points)s"),
-    "view_unknown_node": N_("the pillar view includes an unknown node “%(included)s”"),
-    "view_points_mismatch": N_("the pillar view's nodes add up to %(actual)s, expected %(expected)s"),
-    "year_range": N_("the last year %(last_year)s is before the first year %(year)s"),
-}
-
-#: what the one reader of uploaded tables (questionnaires.tables) refuses, whichever upload it reads
-_TABLE_MESSAGES = {
-    "not_utf8": N_("Row %(row)s is not UTF-8 text: save the file as “CSV UTF-8” and upload it again."),
-    "unreadable_row": N_("Row %(row)s cannot be read: check its quotation marks."),
-    "extra_cells": N_(
-        "Row %(row)s has %(cells)s cells but the header has %(columns)s columns: put a value "
-        "that holds the separator in quotation marks, or separate the cells with “;”."
-    ),
-    "duplicate_column": N_("The column “%(column)s” appears twice in the header."),
-}
-
-_SERVICE_MESSAGES = {
-    **_TABLE_MESSAGES,
-    "round_published": N_("The round's results are published: its inputs can no longer change."),
-    "points_out_of_range": N_("The points must be between 0 and %(maximum)s."),
-    "unknown_criterion": N_("Unknown criterion %(criterion)s."),
-    "unknown_rule": N_("Unknown rule %(rule)s."),
-    "unknown_normalisation": N_("Unknown normalisation %(method)s."),
-    "not_self_assessed": N_("Criterion %(criterion)s is not self-assessed."),
-    "missing_value": N_("Enter a value."),
-    "invalid_value": N_("“%(value)s” is not a valid value for %(criterion)s."),
-    "negative_value": N_("The value cannot be negative."),
-    "no_evidence": N_("Give an evidence reference or a written explanation."),
-    "text_too_long": N_("The text is too long."),
-    "invalid_year": N_("The year must be between %(low)s and %(high)s."),
-    "invalid_quarter": N_("The quarter must be 1, 2, 3 or 4."),
-    "invalid_number": N_("“%(value)s” is not a number."),
-    "target_out_of_range": N_("The value must be between 0 and %(high)s."),
-    "unknown_margin": N_("The questionnaire asks no question %(margin)s to weight by."),
-    "unknown_weighting_method": N_("Unknown weighting method %(method)s."),
-    "no_responses": N_("There is no response to weight yet."),
-    "margin_unanswered": N_(
-        "%(count)s responses have no answer to %(margin)s: leave it out of the margins or exclude those responses."
-    ),
-    "invalid_email": N_("“%(email)s” is not a valid e-mail address."),
-    "unknown_role": N_("Unknown role “%(role)s”."),
-    "weak_password": N_("The password must have at least %(minimum)s characters."),
-    "email_taken": N_("An account with the e-mail %(email)s already exists."),
-    "own_role": N_("You cannot remove your own administrator role."),
-    "own_account": N_("You cannot deactivate your own account."),
-    "framework_frozen": N_("Framework %(code)s %(year)s version %(version)s is already frozen."),
-    "round_code_taken": N_("A round with the code %(code)s already exists."),
-    "level_mismatch": N_("The framework is for the level %(framework)s but the unit list is for %(units)s."),
-    "year_outside_framework": N_("The framework serves the years %(first)s to %(last)s, not %(year)s."),
-    "coverage_gaps": N_("These survey criteria have no question for the group: %(criteria)s."),
-    "empty_questionnaire": N_("The framework asks the group %(group)s nothing in the survey."),
-    "fieldwork_code_taken": N_("Fieldwork with the code %(code)s already exists."),
-    "no_units": N_("Choose at least one unit."),
-    "bad_quota_dimension": N_("“%(dimension)s” is not a choice question of the questionnaire."),
-    "no_quota_dimensions": N_("This fieldwork has no quota dimensions."),
-    "rows_rejected": N_("Nothing was stored: some rows have errors."),
-    "empty_file": N_("The file has no rows."),
-    "unreadable_file": N_("The file cannot be read as %(kind)s."),
-    "missing_column": N_("The file has no column “%(column)s”."),
-    "not_invitation_mode": N_("This fieldwork uses an open link, not invitations."),
-    "invitation_already_used": N_("This invitation has already been used to answer."),
-    "unknown_link": N_("This link is not valid. Check that it was copied whole."),
-    "link_used": N_("This link has already been used to send an answer. Thank you for taking part."),
-    "link_revoked": N_("This link has been withdrawn and can no longer be used."),
-    "fieldwork_closed": N_("This survey is closed."),
-    "unit_not_in_fieldwork": N_("The unit %(unit)s is not part of this survey."),
-    "bad_submission_id": N_("The submission has no valid identifier."),
-    "api_key_revoked": N_("This API key has been revoked."),
-    "fieldwork_gone": N_("This fieldwork no longer exists."),
-    "api_key_not_for_fieldwork": N_("This API key was not issued for the fieldwork %(fieldwork)s."),
-    "api_key_without_fieldwork": N_("Choose at least one fieldwork."),
-    "exclusions_undecided": N_(
-        "Not published: no decision on the criteria proposed for exclusion %(criteria)s. "
-        "Compute a run that excludes or keeps each of them, then publish that run."
-    ),
-    "excluded_and_kept": N_("%(criterion)s cannot be both excluded and kept."),
-    "invalid_answers": N_("Some answers are missing or not valid."),
-    "submission_conflict": N_("Another answer was already sent under this submission identifier."),
-    "quota_full": N_("Enough people like you have already answered this survey. Thank you."),
-    "not_in_quota": N_("This survey does not ask people in your group. Thank you."),
-    "collected_file": N_("The file is not a CSV export of this questionnaire (%(problem)s)."),
-    "unknown_unit": N_("Unknown unit %(unit)s."),
-    "experts_questionnaire": N_("The experts' questionnaire is answered on expert panels, not in fieldwork."),
-    "panel_exists": N_("%(unit)s already has a panel."),
-    "invalid_panel_size": N_("A panel has between 15 and 20 experts, not %(size)s."),
-    "panel_shortfall": N_(
-        "%(unit)s cannot fill its panel: %(category)s needs %(needed)s experts, %(nominated)s nominated."
-    ),
-    "unknown_category": N_("Unknown expert category %(category)s."),
-    "not_a_member": N_("This expert is not a member of the panel."),
-    "not_a_nominee": N_("This person is not a nominee of the unit waiting for a seat."),
-    "reason_required": N_("Give the reason."),
-    "form_submitted": N_(
-        "This form has already been submitted and can no longer be changed. Staff can reopen it if a change is needed."
-    ),
-    "form_not_submitted": N_("This form has not been submitted."),
-    "link_expired": N_("This link has expired. Ask the ministry's staff for a new one."),
-    "not_a_pdf": N_(
-        "The file is not a PDF document (its content was checked, not its name). Scan the signed "
-        "paper to PDF, or upload the digitally signed PDF."
-    ),
-    "document_too_large": N_("The document is larger than %(megabytes)s MB."),
-    "empty_document": N_("The file is empty."),
-    "document_missing": N_("The document's file cannot be found; upload it again."),
-    "consent_required": N_(
-        "Please read the notice on your personal data and agree to it before answering: open your form again."
-    ),
-    "person_identifier": N_("Enter an e-mail address, or a telephone number of at least 6 digits."),
-    "backup_needs_postgresql": N_(
-        "Backups are made of a PostgreSQL database (DATABASE_URL); copy the SQLite file of the demo instead."
-    ),
-    "backup_folder_not_empty": N_("The folder %(folder)s is not empty: give a new folder for the backup."),
-    "backup_incomplete": N_("%(folder)s is not a complete backup (database.dump, evidence.tar, manifest.json)."),
-    "database_not_empty": N_("The database is not empty: restore into a new, empty database."),
-    "tool_missing": N_("%(tool)s is not installed (PostgreSQL client tools; PG_BIN may name their folder)."),
-    "tool_failed": N_("%(tool)s failed: %(reason)s"),
-    "restore_mismatch": N_("The restored data differ from the backup's manifest in: %(parts)s."),
-}
-
-#: what a respondent reads next to a refused answer
-_ANSWER_MESSAGES = {
-    "required": N_("Please answer this question."),
-    "not_a_choice": N_("Choose one of the answers offered."),
-    "not_a_number": N_("Enter a number."),
-    "too_long": N_("The answer is too long."),
-    "control_characters": N_("The answer holds invisible control characters; please type it again."),
-}
-
-#: the rows of an uploaded file that were refused, and why
-_ROW_MESSAGES = {
-    "unknown_unit": N_("unknown unit “%(unit)s”"),
-    "unknown_level": N_("“%(value)s” is not an answer of %(dimension)s"),
-    "invalid_target": N_("invalid target “%(value)s”"),
-    "duplicate_stratum": N_("the stratum %(stratum)s is repeated"),
-    "target_below_filled": N_("the target is below the %(filled)s responses already received"),
-    "invalid_probability": N_("the inclusion probability “%(value)s” is not in (0, 1]"),
-    "missing_name": N_("no name"),
-    "unknown_category": N_("unknown category “%(category)s”"),
-    "missing_contact": N_("no e-mail address or phone number for %(name)s"),
-    "invalid_email": N_("“%(email)s” is not a valid e-mail address"),
-    "text_too_long": N_("the text in column %(column)s is too long"),
-    "duplicate_person": N_("%(name)s is already in row %(first)s"),
-    "already_nominated": N_("%(name)s is already nominated (by %(unit)s)"),
-    "unknown_criterion": N_("unknown criterion “%(criterion)s”"),
-    "not_self_assessed": N_("criterion %(criterion)s is not self-assessed (another channel measures it)"),
-    "missing_value": N_("no value for %(criterion)s"),
-    "invalid_value": N_("“%(value)s” is not a valid value for %(criterion)s"),
-    "negative_value": N_("the value of %(criterion)s cannot be negative"),
-    "no_evidence": N_("%(criterion)s needs an evidence reference or a written explanation"),
-    "duplicate_row": N_("%(unit)s · %(criterion)s is already in row %(first)s"),
-    "unknown_node": N_("unknown main index “%(node)s”"),
-    "value_out_of_range": N_("“%(value)s” for %(node)s is not between 0 and 1 (or 0%% and 100%%)"),
-}
-
-#: what an expert reads next to an item the form refused
-_EXPERT_ANSWER_MESSAGES = {
-    "required": N_("Give a score, or choose “I cannot judge this”."),
-    "not_a_choice": N_("Choose one of the scores offered."),
-    "too_long": N_("The comment is too long."),
-    "control_characters": N_("The comment holds invisible control characters; please type it again."),
-}
 
 
 def describe_answer_problem(problem, question) -> str:
@@ -230,7 +54,7 @@ def describe_answer_problem(problem, question) -> str:
         language = current_language()
         choice = " / ".join(c.label.in_language(language) for c in question.all_choices() if c.exclusive)
         return gettext("“%(choice)s” cannot be chosen together with another answer.", choice=choice)
-    return gettext(_ANSWER_MESSAGES[code]) if code in _ANSWER_MESSAGES else code
+    return gettext(ANSWER_MESSAGES[code]) if code in ANSWER_MESSAGES else code
 
 
 def describe_answer_problems(problems, questions) -> dict[str, str]:
@@ -241,7 +65,7 @@ def describe_answer_problems(problems, questions) -> dict[str, str]:
 
 def describe_expert_problem(problem) -> str:
     code = str(problem)
-    return gettext(_EXPERT_ANSWER_MESSAGES[code]) if code in _EXPERT_ANSWER_MESSAGES else code
+    return gettext(EXPERT_ANSWER_MESSAGES[code]) if code in EXPERT_ANSWER_MESSAGES else code
 
 
 def describe_refusal(error) -> list[str]:
@@ -253,123 +77,15 @@ def describe_refusal(error) -> list[str]:
 
 def describe_row_problem(problem) -> str:
     """One refused row of an upload: its line and the reason."""
-    message = _ROW_MESSAGES.get(problem.code)
+    message = ROW_MESSAGES.get(problem.code)
     reason = gettext(message, **{k: _display(v) for k, v in problem.params.items()}) if message else problem.code
     return gettext("Row %(row)s: %(reason)s", row=problem.line, reason=reason)
-
-
-_SCORING_REASONS = {
-    "target_not_positive": N_("the target must be positive"),
-    "no_steps": N_("no threshold steps"),
-    "steps_not_rising": N_("the steps must rise strictly"),
-    "no_rule": N_("no survey rule"),
-    "bad_scale": N_("a scale [low, high] with low < high is needed"),
-    "no_threshold": N_("a threshold is needed"),
-}
-
-
-_SAMPLING_MESSAGES = {
-    **_TABLE_MESSAGES,
-    "invalid_confidence": N_("The confidence level must be between 0 and 1 (not %(confidence)s)."),
-    "invalid_deff": N_("The design effect must be positive (not %(deff)s)."),
-    "invalid_response_rate": N_("The response rate must be above 0 and at most 1 (not %(rate)s)."),
-    "invalid_population": N_("The population must be positive (not %(population)s)."),
-    "invalid_margin": N_("The margin of error must be between 0 and 1 (not %(margin)s)."),
-    "invalid_proportion": N_("The expected proportion must be between 0 and 1 (not %(proportion)s)."),
-    "missing_size": N_("Selection with probability proportional to size needs a size column."),
-    "unknown_kind": N_("The kind of spread “%(kind)s” is not known."),
-    "invalid_panel_size": N_("A panel needs a whole number of experts (not %(size)s)."),
-    "unknown_category": N_("The expert category “%(category)s” is not known."),
-    "panel_shortfall": N_("%(category)s needs %(needed)s experts but %(nominated)s were nominated."),
-    "not_a_member": N_("%(expert)s is not on the panel."),
-    "weights_length": N_("The weights must be one per row (%(n)s rows)."),
-    "invalid_weight": N_("Row %(row)s has an invalid weight %(weight)s."),
-    "invalid_probability": N_("Row %(row)s has an inclusion probability outside (0, 1]: %(probability)s."),
-    "missing_class": N_("Row %(row)s has no weighting class."),
-    "class_without_respondents": N_("The weighting class %(level)s has no respondent."),
-    "no_margin": N_("Raking needs at least one margin."),
-    "missing_population": N_("Calibration without a categorical margin needs the population total."),
-    "invalid_auxiliary": N_("The column “%(column)s” has missing or non-numeric values."),
-    "unknown_stratum": N_("No group is given for the strata %(strata)s."),
-    "invalid_total": N_("The total must be a whole number (not %(total)s)."),
-    "invalid_power": N_("The power must be between 0 and 1 (not %(power)s)."),
-    "unreadable_file": N_("The file cannot be read as %(kind)s."),
-    "missing_column": N_("The frame has no column “%(column)s”."),
-    "missing_value": N_("Row %(row)s has no value in column “%(column)s”."),
-    "invalid_count": N_("Row %(row)s has an invalid population count “%(value)s”."),
-    "duplicate_stratum": N_("Row %(row)s repeats the stratum %(stratum)s."),
-    "column_twice": N_("The column “%(column)s” is named twice among the strata and the population count."),
-    "invalid_deviation": N_("Row %(row)s has an invalid value “%(value)s” in column “%(column)s”."),
-    "missing_sd": N_("Neyman allocation needs the standard deviation of every stratum."),
-    "invalid_sd": N_("Stratum %(stratum)s has no valid standard deviation."),
-    "unknown_method": N_("The method “%(method)s” is not known."),
-    "varying_sd": N_(
-        "The rows of stratum %(stratum)s give different standard deviations: give one per "
-        "stratum, or choose expected proportions."
-    ),
-    "invalid_size": N_("Row %(row)s has an invalid size measure “%(value)s”."),
-    "minimum_exceeds_total": N_(
-        "A minimum of %(minimum)s in each of %(strata)s strata needs %(needed)s, more than the total %(total)s."
-    ),
-    "maximum_below_total": N_(
-        "A maximum of %(maximum)s per stratum allows only %(allowed)s, less than the total %(total)s."
-    ),
-    "total_exceeds_population": N_("A total of %(total)s exceeds the population of %(population)s."),
-    "empty_frame": N_("The frame has no stratum."),
-    "empty_level": N_(
-        "Level %(level)s of %(margin)s has a population of %(target)s but no respondent: merge it "
-        "with a neighbouring level or leave %(margin)s out."
-    ),
-    "unknown_level": N_("Respondents answered %(level)s for %(margin)s, which the population file does not count."),
-    "margin_totals_differ": N_(
-        "The population by %(margin)s adds up to %(total)s but by %(first)s to "
-        "%(first_total)s: the margins must describe the same population."
-    ),
-    "no_convergence": N_(
-        "Raking did not converge in %(iterations)s iterations: level %(level)s of %(margin)s is "
-        "still %(gap)s off its count."
-    ),
-    "impossible_bounds": N_(
-        "Weights bounded to [%(lower)s, %(upper)s] cannot add up to %(total)s over %(n)s respondents: widen the bounds."
-    ),
-    "unknown_column": N_("There is no column “%(column)s”."),
-    "invalid_target": N_("%(margin)s has an invalid population for level %(level)s."),
-    "empty_stratum": N_("Stratum %(stratum)s has nobody in the list frame."),
-    "size_exceeds_stratum": N_(
-        "Stratum %(stratum)s has %(available)s people or firms in the list, but %(n)s are to be drawn."
-    ),
-}
-
-
-#: the analysis library's errors (analysis.EstimationError), by code
-_ESTIMATION_MESSAGES = {
-    "unknown_column": N_("The data have no column “%(column)s”."),
-    "too_few_ratings": N_("Agreement needs at least 2 items and 2 raters (here %(n)s and %(m)s)."),
-    "unknown_category": N_("No share is given for the category %(category)s."),
-    "invalid_scale": N_("The top of the scale (%(high)s) must exceed its bottom (%(low)s)."),
-    "unknown_node": N_("The node %(node)s is not in the framework."),
-    "missing_design_value": N_("Row %(row)s has no value for a design variable."),
-    "unknown_lonely_psu": N_("The rule for a lonely PSU must be one of %(options)s."),
-    "invalid_weights": N_("The weights must be one finite, non-negative value per row."),
-    "calibration_rows": N_("A calibration covers %(rows)s rows but the data have %(n)s."),
-    "stages": N_("A design has at most two stages of clusters, with at most one finite population correction each."),
-    "fpc_below_sample": N_("Stratum %(stratum)s at stage %(stage)s has more sampled units than its population."),
-    "lonely_psu": N_("Stratum %(stratum)s has only one primary sampling unit at stage %(stage)s."),
-    "zero_denominator": N_("The denominator's total is 0 in the domain %(domain)s."),
-    "empty_domain": N_("The domain %(domain)s has no respondent with a weight."),
-    "unknown_unit": N_("The unit %(unit)s has no score."),
-    "unknown_normalisation": N_("The normalisation “%(method)s” is not known."),
-    "missing_value": N_("No value is given for the node %(node)s."),
-    "points_above_maximum": N_(
-        "The unit %(unit)s has %(points)s points on %(node)s, above its maximum of %(maximum)s."
-    ),
-}
 
 
 def describe_sampling_error(error) -> str:
     """A sampling or analysis library error in the current language; codes without a message fall back to its
     text."""
-    messages = _ESTIMATION_MESSAGES if isinstance(error, EstimationError) else _SAMPLING_MESSAGES
+    messages = ESTIMATION_MESSAGES if isinstance(error, EstimationError) else SAMPLING_MESSAGES
     message = messages.get(error.code)
     if message is None:
         return str(error)
@@ -394,9 +110,9 @@ def describe_issue(issue: Issue) -> str:
         if key in params:
             params[key] = label(params[key])
     reason = params.get("reason")
-    if reason in _SCORING_REASONS:
-        params["reason"] = gettext(_SCORING_REASONS[reason])
-    text = gettext(_ISSUE_MESSAGES[issue.code], **params) if issue.code in _ISSUE_MESSAGES else str(issue)
+    if reason in SCORING_REASONS:
+        params["reason"] = gettext(SCORING_REASONS[reason])
+    text = gettext(ISSUE_MESSAGES[issue.code], **params) if issue.code in ISSUE_MESSAGES else str(issue)
     if issue.node:
         text = gettext("Node %(node)s: %(problem)s", node=issue.node, problem=text)
     else:
@@ -407,7 +123,7 @@ def describe_issue(issue: Issue) -> str:
 
 
 def describe_error(error: ServiceError) -> str:
-    message = _SERVICE_MESSAGES.get(error.code)
+    message = SERVICE_MESSAGES.get(error.code)
     if message is None:
         return error.code
     params = {key: _display(value) for key, value in error.params.items()}
@@ -426,114 +142,6 @@ def request_language_from_query() -> None:
     requested = request.args.get(LANGUAGE_KEY)
     if requested in current_app.config["LANGUAGES"]:
         session[LANGUAGE_KEY] = requested
-
-
-#: the interface names of the values the domain and the models use
-LABELS = {
-    # framework node kinds
-    "group": N_("Group"),
-    "pillar": N_("Pillar"),
-    "main_index": N_("Main index"),
-    "sub_index": N_("Sub-index"),
-    "criterion": N_("Criterion"),
-    # channels
-    "self_assessment": N_("Self-assessment"),
-    "appraisal": N_("Appraisal"),
-    "survey": N_("Sociological survey"),
-    "cyberspace": N_("Cyberspace"),
-    "expert": N_("Expert interviews"),
-    # respondent groups
-    "citizens": N_("citizens"),
-    "businesses": N_("businesses"),
-    "civil_servants": N_("civil servants"),
-    # scoring methods
-    "ratio": N_("ratio of target"),
-    "thresholds": N_("threshold steps"),
-    "yes_no": N_("yes/no"),
-    "share_yes": N_("weighted share answering yes"),
-    "mean_scale": N_("weighted mean of a scale"),
-    "share_at_least": N_("weighted share at or above a threshold"),
-    # levels
-    "ministry": N_("Ministry"),
-    "province": N_("Province"),
-    "department": N_("Department"),
-    "district": N_("District"),
-    "commune": N_("Commune"),
-    # roles
-    "administrator": N_("Administrator"),
-    "sample_designer": N_("Sample designer"),
-    "scoring_officer": N_("Scoring officer"),
-    "viewer": N_("Viewer"),
-    # round statuses
-    "preparing": N_("Preparing"),
-    "collecting": N_("Collecting"),
-    "scoring": N_("Scoring"),
-    "published": N_("Published"),
-    # fieldwork
-    "invitation": N_("Personal invitations"),
-    "open_link": N_("Public link with quotas"),
-    "open": N_("Open"),
-    "closed": N_("Closed"),
-    "issued": N_("Issued"),
-    "opened": N_("Opened"),
-    "submitted": N_("Submitted"),
-    "revoked": N_("Revoked"),
-    "web": N_("Web"),
-    "api": N_("API"),
-    "import": N_("Import"),
-    # quality flags
-    "speeding": N_("speeding"),
-    "straight_lining": N_("straight-lining"),
-    "attention": N_("failed attention check"),
-    # allocation and weighting methods
-    "power": N_("Power allocation"),
-    "proportional": N_("Proportional"),
-    "equal": N_("Equal"),
-    "neyman": N_("Neyman"),
-    "precision": N_("Same margin of error in every stratum"),
-    "rake": N_("Raking"),
-    "poststratify": N_("Post-stratification"),
-    # expert categories and panel statuses
-    "retired_leader": N_("Retired leader"),
-    "serving_official": N_("Serving official"),
-    "business_leader": N_("Business or association leader"),
-    "selected": N_("Selected"),
-    "invited": N_("Invited"),
-    "in_progress": N_("In progress"),
-    "declined": N_("Declined"),
-    "member": N_("Member"),
-    "reserve": N_("Reserve"),
-    "withdrawn": N_("Withdrawn"),
-    "experts": N_("experts"),
-    # Tuyên Quang's scoring rules
-    "peer_maximum": N_("Best peer's points (no subordinate units or online services)"),
-    "none": N_("none"),
-    "min-max": N_("min-max"),
-    "z-score": N_("z-score"),
-    "full_marks": N_("Full marks (special-purpose unit)"),
-    # units of measure of a criterion's reported value
-    "number": N_("number"),
-    "yes/no": N_("yes/no"),
-    "value in [0, 1]": N_("value from 0 to 1"),
-    "scale 1-5": N_("scale 1-5"),
-    # frame and background values
-    "urban": N_("Urban"),
-    "rural": N_("Rural"),
-    "female": N_("Female"),
-    "male": N_("Male"),
-    "micro": N_("Micro"),
-    "small": N_("Small"),
-    "medium": N_("Medium"),
-    "large": N_("Large"),
-    "agriculture": N_("Agriculture, forestry and fishing"),
-    "industry": N_("Industry and construction"),
-    "services": N_("Services"),
-    "state": N_("State-owned"),
-    "private": N_("Private"),
-    "foreign": N_("Foreign-invested"),
-    "sd": N_("standard deviations"),
-    "proportion": N_("expected proportions"),
-}
 
 
 def label(value) -> str:

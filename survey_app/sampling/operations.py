@@ -457,7 +457,10 @@ def _trim_within_units(weights: np.ndarray, units: np.ndarray, lower: float | No
         rows = units == code
         mean = weights[rows].mean()
         trimmed[rows] = trim(
-            weights[rows], lower=(lower or 0.0) * mean, upper=(upper if upper is not None else np.inf) * mean
+            weights[rows],
+            lower=(lower or 0.0) * mean,
+            upper=(upper if upper is not None else np.inf) * mean,
+            strict=True,  # every weight within the bounds, as the page promises (R's default is one pass)
         ).weights
     return trimmed
 

@@ -89,7 +89,7 @@ def plan_csv(plan_id: int):
     return _csv(sampling_service.stored_plan(stored).table(), f"sample-plan-{plan_id}.csv")
 
 
-#: the sampling library's codes that survey_app.i18n does not name yet (they belong in its _SAMPLING_MESSAGES)
+#: the sampling library's codes that survey_app.core.messages does not name yet (they belong in SAMPLING_MESSAGES)
 def _csv(table: pd.DataFrame, filename: str) -> Response:
     return table_file(table, filename.removesuffix(".csv"))
 

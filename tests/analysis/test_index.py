@@ -42,6 +42,15 @@ def test_ranking_with_ties_shares_the_best_rank_and_skips():
     assert rank(pd.Series({"A": 0.80004, "B": 0.80001}), decimals=None).to_dict() == {"A": 1, "B": 2}
 
 
+@pytest.mark.parametrize("decimals", [4, None])
+def test_ranking_a_unit_without_a_value_names_it(decimals):
+    # R's rank() would put it last (na.last = TRUE) or give NA; every caller needs a whole-number rank
+    values = pd.Series({"A": 0.8, "B": float("nan"), "C": 0.7, "D": float("nan")})
+    with pytest.raises(EstimationError) as caught:
+        rank(values, decimals=decimals)
+    assert (caught.value.code, caught.value.params) == ("unranked_unit", {"unit": "B"})
+
+
 def test_min_max_and_z_score_by_hand():
     values = pd.Series({"A": 2.0, "B": 4.0, "C": 6.0, "D": 8.0})
     assert normalise(values, "min-max").tolist() == [0, 1 / 3, 2 / 3, 1]

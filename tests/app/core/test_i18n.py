@@ -115,11 +115,11 @@ def test_wtforms_own_messages_are_in_vietnamese_and_english(app, client, create_
 
 #: how each kind of error is raised in the source, and the message table that names it in the interface
 ERROR_KINDS = {
-    "service": (r'ServiceError\(\s*"([a-z_]+)"', "_SERVICE_MESSAGES"),
-    "sampling": (r'SamplingError\(\s*"([a-z_]+)"', "_SAMPLING_MESSAGES"),
-    "estimation": (r'EstimationError\(\s*"([a-z_]+)"', "_ESTIMATION_MESSAGES"),
-    "framework issue": (r'Issue\(\s*"([a-z_]+)"', "_ISSUE_MESSAGES"),
-    "upload row": (r'RowProblem\([^,()]+,\s*"([a-z_]+)"', "_ROW_MESSAGES"),
+    "service": (r'ServiceError\(\s*"([a-z_]+)"', "SERVICE_MESSAGES"),
+    "sampling": (r'SamplingError\(\s*"([a-z_]+)"', "SAMPLING_MESSAGES"),
+    "estimation": (r'EstimationError\(\s*"([a-z_]+)"', "ESTIMATION_MESSAGES"),
+    "framework issue": (r'Issue\(\s*"([a-z_]+)"', "ISSUE_MESSAGES"),
+    "upload row": (r'RowProblem\([^,()]+,\s*"([a-z_]+)"', "ROW_MESSAGES"),
 }
 
 
@@ -136,23 +136,23 @@ def _raised(pattern: str) -> dict[str, str]:
 def test_every_error_code_raised_has_a_message_in_both_catalogues():
     from questionnaires import AnswerProblem
     from questionnaires.expert import ExpertAnswerProblem
-    from survey_app.core import i18n
+    from survey_app.core import messages
 
     catalogues = {}
     for language in ("vi", "en"):
         with open(CATALOGUES / language / "LC_MESSAGES" / "messages.po", "rb") as handle:
             catalogues[language] = read_po(handle, locale=language)
     for kind, (pattern, table_name) in ERROR_KINDS.items():
-        table = getattr(i18n, table_name)
+        table = getattr(messages, table_name)
         raised = _raised(pattern)
         assert len(raised) >= 5, f"no {kind} error found: the pattern no longer matches the source"
         without = {code: where for code, where in raised.items() if code not in table}
-        assert without == {}, f"{kind} errors without a message in survey_app.core.i18n.{table_name}"
+        assert without == {}, f"{kind} errors without a message in survey_app.core.messages.{table_name}"
         for code in raised:
             for language, catalogue in catalogues.items():
                 assert catalogue.get(table[code]) and catalogue.get(table[code]).string, (kind, code, language)
     # answers' problems are an enumeration: every member has a message (ranges and exclusive choices are
     # worded from the question itself)
     worded = {"below_minimum", "above_maximum", "exclusive_choice"}
-    assert {str(p) for p in AnswerProblem} - worded <= set(i18n._ANSWER_MESSAGES)
-    assert {str(p) for p in ExpertAnswerProblem} <= set(i18n._EXPERT_ANSWER_MESSAGES)
+    assert {str(p) for p in AnswerProblem} - worded <= set(messages.ANSWER_MESSAGES)
+    assert {str(p) for p in ExpertAnswerProblem} <= set(messages.EXPERT_ANSWER_MESSAGES)
