@@ -7,9 +7,11 @@ the same run, on the same server and the same number of gunicorn workers.
 (with-postgres.sh starts a throw-away PostgreSQL and sets TEST_DATABASE_URL; DATABASE_URL works too.
 PG_DURABLE=1 gives it production's durability, fsync and synchronous commit, which the test suite's server
 turns off: a benchmark of acknowledged writes means nothing without them.)
-Prints, for each: sustained submissions per second, p50 and p99 latency, errors, whether every
-acknowledged response is in the database exactly once, and the CPU the gunicorn workers spent per submission
-(on Linux), a figure the other work on a shared machine disturbs less than throughput.
+The two servers take turns (``--rounds``, who goes first alternating) so that the database's work after
+a phase and the machine's drift fall on both alike. Prints, for each: sustained submissions per second, p50
+and p99 latency, errors, whether every acknowledged response is in the database exactly once, and the CPU
+the gunicorn workers spent per submission (on Linux), a figure the other work on a shared machine disturbs
+less than throughput.
 """
 
 from __future__ import annotations
@@ -272,6 +274,7 @@ def main() -> None:
     # gunicorn.conf.py's production settings: a process per core and one more, one thread each
     parser.add_argument("--workers", type=int, default=(os.cpu_count() or 2) + 1)
     parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker")
+    parser.add_argument("--rounds", type=int, default=4, help="turns each server takes, alternating who goes first")
     options = parser.parse_args()
     url = database_url()
     key = prepare(url)
@@ -285,33 +288,52 @@ def main() -> None:
     import psycopg
 
     plain = url.replace("postgresql+psycopg://", "postgresql://")
-    results = {}
-    for name, app, path, headers in (
-        ("baseline", "benchmarks.baseline_app:app", "/responses", {"Content-Type": "application/json"}),
-        (
-            "service",
+    targets = {
+        "baseline": ("benchmarks.baseline_app:app", "/responses", {"Content-Type": "application/json"}),
+        "service": (
             "wsgi:app",
             "/api/v1/fieldworks/bench/responses",
             {"Content-Type": "application/json", "Authorization": f"Bearer {key}"},
         ),
-    ):
-        port = _free_port()
-        server = _serve(app, port, options.workers, options.threads, env)
-        try:
-            drive(port, path, headers, min(options.clients, 4), 2)  # warm-up
-            cpu_seconds = workers_cpu_seconds(server.pid)
-            samples, acknowledged, elapsed = drive(port, path, headers, options.clients, options.seconds)
-            cpu_seconds = workers_cpu_seconds(server.pid) - cpu_seconds
-        finally:
+    }
+    # both servers run through the whole measurement and take turns in rounds (baseline first, then service
+    # first, ...): what the database does after a phase (autovacuum of the rows just written, a checkpoint) and
+    # the machine's drift fall on both alike instead of on whichever ran second
+    ports = {name: _free_port() for name in targets}
+    servers = {
+        name: _serve(app, ports[name], options.workers, options.threads, env) for name, (app, *_) in targets.items()
+    }
+    totals = {name: {"samples": [], "acknowledged": [], "elapsed": 0.0, "cpu": 0.0} for name in targets}
+    try:
+        for name, (_, path, headers) in targets.items():
+            drive(ports[name], path, headers, min(options.clients, 4), 2)  # warm-up
+        for turn in range(options.rounds):
+            for name in sorted(targets, reverse=bool(turn % 2)):
+                _, path, headers = targets[name]
+                cpu = workers_cpu_seconds(servers[name].pid)
+                samples, acknowledged, elapsed = drive(
+                    ports[name], path, headers, options.clients, options.seconds / options.rounds
+                )
+                totals[name]["cpu"] += workers_cpu_seconds(servers[name].pid) - cpu
+                totals[name]["samples"] += samples
+                totals[name]["acknowledged"] += acknowledged
+                totals[name]["elapsed"] += elapsed
+    finally:
+        for server in servers.values():
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=30)
+    results = {}
+    for name, total in totals.items():
         table = "baseline_responses" if name == "baseline" else "responses"
         with psycopg.connect(plain) as connection:
             stored = connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
             distinct = connection.execute(
-                f"SELECT count(DISTINCT submission_id) FROM {table} WHERE submission_id = ANY(%s)", (acknowledged,)
+                f"SELECT count(DISTINCT submission_id) FROM {table} WHERE submission_id = ANY(%s)",
+                (total["acknowledged"],),
             ).fetchone()[0]
-        results[name] = report(name, samples, acknowledged, elapsed, stored, distinct, cpu_seconds)
+        results[name] = report(
+            name, total["samples"], total["acknowledged"], total["elapsed"], stored, distinct, total["cpu"]
+        )
     ratio = results["service"]["submissions_per_second"] / max(results["baseline"]["submissions_per_second"], 1e-9)
     cpu_ratio = results["baseline"]["cpu_ms_per_submission"] / max(results["service"]["cpu_ms_per_submission"], 1e-9)
     print(
@@ -328,6 +350,7 @@ def main() -> None:
             {
                 "clients": options.clients,
                 "seconds": options.seconds,
+                "rounds": options.rounds,
                 "workers": options.workers,
                 "threads": options.threads,
                 "ratio": round(ratio, 3),

@@ -52,7 +52,6 @@ def from_environment(instance_path: str) -> dict:
         "BABEL_DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",
         "LANGUAGES": ("vi", "en"),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "inline-memory://"),
-        "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "5 per 5 minutes"),
         #: unknown invitation tokens and resume codes a client may try (working links are not counted)
         "LINK_GUESS_RATE_LIMIT": os.environ.get("LINK_GUESS_RATE_LIMIT", "20 per 10 minutes"),

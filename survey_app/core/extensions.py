@@ -9,13 +9,14 @@ import time
 
 from flask import request
 from flask_babel import Babel
-from flask_limiter import Limiter
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from limits.storage import MovingWindowSupport, Storage
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
+
+from survey_app.core.rate_limits import RateLimiter
 
 # Named constraints, so that Alembic migrations can alter them on SQLite and PostgreSQL alike.
 NAMING_CONVENTION = {
@@ -150,4 +151,5 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 csrf = CSRFProtect()
 babel = Babel()
-limiter = Limiter(key_func=client_address, default_limits=[])
+#: the rate limits of the public endpoints (survey_app.core.rate_limits)
+limiter = RateLimiter(key_func=client_address)

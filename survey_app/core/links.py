@@ -8,7 +8,7 @@ from functools import wraps
 from flask import current_app, make_response, request, session
 
 from survey_app.core.extensions import client_address, limiter
-from survey_app.core.security import parsed_limit, too_many
+from survey_app.core.security import parsed_limit
 from survey_app.core.tokens import normalise_resume_code, token_hash
 
 #: link problems and the status they answer with
@@ -65,10 +65,10 @@ def guarded(view):
         code = _resume_code(kwargs)
         held = code is not None and link_id("r", code) in remembered(HELD_KEY)
         if code is not None and not held and not limiter.limiter.test(limit, *identifiers):
-            too_many(limit, *identifiers)
+            limiter.refuse(limit, *identifiers)
         response = make_response(view(*args, **kwargs))
         if response.status_code == 404 and not limiter.limiter.hit(limit, *identifiers):
-            too_many(limit, *identifiers)
+            limiter.refuse(limit, *identifiers)
         if code is not None and not held and response.status_code < 400:
             remember(HELD_KEY, link_id("r", code), 1)
         return response

@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import math
 import re
-import time
 import unicodedata
 from functools import wraps
-from typing import Callable, NoReturn
+from typing import Callable
 from urllib.parse import unquote, urlsplit
 
 from flask import Flask, abort, current_app, g, redirect, request, session, url_for
 from flask.json.provider import DefaultJSONProvider
 from flask.sessions import SecureCookieSessionInterface
 from limits import parse as parse_limit
-from werkzeug.exceptions import TooManyRequests
 
 from survey_app.accounts import operations as accounts
 from survey_app.accounts.models import Role
@@ -187,23 +185,6 @@ class SessionInterface(SecureCookieSessionInterface):
         super().save_session(app, session, response)
 
 
-def counts_own_rate_limit(view: Callable) -> Callable:
-    """Mark a view that counts its requests itself with ``spend_rate_limit``: Flask-Limiter leaves it alone.
-
-    For the API's submissions: Flask-Limiter spends a quarter of a millisecond a request finding a route's
-    limits (measured, a sixth of a submission), the count itself a few microseconds."""
-    setattr(view, OWN_RATE_LIMIT_ATTRIBUTE, True)
-    return view
-
-
-OWN_RATE_LIMIT_ATTRIBUTE = "counts_own_rate_limit"
-
-
-@limiter.request_filter
-def _counted_by_the_view() -> bool:
-    return getattr(current_app.view_functions.get(request.endpoint or ""), OWN_RATE_LIMIT_ATTRIBUTE, False)
-
-
 def spend_rate_limit(limit: str, *identifiers: str) -> None:
     """Count this request against ``limit`` ("600 per minute") for ``identifiers``, in the rate limiter's
     storage and with its strategy, and refuse it (429 with Retry-After) once the limit is spent."""
@@ -211,13 +192,7 @@ def spend_rate_limit(limit: str, *identifiers: str) -> None:
         return
     item = parsed_limit(limit)
     if not limiter.limiter.hit(item, "spend", *identifiers):
-        too_many(item, "spend", *identifiers)
-
-
-def too_many(item, *identifiers: str) -> NoReturn:
-    """Refuse the request (429) with the seconds until the limit's window frees a place (Retry-After)."""
-    reset = limiter.limiter.get_window_stats(item, *identifiers).reset_time
-    raise TooManyRequests(retry_after=max(1, math.ceil(reset - time.time())))
+        limiter.refuse(item, "spend", *identifiers)
 
 
 #: the limits spent by views, parsed once: limit text → RateLimitItem

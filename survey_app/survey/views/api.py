@@ -20,7 +20,7 @@ from sqlalchemy import text
 from survey_app.core.errors import ServiceError, api_error
 from survey_app.core.extensions import db
 from survey_app.core.i18n import describe_answer_problems, describe_error
-from survey_app.core.security import api_key, counts_own_rate_limit, public, spend_rate_limit
+from survey_app.core.security import api_key, public, spend_rate_limit
 from survey_app.survey import operations as collection
 from survey_app.survey.blueprint import api as blueprint
 from survey_app.survey.schemas import SUBMISSION, ErrorSchema, ReceiptSchema, SubmissionSchema
@@ -46,7 +46,6 @@ def health():
 
 @blueprint.post("/v1/fieldworks/<code>/responses")
 @api_key
-@counts_own_rate_limit
 def submit_response(code: str):
     spend_rate_limit(current_app.config["API_RATE_LIMIT"], "api-key", str(g.api_key.id))
     target = collection.submission_target(code)
