@@ -203,12 +203,12 @@ class Design:
             psu_codes = _nested(stratum_codes, _labels(self.data[cluster_columns[0]])[0])
         else:
             psu_codes = np.arange(n)
-        fpc1 = (fpc_columns[0], self.data[fpc_columns[0]].to_numpy(float)) if fpc_columns else None
+        fpc1 = (fpc_columns[0], _numeric(self.data, fpc_columns[0])) if fpc_columns else None
         stage1, stage1_fraction = self._stage(stratum_codes, stratum_labels, psu_codes, fpc1, stage=1)
         stages = [(stage1, None)]
         if len(cluster_columns) == 2 and len(fpc_columns) == 2:
             ssu_codes = _nested(psu_codes, _labels(self.data[cluster_columns[1]])[0])
-            fpc2 = (fpc_columns[1], self.data[fpc_columns[1]].to_numpy(float))
+            fpc2 = (fpc_columns[1], _numeric(self.data, fpc_columns[1]))
             stage2, _ = self._stage(psu_codes, None, ssu_codes, fpc2, stage=2)
             # R's multistage: a PSU's second-stage variance is scaled by its stratum's sampling fraction
             multiplier = stage1_fraction[stage1.cluster_stratum]
@@ -221,7 +221,8 @@ class Design:
         Raises ``fpc_missing`` when the fpc column has no value in a row (R's ``svydesign`` stops with
         "missing values in `fpc'") and ``fpc_varies`` when it takes more than one value within a stratum (R's
         ``svydesign`` only warns "`fpc' varies within strata", then uses every PSU's own value); both name the
-        column, the stratum (at stage 2, the index of the PSU) and the stage.
+        column, the stratum (at stage 2, the index of the PSU) and the stage; ``fpc_mixed`` when it mixes sampling
+        fractions and population sizes (R: "Must have all fpc>=1 or all fpc<=1"); ``not_numeric`` for text in it.
         """
         n_strata = int(stratum_codes.max()) + 1 if len(stratum_codes) else 0
         n_clusters_total = int(cluster_codes.max()) + 1 if len(cluster_codes) else 0
@@ -251,6 +252,12 @@ class Design:
                     column=column,
                     stratum=self._stratum_name(stratum_labels, int(stratum_codes[np.flatnonzero(varies)[0]])),
                     stage=stage,
+                )
+            if (fpc <= 1).any() and (fpc > 1).any():  # R: "Must have all fpc>=1 or all fpc<=1"
+                raise EstimationError(
+                    "fpc_mixed",
+                    "the fpc column {column} mixes sampling fractions (at most 1) and population sizes",
+                    column=column,
                 )
             population = fpc[first_row].astype(float)
             if np.all(fpc <= 1):
@@ -556,6 +563,8 @@ class Design:
             replicate = base * factor
             replicates.append(recalibrate(replicate) if recalibrate is not None else replicate)
             scales.append(scale)
+        if not replicates:  # R: "All strata were exhaustively sampled"
+            raise EstimationError("no_replicates", "every stratum was sampled whole: no replicate can vary")
         return ReplicateDesign(self.data, self.weights, np.column_stack(replicates), np.array(scales))
 
 

@@ -323,6 +323,11 @@ ESTIMATION_MESSAGES = {
         "The finite population correction column “%(column)s” takes more than one value in stratum "
         "%(stratum)s at stage %(stage)s."
     ),
+    "fpc_mixed": N_(
+        "The finite population correction column “%(column)s” mixes sampling fractions (at most 1) and "
+        "population sizes: give one or the other."
+    ),
+    "no_replicates": N_("Every stratum was sampled whole: a jackknife has no replicate to vary."),
     "not_numeric": N_("The column “%(column)s” is not numeric: row %(row)s holds “%(value)s”."),
     "unranked_unit": N_("The unit %(unit)s has no value to rank."),
 }

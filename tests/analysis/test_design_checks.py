@@ -153,3 +153,27 @@ def test_missing_values_written_in_many_ways_are_still_left_out():
         design.total("x_missing", by="province"), design.total("x_nan", by="province"), check_names=False
     )
     assert design.mean("x_missing")["n"].iloc[0] == len(data) - 6
+
+
+def test_an_fpc_of_text_or_of_fractions_mixed_with_sizes_is_refused():
+    data = DATA.assign(fpc_text=DATA["fpc_elements"].astype(object))
+    data.loc[3, "fpc_text"] = "about 500"
+    with pytest.raises(EstimationError) as caught:
+        Design(data, "weight", strata="stratum", fpc="fpc_text")
+    assert caught.value.code == "not_numeric" and caught.value.params == {
+        "column": "fpc_text",
+        "row": 3,
+        "value": "about 500",
+    }
+    mixed = DATA.assign(fpc_mixed=DATA["fpc_elements"].where(DATA["stratum"] != DATA["stratum"].iloc[0], 0.5))
+    with pytest.raises(EstimationError) as caught:
+        Design(mixed, "weight", strata="stratum", fpc="fpc_mixed")
+    assert caught.value.code == "fpc_mixed" and caught.value.params == {"column": "fpc_mixed"}
+
+
+def test_a_jackknife_with_every_stratum_sampled_whole_is_refused_as_r_does():
+    whole = DATA.assign(everyone=DATA.groupby("stratum")["weight"].transform("size"))
+    design = Design(whole, "weight", strata="stratum", fpc="everyone")
+    with pytest.raises(EstimationError) as caught:
+        design.jackknife()
+    assert caught.value.code == "no_replicates"
