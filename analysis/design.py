@@ -16,11 +16,16 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 from scipy import sparse
-from scipy.stats import norm
+from scipy.stats import norm, t
 
 from analysis._errors import EstimationError
+from analysis._intervals import glm_intercept, proportion_bounds
 
 LONELY_PSU = ("fail", "adjust", "certainty")
+#: how ``ci_low``/``ci_high`` are made: the normal quantile, or Student's t on the design's degrees of freedom
+INTERVALS = ("normal", "t")
+#: methods of ``Design.proportion_interval``, as R's ``svyciprop(method = ...)``
+PROPORTION_METHODS = ("logit", "likelihood", "beta", "xlogit")
 #: columns of every table of estimates
 COLUMNS = ["estimate", "se", "ci_low", "ci_high", "deff", "n"]
 #: influence columns handled at once when they must be made dense
@@ -367,9 +372,18 @@ class Design:
     def _values(self, column: str) -> np.ndarray:
         return _numeric(self.data, column)
 
-    def _table(self, estimates, variances, deffs, counts, index, confidence) -> pd.DataFrame:
+    def _quantile(self, confidence: float, interval: str) -> float:
+        """The quantile multiplying the standard error: normal, or t on ``degf()`` (R's ``confint(..., df =)``)."""
+        if interval not in INTERVALS:
+            raise EstimationError("unknown_interval", "interval must be one of {options}", options=INTERVALS)
+        if interval == "normal":
+            return norm.ppf(0.5 + confidence / 2)
+        degf = self.degf()
+        return t.ppf(0.5 + confidence / 2, degf) if degf > 0 else np.nan
+
+    def _table(self, estimates, variances, deffs, counts, index, confidence, interval="normal") -> pd.DataFrame:
         se = np.sqrt(np.maximum(variances, 0.0))
-        z = norm.ppf(0.5 + confidence / 2)
+        z = self._quantile(confidence, interval)
         return pd.DataFrame(
             {
                 "estimate": estimates,
@@ -407,10 +421,16 @@ class Design:
         rows = np.arange(len(domain_codes))
         return sparse.csc_matrix((entries, (rows, domain_codes)), shape=(len(domain_codes), n_domains))
 
-    def total(self, column: str, *, by: str | None = None, confidence: float = 0.95) -> pd.DataFrame:
+    def total(
+        self, column: str, *, by: str | None = None, confidence: float = 0.95, interval: str = "normal"
+    ) -> pd.DataFrame:
         """The estimated total of a numeric column (rows with a missing value are left out), by domain.
 
         R: ``svytotal(~column, design, na.rm = TRUE)``, or ``svyby(~column, ~by, design, svytotal)``.
+
+        With ``interval="t"`` the interval uses Student's t quantile on ``degf()`` (the whole design's, also by
+        domain) instead of the normal one: R's ``confint(estimate, df = degf(design))``; an unknown ``interval``
+        raises ``EstimationError`` ``unknown_interval``.
 
         Raises
         ------
@@ -424,12 +444,18 @@ class Design:
         variances = self.variances(self._columns(codes, k, w * y))
         deffs = _deff(variances, self._srs_variance(y, (codes, k), w, mean_scale=False))
         counts = np.bincount(codes, (w > 0).astype(float), k)
-        return self._table(estimates, variances, deffs, counts, self._index(domains, by, column), confidence)
+        return self._table(estimates, variances, deffs, counts, self._index(domains, by, column), confidence, interval)
 
-    def mean(self, column: str, *, by: str | None = None, confidence: float = 0.95) -> pd.DataFrame:
+    def mean(
+        self, column: str, *, by: str | None = None, confidence: float = 0.95, interval: str = "normal"
+    ) -> pd.DataFrame:
         """The estimated mean of a numeric column (rows with a missing value are left out), by domain.
 
         R: ``svymean(~column, design, na.rm = TRUE)``, or ``svyby(~column, ~by, design, svymean)``.
+
+        With ``interval="t"`` the interval uses Student's t quantile on ``degf()`` (the whole design's, also by
+        domain) instead of the normal one: R's ``confint(estimate, df = degf(design))``; an unknown ``interval``
+        raises ``EstimationError`` ``unknown_interval``.
 
         Raises
         ------
@@ -446,10 +472,17 @@ class Design:
         variances = self.variances(self._columns(codes, k, influence))
         deffs = _deff(variances, self._srs_variance(y, (codes, k), w, mean_scale=True))
         counts = np.bincount(codes, (w > 0).astype(float), k)
-        return self._table(estimates, variances, deffs, counts, self._index(domains, by, column), confidence)
+        return self._table(estimates, variances, deffs, counts, self._index(domains, by, column), confidence, interval)
 
-    def proportion(self, column: str, *, by: str | None = None, confidence: float = 0.95) -> pd.DataFrame:
-        """The estimated share of every level of a categorical column, by domain (index: domain, level)."""
+    def proportion(
+        self, column: str, *, by: str | None = None, confidence: float = 0.95, interval: str = "normal"
+    ) -> pd.DataFrame:
+        """The estimated share of every level of a categorical column, by domain (index: domain, level).
+
+        R: ``svymean(~factor(column), design)``. ``interval="t"`` uses Student's t on ``degf()`` (R's
+        ``confint(..., df = degf(design))``); an unknown ``interval`` raises ``EstimationError``
+        ``unknown_interval``.
+        """
         if column not in self.data.columns:
             raise EstimationError("unknown_column", "no column {column} in the data", column=column)
         present = self.data[column].notna().to_numpy()
@@ -470,15 +503,25 @@ class Design:
             index = pd.MultiIndex.from_arrays(
                 [domains if by else [column] * k, [level] * k], names=[by or "variable", "level"]
             )
-            tables.append(self._table(estimates, variances, deffs, counts, index, confidence))
+            tables.append(self._table(estimates, variances, deffs, counts, index, confidence, interval))
         return pd.concat(tables).sort_index(level=0, sort_remaining=False)
 
     def ratio(
-        self, numerator: str, denominator: str, *, by: str | None = None, confidence: float = 0.95
+        self,
+        numerator: str,
+        denominator: str,
+        *,
+        by: str | None = None,
+        confidence: float = 0.95,
+        interval: str = "normal",
     ) -> pd.DataFrame:
         """The estimated ratio of two totals, by domain (rows missing either value are left out).
 
         R: ``svyratio(~numerator, ~denominator, design)``.
+
+        With ``interval="t"`` the interval uses Student's t quantile on ``degf()`` (the whole design's, also by
+        domain) instead of the normal one: R's ``confint(estimate, df = degf(design))``; an unknown ``interval``
+        raises ``EstimationError`` ``unknown_interval``.
 
         Raises
         ------
@@ -501,7 +544,13 @@ class Design:
         deffs = _deff(variances, self._srs_variance(residual, (codes, k), w, mean_scale=False))
         counts = np.bincount(codes, (w > 0).astype(float), k)
         return self._table(
-            estimates, variances, deffs, counts, self._index(domains, by, f"{numerator}/{denominator}"), confidence
+            estimates,
+            variances,
+            deffs,
+            counts,
+            self._index(domains, by, f"{numerator}/{denominator}"),
+            confidence,
+            interval,
         )
 
     @staticmethod
@@ -515,6 +564,166 @@ class Design:
             raise EstimationError(
                 "empty_domain", "domain {domain} has no respondent with a weight", domain=domains[int(empty[0])]
             )
+
+    # --- degrees of freedom and intervals for proportions ----------------------------------------------
+
+    def _degf_rows(self, rows: np.ndarray) -> int:
+        """PSUs minus strata of the first stage among ``rows`` (a boolean mask) that have a non-zero weight."""
+        stage, _ = self._stages[0]
+        inset = rows & (self.weights != 0)
+        clusters = np.unique(stage.row_cluster[inset])
+        return int(len(clusters) - len(np.unique(stage.cluster_stratum[clusters])))
+
+    def degf(self) -> int:
+        """The design's degrees of freedom: the number of first-stage PSUs minus the number of strata, counting
+        only rows with a non-zero weight (without clusters every row is a PSU).
+
+        R: ``degf(design)`` (``survey:::degf.survey.design2``).
+
+        Returns
+        -------
+        int
+            The degrees of freedom of the t intervals (``interval="t"``) and of ``proportion_interval``.
+        """
+        return self._degf_rows(np.ones(len(self.data), dtype=bool))
+
+    def _binary(self, column: str) -> np.ndarray:
+        """A 0/1 column as floats (NaN where missing): numbers 0 and 1, booleans, or the texts yes/no."""
+        if column not in self.data.columns:
+            raise EstimationError("unknown_column", "no column {column} in the data", column=column)
+        raw = self.data[column]
+        text = raw.map(lambda v: v.strip().lower() if isinstance(v, str) else v)
+        coded = text.replace({"yes": 1.0, "no": 0.0, "true": 1.0, "false": 0.0, "": np.nan}).infer_objects()
+        values = pd.to_numeric(coded.map(lambda v: float(v) if isinstance(v, (bool, np.bool_)) else v), errors="coerce")
+        values = values.to_numpy(dtype=float)
+        bad = (~np.isnan(values) & (values != 0) & (values != 1)) | (np.isnan(values) & coded.notna().to_numpy())
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise EstimationError(
+                "not_binary",
+                "column {column} is not a 0/1 (yes/no) variable: row {row} holds {value}",
+                column=column,
+                row=row,
+                value=str(raw.iloc[row]),
+            )
+        return values
+
+    def proportion_interval(
+        self, column: str, *, level: float = 0.95, method: str = "logit", by: str | None = None
+    ) -> pd.DataFrame:
+        """The share of respondents with ``column`` equal to 1 (or yes), with a confidence interval that stays
+        within [0, 1], overall or by domain.
+
+        R: ``svyciprop(~I(column == 1), design, method = method, level = level)``; by domain, ``svyciprop`` on
+        ``subset(design, by == domain)`` (as ``svyby(..., svyciprop)`` does; note that ``confint()`` of a ``svyby``
+        result is a plain Wald interval, not these).
+
+        Parameters
+        ----------
+        column : str
+            A 0/1 variable (numbers 0 and 1, booleans, or the texts yes/no); rows where it is missing are left out.
+        level : float
+            The confidence level.
+        method : {"logit", "likelihood", "beta", "xlogit"}
+            ``"logit"``: R's Wald interval of the intercept of ``svyglm(y ~ 1, family = quasibinomial)`` on the
+            t quantile with ``degf`` degrees of freedom, back-transformed (the same as ``"xlogit"`` up to the
+            convergence of R's fit, whose iterations are replayed). ``"likelihood"``: R's profile of that model's
+            deviance, divided by the survey variance (``svyvar``) of its Pearson residuals, at the cut-off
+            ``qt(a/2, degf) * sqrt(lambda)`` with ``lambda`` the design effect of the intercept, interpolated as R
+            does (profile steps of a fifth of its range, an "fmm" spline through them and a linear inverse).
+            ``"beta"``: Clopper-Pearson on the effective sample size ``p (1 - p) / var(p)``, multiplied by
+            ``(qt(a/2, n - 1) / qt(a/2, degf))^2`` with ``n`` the rows of the design. ``"xlogit"``: the t interval
+            of ``logit(p)`` (its standard error by the delta method), back-transformed.
+        by : str, optional
+            A column of domains; every domain has its own degrees of freedom (its PSUs minus its strata) and row
+            count, as R's subset design.
+
+        Returns
+        -------
+        DataFrame
+            Indexed by domain (or the column's name): ``estimate`` (the weighted share), ``se`` (its linearised
+            standard error, R's ``SE()`` of the result), ``low``, ``high``, ``degf`` and ``n`` (respondents).
+
+        Raises
+        ------
+        EstimationError
+            ``unknown_column``; ``not_binary`` naming the column, the first row (from 0) and its value when a value
+            is neither 0/1 nor yes/no; ``unknown_ci_method`` for another method; ``invalid_level`` unless
+            0 < level < 1; ``empty_domain`` for a domain without a respondent with a weight.
+
+        Notes
+        -----
+        R's ``svyciprop`` returns ``expit`` of the fitted intercept as the estimate of the "logit" and
+        "likelihood" methods; this returns the weighted share itself, which differs from it only by the convergence
+        of R's iterations (relatively about 1e-9); their bounds replay R's iterations, so they agree with R's. A
+        share of 0 or 1 gives no interval (NaN) with the logit methods. The row count of a calibrated design's
+        domain is that of the whole design, since R keeps a
+        calibrated design's rows in a subset with a zero weight.
+        """
+        if method not in PROPORTION_METHODS:
+            raise EstimationError("unknown_ci_method", "method must be one of {options}", options=PROPORTION_METHODS)
+        if not 0 < level < 1:
+            raise EstimationError(
+                "invalid_level", "the confidence level must be between 0 and 1, not {level}", level=level
+            )
+        y = self._binary(column)
+        valid = np.isfinite(y)
+        y = np.where(valid, y, 0.0)
+        codes, domains = self._domains(by)
+        k = len(domains)
+        w = np.where(valid, self.weights, 0.0)
+        population = np.bincount(codes, w, k)
+        self._check_domains(population, domains)
+        estimates = np.bincount(codes, w * y, k) / population
+        influence = w * (y - estimates[codes]) / population[codes]
+        variances = np.maximum(self.variances(self._columns(codes, k, influence)), 0.0)
+        members = [codes == domain for domain in range(k)]
+        degfs = [self._degf_rows(member) for member in members]
+        in_design = [member & valid for member in members]
+        n_rows = [int(rows.sum()) if not self.calibrations else int(valid.sum()) for rows in in_design]
+        fits: list[tuple[float, float] | None] = [None] * k
+        coef_variances = np.full(k, np.nan)
+        if method in ("logit", "likelihood"):
+            for domain in range(k):
+                if 0 < estimates[domain] < 1:
+                    rows = in_design[domain]
+                    fits[domain] = glm_intercept(y[rows], w[rows] * n_rows[domain] / w[rows].sum())
+            mu = np.array([0.5 if fit is None else 1 / (1 + np.exp(-fit[0])) for fit in fits])
+            # svyglm's sandwich: the influence of the intercept is w (y - mu) / (sum(w) mu (1 - mu))
+            glm_influence = w * (y - mu[codes]) / (population[codes] * (mu * (1 - mu))[codes])
+            coef_variances = np.maximum(self.variances(self._columns(codes, k, glm_influence)), 0.0)
+        rows = []
+        for domain in range(k):
+            chosen = in_design[domain]
+            rows.append(
+                (
+                    *proportion_bounds(
+                        method,
+                        estimates[domain],
+                        variances[domain],
+                        level,
+                        degfs[domain],
+                        n_rows[domain],
+                        y[chosen],
+                        w[chosen],
+                        fits[domain],
+                        coef_variances[domain],
+                    ),
+                    degfs[domain],
+                )
+            )
+        low, high, degf = (np.array(values) for values in zip(*rows))
+        return pd.DataFrame(
+            {
+                "estimate": estimates,
+                "se": np.sqrt(variances),
+                "low": low,
+                "high": high,
+                "degf": degf.astype(int),
+                "n": np.bincount(codes, (w > 0).astype(float), k).astype(int),
+            },
+            index=self._index(domains, by, column),
+        )
 
     # --- replicate weights -------------------------------------------------------------------------------
 
@@ -577,6 +786,14 @@ class ReplicateDesign:
         self.weights = weights
         self.replicates = replicates
         self.scales = scales
+
+    def degf(self) -> int:
+        """The degrees of freedom: the rank of the replicate weights minus 1.
+
+        R: ``degf(repdesign)`` (``survey:::degf.svyrep.design``: ``qr(weights(design, "analysis"), tol = 1e-5)$rank
+        - 1`` when the design stores no ``degf``).
+        """
+        return int(np.linalg.matrix_rank(self.replicates)) - 1
 
     def _variance(self, statistic: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         full = statistic(self.weights)

@@ -323,6 +323,10 @@ ESTIMATION_MESSAGES = {
         "The finite population correction column “%(column)s” takes more than one value in stratum "
         "%(stratum)s at stage %(stage)s."
     ),
+    "unknown_interval": N_("The interval must be one of %(options)s."),
+    "unknown_ci_method": N_("The method for a proportion's interval must be one of %(options)s."),
+    "not_binary": N_("The column “%(column)s” is not a 0/1 (yes/no) variable: row %(row)s holds “%(value)s”."),
+    "invalid_level": N_("The confidence level must be between 0 and 1, not %(level)s."),
     "fpc_mixed": N_(
         "The finite population correction column “%(column)s” mixes sampling fractions (at most 1) and "
         "population sizes: give one or the other."
