@@ -467,10 +467,10 @@ def _trim_within_units(weights: np.ndarray, units: np.ndarray, lower: float | No
 
 def _diagnostics(weights: np.ndarray, units: np.ndarray, weighting) -> dict[str, Any]:
     def plain(diagnostics) -> dict[str, Any]:
-        return {
-            key: (value.item() if isinstance(value, np.generic) else value)
-            for key, value in diagnostics.__dict__.items()
-        }
+        # a figure without a value (the ratio of weights that include a negative one, a unit whose weights are
+        # all 0) is stored as null: JSON has no NaN, and the pages show "—" for it
+        values = {key: (v.item() if isinstance(v, np.generic) else v) for key, v in diagnostics.__dict__.items()}
+        return {key: None if isinstance(v, float) and not math.isfinite(v) else v for key, v in values.items()}
 
     overall = plain(diagnose(weights, weighting.diagnostics.iterations, weighting.diagnostics.converged))
     return {

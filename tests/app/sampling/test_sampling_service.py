@@ -317,3 +317,19 @@ def test_neyman_allocation_from_the_frames_expected_proportions():
     with pytest.raises(SamplingError) as error:
         _plan(frame, ["province"], "population", "neyman", total=130)
     assert error.value.code == "missing_sd"
+
+
+def test_weight_diagnostics_without_a_value_are_stored_as_null():
+    """A unit whose weights are all 0 has no ratio nor design effect: stored as null (JSON has no NaN)."""
+    import json
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from survey_app.sampling.operations import _diagnostics
+
+    weighting = SimpleNamespace(diagnostics=SimpleNamespace(iterations=3, converged=True))
+    stored = _diagnostics(np.array([1.0, 3.0, 0.0, 0.0]), np.array(["01", "01", "02", "02"]), weighting)
+    assert stored["units"]["02"]["ratio"] is None and stored["units"]["02"]["deff_weighting"] is None
+    assert stored["units"]["02"]["zero"] == 2 and stored["units"]["01"]["ratio"] == 3.0
+    json.dumps(stored, allow_nan=False)
