@@ -38,15 +38,17 @@ def issue_invitations(
     """Create a personal link per invitee.
 
     :param invitees: mappings with ``unit`` (code) and optionally ``name``, ``email``, ``phone`` (kept apart,
-        erased after ``erase_after``), ``stratum`` and ``inclusion_probability``
+        erased after ``erase_after``), ``stratum`` and ``inclusion_probability``; the n-th is the file's row
+        n + 1 (a header on row 1), and a blank one (an empty row of the file) is skipped, its number kept
     :raises ServiceError: ``not_invitation_mode``; ``rows_rejected`` for unknown units or probabilities
         outside (0, 1]
     """
     if fieldwork.mode != FieldworkMode.INVITATION:
         raise ServiceError("not_invitation_mode")
     units = units_by_code(fieldwork)
+    numbered = [(line, invitee) for line, invitee in enumerate(invitees, start=2) if any(invitee.values())]
     problems = []
-    for line, invitee in enumerate(invitees, start=2):
+    for line, invitee in numbered:
         if str(invitee.get("unit", "")) not in units:
             problems.append(RowProblem(line, "unknown_unit", {"unit": invitee.get("unit", "")}))
         probability = invitee.get("inclusion_probability")
@@ -60,7 +62,7 @@ def issue_invitations(
         raise ServiceError("rows_rejected", rows=problems)
     erase_after = erase_after or (utcnow() + DEFAULT_CONTACT_RETENTION).date()
     issued = []
-    for invitee in invitees:
+    for _, invitee in numbered:
         token = new_token()
         probability = invitee.get("inclusion_probability")
         invitation = Invitation(

@@ -157,7 +157,7 @@ def invitations(fieldwork_code: str):
     form.unit.choices = [("", "")]
     if request.method == "POST" and form.validate_on_submit():
         try:
-            rows = [row for row in collection.read_rows(form.file.data.read(), excel=False) if any(row.values())]
+            rows = collection.read_rows(form.file.data.read(), excel=False)
             issued = collection.issue_invitations(fieldwork, rows, actor=g.user)
         except ServiceError as error:
             return _problems_page(fieldwork, describe_refusal(error))

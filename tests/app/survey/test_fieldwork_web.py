@@ -116,6 +116,26 @@ def test_invitations_download_their_links_once_and_keep_contacts_apart(client, s
     assert row["link"].rsplit("/", 1)[1] not in (invitation.token_hash,)
 
 
+def test_a_refused_invitation_row_is_named_by_its_row_in_the_file_blank_rows_counted(
+    client, survey, create_user, login
+):
+    login(create_user("sample_designer"))
+    unit = survey.units[0].code
+    upload = f"unit,name\n{unit},An\n\n,\n{unit},Bình\nXXX,Chi\n".encode()  # rows 3 and 4 are blank
+    response = client.post(
+        "/fieldwork/invited/invitations",
+        content_type="multipart/form-data",
+        data={
+            "csrf_token": csrf_token(client, "/fieldwork/invited/invitations"),
+            "file": (io.BytesIO(upload), "i.csv"),
+        },
+    )
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "XXX" in page and ("Dòng 6:" in page or "Row 6:" in page)
+    assert _count(Invitation) == 0
+
+
 def _responses(survey):
     for index, extra in enumerate([{}, {"comments": "=1+1"}, {"attention": "disagree"}]):
         collection.submit(
