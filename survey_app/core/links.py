@@ -8,7 +8,7 @@ from functools import wraps
 from flask import current_app, make_response, request, session
 
 from survey_app.core.extensions import client_address, limiter
-from survey_app.core.security import parsed_limit
+from survey_app.core.rate_limits import parsed_limit
 from survey_app.core.tokens import normalise_resume_code, token_hash
 
 #: link problems and the status they answer with

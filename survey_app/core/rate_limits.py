@@ -20,6 +20,16 @@ from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 from werkzeug.exceptions import TooManyRequests
 
+from survey_app.core.cache import Cache
+
+#: the configured limits, parsed once: limit text → RateLimitItem
+_PARSED: Cache = Cache(32)
+
+
+def parsed_limit(limit: str) -> RateLimitItem:
+    """A configured limit ("20 per 10 minutes") as ``limits`` reads it, parsed once."""
+    return _PARSED.get_or_make(limit, lambda: parse(limit))
+
 
 class RateLimiter:
     """The service's rate limiter: created unbound, bound to the app in ``init_app``.
@@ -66,13 +76,6 @@ class RateLimiter:
         :param scope: the name the counts are kept under (the view's endpoint by default), shared by the
             views that name the same scope
         """
-        parsed: dict[str, RateLimitItem] = {}
-
-        def item() -> RateLimitItem:
-            text = limit() if callable(limit) else limit
-            if text not in parsed:
-                parsed[text] = parse(text)
-            return parsed[text]
 
         def decorate(view: Callable) -> Callable:
             @wraps(view)
@@ -80,7 +83,7 @@ class RateLimiter:
                 if not self.enabled or (methods is not None and request.method not in methods):
                     return view(*args, **kwargs)
                 identifiers = (scope or request.endpoint or view.__name__, (key_func or self.key_func)())
-                current = item()
+                current = parsed_limit(limit() if callable(limit) else limit)
                 if deduct_when is None:
                     if not self.limiter.hit(current, *identifiers):
                         self.refuse(current, *identifiers)

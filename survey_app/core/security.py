@@ -16,14 +16,13 @@ from urllib.parse import unquote, urlsplit
 from flask import Flask, abort, current_app, g, redirect, request, session, url_for
 from flask.json.provider import DefaultJSONProvider
 from flask.sessions import SecureCookieSessionInterface
-from limits import parse as parse_limit
 
 from survey_app.accounts import operations as accounts
 from survey_app.accounts.models import Role
 from survey_app.audit import operations as audit
 from survey_app.core import uploads
-from survey_app.core.cache import Cache
 from survey_app.core.extensions import limiter
+from survey_app.core.rate_limits import parsed_limit
 
 #: the attribute on a view function that holds its access rule
 ACCESS_ATTRIBUTE = "access_roles"
@@ -193,15 +192,6 @@ def spend_rate_limit(limit: str, *identifiers: str) -> None:
     item = parsed_limit(limit)
     if not limiter.limiter.hit(item, "spend", *identifiers):
         limiter.refuse(item, "spend", *identifiers)
-
-
-#: the limits spent by views, parsed once: limit text → RateLimitItem
-_LIMITS: Cache = Cache(32)
-
-
-def parsed_limit(limit: str):
-    """A configured limit ("20 per 10 minutes") as ``limits`` reads it, parsed once."""
-    return _LIMITS.get_or_make(limit, lambda: parse_limit(limit))
 
 
 def _unstorable(text: str) -> bool:
