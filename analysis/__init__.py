@@ -5,7 +5,7 @@ The public API is flat: ``from analysis import Design``.
 """
 
 from analysis._errors import EstimationError
-from analysis.design import Design, ReplicateDesign
+from analysis.design import Design, FirstStage
 from analysis.experts import (
     aggregate,
     agreement,
@@ -44,6 +44,7 @@ from analysis.inputs import (
     template_rows,
 )
 from analysis.merge import SOURCES, criterion_points, external_values
+from analysis.replicates import ReplicateDesign
 from analysis.survey_channel import criterion_values, survey_criteria, survey_estimates
 from analysis.uncertainty import (
     RankUncertainty,
@@ -87,6 +88,7 @@ __all__ = [
     "sensitivity",
     "Design",
     "EstimationError",
+    "FirstStage",
     "RankUncertainty",
     "ReplicateDesign",
     "Scores",

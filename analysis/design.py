@@ -11,15 +11,19 @@ are accounted for by replacing the influence values with their calibration resid
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import sparse
 from scipy.stats import norm, t
 
+from analysis._columns import design_effect, labels, numeric
 from analysis._errors import EstimationError
 from analysis._intervals import glm_intercept, proportion_bounds
+
+if TYPE_CHECKING:
+    from analysis.replicates import ReplicateDesign
 
 LONELY_PSU = ("fail", "adjust", "certainty")
 #: how ``ci_low``/``ci_high`` are made: the normal quantile, or Student's t on the design's degrees of freedom
@@ -46,72 +50,29 @@ class _Stage:
     aggregate: sparse.csr_matrix  # clusters × rows indicator
 
 
-def _deff(variances: np.ndarray, srs_variances: np.ndarray) -> np.ndarray:
-    """The design effect; undefined (NaN or infinite) where simple random sampling has no variance, as for a
-    domain of one respondent or one where everyone answered alike."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return variances / srs_variances
+@dataclass(frozen=True)
+class FirstStage:
+    """The first sampling stage as replicate weights need it (``Design.first_stage``): the PSU of every row, the
+    stratum of every PSU, and per stratum its PSU count, the share of its PSUs left unsampled and whether it is
+    centred (False only for a lonely PSU under ``lonely_psu="adjust"``)."""
 
-
-def _labels(values: pd.Series | np.ndarray) -> tuple[np.ndarray, pd.Index]:
-    codes, uniques = pd.factorize(pd.Series(values), sort=True)
-    if (codes < 0).any():
-        raise EstimationError(
-            "missing_design_value",
-            "row {row} has no value for a design variable",
-            row=int(np.flatnonzero(codes < 0)[0]),
-        )
-    return codes, pd.Index(uniques)
-
-
-def _numeric(data: pd.DataFrame, column: str) -> np.ndarray:
-    """The values of an analysis variable as floats, NaN where missing (NaN, None, an empty or blank text).
-
-    Parameters
-    ----------
-    data : DataFrame
-        The respondents.
-    column : str
-        The analysis variable.
-
-    Returns
-    -------
-    ndarray
-        One float per row.
-
-    Raises
-    ------
-    EstimationError
-        ``unknown_column`` without such a column; ``not_numeric`` naming the column, the first row (counted from
-        0) and the value when a value is text that is not a number, instead of taking it as missing. R's
-        ``svymean``/``svytotal`` would instead treat a column of text as categorical (shares of its levels).
-    """
-    if column not in data.columns:
-        raise EstimationError("unknown_column", "no column {column} in the data", column=column)
-    raw = data[column]
-    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
-    for row in np.flatnonzero(np.isnan(values) & ~raw.isna().to_numpy()):
-        value = raw.iloc[row]
-        if isinstance(value, str) and not value.strip():
-            continue
-        try:
-            missing = np.isnan(float(value))  # "NaN" is a missing value written out
-        except (TypeError, ValueError):
-            missing = False
-        if not missing:
-            raise EstimationError(
-                "not_numeric",
-                "column {column} is not numeric: row {row} holds {value}",
-                column=column,
-                row=int(row),
-                value=str(value),
-            )
-    return values
+    #: index of the PSU of every row
+    row_psu: np.ndarray
+    #: index of the stratum of every PSU
+    psu_stratum: np.ndarray
+    #: PSUs sampled in every stratum
+    psus: np.ndarray
+    #: 1 - n_h / N_h per stratum (1 without an fpc, 0 for a stratum sampled whole)
+    unsampled: np.ndarray
+    #: per stratum: centred on its own mean (True), or a lonely PSU under "adjust" (False)
+    centred: np.ndarray
+    #: the strata's labels
+    strata: pd.Index
 
 
 def _nested(outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
     """Codes of (outer, inner) pairs, numbered in sorted order."""
-    return _labels(outer.astype(np.int64) * (int(inner.max()) + 1) + inner)[0]
+    return labels(outer.astype(np.int64) * (int(inner.max()) + 1) + inner)[0]
 
 
 def _indicator(codes: np.ndarray, size: int) -> sparse.csr_matrix:
@@ -201,19 +162,20 @@ class Design:
     def _build_stages(self, strata, cluster_columns, fpc_columns) -> list[tuple[_Stage, np.ndarray | None]]:
         n = len(self.data)
         stratum_codes, stratum_labels = (
-            _labels(self.data[strata]) if strata else (np.zeros(n, dtype=np.int64), pd.Index(["all"]))
+            labels(self.data[strata]) if strata else (np.zeros(n, dtype=np.int64), pd.Index(["all"]))
         )
         # PSUs are identified within their stratum, as R's svydesign(nest = TRUE)
         if cluster_columns:
-            psu_codes = _nested(stratum_codes, _labels(self.data[cluster_columns[0]])[0])
+            psu_codes = _nested(stratum_codes, labels(self.data[cluster_columns[0]])[0])
         else:
             psu_codes = np.arange(n)
-        fpc1 = (fpc_columns[0], _numeric(self.data, fpc_columns[0])) if fpc_columns else None
+        fpc1 = (fpc_columns[0], numeric(self.data, fpc_columns[0])) if fpc_columns else None
+        self._strata = stratum_labels
         stage1, stage1_fraction = self._stage(stratum_codes, stratum_labels, psu_codes, fpc1, stage=1)
         stages = [(stage1, None)]
         if len(cluster_columns) == 2 and len(fpc_columns) == 2:
-            ssu_codes = _nested(psu_codes, _labels(self.data[cluster_columns[1]])[0])
-            fpc2 = (fpc_columns[1], _numeric(self.data, fpc_columns[1]))
+            ssu_codes = _nested(psu_codes, labels(self.data[cluster_columns[1]])[0])
+            fpc2 = (fpc_columns[1], numeric(self.data, fpc_columns[1]))
             stage2, _ = self._stage(psu_codes, None, ssu_codes, fpc2, stage=2)
             # R's multistage: a PSU's second-stage variance is scaled by its stratum's sampling fraction
             multiplier = stage1_fraction[stage1.cluster_stratum]
@@ -367,10 +329,10 @@ class Design:
     def _domains(self, by: str | None) -> tuple[np.ndarray, pd.Index]:
         if by is None:
             return np.zeros(len(self.data), dtype=np.int64), pd.Index(["all"])
-        return _labels(self.data[by])
+        return labels(self.data[by])
 
     def _values(self, column: str) -> np.ndarray:
-        return _numeric(self.data, column)
+        return numeric(self.data, column)
 
     def _quantile(self, confidence: float, interval: str) -> float:
         """The quantile multiplying the standard error: normal, or t on ``degf()`` (R's ``confint(..., df =)``)."""
@@ -442,7 +404,7 @@ class Design:
         k = len(domains)
         estimates = np.bincount(codes, w * y, k)
         variances = self.variances(self._columns(codes, k, w * y))
-        deffs = _deff(variances, self._srs_variance(y, (codes, k), w, mean_scale=False))
+        deffs = design_effect(variances, self._srs_variance(y, (codes, k), w, mean_scale=False))
         counts = np.bincount(codes, (w > 0).astype(float), k)
         return self._table(estimates, variances, deffs, counts, self._index(domains, by, column), confidence, interval)
 
@@ -470,7 +432,7 @@ class Design:
         estimates = np.bincount(codes, w * y, k) / population
         influence = w * (y - estimates[codes]) / population[codes]
         variances = self.variances(self._columns(codes, k, influence))
-        deffs = _deff(variances, self._srs_variance(y, (codes, k), w, mean_scale=True))
+        deffs = design_effect(variances, self._srs_variance(y, (codes, k), w, mean_scale=True))
         counts = np.bincount(codes, (w > 0).astype(float), k)
         return self._table(estimates, variances, deffs, counts, self._index(domains, by, column), confidence, interval)
 
@@ -498,7 +460,7 @@ class Design:
             estimates = np.bincount(domain_codes, w * y, k) / population
             influence = w * (y - estimates[domain_codes]) / population[domain_codes]
             variances = self.variances(self._columns(domain_codes, k, influence))
-            deffs = _deff(variances, self._srs_variance(y, (domain_codes, k), w, mean_scale=True))
+            deffs = design_effect(variances, self._srs_variance(y, (domain_codes, k), w, mean_scale=True))
             counts = np.bincount(domain_codes, (w > 0).astype(float), k)
             index = pd.MultiIndex.from_arrays(
                 [domains if by else [column] * k, [level] * k], names=[by or "variable", "level"]
@@ -541,7 +503,7 @@ class Design:
         estimates = np.bincount(codes, w * y, k) / denominator_total
         residual = (y - estimates[codes] * x) / denominator_total[codes]
         variances = self.variances(self._columns(codes, k, w * residual))
-        deffs = _deff(variances, self._srs_variance(residual, (codes, k), w, mean_scale=False))
+        deffs = design_effect(variances, self._srs_variance(residual, (codes, k), w, mean_scale=False))
         counts = np.bincount(codes, (w > 0).astype(float), k)
         return self._table(
             estimates,
@@ -727,123 +689,18 @@ class Design:
 
     # --- replicate weights -------------------------------------------------------------------------------
 
-    def jackknife(self, recalibrate: Callable[[np.ndarray], np.ndarray] | None = None) -> ReplicateDesign:
-        """The delete-one-PSU jackknife of this design's first stage.
-
-        R: ``as.svrepdesign(design, type = "JKn")`` (``"JK1"`` for an unstratified design, which is the same).
-
-        Parameters
-        ----------
-        recalibrate : callable, optional
-            Turns a replicate's base weights into its final weights, repeating the design's weighting
-            adjustments; without it the replicates scale the final weights directly.
-
-        Returns
-        -------
-        ReplicateDesign
-            One replicate per PSU of a stratum with two PSUs or more, with the scale
-            ``(1 - f_h) (n_h - 1) / n_h`` (R's ``jknweights``: the fpc of the first stage multiplies the scale;
-            later stages' fpcs are dropped, as R drops them with a warning); a stratum sampled whole has no
-            replicate. A stratum with a single PSU has none either under ``lonely_psu="certainty"``; under
-            ``"adjust"`` it has one that drops its PSU and multiplies every other PSU's weight by
-            ``H / (H - 1)``, with the scale ``(H - 1) / H`` for ``H`` strata, as R's ``jknweights`` does with
-            ``options(survey.lonely.psu = "adjust")`` (which is not the linearisation's centring on the grand
-            mean, so the two standard errors differ).
-        """
+    def first_stage(self) -> FirstStage:
+        """The first stage's PSUs and strata, for building replicate weights (see ``analysis.replicates``)."""
         stage, _ = self._stages[0]
-        base = self.weights
-        if recalibrate is not None and self.calibrations:
-            base = self.calibrations[0].base_weights
-        row_stratum = stage.cluster_stratum[stage.row_cluster]
-        n_strata = len(stage.n_clusters)
-        replicates, scales = [], []
-        for cluster in range(len(stage.cluster_stratum)):
-            stratum = stage.cluster_stratum[cluster]
-            n_h = stage.n_clusters[stratum]
-            if stage.remaining[stratum] <= 0 or (n_h < 2 and stage.centred[stratum]):
-                continue  # sampled whole, or a lonely PSU taken with certainty
-            if n_h < 2:  # a lonely PSU under "adjust" (not centred)
-                factor = np.where(row_stratum == stratum, 0.0, n_strata / (n_strata - 1))
-                scale = (n_strata - 1) / n_strata
-            else:
-                factor = np.where(row_stratum == stratum, n_h / (n_h - 1), 1.0)
-                factor[stage.row_cluster == cluster] = 0.0
-                scale = stage.remaining[stratum] * (n_h - 1) / n_h
-            replicate = base * factor
-            replicates.append(recalibrate(replicate) if recalibrate is not None else replicate)
-            scales.append(scale)
-        if not replicates:  # R: "All strata were exhaustively sampled"
-            raise EstimationError("no_replicates", "every stratum was sampled whole: no replicate can vary")
-        return ReplicateDesign(self.data, self.weights, np.column_stack(replicates), np.array(scales))
-
-
-class ReplicateDesign:
-    """A design whose variances come from replicate weights: ``Σ_r scale_r (θ_r - θ̄)²`` with θ̄ the mean of
-    the replicates (R's default, ``mse = FALSE``)."""
-
-    def __init__(self, data: pd.DataFrame, weights: np.ndarray, replicates: np.ndarray, scales: np.ndarray):
-        self.data = data
-        self.weights = weights
-        self.replicates = replicates
-        self.scales = scales
-
-    def degf(self) -> int:
-        """The degrees of freedom: the rank of the replicate weights minus 1.
-
-        R: ``degf(repdesign)`` (``survey:::degf.svyrep.design``: ``qr(weights(design, "analysis"), tol = 1e-5)$rank
-        - 1`` when the design stores no ``degf``).
-        """
-        return int(np.linalg.matrix_rank(self.replicates)) - 1
-
-    def _variance(self, statistic: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        full = statistic(self.weights)
-        thetas = np.array([statistic(self.replicates[:, r]) for r in range(self.replicates.shape[1])])
-        centre = thetas.mean(axis=0)
-        return full, (self.scales[:, None] * (thetas - centre) ** 2).sum(axis=0)
-
-    def _table(self, estimates, variances, counts, index, confidence):
-        se = np.sqrt(variances)
-        z = norm.ppf(0.5 + confidence / 2)
-        return pd.DataFrame(
-            {
-                "estimate": estimates,
-                "se": se,
-                "ci_low": estimates - z * se,
-                "ci_high": estimates + z * se,
-                "deff": np.nan,
-                "n": counts.astype(int),
-            },
-            index=index,
+        return FirstStage(
+            stage.row_cluster, stage.cluster_stratum, stage.n_clusters, stage.remaining, stage.centred, self._strata
         )
 
-    def _prepared(self, column: str, by: str | None):
-        y = _numeric(self.data, column)
-        valid = np.isfinite(y)
-        codes, domains = _labels(self.data[by]) if by else (np.zeros(len(y), dtype=np.int64), pd.Index([column]))
-        counts = np.bincount(codes, (valid & (self.weights > 0)).astype(float), len(domains))
-        return np.where(valid, y, 0.0), valid, codes, pd.Index(domains, name=by or "variable"), counts
+    def jackknife(self, recalibrate: Callable[[np.ndarray], np.ndarray] | None = None) -> ReplicateDesign:
+        """The delete-one-PSU jackknife of this design's first stage: ``analysis.replicates.jackknife(self, ...)``.
 
-    def mean(self, column: str, *, by: str | None = None, confidence: float = 0.95) -> pd.DataFrame:
-        """The mean of a numeric column from the replicates, by domain. R: ``svymean(~column, repdesign)``.
-
-        Raises ``EstimationError`` ``not_numeric`` when a value is text that is not a number, as ``Design.mean``.
+        R: ``as.svrepdesign(design, type = "JKn")`` (``"JK1"`` for an unstratified design, which is the same).
         """
-        y, valid, codes, domains, counts = self._prepared(column, by)
-        k = len(domains)
+        from analysis.replicates import jackknife
 
-        def statistic(weights):
-            w = np.where(valid, weights, 0.0)
-            return np.bincount(codes, w * y, k) / np.bincount(codes, w, k)
-
-        estimates, variances = self._variance(statistic)
-        return self._table(estimates, variances, counts, domains, confidence)
-
-    def total(self, column: str, *, by: str | None = None, confidence: float = 0.95) -> pd.DataFrame:
-        """The total of a numeric column from the replicates, by domain. R: ``svytotal(~column, repdesign)``.
-
-        Raises ``EstimationError`` ``not_numeric`` when a value is text that is not a number, as ``Design.total``.
-        """
-        y, valid, codes, domains, counts = self._prepared(column, by)
-        k = len(domains)
-        estimates, variances = self._variance(lambda weights: np.bincount(codes, np.where(valid, weights, 0) * y, k))
-        return self._table(estimates, variances, counts, domains, confidence)
+        return jackknife(self, recalibrate)
