@@ -5,7 +5,9 @@ The public API is flat: ``from analysis import Design``.
 """
 
 from analysis._errors import EstimationError
+from analysis.contrasts import Estimates, contrast, difference
 from analysis.design import Design, FirstStage
+from analysis.distribution import quantiles, variance
 from analysis.experts import (
     aggregate,
     agreement,
@@ -19,6 +21,7 @@ from analysis.experts import (
     value_se,
 )
 from analysis.explain import explain
+from analysis.glm import Regression, regression
 from analysis.index import (
     NORMALISATIONS,
     Scores,
@@ -44,8 +47,9 @@ from analysis.inputs import (
     template_rows,
 )
 from analysis.merge import SOURCES, criterion_points, external_values
-from analysis.replicates import ReplicateDesign
+from analysis.replicates import ReplicateDesign, as_replicate_design, hadamard, replicate_design
 from analysis.survey_channel import criterion_values, survey_criteria, survey_estimates
+from analysis.tables import TableTest, independence_test
 from analysis.uncertainty import (
     RankUncertainty,
     Sensitivity,
@@ -57,6 +61,15 @@ from analysis.uncertainty import (
 )
 
 __all__ = [
+    "Estimates",
+    "Regression",
+    "TableTest",
+    "contrast",
+    "difference",
+    "independence_test",
+    "quantiles",
+    "regression",
+    "variance",
     "CYBERSPACE_COLUMNS",
     "SELF_ASSESSMENT_COLUMNS",
     "SOURCES",
@@ -91,6 +104,9 @@ __all__ = [
     "FirstStage",
     "RankUncertainty",
     "ReplicateDesign",
+    "as_replicate_design",
+    "hadamard",
+    "replicate_design",
     "Scores",
     "apply_full_marks",
     "apply_peer_maximum",

@@ -69,3 +69,41 @@ def numeric(data: pd.DataFrame, column: str) -> np.ndarray:
                 value=str(value),
             )
     return values
+
+
+def column_names(columns, argument: str) -> tuple[list[str], bool]:
+    """The column names of ``columns`` (a name or a list of names) and whether a list was given."""
+    if isinstance(columns, str):
+        return [columns], False
+    names = list(columns) if columns is not None else []
+    if not names or not all(isinstance(name, str) for name in names):
+        raise EstimationError(
+            "no_columns", "{argument} must be a column name or a non-empty list of them", argument=argument
+        )
+    return names, True
+
+
+def domains_of(data: pd.DataFrame, by: str | None) -> tuple[np.ndarray, pd.Index]:
+    """The domain of every row (its index in the sorted domains) and the domains; one domain "all" without ``by``.
+
+    Raises ``EstimationError`` ``unknown_column`` without such a column, ``missing_design_value`` for a row
+    without a domain."""
+    if by is None:
+        return np.zeros(len(data), dtype=np.int64), pd.Index(["all"])
+    if by not in data.columns:
+        raise EstimationError("unknown_column", "no column {column} in the data", column=by)
+    return labels(data[by])
+
+
+def domain_index(domain_labels, by: str | None, name: str) -> pd.Index:
+    """The index of a table of estimates: the domains named after ``by``, or the estimate's name."""
+    return pd.Index(domain_labels, name=by) if by else pd.Index([name], name="variable")
+
+
+def check_domains(population: np.ndarray, domain_labels) -> None:
+    """Raise ``empty_domain`` naming the first domain whose weights add up to 0 (R stops on such a subset)."""
+    empty = np.flatnonzero(population == 0)
+    if empty.size:
+        raise EstimationError(
+            "empty_domain", "domain {domain} has no respondent with a weight", domain=domain_labels[int(empty[0])]
+        )

@@ -5,7 +5,48 @@ small numerical pieces it needs (t quantiles, R's fmm spline). Used by ``Design.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from scipy.stats import beta, f, norm, t
+
+from analysis._errors import EstimationError
+
+#: how ``ci_low``/``ci_high`` are made: the normal quantile, or Student's t on the design's degrees of freedom
+INTERVALS = ("normal", "t")
+
+
+def check_interval(interval: str, confidence: float) -> None:
+    """Raise ``unknown_interval`` for an interval not in ``INTERVALS``, ``invalid_level`` unless 0 < confidence < 1."""
+    if interval not in INTERVALS:
+        raise EstimationError("unknown_interval", "interval must be one of {options}", options=INTERVALS)
+    if not 0 < confidence < 1:
+        raise EstimationError(
+            "invalid_level", "the confidence level must be between 0 and 1, not {level}", level=confidence
+        )
+
+
+def interval_quantile(confidence: float, interval: str, degf) -> float:
+    """The quantile multiplying a standard error: normal, or t on ``degf()`` (a callable, asked only for a t
+    interval; R's ``confint(..., df = degf(design))``), NaN without degrees of freedom."""
+    check_interval(interval, confidence)
+    if interval == "normal":
+        return norm.ppf(0.5 + confidence / 2)
+    return t_quantile(0.5 + confidence / 2, degf())
+
+
+def estimates_table(estimates, variances, deffs, counts, index, quantile: float) -> pd.DataFrame:
+    """A table of estimates: estimate, se, the interval ``estimate ± quantile × se``, deff and the unweighted n."""
+    se = np.sqrt(np.maximum(variances, 0.0))
+    return pd.DataFrame(
+        {
+            "estimate": estimates,
+            "se": se,
+            "ci_low": estimates - quantile * se,
+            "ci_high": estimates + quantile * se,
+            "deff": deffs,
+            "n": np.asarray(counts).astype(int),
+        },
+        index=index,
+    )
 
 
 def t_quantile(probability: float, degf: float) -> float:

@@ -1,6 +1,7 @@
-"""Design-based estimation in the spirit of R's ``svydesign``: means, totals, proportions and ratios,
-overall and by domain, with standard errors by Taylor linearisation (or the jackknife), confidence
-intervals, design effects and unweighted counts.
+"""Design-based estimation in the spirit of R's ``svydesign``: means, totals, proportions and ratios of one or
+several variables, overall and by domains of one or several columns, with standard errors by Taylor
+linearisation (or the jackknife), their covariance (for ``analysis.contrasts``), confidence intervals, design
+effects and unweighted counts.
 
 The variance follows R's ``survey`` package (Lumley) term by term: PSU totals of the influence values,
 centred within strata, scaled by ``(1 - f_h) n_h / (n_h - 1)``; a second stage contributes when the
@@ -16,18 +17,18 @@ from typing import TYPE_CHECKING, Callable, Sequence
 import numpy as np
 import pandas as pd
 from scipy import sparse
-from scipy.stats import norm, t
 
-from analysis._columns import design_effect, labels, numeric
+from analysis._columns import check_domains, domain_index, domains_of, labels, numeric
 from analysis._errors import EstimationError
+from analysis._estimates import estimate
 from analysis._intervals import glm_intercept, proportion_bounds
+from analysis.contrasts import Estimates
 
 if TYPE_CHECKING:
     from analysis.replicates import ReplicateDesign
 
 LONELY_PSU = ("fail", "adjust", "certainty")
 #: how ``ci_low``/``ci_high`` are made: the normal quantile, or Student's t on the design's degrees of freedom
-INTERVALS = ("normal", "t")
 #: methods of ``Design.proportion_interval``, as R's ``svyciprop(method = ...)``
 PROPORTION_METHODS = ("logit", "likelihood", "beta", "xlogit")
 #: columns of every table of estimates
@@ -81,6 +82,9 @@ def _indicator(codes: np.ndarray, size: int) -> sparse.csr_matrix:
 
 class Design:
     """A survey design over a DataFrame of respondents.
+
+    R: ``svydesign(ids = ~psu + ssu, strata = ~stratum, weights = ~weight, fpc = ~fpc1 + fpc2, nest = TRUE)``, with
+    ``postStratify``/``rake``/``calibrate`` for ``calibrations``.
 
     Parameters
     ----------
@@ -293,8 +297,17 @@ class Design:
     def variances(self, influence) -> np.ndarray:
         """The variance of the estimators whose influence values are the columns of ``influence``.
 
-        :param influence: n × k array or sparse matrix
-        :return: k variances
+        R: ``diag(svyrecvar(influence, design$cluster, design$strata, design$fpc, postStrata = ...))``.
+
+        Parameters
+        ----------
+        influence : array or sparse matrix
+            n × k: one column of influence values (per row of the data) per estimator.
+
+        Returns
+        -------
+        ndarray
+            The k variances. ``covariance`` gives the whole k × k matrix.
         """
         influence = sparse.csc_matrix(influence)
         terms = self._calibration_terms(influence)
@@ -315,7 +328,9 @@ class Design:
                 continue
             for start in range(0, k, _CHUNK):
                 stop = min(start + _CHUNK, k)
-                block = cluster_totals[:, start:stop].toarray()
+                block = cluster_totals[:, start:stop].toarray(
+                    order="C"
+                )  # row-major: the products below read it by rows
                 for cluster_model, coefficients in corrections:
                     block -= cluster_model @ coefficients[:, start:stop]
                 sums = by_stratum @ block
@@ -324,42 +339,49 @@ class Design:
                 total[start:stop] += (stratum_scale[:, None] * (squares - centring)).sum(axis=0)
         return total
 
+    def covariance(self, influence) -> np.ndarray:
+        """The covariance matrix of the estimators whose influence values are the columns of ``influence``: the
+        same sums as ``variances`` with the cross-products of the cluster totals besides their squares.
+
+        R: ``svyrecvar(influence, design$cluster, design$strata, design$fpc, postStrata = ...)``, the ``vcov()`` of
+        ``svymean(~x + y, design)`` or of ``svyby(..., covmat = TRUE)``.
+
+        Parameters
+        ----------
+        influence : array or sparse matrix
+            n × k: one column of influence values per estimator.
+
+        Returns
+        -------
+        ndarray
+            k × k, symmetric; its diagonal is ``variances(influence)`` (up to rounding).
+        """
+        influence = sparse.csc_matrix(influence)
+        terms = self._calibration_terms(influence)
+        k = influence.shape[1]
+        total = np.zeros((k, k))
+        for stage, multiplier in self._stages:
+            block = (stage.aggregate @ influence).tocsc()
+            if terms:  # calibration residuals make the cluster totals dense
+                block = block.toarray()
+                for weighted_model, coefficients in terms:
+                    block -= (stage.aggregate @ weighted_model) @ coefficients
+            by_stratum = _indicator(stage.cluster_stratum, len(stage.n_clusters))
+            stratum_scale = stage.scale if multiplier is None else stage.scale * multiplier
+            # Σ_h scale_h (T_h' T_h - s_h s_h' / n_h), T_h the stratum's cluster totals and s_h their sum
+            cross = block.T @ (sparse.diags(stratum_scale[stage.cluster_stratum]) @ block)
+            sums = by_stratum @ block
+            sums = sums.toarray() if sparse.issparse(sums) else np.asarray(sums)
+            centring = np.where(stage.centred, stratum_scale / stage.n_clusters, 0.0)
+            cross = cross.toarray() if sparse.issparse(cross) else np.asarray(cross)
+            total += cross - sums.T @ (centring[:, None] * sums)
+        return (total + total.T) / 2
+
     # --- estimates ---------------------------------------------------------------------------------------
 
-    def _domains(self, by: str | None) -> tuple[np.ndarray, pd.Index]:
-        if by is None:
-            return np.zeros(len(self.data), dtype=np.int64), pd.Index(["all"])
-        return labels(self.data[by])
-
-    def _values(self, column: str) -> np.ndarray:
-        return numeric(self.data, column)
-
-    def _quantile(self, confidence: float, interval: str) -> float:
-        """The quantile multiplying the standard error: normal, or t on ``degf()`` (R's ``confint(..., df =)``)."""
-        if interval not in INTERVALS:
-            raise EstimationError("unknown_interval", "interval must be one of {options}", options=INTERVALS)
-        if interval == "normal":
-            return norm.ppf(0.5 + confidence / 2)
-        degf = self.degf()
-        return t.ppf(0.5 + confidence / 2, degf) if degf > 0 else np.nan
-
-    def _table(self, estimates, variances, deffs, counts, index, confidence, interval="normal") -> pd.DataFrame:
-        se = np.sqrt(np.maximum(variances, 0.0))
-        z = self._quantile(confidence, interval)
-        return pd.DataFrame(
-            {
-                "estimate": estimates,
-                "se": se,
-                "ci_low": estimates - z * se,
-                "ci_high": estimates + z * se,
-                "deff": deffs,
-                "n": counts.astype(int),
-            },
-            index=index,
-        )
-
-    def _srs_variance(self, values, member, weights, mean_scale: bool) -> np.ndarray:
-        """R's ``svyvar`` in every domain, times the simple-random-sampling factor of ``deff``."""
+    def _srs_variance(self, values, member, weights, mean_scale: bool, replace: bool = False) -> np.ndarray:
+        """R's ``svyvar`` in every domain, times the simple-random-sampling factor of ``deff``: ``(N - n) / (N n)``
+        (without replacement), or ``1 / n`` with ``replace`` (R's ``deff = "replace"``)."""
         codes, n_domains = member
         used = weights > 0
         w = np.where(used, weights, 0.0)
@@ -368,164 +390,181 @@ class Design:
         with np.errstate(divide="ignore", invalid="ignore"):
             mean = np.bincount(codes, w * values, n_domains) / population
             variance = np.bincount(codes, w * (values - mean[codes]) ** 2, n_domains) / population * n / (n - 1)
-            factor = (population - n) / (population * n)
+            factor = 1 / n if replace else (population - n) / (population * n)
             return variance * factor * (1.0 if mean_scale else population**2)
-
-    def _prepare(self, columns: list[str], by: str | None):
-        domain_codes, domains = self._domains(by)
-        values = [self._values(column) for column in columns]
-        valid = np.logical_and.reduce([np.isfinite(v) for v in values])
-        weights = np.where(valid, self.weights, 0.0)
-        values = [np.where(valid, v, 0.0) for v in values]
-        return domain_codes, domains, values, weights
 
     def _columns(self, domain_codes, n_domains, entries) -> sparse.csc_matrix:
         rows = np.arange(len(domain_codes))
         return sparse.csc_matrix((entries, (rows, domain_codes)), shape=(len(domain_codes), n_domains))
 
     def total(
-        self, column: str, *, by: str | None = None, confidence: float = 0.95, interval: str = "normal"
-    ) -> pd.DataFrame:
-        """The estimated total of a numeric column (rows with a missing value are left out), by domain.
+        self,
+        column: str | Sequence[str],
+        *,
+        by: str | Sequence[str] | None = None,
+        confidence: float = 0.95,
+        interval: str = "normal",
+        deff: bool | str = True,
+        listwise: bool = True,
+        covariance: bool = False,
+    ) -> pd.DataFrame | Estimates:
+        """The estimated total of one or several numeric columns, overall or by domain; a column of pandas
+        ``category`` dtype gives the estimated count of every level.
 
-        R: ``svytotal(~column, design, na.rm = TRUE)``, or ``svyby(~column, ~by, design, svytotal)``.
+        R: ``svytotal(~column, design, na.rm = TRUE)``, ``svytotal(~x + y, design, na.rm = TRUE)``, or
+        ``svyby(~column, ~by, design, svytotal)`` (``~a + b`` for several ``by`` columns).
 
-        With ``interval="t"`` the interval uses Student's t quantile on ``degf()`` (the whole design's, also by
-        domain) instead of the normal one: R's ``confint(estimate, df = degf(design))``; an unknown ``interval``
-        raises ``EstimationError`` ``unknown_interval``.
-
-        Raises
-        ------
-        EstimationError
-            ``not_numeric`` (naming the column, the first row and its value) when a value is text that is not a
-            number; missing values (NaN, None, empty text) are left out as before.
+        The parameters and the result are those of ``mean``.
         """
-        codes, domains, (y,), w = self._prepare([column], by)
-        k = len(domains)
-        estimates = np.bincount(codes, w * y, k)
-        variances = self.variances(self._columns(codes, k, w * y))
-        deffs = design_effect(variances, self._srs_variance(y, (codes, k), w, mean_scale=False))
-        counts = np.bincount(codes, (w > 0).astype(float), k)
-        return self._table(estimates, variances, deffs, counts, self._index(domains, by, column), confidence, interval)
+        return estimate(
+            self,
+            "total",
+            column,
+            by=by,
+            confidence=confidence,
+            interval=interval,
+            deff=deff,
+            listwise=listwise,
+            covariance=covariance,
+        )
 
     def mean(
-        self, column: str, *, by: str | None = None, confidence: float = 0.95, interval: str = "normal"
-    ) -> pd.DataFrame:
-        """The estimated mean of a numeric column (rows with a missing value are left out), by domain.
+        self,
+        column: str | Sequence[str],
+        *,
+        by: str | Sequence[str] | None = None,
+        confidence: float = 0.95,
+        interval: str = "normal",
+        deff: bool | str = True,
+        listwise: bool = True,
+        covariance: bool = False,
+    ) -> pd.DataFrame | Estimates:
+        """The estimated mean of one or several numeric columns, overall or by domain; a column of pandas
+        ``category`` dtype gives the share of every level, as ``proportion`` does.
 
-        R: ``svymean(~column, design, na.rm = TRUE)``, or ``svyby(~column, ~by, design, svymean)``.
+        R: ``svymean(~column, design, na.rm = TRUE)``, ``svymean(~x + y, design, na.rm = TRUE)`` (a factor gives its
+        levels' shares), or ``svyby(~column, ~by, design, svymean)`` (``~a + b`` for several ``by`` columns, with
+        ``covmat = TRUE`` for the covariance).
 
-        With ``interval="t"`` the interval uses Student's t quantile on ``degf()`` (the whole design's, also by
-        domain) instead of the normal one: R's ``confint(estimate, df = degf(design))``; an unknown ``interval``
-        raises ``EstimationError`` ``unknown_interval``.
+        Parameters
+        ----------
+        column : str or list of str
+            The analysis variable, or a list of them. Text that is not a number raises ``not_numeric``, even
+            where R would take the column as categorical: a categorical variable must say so (``category`` dtype,
+            or ``proportion``). Booleans count as 0/1 (the share of True).
+        by : str or list of str, optional
+            The column(s) whose combinations of values are the domains (subpopulations); only combinations that
+            occur are listed, in sorted order (R's ``svyby`` lists the first column fastest).
+        confidence : float
+            The level of ``ci_low``/``ci_high``.
+        interval : {"normal", "t"}
+            ``"t"`` uses Student's t on ``degf()`` (the whole design's, also by domain): R's ``confint(estimate,
+            df = degf(design))``.
+        deff : True or "replace"
+            The design effect against simple random sampling without replacement (with the fpc ``(N - n) / N``,
+            R's ``deff = TRUE``), or with replacement (R's ``deff = "replace"``).
+        listwise : bool
+            With several columns, leave out a row missing any of them from every estimate (R's ``na.rm = TRUE``);
+            False estimates every column on the rows that have it (as separate calls would).
+        covariance : bool
+            Return ``Estimates``: the table and the covariance of its estimates (for ``analysis.contrasts``).
+
+        Returns
+        -------
+        DataFrame or Estimates
+            Columns ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``deff``, ``n`` (respondents counted). The index:
+            one column, no domain: ``variable``; one column by one domain column: the domains (named after it);
+            otherwise a MultiIndex of the domain columns, then ``variable`` (when a list of columns was given, or
+            without domains), then ``level`` (when a categorical column is among them; "" for a numeric one).
+            Rows are domain after domain, each with its variables in the order given.
 
         Raises
         ------
         EstimationError
-            ``not_numeric`` (naming the column, the first row and its value) when a value is text that is not a
-            number; missing values (NaN, None, empty text) are left out as before.
+            ``unknown_column`` (an analysis or ``by`` column); ``no_columns`` for an empty list; ``not_numeric``
+            (naming the column, the first row and its value) when a value is text that is not a number (missing
+            values: NaN, None, empty text, are left out); ``empty_domain`` naming a domain without a respondent with
+            a weight; ``unknown_interval``; ``unknown_deff``.
         """
-        codes, domains, (y,), w = self._prepare([column], by)
-        k = len(domains)
-        population = np.bincount(codes, w, k)
-        self._check_domains(population, domains)
-        estimates = np.bincount(codes, w * y, k) / population
-        influence = w * (y - estimates[codes]) / population[codes]
-        variances = self.variances(self._columns(codes, k, influence))
-        deffs = design_effect(variances, self._srs_variance(y, (codes, k), w, mean_scale=True))
-        counts = np.bincount(codes, (w > 0).astype(float), k)
-        return self._table(estimates, variances, deffs, counts, self._index(domains, by, column), confidence, interval)
+        return estimate(
+            self,
+            "mean",
+            column,
+            by=by,
+            confidence=confidence,
+            interval=interval,
+            deff=deff,
+            listwise=listwise,
+            covariance=covariance,
+        )
 
     def proportion(
-        self, column: str, *, by: str | None = None, confidence: float = 0.95, interval: str = "normal"
-    ) -> pd.DataFrame:
-        """The estimated share of every level of a categorical column, by domain (index: domain, level).
+        self,
+        column: str | Sequence[str],
+        *,
+        by: str | Sequence[str] | None = None,
+        confidence: float = 0.95,
+        interval: str = "normal",
+        deff: bool | str = True,
+        listwise: bool = True,
+        covariance: bool = False,
+    ) -> pd.DataFrame | Estimates:
+        """The estimated share of every level of one or several categorical columns, by domain (index: domain,
+        level; with a list of columns: domain, variable, level). Levels are those that occur, in sorted order.
 
-        R: ``svymean(~factor(column), design)``. ``interval="t"`` uses Student's t on ``degf()`` (R's
-        ``confint(..., df = degf(design))``); an unknown ``interval`` raises ``EstimationError``
-        ``unknown_interval``.
+        R: ``svymean(~factor(column), design)``, or ``svyby(~factor(column), ~by, design, svymean)``. The
+        parameters are those of ``mean``; rows missing the column are left out.
         """
-        if column not in self.data.columns:
-            raise EstimationError("unknown_column", "no column {column} in the data", column=column)
-        present = self.data[column].notna().to_numpy()
-        level_codes, levels = pd.factorize(self.data[column], sort=True)
-        domain_codes, domains = self._domains(by)
-        w = np.where(present, self.weights, 0.0)
-        k = len(domains)
-        population = np.bincount(domain_codes, w, k)
-        self._check_domains(population, domains)
-        tables = []
-        for level_index, level in enumerate(levels):
-            y = (level_codes == level_index).astype(float)
-            estimates = np.bincount(domain_codes, w * y, k) / population
-            influence = w * (y - estimates[domain_codes]) / population[domain_codes]
-            variances = self.variances(self._columns(domain_codes, k, influence))
-            deffs = design_effect(variances, self._srs_variance(y, (domain_codes, k), w, mean_scale=True))
-            counts = np.bincount(domain_codes, (w > 0).astype(float), k)
-            index = pd.MultiIndex.from_arrays(
-                [domains if by else [column] * k, [level] * k], names=[by or "variable", "level"]
-            )
-            tables.append(self._table(estimates, variances, deffs, counts, index, confidence, interval))
-        return pd.concat(tables).sort_index(level=0, sort_remaining=False)
+        return estimate(
+            self,
+            "proportion",
+            column,
+            by=by,
+            confidence=confidence,
+            interval=interval,
+            deff=deff,
+            listwise=listwise,
+            covariance=covariance,
+        )
 
     def ratio(
         self,
-        numerator: str,
-        denominator: str,
+        numerator: str | Sequence[str],
+        denominator: str | Sequence[str],
         *,
-        by: str | None = None,
+        by: str | Sequence[str] | None = None,
         confidence: float = 0.95,
         interval: str = "normal",
-    ) -> pd.DataFrame:
-        """The estimated ratio of two totals, by domain (rows missing either value are left out).
+        deff: bool | str = True,
+        listwise: bool = True,
+        covariance: bool = False,
+    ) -> pd.DataFrame | Estimates:
+        """The estimated ratio of two totals, by domain (rows missing either value are left out); with lists, every
+        numerator over every denominator, labelled ``numerator/denominator`` (``a/c, b/c, a/d, b/d``, as R).
 
-        R: ``svyratio(~numerator, ~denominator, design)``.
+        R: ``svyratio(~numerator, ~denominator, design)``, ``svyratio(~a + b, ~c + d, design, covmat = TRUE)``, or
+        ``svyby(~numerator, ~by, design, svyratio, denominator = ~denominator)``.
 
-        With ``interval="t"`` the interval uses Student's t quantile on ``degf()`` (the whole design's, also by
-        domain) instead of the normal one: R's ``confint(estimate, df = degf(design))``; an unknown ``interval``
-        raises ``EstimationError`` ``unknown_interval``.
+        The other parameters and the result are those of ``mean``; ``listwise`` leaves out a row missing any of the
+        columns (R's ``na.rm = TRUE``), or with False only one missing a pair's numerator or denominator.
 
         Raises
         ------
         EstimationError
-            ``not_numeric`` (naming the column, its first row and its value) when a value is text that is not a
-            number; missing values (NaN, None, empty text) are left out as before.
+            As ``mean``, and ``zero_denominator`` naming the domain where the denominator's total is 0.
         """
-        codes, domains, (y, x), w = self._prepare([numerator, denominator], by)
-        k = len(domains)
-        denominator_total = np.bincount(codes, w * x, k)
-        if (denominator_total == 0).any():
-            raise EstimationError(
-                "zero_denominator",
-                "the denominator's total is 0 in domain {domain}",
-                domain=domains[int(np.flatnonzero(denominator_total == 0)[0])],
-            )
-        estimates = np.bincount(codes, w * y, k) / denominator_total
-        residual = (y - estimates[codes] * x) / denominator_total[codes]
-        variances = self.variances(self._columns(codes, k, w * residual))
-        deffs = design_effect(variances, self._srs_variance(residual, (codes, k), w, mean_scale=False))
-        counts = np.bincount(codes, (w > 0).astype(float), k)
-        return self._table(
-            estimates,
-            variances,
-            deffs,
-            counts,
-            self._index(domains, by, f"{numerator}/{denominator}"),
-            confidence,
-            interval,
+        return estimate(
+            self,
+            "ratio",
+            numerator,
+            denominator=denominator,
+            by=by,
+            confidence=confidence,
+            interval=interval,
+            deff=deff,
+            listwise=listwise,
+            covariance=covariance,
         )
-
-    @staticmethod
-    def _index(domains, by, name):
-        return pd.Index(domains, name=by) if by else pd.Index([name], name="variable")
-
-    @staticmethod
-    def _check_domains(population, domains):
-        empty = np.flatnonzero(population == 0)
-        if empty.size:
-            raise EstimationError(
-                "empty_domain", "domain {domain} has no respondent with a weight", domain=domains[int(empty[0])]
-            )
 
     # --- degrees of freedom and intervals for proportions ----------------------------------------------
 
@@ -631,11 +670,11 @@ class Design:
         y = self._binary(column)
         valid = np.isfinite(y)
         y = np.where(valid, y, 0.0)
-        codes, domains = self._domains(by)
+        codes, domains = domains_of(self.data, by)
         k = len(domains)
         w = np.where(valid, self.weights, 0.0)
         population = np.bincount(codes, w, k)
-        self._check_domains(population, domains)
+        check_domains(population, domains)
         estimates = np.bincount(codes, w * y, k) / population
         influence = w * (y - estimates[codes]) / population[codes]
         variances = np.maximum(self.variances(self._columns(codes, k, influence)), 0.0)
@@ -684,13 +723,16 @@ class Design:
                 "degf": degf.astype(int),
                 "n": np.bincount(codes, (w > 0).astype(float), k).astype(int),
             },
-            index=self._index(domains, by, column),
+            index=domain_index(domains, by, column),
         )
 
     # --- replicate weights -------------------------------------------------------------------------------
 
     def first_stage(self) -> FirstStage:
-        """The first stage's PSUs and strata, for building replicate weights (see ``analysis.replicates``)."""
+        """The first stage's PSUs and strata, for building replicate weights (see ``analysis.replicates``).
+
+        R: ``design$cluster[, 1]``, ``design$strata[, 1]`` and ``design$fpc`` of a ``svydesign``.
+        """
         stage, _ = self._stages[0]
         return FirstStage(
             stage.row_cluster, stage.cluster_stratum, stage.n_clusters, stage.remaining, stage.centred, self._strata

@@ -1,10 +1,13 @@
 """Benchmark: rake 1,000,000 respondents to four margins and estimate a proportion with its standard error
-for every province, under a stratified design, here and (where R with `survey` is installed) in R.
+for every province, under a stratified design; then the quartiles (and median) of a numeric column by province
+with Woodruff's confidence intervals, under the raked design and under the design weights alone; here and (where
+R with `survey` is installed) in R.
 
     .venv/bin/python benchmarks/weighting.py [--n 1000000] [--no-r]
 
 Prints the seconds and peak memory of each step, R's seconds for the same steps on the same data, the
-ratio, and the largest differences between the two sets of numbers.
+ratio (the target for the quantiles: at least 10 times R's speed), and the largest differences between the two
+sets of numbers.
 """
 
 from __future__ import annotations
@@ -25,9 +28,14 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from analysis import Design  # noqa: E402
+from analysis.distribution import quantiles  # noqa: E402
 from sampling import rake  # noqa: E402
 
 POPULATION_CSV = Path(__file__).resolve().parent.parent / "sampling" / "data" / "province_population_2019.csv"
+#: the probabilities of the quantiles estimated by province
+QUARTILES = (0.25, 0.5, 0.75)
+#: how many times faster than R the quantiles by province should be
+TARGET = 10
 AGE_GROUPS = {"18-24": 0.13, "25-34": 0.21, "35-44": 0.20, "45-54": 0.18, "55-64": 0.15, "65+": 0.13}
 
 R_SCRIPT = r"""
@@ -46,9 +54,22 @@ raked <- calibrate(des, ~province + sex + age + urban, population = unlist(total
 t1 <- proc.time()[["elapsed"]]
 by <- svyby(~used_online, ~province, raked, svymean)
 t2 <- proc.time()[["elapsed"]]
+# quantiles by province with Woodruff's intervals (svyquantile's defaults: qrule "math", interval.type "mean")
+quantiles_by <- function(design) {
+  started <- proc.time()[["elapsed"]]
+  q <- svyby(~income, ~province, design, svyquantile, quantiles = c(0.25, 0.5, 0.75), ci = TRUE,
+             vartype = c("se", "ci"))
+  seconds <- proc.time()[["elapsed"]] - started
+  block <- function(first) as.vector(t(as.matrix(q[, first + 1:3])))  # by province, then by probability
+  list(seconds = seconds, domain = as.character(q$province), estimate = block(1), se = block(4),
+       low = block(7), high = block(10))
+}
+q_raked <- quantiles_by(raked)
+q_design <- quantiles_by(des)
 cat(jsonlite::toJSON(list(rake_seconds = t1 - t0, estimate_seconds = t2 - t1,
     weights_head = head(weights(raked), 1000), domain = as.character(by$province),
-    estimate = unname(coef(by)), se = unname(SE(by))), digits = NA, auto_unbox = TRUE))
+    estimate = unname(coef(by)), se = unname(SE(by)), quantiles_raked = q_raked, quantiles_design = q_design),
+    digits = NA, auto_unbox = TRUE, na = "null"))
 """
 
 
@@ -81,6 +102,8 @@ def synthetic_respondents(n: int, seed: int = 1) -> tuple[pd.DataFrame, dict]:
     data["used_online"] = (
         rng.uniform(size=n) < 0.35 + province_effect + (data["urban"] == "urban") * 0.15 - (data["age"] == "65+") * 0.2
     ).astype(int)
+    # a skewed amount (an income, in millions of dong), rounded to cents so that many respondents tie
+    data["income"] = np.round(rng.lognormal(1.5 + province_effect + (data["urban"] == "urban") * 0.3, 0.6), 2)
     # survey variables are stored as categoricals, as R stores them as factors
     for column in ("province", "urban", "stratum", "sex", "age"):
         data[column] = data[column].astype("category")
@@ -139,6 +162,16 @@ def main() -> None:
 
     table, estimate_seconds, estimate_mb = measure(estimate)
     print(f"per-province mean+SE: {estimate_seconds:8.2f} s  peak {estimate_mb:7.0f} MiB")
+
+    # quantiles: the raked design, and the design weights alone (R subsets the rows of an uncalibrated design for
+    # every domain, but keeps a calibrated design whole, so R's times differ most between the two)
+    raked_design = Design(data, weighting.weights, strata="stratum", calibrations=[weighting.calibration])
+    plain_design = Design(data, "weight", strata="stratum")
+    quantile_tables = {}
+    for name, design in (("raked", raked_design), ("design", plain_design)):
+        quantile_tables[name] = measure(lambda design=design: quantiles(design, "income", QUARTILES, by="province"))
+        _, seconds, mb = quantile_tables[name]
+        print(f"{f'quartiles by province, {name} weights:':45s}{seconds:8.2f} s  peak {mb:7.0f} MiB")
     print(f"process peak resident memory: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
 
     if args.no_r or shutil.which("Rscript") is None:
@@ -163,6 +196,21 @@ def main() -> None:
     estimate_gap = np.max(np.abs(ours["estimate"].to_numpy() / np.array(r["estimate"]) - 1))
     se_gap = np.max(np.abs(ours["se"].to_numpy() / np.array(r["se"]) - 1))
     print(f"largest relative differences: weights {weight_gap:.1e}, estimates {estimate_gap:.1e}, SE {se_gap:.1e}")
+    for name in ("raked", "design"):
+        table, seconds, _ = quantile_tables[name]
+        reference = r[f"quantiles_{name}"]
+        ratio = reference["seconds"] / seconds
+        verdict = "met" if ratio >= TARGET else "NOT met"
+        print(
+            f"{f'R quartiles by province, {name} weights:':45s}{reference['seconds']:8.2f} s   ratio R/ours "
+            f"{ratio:6.1f}x   target >= {TARGET}x R: {verdict}"
+        )
+        ours = table.reindex(pd.MultiIndex.from_product([reference["domain"], QUARTILES]))
+        gaps = {
+            column: np.nanmax(np.abs(ours[column].to_numpy() / np.array(reference[key], dtype=float) - 1))
+            for column, key in (("estimate", "estimate"), ("se", "se"), ("ci_low", "low"), ("ci_high", "high"))
+        }
+        print("  largest relative differences: " + ", ".join(f"{column} {gap:.1e}" for column, gap in gaps.items()))
 
 
 if __name__ == "__main__":

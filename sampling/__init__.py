@@ -6,6 +6,7 @@ The public API is flat: ``from sampling import allocate, rake``.
 
 from sampling._errors import SamplingError
 from sampling.allocation import Allocation, allocate
+from sampling.calibration import calibrate
 from sampling.frames import read_list_frame, read_population_frame, read_stratum_deviations
 from sampling.nominations import (
     CheckedNominations,
@@ -34,7 +35,6 @@ from sampling.weights import (
     Weighting,
     adjust_nonresponse,
     base_weights,
-    calibrate,
     diagnose,
     poststratify,
     rake,

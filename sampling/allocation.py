@@ -168,7 +168,10 @@ def allocate(
     if counts.isna().any() or (counts < 0).any():
         bad = counts[counts.isna() | (counts < 0)].index[0]
         raise SamplingError(
-            "invalid_count", "stratum {stratum} has an invalid population count {count}", stratum=bad, count=counts[bad]
+            "invalid_stratum_count",
+            "stratum {stratum} has an invalid population count {count}",
+            stratum=bad,
+            count=counts[bad],
         )
     if method not in METHODS:
         raise SamplingError("unknown_method", "unknown allocation method {method}", method=method)

@@ -236,6 +236,7 @@ SAMPLING_MESSAGES = {
     "missing_column": N_("The frame has no column “%(column)s”."),
     "missing_value": N_("Row %(row)s has no value in column “%(column)s”."),
     "invalid_count": N_("Row %(row)s has an invalid population count “%(value)s”."),
+    "invalid_stratum_count": N_("Stratum %(stratum)s has an invalid population count “%(count)s”."),
     "duplicate_stratum": N_("Row %(row)s repeats the stratum %(stratum)s."),
     "column_twice": N_("The column “%(column)s” is named twice among the strata and the population count."),
     "invalid_deviation": N_("Row %(row)s has an invalid value “%(value)s” in column “%(column)s”."),
@@ -276,7 +277,8 @@ SAMPLING_MESSAGES = {
         "check the standard deviations, or choose proportional allocation."
     ),
     "calibration_no_convergence": N_(
-        "Calibration did not converge in %(iterations)s iterations: the total of %(column)s is still %(gap)s off."
+        "The bounds [%(lower)s, %(upper)s] leave no calibrated weights that meet every total (the best of "
+        "%(iterations)s iterations misses the total of %(column)s by %(gap)s): widen the bounds or drop a margin."
     ),
     "no_convergence": N_(
         "Raking did not converge in %(iterations)s iterations: level %(level)s of %(margin)s is "
@@ -290,6 +292,24 @@ SAMPLING_MESSAGES = {
     "empty_stratum": N_("Stratum %(stratum)s has nobody in the list frame."),
     "size_exceeds_stratum": N_(
         "Stratum %(stratum)s has %(available)s people or firms in the list, but %(n)s are to be drawn."
+    ),
+    "invalid_bounds": N_("The calibration bounds must be two numbers, the lower below the upper (not %(bounds)s)."),
+    "logit_needs_bounds": N_("Logit calibration needs finite bounds (not [%(lower)s, %(upper)s])."),
+    "bounds_exclude_one": N_(
+        "The bounds [%(lower)s, %(upper)s] on the ratio of calibrated to initial weight must have 1 strictly between "
+        "them: calibration starts from the initial weights."
+    ),
+    "weight_outside_bounds": N_(
+        "Row %(row)s has an initial weight of %(weight)s, not strictly between the bounds [%(lower)s, %(upper)s] "
+        "that logit calibration keeps every weight within."
+    ),
+    "calibration_not_settled": N_(
+        "Calibration did not converge in %(iterations)s iterations (the best of them misses the total of %(column)s "
+        "by %(gap)s): allow more iterations."
+    ),
+    "calibration_inconsistent_totals": N_(
+        "No weights meet every total: the total of %(column)s contradicts the others (the best of %(iterations)s "
+        "iterations misses it by %(gap)s); check that the margins and totals describe the same population."
     ),
 }
 
@@ -334,6 +354,61 @@ ESTIMATION_MESSAGES = {
     "no_replicates": N_("Every stratum was sampled whole: a jackknife has no replicate to vary."),
     "not_numeric": N_("The column “%(column)s” is not numeric: row %(row)s holds “%(value)s”."),
     "unranked_unit": N_("The unit %(unit)s has no value to rank."),
+    "no_columns": N_("%(argument)s must be a column name or a non-empty list of them."),
+    "unknown_deff": N_("The design effect must be True or “replace”, not “%(deff)s”."),
+    "not_estimates": N_("Contrasts need estimates with their covariance (covariance=True), not a %(kind)s."),
+    "unknown_estimate": N_("There is no estimate labelled “%(label)s” among %(labels)s."),
+    "contrast_length": N_("A contrast has %(given)s coefficients for %(expected)s estimates."),
+    "no_degf": N_("A t interval needs positive degrees of freedom, not %(degf)s."),
+    "missing_estimate_columns": N_("The %(table)s estimates need the columns estimate and se."),
+    "no_common_estimates": N_("The two tables have no label in common: %(current)s against %(previous)s."),
+    "unknown_statistic": N_("The statistic must be one of %(options)s."),
+    "table_too_small": N_(
+        "A two-way table needs two levels or more in “%(row)s” and in “%(column)s”; it has %(rows)s by %(columns)s."
+    ),
+    "empty_table": N_("No respondent with a weight has both “%(row)s” and “%(column)s”."),
+    "singular_wald": N_(
+        "The Wald test of %(cells)s cells has a singular covariance (more cells than the PSUs can tell apart): use "
+        "the F statistic."
+    ),
+    "invalid_probability": N_("A quantile's probability must be between 0 and 1, not %(probability)s."),
+    "unknown_quantile_rule": N_("The quantile rule must be one of %(options)s."),
+    "unknown_quantile_interval": N_("The interval for a quantile must be one of %(options)s."),
+    "unknown_family": N_("The model family must be one of %(options)s."),
+    "no_predictors": N_("A regression needs at least one predictor."),
+    "outcome_among_predictors": N_("The outcome “%(column)s” is also among the predictors."),
+    "outcome_out_of_range": N_(
+        "The outcome “%(column)s” of a logistic regression must be between 0 and 1: row %(row)s holds “%(value)s”."
+    ),
+    "no_complete_rows": N_("No row with a weight has a value in “%(column)s” and in every predictor."),
+    "collinear": N_(
+        "The coefficient %(term)s of the column “%(column)s” is a linear combination of the intercept and the "
+        "earlier predictors: leave the column out or merge its levels."
+    ),
+    "single_level": N_("The column “%(column)s” has a single level, “%(level)s”, among the rows with every value."),
+    "no_convergence": N_(
+        "The regression of “%(column)s” did not converge in %(iterations)s iterations: does a predictor separate its "
+        "values?"
+    ),
+    "unknown_level": N_("The column “%(column)s” holds “%(level)s”, a level the model was not fitted on."),
+    "unknown_scale": N_("The prediction scale must be one of %(options)s."),
+    "unknown_replicate_type": N_("The type of replicate weights must be one of %(options)s."),
+    "invalid_rho": N_(
+        "The coefficient rho %(rho)s does not fit replicates of type %(type)s: Fay's method needs a rho of at least "
+        "0 and below 1, other types take none."
+    ),
+    "jk1_stratified": N_("JK1 replicates are for a design without strata; this design has %(strata)s strata: use JKn."),
+    "brr_psus": N_("BRR and Fay replicates need exactly 2 PSUs in every stratum: stratum %(stratum)s has %(psus)s."),
+    "few_psus": N_("Replicates of type %(type)s need at least 2 PSUs in stratum %(stratum)s, which has %(psus)s."),
+    "invalid_replicates": N_("The number of replicates must be a whole number of at least 2, not %(replicates)s."),
+    "invalid_replicate_weights": N_(
+        "The replicate weights must be finite numbers, with %(n)s rows (one per respondent) and at least one replicate."
+    ),
+    "jkn_rscales": N_("JKn replicate weights need their rscales, (n_h - 1) / n_h for each replicate."),
+    "rscales_length": N_(
+        "rscales has %(length)s values, but there are %(count)s replicates: give one value, or one per replicate."
+    ),
+    "fixed_scale": N_("Replicates of type %(type)s have a fixed scale: give none."),
 }
 
 
