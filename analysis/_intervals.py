@@ -187,3 +187,28 @@ def proportion_bounds(method, p, variance, level, degf, n_rows, y, w, fit, coef_
         else:
             low, high = likelihood_bounds(fit, coef_variance, level, degf, y, w, n_rows)
         return tuple(1 / (1 + np.exp(-np.array([low, high]))))
+
+
+def share_bounds(p, se, n, degf, confidence: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Vectorised bounds of shares that stay within [0, 1], and which method made each.
+
+    ``"logit"`` where 0 < p < 1 with a standard error and degrees of freedom to go on (R's
+    ``svyciprop(method = "logit")``: ``expit(logit(p) ± t(degf) se / (p (1 - p)))``); otherwise (everyone
+    answered alike, or a single respondent) ``"beta"``, Clopper-Pearson on the ``n`` respondents with ``p n``
+    successes, which for p = 0 is the exact binomial ``[0, 1 - (a/2)^(1/n)]``."""
+    p, se, n, degf = (np.asarray(v, dtype=float) for v in (p, se, n, degf))
+    alpha = 1 - confidence
+    logit = (p > 0) & (p < 1) & (se > 0) & (degf >= 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        quantile = t.ppf(1 - alpha / 2, np.maximum(degf, 1))
+        safe = np.where(logit, p, 0.5)
+        centre = np.log(safe / (1 - safe))
+        half = quantile * se / (safe * (1 - safe))
+        successes = p * n
+        exact_low = np.where(successes > 0, beta.ppf(alpha / 2, successes, n - successes + 1), 0.0)
+        exact_high = np.where(successes < n, beta.ppf(1 - alpha / 2, successes + 1, n - successes), 1.0)
+    low = np.where(logit, 1 / (1 + np.exp(-(centre - half))), exact_low)
+    high = np.where(logit, 1 / (1 + np.exp(-(centre + half))), exact_high)
+    missing = ~np.isfinite(p) | (n < 1)
+    method = np.where(logit, "logit", "beta")
+    return np.where(missing, np.nan, low), np.where(missing, np.nan, high), method

@@ -53,7 +53,8 @@ class _Stage:
 
 @dataclass(frozen=True)
 class FirstStage:
-    """The first sampling stage as replicate weights need it (``Design.first_stage``): the PSU of every row, the
+    """R: a design's ``design$cluster[, 1]``, ``design$strata[, 1]`` and ``design$fpc``, read as replicate weights need
+    them. The first sampling stage as replicate weights need it (``Design.first_stage``): the PSU of every row, the
     stratum of every PSU, and per stratum its PSU count, the share of its PSUs left unsampled and whether it is
     centred (False only for a lonely PSU under ``lonely_psu="adjust"``)."""
 

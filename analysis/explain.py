@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from analysis._errors import EstimationError
+from analysis.contrasts import difference
 from analysis.index import Scores
 from questionnaires import Framework, NodeKind
 
@@ -46,6 +47,7 @@ def explain(
     survey: pd.DataFrame | None = None,
     expert: pd.DataFrame | None = None,
     agreement: pd.DataFrame | None = None,
+    previous_survey: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """The explanation of one unit's result, as plain data (the web page and the JSON API show it).
 
@@ -66,6 +68,10 @@ def explain(
         Expert aggregates per item (``unit``, ``item``, ``n``, ``trimmed_mean``, ``points``).
     agreement : DataFrame, optional
         The panels' agreement (``unit``, ``kendall_w``, ``raters``).
+    previous_survey : DataFrame, optional
+        Last year's survey estimates, as ``survey``: a criterion's estimate then gets its change since, with the
+        standard error of the difference of two independent samples and whether it is significant at 5%
+        (``analysis.difference``).
 
     Returns
     -------
@@ -85,6 +91,7 @@ def explain(
         _of_unit(assessed, unit, "criterion"),
         _of_unit(survey, unit, "criterion"),
         _of_unit(expert, unit, "item"),
+        _of_unit(previous_survey, unit, "criterion"),
     )
     nodes = []
     for node, parent in framework.walk():
@@ -141,7 +148,30 @@ def explain(
     }
 
 
-def _channels(criterion: str, assessed, survey, expert, panel) -> dict[str, Any]:
+#: the level at which a change from last year is called significant
+SIGNIFICANCE = 0.05
+
+
+def _change(row: dict[str, Any], previous: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The change of a survey estimate since last year's of the same respondent group, if there was one: this
+    year's and last year's samples are drawn independently, so the difference's variance is the sum of theirs."""
+    before = next((r for r in previous if r.get("group") == row.get("group")), None)
+    if before is None or _number(before.get("weighted")) is None or _number(row.get("weighted")) is None:
+        return None
+    tables = [pd.DataFrame({"estimate": [r.get("weighted")], "se": [r.get("se")]}, dtype=float) for r in (row, before)]
+    found = difference(*tables).iloc[0]
+    if not math.isfinite(found["p_value"]):
+        return None  # a standard error unknown on either side: no test to show
+    return {
+        "previous": _number(before.get("weighted")),
+        "difference": _number(found["estimate"]),
+        "se": _number(found["se"]),
+        "p_value": _number(found["p_value"]),
+        "significant": bool(found["p_value"] < SIGNIFICANCE),
+    }
+
+
+def _channels(criterion: str, assessed, survey, expert, previous_survey, panel) -> dict[str, Any]:
     found: dict[str, Any] = {}
     row = assessed.get(criterion, [None])[0]
     if row is not None:
@@ -165,6 +195,8 @@ def _channels(criterion: str, assessed, survey, expert, panel) -> dict[str, Any]
                 "ci_high": _number(r.get("ci_high")),
                 "respondents": int(r.get("respondents") or 0),
                 "points": _number(r.get("points")),
+                "interval": r.get("interval") if isinstance(r.get("interval"), str) else "normal",
+                "change": _change(r, previous_survey.get(criterion, [])),
             }
             for r in survey[criterion]
         ]

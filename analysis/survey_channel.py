@@ -14,8 +14,13 @@ import numpy as np
 import pandas as pd
 
 from analysis._errors import EstimationError
+from analysis._intervals import share_bounds
 from analysis.design import Design
-from questionnaires import Framework, Node, Questionnaire, ScoringMethod, points_for, respondent_value
+from questionnaires import Framework, Node, Questionnaire, ScoringMethod, SurveyRule, points_for, respondent_value
+
+#: the interval of a criterion's estimate, by its rule: a share's stays within [0, 1] (R's ``svyciprop``, logit,
+#: or Clopper-Pearson where everyone answered alike or one answered), a scale's mean is the Wald interval
+SHARE_RULES = (SurveyRule.SHARE_YES, SurveyRule.SHARE_AT_LEAST)
 
 COLUMNS = [
     "criterion",
@@ -30,6 +35,7 @@ COLUMNS = [
     "ci_low",
     "ci_high",
     "deff",
+    "interval",
     "maximum",
     "points",
     "points_low",
@@ -154,6 +160,8 @@ def survey_estimates(
         if answered[code]:
             estimate = weighted.mean(code, by=f"{code} domain", confidence=confidence)
             unweighted = plain.mean(code, by=f"{code} domain", confidence=confidence)
+            if node.scoring.rule in SHARE_RULES:
+                estimate, unweighted = (_within_0_1(table, confidence) for table in (estimate, unweighted))
         for unit_code in units:
             present = unit_code in answered[code]
             rows.append(
@@ -165,6 +173,14 @@ def survey_estimates(
                 )
             )
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _within_0_1(table: pd.DataFrame, confidence: float) -> pd.DataFrame:
+    """A table of shares by unit with intervals that stay within [0, 1] (``share_bounds``): each unit is a stratum
+    of respondents sampled as elements, so its degrees of freedom are its respondents less one, as R's
+    ``svyciprop`` on the unit's subset counts them."""
+    low, high, method = share_bounds(table["estimate"], table["se"], table["n"], table["n"] - 1, confidence)
+    return table.assign(ci_low=low, ci_high=high, interval=method)
 
 
 def _row(node: Node, unit_code: str, estimate, unweighted) -> dict:
@@ -187,6 +203,7 @@ def _row(node: Node, unit_code: str, estimate, unweighted) -> dict:
         ci_low=estimate["ci_low"],
         ci_high=estimate["ci_high"],
         deff=estimate["deff"],
+        interval=estimate.get("interval", "normal"),
     )
     # every rule's points grow with the estimate, so the interval's ends give the points' interval
     for column, value in (

@@ -24,7 +24,8 @@ STATISTICS = ("F", "Chisq", "Wald", "adjWald")
 
 @dataclass(frozen=True)
 class TableTest:
-    """A test of independence in a two-way table of a design (``independence_test``)."""
+    """A test of independence in a two-way table of a design (``independence_test``). R: the ``htest`` that
+    ``svychisq`` returns (statistic, parameter, p.value), with the table R's ``svytable`` gives."""
 
     #: "F", "Chisq", "Wald" or "adjWald"
     method: str

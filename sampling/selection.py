@@ -114,6 +114,10 @@ def select(
 ) -> pd.DataFrame:
     """Select units from a list frame.
 
+    R: ``sampling::srswor`` / ``sampling::strata(method = "srswor")`` for simple random sampling,
+    ``sampling::UPsystematic`` on ``sampling::inclusionprobabilities`` for PPS systematic (R's draws come from
+    R's random numbers, so the samples differ; the inclusion probabilities are the same).
+
     Parameters
     ----------
     frame : DataFrame

@@ -10,7 +10,9 @@ from sampling._errors import SamplingError
 
 
 def z_value(confidence: float) -> float:
-    """The two-sided normal quantile for a confidence level (1.959964 for 0.95)."""
+    """The two-sided normal quantile for a confidence level (1.959964 for 0.95).
+
+    R: ``qnorm(1 - (1 - confidence) / 2)``."""
     if not 0 < confidence < 1:
         raise SamplingError(
             "invalid_confidence", "confidence must be in (0, 1), got {confidence}", confidence=confidence
@@ -47,6 +49,9 @@ def sample_size_proportion(
     response_rate: float = 1.0,
 ) -> int:
     """The number of invitations needed to estimate a proportion within ``margin``.
+
+    R: ``PracTools::nProp(V0 = (margin / z)^2, N = population, pU = proportion)`` times ``deff``, divided by the
+    response rate and rounded up.
 
     Parameters
     ----------
@@ -98,6 +103,9 @@ def sample_size_mean(
 ) -> int:
     """The number of invitations needed to estimate a mean within ``margin`` (in the variable's units).
 
+    R: ``PracTools::nCont(e = margin / z, S2 = sd^2, N = population)`` times ``deff``, divided by the response
+    rate and rounded up.
+
     ``n0 = z² σ² / e²``, then as :func:`sample_size_proportion`.
     """
     if margin <= 0 or sd <= 0:
@@ -112,7 +120,7 @@ def margin_of_error(
     n: float, *, proportion: float = 0.5, confidence: float = 0.95, deff: float = 1.0, population: float | None = None
 ) -> float:
     """The margin of error of a proportion estimated from ``n`` respondents (inverse of the size formula,
-    with the finite population correction ``1 - n / N``)."""
+    with the finite population correction ``1 - n / N``). R: ``z * sqrt(deff * p * (1 - p) / n * (1 - n / N))``."""
     if n <= 0:
         return math.inf
     fpc = 1.0 if population is None else max(0.0, 1 - n / population)

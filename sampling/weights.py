@@ -137,7 +137,7 @@ def _weights(weights, n: int | None = None, *, negative: bool = False) -> np.nda
 
 
 def base_weights(probabilities) -> Weighting:
-    """Design weights, the inverse of the inclusion probabilities."""
+    """Design weights, the inverse of the inclusion probabilities. R: ``weights(svydesign(ids = ~1, probs = ~p))``."""
     probability = np.asarray(probabilities, dtype=float)
     if not np.isfinite(probability).all() or ((probability <= 0) | (probability > 1)).any():
         row = int(np.flatnonzero(~np.isfinite(probability) | (probability <= 0) | (probability > 1))[0])
@@ -153,6 +153,9 @@ def base_weights(probabilities) -> Weighting:
 
 def adjust_nonresponse(weights, responded, classes) -> Weighting:
     """Spread the weight of non-respondents over the respondents of their weighting class.
+
+    R has no one function for it in ``survey``; it is ``w * ave(w, class, FUN = sum) / ave(w * responded, class,
+    FUN = sum)`` on the respondents (``PracTools`` calls these weighting-class adjustments).
 
     Within class c every respondent's weight is multiplied by Σ_c w / Σ_{c, responded} w; non-respondents get 0.
 
@@ -235,6 +238,8 @@ def _dummies(codes: np.ndarray, levels: int, drop_first: bool) -> sparse.csr_mat
 
 def poststratify(data: pd.DataFrame, weights, cells: str | list[str], targets: Mapping | pd.Series) -> Weighting:
     """Scale the weights in every post-stratum to its known population count.
+
+    R: ``weights(postStratify(design, ~cells, population))``.
 
     Parameters
     ----------

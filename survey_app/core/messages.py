@@ -414,6 +414,10 @@ ESTIMATION_MESSAGES = {
 
 #: the interface names of the values the domain and the models use
 LABELS = {
+    # how an estimate's interval is made (analysis.survey_channel)
+    "logit": N_("logit"),
+    "beta": N_("exact (Clopper-Pearson)"),
+    "normal": N_("Wald"),
     # framework node kinds
     "group": N_("Group"),
     "pillar": N_("Pillar"),

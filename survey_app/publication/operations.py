@@ -22,9 +22,10 @@ from survey_app.core.types import utcnow
 from survey_app.experts import operations as experts
 from survey_app.frameworks.operations import freeze
 from survey_app.rounds.models import EvaluationRound
+from survey_app.rounds.operations import previous_round
 from survey_app.scoring.channel_inputs import ensure_open
 from survey_app.scoring.models import ScoringRun
-from survey_app.scoring.operations import REPLICATES, explanation, result, table_hash, uncertainty
+from survey_app.scoring.operations import REPLICATES, explanation, published_run, result, table_hash, uncertainty
 
 
 def exclusion_decisions(run: ScoringRun) -> list[dict[str, Any]]:
@@ -78,12 +79,6 @@ def publish(run: ScoringRun, *, actor: User | None) -> None:
     )
 
 
-def published_run(evaluation_round: EvaluationRound) -> ScoringRun | None:
-    return db.session.scalar(
-        select(ScoringRun).where(ScoringRun.round_id == evaluation_round.id, ScoringRun.published_at.is_not(None))
-    )
-
-
 def published_rounds() -> list[EvaluationRound]:
     """Rounds with published results, newest year first."""
     return list(
@@ -92,20 +87,6 @@ def published_rounds() -> list[EvaluationRound]:
             .where(EvaluationRound.published_at.is_not(None))
             .order_by(EvaluationRound.year.desc(), EvaluationRound.level)
         )
-    )
-
-
-def previous_round(evaluation_round: EvaluationRound) -> EvaluationRound | None:
-    """The latest published round of the same level before this one's year."""
-    return db.session.scalar(
-        select(EvaluationRound)
-        .where(
-            EvaluationRound.level == evaluation_round.level,
-            EvaluationRound.year < evaluation_round.year,
-            EvaluationRound.published_at.is_not(None),
-        )
-        .order_by(EvaluationRound.year.desc())
-        .limit(1)
     )
 
 

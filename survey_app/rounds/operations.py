@@ -62,3 +62,17 @@ def get_round(code: str) -> EvaluationRound | None:
 
 def list_rounds() -> list[EvaluationRound]:
     return list(db.session.scalars(select(EvaluationRound).order_by(EvaluationRound.year.desc(), EvaluationRound.code)))
+
+
+def previous_round(evaluation_round: EvaluationRound) -> EvaluationRound | None:
+    """The latest published round of the same level before this one's year."""
+    return db.session.scalar(
+        select(EvaluationRound)
+        .where(
+            EvaluationRound.level == evaluation_round.level,
+            EvaluationRound.year < evaluation_round.year,
+            EvaluationRound.published_at.is_not(None),
+        )
+        .order_by(EvaluationRound.year.desc())
+        .limit(1)
+    )

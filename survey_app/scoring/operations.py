@@ -38,6 +38,7 @@ from survey_app.core.extensions import db
 from survey_app.experts import operations as experts
 from survey_app.frameworks.operations import framework_of
 from survey_app.rounds.models import EvaluationRound
+from survey_app.rounds.operations import previous_round
 from survey_app.sampling.models import WeightingRun
 from survey_app.sampling.operations import responses_frame
 from survey_app.scoring.channel_inputs import assessments, cyberspace_values, file_digest, units_by_code
@@ -454,7 +455,15 @@ def ranking(run: ScoringRun) -> pd.DataFrame:
     return table.sort_values(["rank", "unit"]).reset_index(drop=True)
 
 
+def published_run(evaluation_round: EvaluationRound) -> ScoringRun | None:
+    return db.session.scalar(
+        select(ScoringRun).where(ScoringRun.round_id == evaluation_round.id, ScoringRun.published_at.is_not(None))
+    )
+
+
 def explanation(run: ScoringRun, unit_code: str) -> dict[str, Any]:
+    """Why the unit ranks where it does (``analysis.explain``), each survey estimate with its change since the
+    latest published round of the level before this one's year, where that round surveyed the same criterion."""
     found = result(run)
     if unit_code not in found.scores.index_value.index:
         raise ServiceError("unknown_unit", unit=unit_code)
@@ -467,7 +476,14 @@ def explanation(run: ScoringRun, unit_code: str) -> dict[str, Any]:
         survey=found.survey,
         expert=found.expert,
         agreement=found.agreement,
+        previous_survey=_previous_survey(run),
     )
+
+
+def _previous_survey(run: ScoringRun) -> pd.DataFrame | None:
+    before = previous_round(run.evaluation_round)
+    earlier = published_run(before) if before is not None else None
+    return result(earlier).survey if earlier is not None and earlier.id != run.id else None
 
 
 def runs(evaluation_round: EvaluationRound) -> list[ScoringRun]:

@@ -63,7 +63,16 @@ def test_the_path_from_rank_to_every_criterion():
     assert nodes["A2"]["missing"] and nodes["A2"]["source"] is None and nodes["A2"]["channels"] == {}
     assert nodes["A3"]["source"] == "survey"
     assert nodes["A3"]["channels"]["survey"] == [
-        {"group": "citizens", "estimate": 0.4, "ci_low": 0.3, "ci_high": 0.5, "respondents": 95, "points": 8.0}
+        {
+            "group": "citizens",
+            "estimate": 0.4,
+            "ci_low": 0.3,
+            "ci_high": 0.5,
+            "respondents": 95,
+            "points": 8.0,
+            "interval": "normal",
+            "change": None,
+        }
     ]
     assert nodes["B2"]["channels"]["expert"] == {"experts": 16, "score": 3.0, "points": 5.0, "agreement": 0.42}
     first = explain(FRAMEWORK, scores, "u1", points=points, assessed=ASSESSED)
@@ -75,6 +84,26 @@ def test_the_path_from_rank_to_every_criterion():
     assert [gap["code"] for gap in first["strongest"]] == ["B", "A"]
     assert first["strongest"][0]["difference"] == pytest.approx(27.5 / 30 - 42.5 / 60)
     assert [gap["code"] for gap in first["weakest"]] == ["A", "B"]
+
+
+def test_a_survey_estimate_shows_its_change_since_last_year_with_the_standard_error_of_two_samples():
+    points = criterion_points(FRAMEWORK, UNITS, survey=SURVEY)
+    scores = compute(FRAMEWORK, points)
+    now = SURVEY.assign(se=[0.03, 0.05], interval="logit")
+    before = now.assign(weighted=[0.6, 0.38], se=[0.04, 0.05])
+    found = explain(FRAMEWORK, scores, "u1", points=points, survey=now, previous_survey=before)
+    change = {node["code"]: node for node in found["nodes"]}["A3"]["channels"]["survey"][0]["change"]
+    # 0.7 - 0.6 with se sqrt(0.03² + 0.04²) = 0.05: z = 2, p = 2 (1 - Φ(2)) = 0.0455 < 0.05
+    assert change["previous"] == 0.6 and change["difference"] == pytest.approx(0.1)
+    assert change["se"] == pytest.approx(0.05) and change["p_value"] == pytest.approx(0.04550026389635842)
+    assert change["significant"] is True
+    second = explain(FRAMEWORK, scores, "u2", points=points, survey=now, previous_survey=before)
+    change = {node["code"]: node for node in second["nodes"]}["A3"]["channels"]["survey"][0]["change"]
+    # 0.4 - 0.38 with se sqrt(2) 0.05: z = 0.283, not significant
+    assert change["difference"] == pytest.approx(0.02) and change["significant"] is False
+    # another respondent group last year is no comparison
+    other = explain(FRAMEWORK, scores, "u1", points=points, survey=now, previous_survey=before.assign(group="firms"))
+    assert {node["code"]: node for node in other["nodes"]}["A3"]["channels"]["survey"][0]["change"] is None
 
 
 def test_an_unknown_unit_is_refused():

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import survey_estimates
+from analysis import Design, survey_estimates
 from questionnaires import RespondentGroup, generate, read_bank, read_yaml
 from sampling import rake
 
@@ -49,12 +49,27 @@ def test_a_weighted_share_its_standard_error_and_points_by_hand(demo):
     z = np.array([1 / 12, 2 / 12, -3 / 12, 0.0])
     se = math.sqrt(4 / 3 * ((z - z.mean()) ** 2).sum())
     assert row["se"] == pytest.approx(se, rel=1e-10)
-    assert (row["ci_low"], row["ci_high"]) == pytest.approx(
-        (0.5 - 1.959963984540054 * se, 0.5 + 1.959963984540054 * se), rel=1e-9
-    )
+    # a share's interval is R's svyciprop(method = "logit") on the unit's subset: t on its 3 - 1 degrees of
+    # freedom (qt(0.975, 2) = 4.302652729911275) around logit(0.5) = 0, its standard error divided by p (1 - p)
+    half = 4.302652729911275 * se / 0.25
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx((1 / (1 + math.exp(half)), 1 / (1 + math.exp(-half))))
+    assert row["interval"] == "logit"
     # share_yes times the criterion's 40 points
     assert (row["points"], row["maximum"]) == pytest.approx((20.0, 40.0))
     assert row["points_low"] == pytest.approx(max(0.0, row["ci_low"]) * 40)
+
+
+def test_a_share_everyone_gave_alike_has_the_exact_binomial_interval_and_a_mean_the_wald_interval(demo):
+    table = survey_estimates(RESPONSES, *demo, weights=WEIGHTS)
+    # DG.3 in unit 02: both respondents answered yes, so p = 1 with no variance to go on: Clopper-Pearson on 2
+    # respondents, [0.025^(1/2), 1]
+    row = _one(table, "DG.3", "02")
+    assert row["weighted"] == 1.0 and row["interval"] == "beta"
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx((math.sqrt(0.025), 1.0))
+    # DG.4 is the mean of a scale: estimate ± 1.96 se
+    row = _one(table, "DG.4", "01")
+    assert row["interval"] == "normal"
+    assert row["ci_high"] - row["weighted"] == pytest.approx(1.959963984540054 * row["se"])
 
 
 def test_a_unit_nobody_answered_is_missing_not_an_error(demo):
@@ -100,3 +115,18 @@ def test_raked_weights_give_calibrated_standard_errors(demo):
     assert a["weighted"] == pytest.approx(b["weighted"], rel=1e-12)
     # sex explains the answer, so accounting for the calibration lowers the standard error
     assert b["se"] < a["se"]
+
+
+def test_a_shares_interval_is_the_designs_logit_interval_which_is_checked_against_r(demo):
+    rng = np.random.default_rng(11)
+    n = 300
+    responses = pd.DataFrame({"unit": rng.choice(["01", "02", "03"], n), "q_aw3": rng.choice(["yes", "no"], n)})
+    weights = rng.uniform(0.5, 3.0, n)
+    table = survey_estimates(responses, *demo, weights=weights)
+    data = responses.assign(y=(responses["q_aw3"] == "yes").astype(int), w=weights)
+    reference = Design(data, "w", strata="unit").proportion_interval("y", by="unit", method="logit")
+    for unit in ("01", "02", "03"):
+        row = _one(table, "AW.3", unit)
+        assert (row["ci_low"], row["ci_high"]) == pytest.approx(
+            (reference.loc[unit, "low"], reference.loc[unit, "high"]), rel=1e-6
+        )

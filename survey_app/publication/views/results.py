@@ -37,7 +37,7 @@ limited = limiter.limit(public_limit)
 def published(round_code: str) -> tuple[EvaluationRound, ScoringRun]:
     """A round with published results and its published run; any other is not found."""
     found = db.session.scalar(select(EvaluationRound).where(EvaluationRound.code == round_code))
-    run = publication.published_run(found) if found is not None else None
+    run = scoring.published_run(found) if found is not None else None
     if run is None:
         abort(404)
     return found, run

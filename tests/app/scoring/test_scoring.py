@@ -576,3 +576,39 @@ def test_a_scorecard_names_the_missing_survey_criteria_instead_of_calling_the_ra
     assert "its rank is as computed" not in page
     report = _pdf_text(client.get("/results/province-2023/units/02.pdf?lang=en").data)
     assert "This unit has no data on these criteria" in report and "rank is as computed" not in report
+
+
+def test_a_survey_estimate_shows_its_change_since_last_years_published_round(scored, survey, client):
+    import math
+
+    hanoi = survey.units[0]
+    earlier = rounds.create_round(
+        "province-2022", 2022, "DTI 2022", "DTI 2022", survey.framework, scored.unit_list, actor=None
+    )
+    survey.invited.round_id = earlier.id
+    # 2022: two citizens of Hà Nội, one aware (AW.3 = 1/2; values 1, 0: se = sqrt(0.5 / 2) = 0.5)
+    collection.submit(survey.invited, hanoi, CITIZEN_ANSWERS, "a1", source="api")
+    collection.submit(survey.invited, hanoi, CITIZEN_ANSWERS | {"q_aw3": "no"}, "a2", source="api")
+    first = _run_keeping_proposed(earlier)
+    publication.publish(first, actor=None)
+    # 2023: three of four aware (3/4; values 1, 1, 1, 0: s² = 0.25, se = sqrt(0.25 / 4) = 0.25)
+    collection.set_quotas(survey.open, f"unit,urban,sex,target\n{hanoi.code},rural,female,10\n".encode(), actor=None)
+    for number, aware in enumerate(["yes", "yes", "yes", "no"]):
+        collection.submit(survey.open, hanoi, CITIZEN_ANSWERS | {"q_aw3": aware}, f"b{number}", source="api")
+    run = _run_keeping_proposed(scored)
+    db.session.commit()
+    row = next(n for n in scoring.explanation(run, "01")["nodes"] if n["code"] == "AW.3")["channels"]["survey"][0]
+    assert row["estimate"] == pytest.approx(0.75) and row["interval"] == "logit"
+    # two independent samples: the difference 0.25 has se sqrt(0.5² + 0.25²), z = 0.447, p = 0.655
+    se = math.sqrt(0.5**2 + 0.25**2)
+    assert row["change"]["previous"] == pytest.approx(0.5) and row["change"]["difference"] == pytest.approx(0.25)
+    assert row["change"]["se"] == pytest.approx(se)
+    assert row["change"]["p_value"] == pytest.approx(math.erfc(0.25 / se / math.sqrt(2)))
+    assert row["change"]["significant"] is False
+    # last year's own run has no earlier round to compare with
+    before = next(n for n in scoring.explanation(first, "01")["nodes"] if n["code"] == "AW.3")
+    assert before["channels"]["survey"][0]["change"] is None
+    publication.publish(run, actor=None)
+    db.session.commit()
+    card = client.get("/results/province-2023/units/01").get_data(as_text=True)
+    assert "So với năm trước (0,5): +0,25" in card and "nằm trong sai số chọn mẫu" in card and "(logit)" in card
