@@ -1,10 +1,24 @@
-"""Design-based estimates, channel scores, the merge of channels, normalisation, rankings and their
-explanation. A plain library (no web framework or database), usable from a notebook.
+"""Design-based estimates, channel scores, the merge of channels, normalisation, rankings, their explanation
+and their statistical audit. A plain library (no web framework or database), usable from a notebook.
 
 The public API is flat: ``from analysis import Design``.
 """
 
 from analysis._errors import EstimationError
+from analysis.audit import (
+    Audit,
+    DataChecks,
+    GlobalUncertainty,
+    Scenarios,
+    Structure,
+    audit_run,
+    data_checks,
+    global_uncertainty,
+    scenarios,
+    sobol_indices,
+    structure,
+    winsorise,
+)
 from analysis.contrasts import Estimates, contrast, difference
 from analysis.design import Design, FirstStage
 from analysis.distribution import quantiles, variance
@@ -61,6 +75,18 @@ from analysis.uncertainty import (
 )
 
 __all__ = [
+    "Audit",
+    "DataChecks",
+    "GlobalUncertainty",
+    "Scenarios",
+    "Structure",
+    "audit_run",
+    "data_checks",
+    "global_uncertainty",
+    "scenarios",
+    "sobol_indices",
+    "structure",
+    "winsorise",
     "Estimates",
     "Regression",
     "TableTest",

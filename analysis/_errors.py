@@ -6,7 +6,7 @@ from __future__ import annotations
 class EstimationError(ValueError):
     """An estimate that cannot be made; ``code`` names the rule and ``params`` the stratum, domain or column."""
 
-    def __init__(self, code: str, message: str, **params):
+    def __init__(self, code: str, message: str, /, **params):
         self.code = code
         self.params = params
         super().__init__(message.format(**params))

@@ -16,7 +16,7 @@ import pandas as pd
 
 from analysis._errors import EstimationError
 from questionnaires import ChannelShares, Framework, Node, NodeKind
-from questionnaires.framework import NORMALISATIONS
+from questionnaires.framework import EXCLUSION_READINGS, NORMALISATIONS
 
 #: published index values have four decimals; units equal to that precision share a rank
 PUBLISHED_DECIMALS = 4
@@ -68,10 +68,10 @@ def normalise(values: pd.Series, method: str = "min-max") -> pd.Series:
             return pd.Series(1.0, index=values.index)
         return (values - low) / (high - low)
     if method == "z-score":
-        sd = values.std(ddof=0)
-        if sd == 0:
+        # every unit alike: compared as values, since the computed sd of equal floats can be 5e-17, not 0
+        if values.max() == values.min():
             return pd.Series(0.0, index=values.index)
-        return (values - values.mean()) / sd
+        return (values - values.mean()) / values.std(ddof=0)
     raise EstimationError("unknown_normalisation", "unknown normalisation {method}", method=method)
 
 
@@ -149,6 +149,7 @@ def compute(
     channels: pd.DataFrame | None = None,
     normalisation: str = "none",
     shares: ChannelShares | None = None,
+    exclusion: str | None = None,
 ) -> Scores:
     """Score every unit on every node of the framework.
 
@@ -160,10 +161,15 @@ def compute(
         Columns ``unit``, ``node`` (a scored leaf), ``points`` (NaN or absent for no data: it scores 0 and is
         marked missing [1726 II.2.b.vi]).
     excluded : set of str
-        Leaves an officer excluded: their points are shared among their siblings in proportion to the
-        siblings' points (the parent's score is the remaining children's sum scaled up to the parent's
-        points), so every share of the framework still holds; a node whose children are all excluded is
-        excluded too.
+        Leaves an officer excluded; a node whose children are all excluded is excluded too. What that does to
+        the scores is the ``exclusion`` reading.
+    exclusion : {"redistribute", "remove"}, optional
+        The reading of "out of the evaluation" [1726 II.2.b.vi]; the framework's (``Framework.exclusion``)
+        without it. "redistribute": an excluded node's points are shared among its siblings in proportion to the
+        siblings' points (the parent's score is the remaining children's sum scaled up to the parent's points),
+        so every share of the framework still holds. "remove": its points leave the total for every unit (the
+        parent's score is the remaining children's sum, its maximum lowered by the excluded points, and the
+        index value is the score over the lowered total).
     channels : DataFrame, optional
         For frameworks with channel shares: columns ``unit``, ``node`` (a pillar, or empty for the whole
         framework), ``channel`` ("cyberspace" or "expert"), ``value`` in [0, 1]. A missing value scores 0.
@@ -171,7 +177,18 @@ def compute(
     Returns
     -------
     Scores
+
+    Raises
+    ------
+    EstimationError
+        ``unknown_node`` for a points row or an exclusion that is not a scored leaf; ``points_above_maximum``;
+        ``unknown_normalisation``; ``unknown_exclusion_reading``.
     """
+    reading = exclusion or framework.exclusion
+    if reading not in EXCLUSION_READINGS:
+        raise EstimationError(
+            "unknown_exclusion_reading", "the exclusion reading must be one of {options}", options=EXCLUSION_READINGS
+        )
     leaves = [node for node in framework.leaves() if node.scored]
     leaf_codes = [node.code for node in leaves]
     unknown = sorted(set(points["node"]) - set(leaf_codes))
@@ -208,6 +225,8 @@ def compute(
 
     scores: dict[str, pd.Series] = {}
     maximum: dict[str, float] = {}
+    #: under the "remove" reading, the points each kept node lost with its excluded descendants
+    removed: dict[str, float] = {}
     all_excluded = set(excluded)
     # shares in place of the framework's scale the assessed part too, so the channels still add up to the whole
     stated = framework.channel_shares
@@ -247,27 +266,39 @@ def compute(
         earned = sum(value for _, value in kept)
         kept_points = sum(child.points for child, _ in kept)
         assessed_points = sum(child.points for child in node.children if child.scored)
-        result = earned * (assessed_points / kept_points)
+        if reading == "redistribute":
+            result, lost = earned * (assessed_points / kept_points), 0.0
+        else:
+            result = earned
+            lost = assessed_points - kept_points + sum(removed.get(child.code, 0.0) for child, _ in kept)
         if shares is not None and shares.level == "pillar" and node.kind is NodeKind.PILLAR:
             result = result * assessed_scale + external(node)
+            lost *= assessed_scale
+        removed[node.code] = lost
         scores[node.code] = result
-        maximum[node.code] = node.points
+        maximum[node.code] = node.points - lost
         return result
 
     top = [(node, score(node)) for node in framework.nodes]
     earned = sum(value for _, value in top if value is not None)
+    kept_points = sum(node.points for node, value in top if value is not None)
+    assessed_points = sum(node.points for node, _ in top if node.scored)
+    lost = 0.0
+    if reading == "remove":
+        lost = (
+            assessed_points - kept_points + sum(removed.get(node.code, 0.0) for node, value in top if value is not None)
+        )
     if shares is not None and shares.level == "framework":
-        kept_points = sum(node.points for node, value in top if value is not None)
-        earned = earned * (
-            sum(node.points for node, _ in top if node.scored) / kept_points
-        ) * assessed_scale + external(None)
+        scale = assessed_points / kept_points if reading == "redistribute" else 1.0
+        earned = earned * scale * assessed_scale + external(None)
+        lost *= assessed_scale
     frame = pd.DataFrame(scores).reindex(columns=[n.code for n, _ in framework.walk() if n.code in scores])
     return Scores(
         points=frame,
         maximum=pd.Series(maximum).reindex(frame.columns),
         missing=missing,
         excluded=all_excluded,
-        index_value=earned / framework.total_points,
+        index_value=earned / (framework.total_points - lost),
         normalisation=normalisation,
         slopes=slopes,
     )
@@ -280,8 +311,9 @@ def _normalised(values: pd.Series, method: str) -> tuple[pd.Series, float]:
         if spread == 0:
             return values, 1.0
         return normalise(values, method), 1.0 / spread
-    sd = values.std(ddof=0)
-    return normalise(values, method), (1.0 / sd if sd > 0 else 0.0)
+    if values.max() == values.min():
+        return normalise(values, method), 0.0  # as normalise: equal values, whatever rounding makes of their sd
+    return normalise(values, method), 1.0 / values.std(ddof=0)
 
 
 def apply_peer_maximum(points: pd.DataFrame, units: list[str], criteria: list[str]) -> pd.DataFrame:
@@ -342,3 +374,26 @@ def merge_units(values: pd.DataFrame, predecessors: dict[str, list[str]]) -> pd.
     if missing:
         raise EstimationError("unknown_unit", "no values for predecessor {unit}", unit=missing[0])
     return pd.DataFrame({new: values.loc[olds].mean() for new, olds in predecessors.items()}).T
+
+
+def remaining_total(framework: Framework, excluded=frozenset(), exclusion: str | None = None) -> float:
+    """The total the index value divides by once ``excluded`` is out: the framework's total under the
+    "redistribute" reading, lowered by the excluded points under "remove" (see ``compute``)."""
+    if (exclusion or framework.exclusion) == "redistribute" or not excluded:
+        return framework.total_points
+
+    def lost(node: Node) -> tuple[bool, float]:
+        """Whether the node keeps a scored criterion, and the points it loses."""
+        if node.is_leaf:
+            return node.code not in excluded, 0.0
+        kept = [(child, lost(child)) for child in node.children if child.scored]
+        kept_points = sum(child.points for child, (keeps, _) in kept if keeps)
+        loss = sum(child.points for child, _ in kept) - kept_points + sum(loss for _, (keeps, loss) in kept if keeps)
+        return kept_points > 0, loss
+
+    total = 0.0
+    for node in framework.nodes:
+        if node.scored:
+            keeps, loss = lost(node)
+            total += loss if keeps else node.points
+    return framework.total_points - total

@@ -13,17 +13,38 @@ import numpy as np
 import pandas as pd
 
 from analysis._errors import EstimationError
-from analysis.index import NORMALISATIONS, compute, rank
+from analysis.index import NORMALISATIONS, compute, rank, remaining_total
 from analysis.merge import holders
 from questionnaires import ChannelShares, Framework, Node
 
 
-def leaf_coefficients(framework: Framework, excluded: set[str] | frozenset = frozenset()) -> pd.Series:
+def leaf_coefficients(
+    framework: Framework, excluded: set[str] | frozenset = frozenset(), exclusion: str | None = None
+) -> pd.Series:
     """How much one point on every scored leaf adds to the index value, after exclusions.
 
-    The index is linear in the leaves' points: each level's score is its kept children's sum scaled up to the
-    points of all its assessed children (see :func:`analysis.index.compute`), divided at the top by the total.
+    The index is linear in the leaves' points: under the "redistribute" reading each level's score is its kept
+    children's sum scaled up to the points of all its assessed children (see :func:`analysis.index.compute`),
+    divided at the top by the total; under "remove" every kept point counts once, over the lowered total.
     """
+    if (exclusion or framework.exclusion) == "remove":
+        # every kept point counts once: the scored leaves under scored nodes, as compute walks them
+        total = remaining_total(framework, excluded, "remove")
+        kept: list[str] = []
+
+        def collect(node: Node) -> None:
+            if not node.scored:
+                return
+            if node.is_leaf:
+                if node.code not in excluded:
+                    kept.append(node.code)
+                return
+            for child in node.children:
+                collect(child)
+
+        for node in framework.nodes:
+            collect(node)
+        return pd.Series({code: 1.0 / total for code in kept}, dtype=float)
     coefficients: dict[str, float] = {}
 
     def visit(node: Node, factor: float) -> bool:
@@ -74,10 +95,18 @@ class RankUncertainty:
     neighbours: pd.DataFrame
 
 
-def external_coefficients(framework: Framework, shares: ChannelShares | None = None) -> dict[tuple[str, str], float]:
+def external_coefficients(
+    framework: Framework,
+    shares: ChannelShares | None = None,
+    *,
+    excluded: set[str] | frozenset = frozenset(),
+    exclusion: str | None = None,
+) -> dict[tuple[str, str], float]:
     """How much one unit of an external channel's value (cyberspace or experts, in [0, 1]) adds to the index:
-    its share times the points of the pillar it belongs to (or the whole tree), over the total."""
+    its share times the points of the pillar it belongs to (or the whole tree), over the total (lowered by the
+    excluded points under the "remove" reading)."""
     shares = shares or framework.channel_shares
+    total = remaining_total(framework, excluded, exclusion)
     if shares is None:
         return {}
     holders_ = [node for node in framework.nodes] if shares.level == "pillar" else [None]
@@ -85,7 +114,7 @@ def external_coefficients(framework: Framework, shares: ChannelShares | None = N
     for node in holders_:
         base = node.points if node is not None else framework.total_points
         for channel, share in (("cyberspace", shares.cyberspace), ("expert", shares.expert)):
-            found[(node.code if node is not None else "", channel)] = share * base / framework.total_points
+            found[(node.code if node is not None else "", channel)] = share * base / total
     return found
 
 
@@ -174,6 +203,7 @@ def simulate_ranks(
     meaningful: float = 0.95,
     external_noise: pd.DataFrame | None = None,
     slopes: dict | None = None,
+    exclusion: str | None = None,
 ) -> RankUncertainty:
     """Simulate the index and rank of every unit under the noise of its measured points.
 
@@ -203,12 +233,14 @@ def simulate_ranks(
     slopes : dict, optional
         ``Scores.slopes`` of a normalised run: a raw change moves the normalised points by this factor (the
         normalisation's constants held at their computed values, a first-order approximation).
+    exclusion : {"redistribute", "remove"}, optional
+        The run's reading of the exclusions (``compute``'s), the framework's without it.
 
     Returns
     -------
     RankUncertainty
     """
-    coefficients = leaf_coefficients(framework, excluded)
+    coefficients = leaf_coefficients(framework, excluded, exclusion)
     maximum = {node.code: node.points for node in framework.leaves()}
     left_out = excluded_nodes(framework, excluded)
     merged = points.merge(noise, on=["unit", "node"], how="inner")
@@ -224,7 +256,7 @@ def simulate_ranks(
     weight = (merged["node"].map(coefficients) * merged["node"].map(lambda code: slopes.get(code, 1.0))).to_numpy(float)
     keys = list(merged["unit"])
     if external_noise is not None and len(external_noise):
-        external = external_coefficients(framework)
+        external = external_coefficients(framework, excluded=excluded, exclusion=exclusion)
         rows = external_noise[
             [
                 key in external and key[0] not in left_out
@@ -302,6 +334,7 @@ def sensitivity(
     normalisation: str = "none",
     normalisations: tuple[str, ...] = NORMALISATIONS,
     share_range: tuple[float, ...] = SHARE_RANGE,
+    exclusion: str | None = None,
 ) -> Sensitivity:
     """Recompute the ranking under every normalisation and, where the framework has channel shares, every pair
     of cyberspace and expert shares in ``share_range``; the ranks as computed use ``normalisation`` and the
@@ -332,11 +365,14 @@ def sensitivity(
             channels=channels,
             normalisation=scenario["normalisation"],
             shares=scenario.pop("shares"),
+            exclusion=exclusion,
         )
         columns[number] = rank(scores.index_value)
     ranks = pd.DataFrame(columns)
     computed = rank(
-        compute(framework, points, excluded=excluded, channels=channels, normalisation=normalisation).index_value
+        compute(
+            framework, points, excluded=excluded, channels=channels, normalisation=normalisation, exclusion=exclusion
+        ).index_value
     )
     summary = pd.DataFrame({"rank": computed, "best": ranks.min(axis=1), "worst": ranks.max(axis=1)})
     summary["spread"] = summary["worst"] - summary["best"]

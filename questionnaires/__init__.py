@@ -23,6 +23,7 @@ from questionnaires.expert import (
     generate_expert,
 )
 from questionnaires.framework import (
+    EXCLUSION_READINGS,
     Channel,
     ChannelShares,
     ChannelUse,
@@ -77,6 +78,7 @@ from questionnaires.validation import FrameworkInvalid, Issue, validate
 from questionnaires.xlsform import to_xlsform
 
 __all__ = [
+    "EXCLUSION_READINGS",
     "Anchor",
     "CANNOT_JUDGE",
     "CheckedExpertAnswers",

@@ -145,6 +145,10 @@ class Scoring:
 
 #: how criterion values may be normalised across units before they add up [1726 II.2.c]
 NORMALISATIONS = ("none", "min-max", "z-score")
+#: what excluding a criterion does to the total [1726 II.2.b.vi, "out of the evaluation"]: its points pass to
+#: its siblings so that every parent keeps its points ("redistribute"), or they leave the total for every unit
+#: ("remove")
+EXCLUSION_READINGS = ("redistribute", "remove")
 
 
 @dataclass(frozen=True)
@@ -226,6 +230,8 @@ class Framework:
     #: how criterion values are normalised across units before they add up, unless the officer chooses
     #: otherwise: "none", "min-max" or "z-score" [1726 II.2.c]
     normalisation: str = "none"
+    #: what excluding a criterion does, unless a run says otherwise: one of ``EXCLUSION_READINGS``
+    exclusion: str = "redistribute"
 
     def walk(self) -> Iterator[tuple[Node, Node | None]]:
         """Every node with its parent (None at the top), depth first in framework order."""

@@ -16,6 +16,7 @@ from openpyxl import Workbook, load_workbook
 
 from questionnaires._yaml import load_document
 from questionnaires.framework import (
+    EXCLUSION_READINGS,
     NORMALISATIONS,
     Channel,
     ChannelShares,
@@ -337,6 +338,10 @@ class _Reader:
         if normalisation not in NORMALISATIONS:
             self.problem("invalid_value", None, field="normalisation", value=normalisation)
             normalisation = "none"
+        exclusion = str(doc.get("exclusion") or "redistribute")
+        if exclusion not in EXCLUSION_READINGS:
+            self.problem("invalid_value", None, field="exclusion", value=exclusion)
+            exclusion = "redistribute"
         return Framework(
             code=str(self.required(doc, "code", None) or ""),
             level=self.choice(doc, "level", UnitLevel, None) or UnitLevel.PROVINCE,
@@ -352,6 +357,7 @@ class _Reader:
             channel_shares=shares,
             pillar_views=tuple(views),
             normalisation=normalisation,
+            exclusion=exclusion,
         )
 
 
@@ -452,6 +458,8 @@ def framework_to_dict(framework: Framework) -> dict:
         }
     if framework.normalisation != "none":
         doc["normalisation"] = framework.normalisation
+    if framework.exclusion != "redistribute":
+        doc["exclusion"] = framework.exclusion
     if framework.pillar_views:
         doc["pillar_views"] = [
             {
@@ -511,6 +519,7 @@ _META_KEYS = (
     "expert_share",
     "channel_share_level",
     "normalisation",
+    "exclusion",
 )
 
 
@@ -543,6 +552,7 @@ def to_workbook(framework: Framework) -> bytes:
         "expert_share": shares.expert if shares else None,
         "channel_share_level": shares.level if shares else None,
         "normalisation": framework.normalisation if framework.normalisation != "none" else None,
+        "exclusion": framework.exclusion if framework.exclusion != "redistribute" else None,
     }
     meta.append(["field", "value"])
     for key in _META_KEYS:
@@ -627,6 +637,7 @@ def _workbook_document(data: bytes | BinaryIO) -> tuple[dict, list[Issue]]:
             "source",
             "note",
             "normalisation",
+            "exclusion",
         )
     }
     doc["name"] = {"vi": meta.get("name_vi"), "en": meta.get("name_en") or ""}

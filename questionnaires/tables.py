@@ -38,7 +38,7 @@ class TableError(ValueError):
     header, most often a value holding the separator unquoted) or ``duplicate_column`` (``column``).
     """
 
-    def __init__(self, code: str, message: str, **params):
+    def __init__(self, code: str, message: str, /, **params):
         self.code = code
         self.params = params
         #: the message with its placeholders, for a caller that raises its own kind of error with it

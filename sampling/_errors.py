@@ -10,7 +10,7 @@ class SamplingError(ValueError):
     ``code`` names the rule; ``params`` name the stratum, margin or level concerned.
     """
 
-    def __init__(self, code: str, message: str, **params):
+    def __init__(self, code: str, message: str, /, **params):
         self.code = code
         self.params = params
         super().__init__(message.format(**params))

@@ -137,7 +137,7 @@ def freeze_framework(code: str, year: int, version: int) -> None:
 @units_cli.command("load")
 def load_units() -> None:
     """Load the unit lists that ship with the product (lists already loaded are kept)."""
-    lists = units.load_shipped_unit_lists()
+    lists = units.load_provincial_unit_lists()
     db.session.commit()
     for unit_list in lists.values():
         click.echo(f"{unit_list.code}: {len(unit_list.units)}")

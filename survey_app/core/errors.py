@@ -118,7 +118,7 @@ def database_error_response(error: DBAPIError):
 class ServiceError(Exception):
     """A refused operation, with a code the interface translates and the values its message names."""
 
-    def __init__(self, code: str, **params):
+    def __init__(self, code: str, /, **params):  # positional: a message may name a "code" of its own
         self.code = code
         self.params = params
         super().__init__(code, params)

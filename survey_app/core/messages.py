@@ -54,6 +54,12 @@ SERVICE_MESSAGES = {
     "unknown_criterion": N_("Unknown criterion %(criterion)s."),
     "unknown_rule": N_("Unknown rule %(rule)s."),
     "unknown_normalisation": N_("Unknown normalisation %(method)s."),
+    "unknown_exclusion_reading": N_("Unknown reading of an exclusion: %(reading)s."),
+    "unit_list_code_taken": N_("A unit list with the code %(code)s already exists."),
+    "unknown_unit_level": N_("Unknown level %(level)s."),
+    "invalid_years": N_("The last year (%(last)s) comes before the first (%(first)s)."),
+    "missing_columns": N_("The file has no column %(columns)s."),
+    "empty_unit_list": N_("The file lists no unit."),
     "not_self_assessed": N_("Criterion %(criterion)s is not self-assessed."),
     "missing_value": N_("Enter a value."),
     "invalid_value": N_("“%(value)s” is not a valid value for %(criterion)s."),
@@ -163,6 +169,11 @@ ANSWER_MESSAGES = {
 
 #: the rows of an uploaded file that were refused, and why
 ROW_MESSAGES = {
+    "missing_code_or_name": N_("no code or no name"),
+    "duplicate_unit": N_("the code %(unit)s is already in row %(first)s"),
+    "unknown_parent": N_("no unit %(unit)s in the list of parents"),
+    "unknown_predecessor": N_("no unit %(unit)s in the list of predecessors"),
+    "not_yes_or_no": N_("“%(value)s” in column %(column)s is neither yes nor no"),
     "unknown_unit": N_("unknown unit “%(unit)s”"),
     "unknown_level": N_("“%(value)s” is not an answer of %(dimension)s"),
     "invalid_target": N_("invalid target “%(value)s”"),
@@ -316,6 +327,7 @@ SAMPLING_MESSAGES = {
 
 #: the analysis library's errors (analysis.EstimationError), by code
 ESTIMATION_MESSAGES = {
+    "unknown_exclusion_reading": N_("What excluding a criterion does must be one of %(options)s."),
     "unknown_column": N_("The data have no column “%(column)s”."),
     "too_few_ratings": N_("Agreement needs at least 2 items and 2 raters (here %(n)s and %(m)s)."),
     "unknown_category": N_("No share is given for the category %(category)s."),
@@ -409,11 +421,24 @@ ESTIMATION_MESSAGES = {
         "rscales has %(length)s values, but there are %(count)s replicates: give one value, or one per replicate."
     ),
     "fixed_scale": N_("Replicates of type %(type)s have a fixed scale: give none."),
+    "too_few_units": N_("%(count)s units are too few for a correlation (at least %(minimum)s)."),
+    "unknown_weighting": N_("Unknown weighting %(weighting)s."),
+    "unknown_aggregation": N_("Unknown aggregation %(method)s."),
+    "invalid_share": N_("A channel share of %(share)s is outside [0, 0.5)."),
+    "invalid_share_bounds": N_("The lowest channel share %(low)s is above the highest %(high)s."),
+    "invalid_perturbation": N_("Weights perturbed by %(perturbation)s: the perturbation must be in [0, 1)."),
+    "invalid_realisations": N_("Cannot draw %(count)s realisations (at least 1)."),
+    "invalid_base_samples": N_("%(count)s base samples: a Sobol' design needs a power of 2."),
+    "invalid_winsorised": N_("Cannot winsorise %(count)s points of a criterion."),
+    "no_audit_units": N_("There are no units to audit."),
 }
 
 
 #: the interface names of the values the domain and the models use
 LABELS = {
+    # what excluding a criterion does (questionnaires.EXCLUSION_READINGS)
+    "redistribute": N_("its points passed to its siblings (every parent kept its points)"),
+    "remove": N_("its points left the total for every unit"),
     # how an estimate's interval is made (analysis.survey_channel)
     "logit": N_("logit"),
     "beta": N_("exact (Clopper-Pearson)"),

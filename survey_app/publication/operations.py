@@ -25,7 +25,15 @@ from survey_app.rounds.models import EvaluationRound
 from survey_app.rounds.operations import previous_round
 from survey_app.scoring.channel_inputs import ensure_open
 from survey_app.scoring.models import ScoringRun
-from survey_app.scoring.operations import REPLICATES, explanation, published_run, result, table_hash, uncertainty
+from survey_app.scoring.operations import (
+    REPLICATES,
+    exclusion_reading,
+    explanation,
+    published_run,
+    result,
+    table_hash,
+    uncertainty,
+)
 
 
 def exclusion_decisions(run: ScoringRun) -> list[dict[str, Any]]:
@@ -195,6 +203,7 @@ def scorecard(run: ScoringRun, unit_code: str, *, public: bool = True) -> dict[s
     card = explanation(run, unit_code)
     card["missing"] = missing_by_channel(result(run).framework, card["nodes"])
     card["previous"] = previous_values(run.evaluation_round).get(unit_code)
+    card["exclusion_reading"] = exclusion_reading(run)
     simulated = uncertainty(run).units.loc[unit_code]
     card["interval"] = {
         "index_low": float(simulated["index_low"]),

@@ -68,6 +68,14 @@ class RunForm(Form):
             SelectChoice("z-score", _l("Z-score: each criterion as standard deviations from the units' mean")),
         ],
     )
+    exclusion = SelectField(
+        _l("What excluding a criterion does"),
+        default="redistribute",
+        choices=[
+            SelectChoice("redistribute", _l("Its points pass to its siblings: every parent keeps its points")),
+            SelectChoice("remove", _l("Its points leave the total for every unit")),
+        ],
+    )
     note = TextAreaField(_l("Note (why these exclusions and rules)"), validators=[Optional(), Length(max=2000)])
 
 

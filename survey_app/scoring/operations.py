@@ -29,7 +29,7 @@ from analysis import (
     simulate_ranks,
     survey_estimates,
 )
-from questionnaires import Framework
+from questionnaires import EXCLUSION_READINGS, Framework
 from survey_app.accounts.models import User
 from survey_app.audit import operations as audit
 from survey_app.core.cache import Cache
@@ -239,6 +239,7 @@ def run_scoring(
     kept: Sequence[str] = (),
     rules: Mapping[str, Any] | None = None,
     normalisation: str = "none",
+    exclusion: str | None = None,
     note: str = "",
     actor: User | None,
 ) -> ScoringRun:
@@ -249,12 +250,17 @@ def run_scoring(
         0 on them); with ``excluded``, the decisions publication asks for (see ``exclusion_decisions``)
     :param rules: Tuyên Quang's rules, ``{"peer_maximum": {"units": [...], "criteria": [...]}, ...}``
     :param normalisation: one of ``analysis.NORMALISATIONS``
+    :param exclusion: what excluding a criterion does, one of ``questionnaires.EXCLUSION_READINGS``; the
+        framework's reading without it (stored with the run, so recomputing it gives the same scores)
     :raises ServiceError: ``unknown_criterion``, ``unknown_unit``, ``unknown_rule``, ``no_units``,
-        ``unknown_normalisation``, ``excluded_and_kept``
+        ``unknown_normalisation``, ``unknown_exclusion_reading``, ``excluded_and_kept``
     """
     if normalisation not in NORMALISATIONS:
         raise ServiceError("unknown_normalisation", method=normalisation)
     framework = framework_of(evaluation_round.framework)
+    exclusion = exclusion or framework.exclusion
+    if exclusion not in EXCLUSION_READINGS:
+        raise ServiceError("unknown_exclusion_reading", reading=exclusion)
     units = list(units_by_code(evaluation_round))
     if not units:
         raise ServiceError("no_units")
@@ -272,7 +278,14 @@ def run_scoring(
     inputs = gather(evaluation_round)
     points, external = merged_points(framework, units, inputs)
     points = _apply_rules(framework, points, rules, units)
-    scores = compute(framework, points, excluded=set(excluded), channels=external, normalisation=normalisation)
+    scores = compute(
+        framework,
+        points,
+        excluded=set(excluded),
+        channels=external,
+        normalisation=normalisation,
+        exclusion=exclusion,
+    )
     number = (
         db.session.scalar(select(func.max(ScoringRun.number)).where(ScoringRun.round_id == evaluation_round.id)) or 0
     ) + 1
@@ -282,7 +295,7 @@ def run_scoring(
         excluded=sorted(excluded),
         rules=rules,
         normalisation=normalisation,
-        versions={**inputs.versions, "exclusions": {"kept": sorted(kept)}},
+        versions={**inputs.versions, "exclusions": {"kept": sorted(kept), "reading": exclusion}},
         inputs={
             "points": _records(points),
             "external": _records(external),
@@ -361,7 +374,12 @@ def result(run: ScoringRun) -> RunResult:
         points = _frame(stored["points"], ["unit", "node", "points", "source"])
         external = _frame(stored["external"], ["unit", "node", "channel", "value"])
         scores = compute(
-            framework, points, excluded=set(run.excluded), channels=external, normalisation=run.normalisation
+            framework,
+            points,
+            excluded=set(run.excluded),
+            channels=external,
+            normalisation=run.normalisation,
+            exclusion=exclusion_reading(run),
         )
         return RunResult(
             framework,
@@ -398,6 +416,7 @@ def uncertainty(run: ScoringRun) -> RankUncertainty:
             replicates=REPLICATES,
             external_noise=external,
             slopes=found.scores.slopes,
+            exclusion=exclusion_reading(run),
         )
     return found.uncertainty
 
@@ -418,8 +437,15 @@ def sensitivity_of(run: ScoringRun) -> Sensitivity:
             channels=found.external,
             excluded=set(run.excluded),
             normalisation=run.normalisation,
+            exclusion=exclusion_reading(run),
         )
     return found.sensitivity
+
+
+def exclusion_reading(run: ScoringRun) -> str:
+    """What the run's exclusions did (``questionnaires.EXCLUSION_READINGS``); runs stored before the choice
+    existed redistributed, which is what their framework then always did."""
+    return (run.versions or {}).get("exclusions", {}).get("reading") or "redistribute"
 
 
 def ranking_nodes(run: ScoringRun) -> list:

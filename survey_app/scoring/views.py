@@ -72,6 +72,7 @@ def _run_form(evaluation_round: EvaluationRound, proposed: list[str] = ()) -> Ru
     if request.method == "GET":
         form.excluded.data = form.kept.data = []
         form.normalisation.data = framework.normalisation
+        form.exclusion.data = framework.exclusion
     return form
 
 
@@ -317,6 +318,7 @@ def run(round_code: str):
             kept=form.kept.data or [],
             rules=rules,
             normalisation=form.normalisation.data,
+            exclusion=form.exclusion.data,
             note=form.note.data or "",
             actor=g.user,
         )
@@ -352,6 +354,7 @@ def show_run(run_id: int):
         scenarios=len(found_sensitivity.scenarios),
         moving=[{"unit": code, "name": names.get(code, code), **row} for code, row in moving.to_dict("index").items()],
         decisions=publication.exclusion_decisions(found),
+        exclusion_reading=scoring.exclusion_reading(found),
     )
 
 

@@ -8,7 +8,11 @@ from importlib import resources
 from sqlalchemy import select
 
 from questionnaires.tables import read_table
+from survey_app.accounts.models import User
+from survey_app.audit import operations as audit
+from survey_app.core.errors import ServiceError
 from survey_app.core.extensions import db
+from survey_app.survey.operations import RowProblem, read_rows
 from survey_app.units.models import Unit, UnitList
 
 
@@ -59,6 +63,65 @@ MINISTRIES_2025 = ShippedList(
     None,
     "Nghị quyết 176/2025/QH15 ngày 18/02/2025",
 )
+
+
+#: GSO's divisions as the `vietnam-provinces` package carries them (scripts/unit_lists_from_vietnam_provinces.py)
+DIVISIONS_SOURCE = "Tổng cục Thống kê, danh mục đơn vị hành chính 04/01/2025 (gói vietnam-provinces 0.6.0)"
+TUYEN_QUANG_DISTRICTS = ShippedList(
+    "tuyen-quang-districts",
+    "Huyện, thành phố thuộc tỉnh Tuyên Quang",
+    "Districts and city of Tuyên Quang province",
+    "district",
+    2022,
+    2025,
+    DIVISIONS_SOURCE,
+)
+TUYEN_QUANG_COMMUNES = ShippedList(
+    "tuyen-quang-communes",
+    "Xã, phường, thị trấn thuộc tỉnh Tuyên Quang",
+    "Communes, wards and townships of Tuyên Quang province",
+    "commune",
+    2022,
+    2025,
+    DIVISIONS_SOURCE,
+)
+TUYEN_QUANG_DEPARTMENTS = ShippedList(
+    "tuyen-quang-departments",
+    "Sở, ban, ngành tỉnh Tuyên Quang (ví dụ, cần rà soát)",
+    "Departments of Tuyên Quang province (an example to review)",
+    "department",
+    2022,
+    2025,
+    "Ví dụ theo cơ cấu tổ chức cấp tỉnh năm 2022; cán bộ rà soát và chỉnh sửa trước khi mở kỳ đánh giá",
+)
+QUANG_NAM_DISTRICTS = ShippedList(
+    "quang-nam-districts",
+    "Huyện, thị xã, thành phố thuộc tỉnh Quảng Nam",
+    "Districts, town and cities of Quảng Nam province",
+    "district",
+    2021,
+    2025,
+    DIVISIONS_SOURCE,
+)
+QUANG_NAM_COMMUNES = ShippedList(
+    "quang-nam-communes",
+    "Xã, phường, thị trấn thuộc tỉnh Quảng Nam",
+    "Communes, wards and townships of Quảng Nam province",
+    "commune",
+    2021,
+    2025,
+    DIVISIONS_SOURCE,
+)
+#: the lists below a province, each with its file and the list that holds its units' parents
+SUBORDINATE_LISTS = (
+    (TUYEN_QUANG_DEPARTMENTS, "tuyen_quang_departments.csv", "provinces-2019"),
+    (TUYEN_QUANG_DISTRICTS, "tuyen_quang_districts.csv", "provinces-2019"),
+    (TUYEN_QUANG_COMMUNES, "tuyen_quang_communes.csv", "tuyen-quang-districts"),
+    (QUANG_NAM_DISTRICTS, "quang_nam_districts.csv", "provinces-2019"),
+    (QUANG_NAM_COMMUNES, "quang_nam_communes.csv", "quang-nam-districts"),
+)
+#: the facts Decision 742 Art. 7 turns on, as yes/no columns of a unit list's file
+RULE_ATTRIBUTES = ("has_subordinate_units", "provides_online_services", "special_purpose")
 
 
 def shipped_rows(name: str, package: str = "survey_app.units") -> list[dict[str, str]]:
@@ -159,3 +222,140 @@ def load_shipped_unit_lists() -> dict[str, UnitList]:
             ministries_2025.units.append(unit)
     db.session.flush()
     return {unit_list.code: unit_list for unit_list in (provinces, merged, ministries, ministries_2025)}
+
+
+def load_provincial_unit_lists() -> dict[str, UnitList]:
+    """Create the shipped lists below a province (Tuyên Quang's departments, districts and communes, Quảng Nam's
+    districts and communes: ``SUBORDINATE_LISTS``) that are not in the database yet, after the national lists
+    that hold their parents. Returns every shipped list by code.
+
+    Apart from ``load_shipped_unit_lists`` because only provincial indices need them, and 400-odd units are not
+    worth loading where nobody evaluates a commune."""
+    found = load_shipped_unit_lists()
+    for spec, filename, parent_list in SUBORDINATE_LISTS:
+        unit_list, new = _unit_list(spec)
+        if new:
+            parents = {unit.code: unit for unit in found[parent_list].units}
+            for position, row in enumerate(shipped_rows(filename)):
+                unit_list.units.append(
+                    Unit(
+                        code=row["code"],
+                        name=row["name"],
+                        level=spec.level,
+                        position=position,
+                        parent=parents[row["parent"]],
+                        attributes={"name_en": row["name_en"]} | {name: row[name] == "yes" for name in RULE_ATTRIBUTES},
+                    )
+                )
+            db.session.flush()
+        found[spec.code] = unit_list
+    return found
+
+
+#: the columns of a unit list's file: code and name are needed, the others optional
+UNIT_COLUMNS = ("code", "name", "name_en", "parent", "predecessors", *RULE_ATTRIBUTES)
+LEVELS = ("ministry", "province", "department", "district", "commune")
+#: how a yes/no column may be written (case folded); empty is no
+_YES = {"yes": True, "có": True, "x": True, "1": True, "true": True}
+_YES |= {"no": False, "không": False, "0": False, "false": False, "": False}
+
+
+def import_unit_list(
+    code: str,
+    name_vi: str,
+    name_en: str,
+    level: str,
+    data: bytes,
+    filename: str,
+    *,
+    first_year: int | None = None,
+    last_year: int | None = None,
+    source: str = "",
+    parent_list: UnitList | None = None,
+    predecessor_list: UnitList | None = None,
+    actor: User | None,
+) -> UnitList:
+    """Create a unit list from a table (CSV or Excel, read as every upload is): a row per unit with its ``code``
+    and ``name``, optionally ``name_en``, ``parent`` (a code in ``parent_list``: a commune's district, a
+    department's province), ``predecessors`` (codes in ``predecessor_list`` separated by ``;``: the units it was
+    formed from) and the yes/no facts Decision 742 Art. 7 turns on (``RULE_ATTRIBUTES``).
+
+    :raises ServiceError: ``unit_list_code_taken``, ``unknown_unit_level``, ``invalid_years``, the reader's codes,
+        ``missing_columns``; ``rows_rejected`` naming every bad row (no code or name, a code twice, an unknown
+        parent or predecessor, a yes/no that is neither); nothing is stored then
+    """
+    code = code.strip()
+    if db.session.scalar(select(UnitList.id).where(UnitList.code == code)) is not None:
+        raise ServiceError("unit_list_code_taken", code=code)
+    if level not in LEVELS:
+        raise ServiceError("unknown_unit_level", level=level)
+    if first_year is not None and last_year is not None and last_year < first_year:
+        raise ServiceError("invalid_years", first=first_year, last=last_year)
+    rows = read_rows(data, filename)
+    header = set(rows[0]) if rows else set()
+    missing = [column for column in ("code", "name") if column not in header]
+    if missing:
+        raise ServiceError("missing_columns", columns=", ".join(missing))
+    parents = {unit.code: unit for unit in parent_list.units} if parent_list is not None else {}
+    olds = {unit.code: unit for unit in predecessor_list.units} if predecessor_list is not None else {}
+    problems: list[RowProblem] = []
+    seen: dict[str, int] = {}
+    units = []
+    for line, row in enumerate(rows, start=2):
+        if not any((value or "").strip() for value in row.values()):
+            continue  # a blank row
+        unit_code, name = (row.get("code") or "").strip(), (row.get("name") or "").strip()
+        if not unit_code or not name:
+            problems.append(RowProblem(line, "missing_code_or_name"))
+            continue
+        if unit_code in seen:
+            problems.append(RowProblem(line, "duplicate_unit", {"unit": unit_code, "first": seen[unit_code]}))
+            continue
+        seen[unit_code] = line
+        parent_code = (row.get("parent") or "").strip()
+        if parent_code and parent_code not in parents:
+            problems.append(RowProblem(line, "unknown_parent", {"unit": parent_code}))
+            continue
+        predecessor_codes = [c.strip() for c in (row.get("predecessors") or "").split(";") if c.strip()]
+        unknown = next((c for c in predecessor_codes if c not in olds), None)
+        if unknown is not None:
+            problems.append(RowProblem(line, "unknown_predecessor", {"unit": unknown}))
+            continue
+        facts = {}
+        for name_ in RULE_ATTRIBUTES:
+            value = (row.get(name_) or "").strip().casefold()
+            if value not in _YES:
+                problems.append(RowProblem(line, "not_yes_or_no", {"column": name_, "value": row.get(name_)}))
+                break
+            facts[name_] = _YES[value]
+        else:
+            unit = Unit(
+                code=unit_code,
+                name=name,
+                level=level,
+                position=len(units),
+                parent=parents.get(parent_code),
+                attributes={"name_en": (row.get("name_en") or "").strip() or name} | facts,
+            )
+            unit.predecessors.extend(olds[c] for c in predecessor_codes)
+            units.append(unit)
+    if problems:
+        raise ServiceError("rows_rejected", rows=problems)
+    if not units:
+        raise ServiceError("empty_unit_list")
+    unit_list = UnitList(
+        code=code,
+        name_vi=name_vi.strip(),
+        name_en=name_en.strip() or name_vi.strip(),
+        level=level,
+        first_year=first_year,
+        last_year=last_year,
+        source=source.strip() or filename,
+        units=units,
+    )
+    db.session.add(unit_list)
+    db.session.flush()
+    audit.record(
+        "unit_list.import", actor=actor, entity=unit_list, new={"code": code, "level": level, "units": len(units)}
+    )
+    return unit_list

@@ -57,6 +57,8 @@ def test_min_max_and_z_score_by_hand():
     # mean 5, population sd sqrt(5)
     assert normalise(values, "z-score").tolist() == pytest.approx([-3 / 5**0.5, -1 / 5**0.5, 1 / 5**0.5, 3 / 5**0.5])
     assert normalise(pd.Series([3.0, 3.0]), "min-max").tolist() == [1, 1]
+    # equal values whose computed standard deviation is not exactly 0 (5.6e-17) are still all 0
+    assert normalise(pd.Series([0.7] * 3), "z-score").tolist() == [0, 0, 0]
     with pytest.raises(EstimationError):
         normalise(values, "rank")
 
@@ -160,6 +162,36 @@ def test_exclusion_shares_the_points_among_siblings():
     assert "B" in both.excluded
     # A alone carries the 80 reported points: u1 30/40 × 80 = 60
     assert both.points.loc["u1", "P"] == pytest.approx(60)
+
+
+def test_the_other_reading_takes_an_excluded_criterions_points_out_of_the_total():
+    scores = compute(FRAMEWORK, POINTS, excluded={"B2"}, channels=CHANNELS, exclusion="remove")
+    # B keeps B1's points unscaled, out of 20: u1 10, u2 20; P loses B2's 20 points for everyone
+    # u1: 30 + 10 + 0.5 × 10 + 0.8 × 10 = 53 of 80; u2: 20 + 20 + 1.0 × 10 = 50 of 80
+    assert scores.points.loc["u1", "B"] == pytest.approx(10) and scores.maximum["B"] == pytest.approx(20)
+    assert scores.points.loc["u1", "P"] == pytest.approx(53) and scores.maximum["P"] == pytest.approx(80)
+    assert scores.index_value.to_dict() == pytest.approx({"u1": 53 / 80, "u2": 50 / 80})
+    assert scores.values().loc["u1", "B"] == pytest.approx(0.5)
+    # the readings rank the two units the other way round: redistributing gives u1 63, u2 70
+    shared = compute(FRAMEWORK, POINTS, excluded={"B2"}, channels=CHANNELS)
+    assert shared.index_value.to_dict() == pytest.approx({"u1": 0.63, "u2": 0.70})
+    assert shared.ranks()["index"].to_dict() == {"u1": 2, "u2": 1}
+    assert scores.ranks()["index"].to_dict() == {"u1": 1, "u2": 2}
+    # the framework names its reading; a run's choice overrides it
+    from dataclasses import replace
+
+    removing = replace(FRAMEWORK, exclusion="remove")
+    assert compute(removing, POINTS, excluded={"B2"}, channels=CHANNELS).index_value["u1"] == pytest.approx(53 / 80)
+    assert compute(removing, POINTS, excluded={"B2"}, channels=CHANNELS, exclusion="redistribute").index_value[
+        "u1"
+    ] == pytest.approx(0.63)
+    # nothing excluded: both readings agree
+    assert compute(FRAMEWORK, POINTS, channels=CHANNELS, exclusion="remove").index_value.to_dict() == pytest.approx(
+        {"u1": 0.68, "u2": 0.5}
+    )
+    with pytest.raises(EstimationError) as caught:
+        compute(FRAMEWORK, POINTS, exclusion="both")
+    assert caught.value.code == "unknown_exclusion_reading"
 
 
 def test_criteria_with_too_few_units_are_proposed_for_exclusion():

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from analysis.index import compute
-from analysis.uncertainty import leaf_coefficients, simulate_ranks
+from analysis.uncertainty import external_coefficients, leaf_coefficients, simulate_ranks
 from tests.analysis.test_index import FRAMEWORK
 
 
@@ -13,16 +13,23 @@ def test_leaf_coefficients_by_hand():
     assert leaf_coefficients(FRAMEWORK).to_dict() == {"A1": 0.01, "B1": 0.01, "B2": 0.01}
     # B2 excluded: B1 carries B's 40 points alone
     assert leaf_coefficients(FRAMEWORK, {"B2"}).to_dict() == {"A1": 0.01, "B1": 0.02}
+    # the other reading: B2's 20 points leave the total of 100, every kept point counts 1/80
+    assert leaf_coefficients(FRAMEWORK, {"B2"}, "remove").to_dict() == {"A1": 1 / 80, "B1": 1 / 80}
+    assert external_coefficients(FRAMEWORK, excluded={"B2"}, exclusion="remove") == {
+        ("P", "cyberspace"): 10 / 80,
+        ("P", "expert"): 10 / 80,
+    }
 
 
+@pytest.mark.parametrize("exclusion", ["redistribute", "remove"])
 @pytest.mark.parametrize("excluded", [set(), {"B2"}, {"B1", "B2"}])
-def test_the_index_is_linear_in_the_leaves(excluded):
+def test_the_index_is_linear_in_the_leaves(excluded, exclusion):
     rng = np.random.default_rng(1)
     points = pd.DataFrame(
         {"unit": np.repeat(["u1", "u2", "u3"], 3), "node": ["A1", "B1", "B2"] * 3, "points": rng.uniform(0, 20, 9)}
     )
-    scores = compute(FRAMEWORK, points, excluded=excluded)
-    coefficients = leaf_coefficients(FRAMEWORK, excluded)
+    scores = compute(FRAMEWORK, points, excluded=excluded, exclusion=exclusion)
+    coefficients = leaf_coefficients(FRAMEWORK, excluded, exclusion)
     linear = (
         points[points["node"].isin(coefficients.index)]
         .assign(part=lambda t: t["points"] * t["node"].map(coefficients))

@@ -612,3 +612,25 @@ def test_a_survey_estimate_shows_its_change_since_last_years_published_round(sco
     db.session.commit()
     card = client.get("/results/province-2023/units/01").get_data(as_text=True)
     assert "So với năm trước (0,5): +0,25" in card and "nằm trong sai số chọn mẫu" in card and "(logit)" in card
+
+
+def test_a_run_chooses_what_excluding_a_criterion_does_and_keeps_its_choice(scored, client, create_user, login):
+    _load(scored)
+    # SEC.2 (40 points) out: under "remove" its points leave the total of 1,000 for everyone, so Hà Nội's 122
+    # points count over 960 and Hà Giang's 80 - 40 over 960
+    removed = _run_keeping_proposed(scored, excluded=["SEC.2"], exclusion="remove")
+    assert removed.versions["exclusions"]["reading"] == "remove"
+    assert removed.index["01"] == pytest.approx(122 / 960) and removed.index["02"] == pytest.approx(40 / 960)
+    # the stored reading is what recomputing the run uses
+    assert scoring.result(removed).scores.index_value["01"] == pytest.approx(122 / 960)
+    # the framework's own reading (redistribute) by default: the parent keeps its points
+    shared = _run_keeping_proposed(scored, excluded=["SEC.2"])
+    assert shared.versions["exclusions"]["reading"] == "redistribute"
+    assert shared.index["01"] != pytest.approx(122 / 960)
+    with pytest.raises(ServiceError) as caught:
+        _run_keeping_proposed(scored, exclusion="both")
+    assert caught.value.code == "unknown_exclusion_reading"
+    db.session.commit()
+    login(create_user("scoring_officer"))
+    page = client.get(f"/scoring/runs/{removed.id}").get_data(as_text=True)
+    assert "SEC.2" in page and "điểm của tiêu chí bị trừ khỏi tổng điểm của mọi đơn vị" in page

@@ -1,0 +1,151 @@
+"""The shipped unit lists at every level, checked against the public record, and a round opened and computed on
+every shipped framework."""
+
+import pytest
+
+from survey_app.core.extensions import db
+from survey_app.frameworks import operations as frameworks
+from survey_app.rounds import operations as rounds
+from survey_app.scoring import operations as scoring
+from survey_app.units import operations as units
+
+
+def test_the_lists_below_a_province_hold_the_gso_divisions(app):
+    lists = units.load_provincial_unit_lists()
+    counts = {code: len(lists[code].units) for code in lists}
+    # GSO's table of 2025-01-04: Tuyên Quang 1 city + 6 districts, 137 communes; Quảng Nam 17 district-level
+    # units (Nông Sơn had joined Quế Sơn in 2024), 234 communes; the example departments
+    assert counts["tuyen-quang-districts"] == 7 and counts["tuyen-quang-communes"] == 137
+    assert counts["quang-nam-districts"] == 17 and counts["quang-nam-communes"] == 234
+    assert counts["tuyen-quang-departments"] == 19
+    communes = {unit.code: unit for unit in lists["tuyen-quang-communes"].units}
+    # a sample against the record: Phan Thiết ward (02200) of Tuyên Quang city (070), in Tuyên Quang (08)
+    ward = communes["02200"]
+    assert ward.name == "Phường Phan Thiết" and ward.attributes["name_en"] == "Phan Thiet Ward"
+    assert (ward.parent.code, ward.parent.name, ward.parent.parent.code) == ("070", "Thành phố Tuyên Quang", "08")
+    assert ward.level == "commune" and ward.attributes["has_subordinate_units"] is False
+    tam_ky = {unit.code: unit for unit in lists["quang-nam-communes"].units}["20335"]
+    assert (tam_ky.name, tam_ky.parent.name, tam_ky.parent.parent.name) == (
+        "Phường Tân Thạnh",
+        "Thành phố Tam Kỳ",
+        "Quảng Nam",
+    )
+    inspectorate = {unit.code: unit for unit in lists["tuyen-quang-departments"].units}["TTT"]
+    assert inspectorate.attributes["special_purpose"] is True
+    # loading again adds nothing
+    assert len(units.load_provincial_unit_lists()["tuyen-quang-communes"].units) == 137
+
+
+#: the shipped list each shipped framework is evaluated on
+LIST_OF = {
+    ("ministry", "national-ministry"): "ministries-2020",
+    ("province", "national-province"): "provinces-2019",
+    ("commune", "quang-nam-commune"): "quang-nam-communes",
+    ("commune", "tuyen-quang-commune"): "tuyen-quang-communes",
+    ("department", "tuyen-quang-department"): "tuyen-quang-departments",
+    ("district", "tuyen-quang-district"): "tuyen-quang-districts",
+}
+
+
+def test_a_round_opens_and_computes_on_every_shipped_framework(app):
+    lists = units.load_provincial_unit_lists()
+    stored = [version for version, _ in frameworks.load_shipped_frameworks()]
+    assert len(stored) == 7
+    for version in stored:
+        unit_list = lists[LIST_OF[(version.level, version.code)]]
+        evaluation = rounds.create_round(
+            f"{version.code}-{version.year}", version.year, version.code, version.code, version, unit_list, actor=None
+        )
+        proposed = list(scoring.proposed_exclusions(evaluation)["node"])
+        run = scoring.run_scoring(evaluation, excluded=[], kept=proposed, actor=None)
+        # nothing reported yet: every unit is ranked, on 0
+        assert len(run.index) == len(unit_list.units) and set(run.index.values()) == {0.0}
+        assert len(scoring.ranking(run)) == len(unit_list.units)
+    db.session.commit()
+
+
+def test_an_administrator_creates_a_list_from_a_table_and_a_bad_row_stores_nothing(app, client, create_user, login):
+    import io
+
+    from sqlalchemy import func, select
+
+    from survey_app.units.models import UnitList
+    from tests.conftest import csrf_token
+
+    lists = units.load_provincial_unit_lists()
+    db.session.commit()
+    login(create_user("administrator"))
+    districts = lists["tuyen-quang-districts"]
+
+    def post(body: bytes, code: str):
+        return client.post(
+            "/units/new",
+            content_type="multipart/form-data",
+            data={
+                "csrf_token": csrf_token(client, "/units/new"),
+                "code": code,
+                "name_vi": "Trường học",
+                "level": "department",
+                "first_year": "2022",
+                "parent_list": str(districts.id),
+                "predecessor_list": "0",
+                "file": (io.BytesIO(body), "units.csv"),
+            },
+        )
+
+    bad = (
+        "code,name,parent,special_purpose\n"
+        "T1,Trường A,070,no\n"
+        "T1,Trường B,070,no\n"
+        ",Trường C,070,no\n"
+        "T4,Trường D,999,no\n"
+        "T5,Trường E,070,maybe\n"
+    ).encode()
+    response = post(bad, "schools")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    for row in (3, 4, 5, 6):
+        assert f"Dòng {row}:" in page
+    assert db.session.scalar(select(func.count(UnitList.id)).where(UnitList.code == "schools")) == 0
+    good = "code,name,name_en,parent,special_purpose\nT1,Trường A,School A,070,có\nT2,Trường B,,071,\n".encode()
+    response = post(good, "schools")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/units/schools")
+    made = db.session.scalar(select(UnitList).where(UnitList.code == "schools"))
+    first, second = made.units
+    assert (first.parent.name, first.attributes["special_purpose"], first.attributes["name_en"]) == (
+        "Thành phố Tuyên Quang",
+        True,
+        "School A",
+    )
+    assert second.attributes == {
+        "name_en": "Trường B",
+        "has_subordinate_units": False,
+        "provides_online_services": False,
+        "special_purpose": False,
+    }
+    assert "Thành phố Tuyên Quang" in client.get("/units/schools").get_data(as_text=True)
+    # the same code again is refused
+    assert post(good, "schools").status_code == 400
+
+
+def test_only_an_administrator_creates_unit_lists(app, client, create_user, login):
+    login(create_user("viewer"))
+    assert client.get("/units/new").status_code == 403
+
+
+def test_a_code_already_taken_is_refused_with_its_message_not_a_crash(app):
+    from survey_app.core.errors import ServiceError
+
+    lists = units.load_shipped_unit_lists()
+    version = frameworks.load_shipped_frameworks()[1][0]
+    rounds.create_round("taken", version.year, "x", "x", version, lists["provinces-2019"], actor=None)
+    # the message names the code: a parameter called "code" beside the error's own code
+    for attempt in (
+        lambda: rounds.create_round("taken", version.year, "x", "x", version, lists["provinces-2019"], actor=None),
+        lambda: units.import_unit_list(
+            "provinces-2019", "x", "x", "province", b"code,name\n1,a\n", "a.csv", actor=None
+        ),
+    ):
+        with pytest.raises(ServiceError) as caught:
+            attempt()
+        assert caught.value.params["code"] in ("taken", "provinces-2019")
