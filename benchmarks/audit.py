@@ -36,7 +36,14 @@ from analysis import (  # noqa: E402
     value_se,
 )
 from analysis.audit import data_checks, global_uncertainty, scenarios, structure  # noqa: E402
-from benchmarks.index import MAIN_INDICES, PROVINCES, build_framework, citizens_questionnaire  # noqa: E402
+from benchmarks.index import (  # noqa: E402
+    MAIN_INDICES,
+    PROVINCES,
+    build_framework,
+    citizens_questionnaire,
+    synthetic_expert_forms,
+    synthetic_responses,
+)
 from questionnaires import Channel, ScoringMethod  # noqa: E402
 
 SECONDS = 60
@@ -72,20 +79,11 @@ def year(options, steps: Steps, rng: np.random.Generator):
     print(f"  {len(leaves)} criteria: {len(survey_nodes)} survey, {len(expert_nodes)} experts alone")
     questionnaire = citizens_questionnaire(framework)
 
-    def responses() -> pd.DataFrame:
-        units = rng.choice(PROVINCES, size=options.responses)
-        level = {code: 0.3 + 0.5 * rng.random() for code in PROVINCES}
-        chance = np.array([level[u] for u in units])
-        table = {"unit": units}
-        for question in questionnaire.questions():
-            answered = rng.random(options.responses) < 0.95
-            yes = rng.random(options.responses) < chance
-            table[question.code] = pd.Categorical.from_codes(
-                np.where(answered, np.where(yes, 0, 1), -1), categories=["yes", "no"]
-            )
-        return pd.DataFrame(table)
-
-    survey = steps.run(f"survey: {options.responses:,} responses", responses, counted=False)
+    survey = steps.run(
+        f"survey: {options.responses:,} responses",
+        lambda: synthetic_responses(questionnaire, options.responses, rng),
+        counted=False,
+    )
     weights = rng.uniform(0.5, 2.0, len(survey))
     estimates = steps.run(
         "survey: estimates with SEs",
@@ -94,19 +92,11 @@ def year(options, steps: Steps, rng: np.random.Generator):
     )
     survey = None  # the responses' memory is freed before the next steps
 
-    def expert_forms() -> pd.DataFrame:
-        per_unit = options.forms // len(PROVINCES)
-        items = [node.code for node in expert_nodes]
-        rows = []
-        for unit in PROVINCES:
-            level = 2 + 2.5 * rng.random()
-            for expert in range(per_unit):
-                scores = np.clip(np.round(level + rng.normal(0, 0.7, len(items))), 1, 5)
-                scores[rng.random(len(items)) < 0.05] = np.nan
-                rows.append(pd.DataFrame({"unit": unit, "expert": f"{unit}-{expert}", "item": items, "score": scores}))
-        return pd.concat(rows, ignore_index=True)
-
-    forms = steps.run(f"experts: {options.forms:,} forms", expert_forms, counted=False)
+    forms = steps.run(
+        f"experts: {options.forms:,} forms",
+        lambda: synthetic_expert_forms(expert_nodes, options.forms, rng),
+        counted=False,
+    )
 
     def expert_channel():
         table = aggregate(forms)

@@ -173,6 +173,38 @@ class Steps:
         return result
 
 
+def synthetic_responses(questionnaire, n: int, rng: np.random.Generator) -> pd.DataFrame:
+    """``n`` citizens' yes/no answers over the 63 provinces, each province with its own level of yes, 5% of the
+    answers left blank."""
+    units = rng.choice(PROVINCES, size=n)
+    level = {code: 0.3 + 0.5 * rng.random() for code in PROVINCES}
+    chance = np.array([level[u] for u in units])
+    table = {"unit": units}
+    for question in questionnaire.questions():
+        answered = rng.random(n) < 0.95
+        yes = rng.random(n) < chance
+        # as an extract of the answers is read for analysis: one small integer per answer, not a string
+        table[question.code] = pd.Categorical.from_codes(
+            np.where(answered, np.where(yes, 0, 1), -1), categories=["yes", "no"]
+        )
+    return pd.DataFrame(table)
+
+
+def synthetic_expert_forms(expert_nodes, forms: int, rng: np.random.Generator) -> pd.DataFrame:
+    """``forms`` experts' 1-5 scores spread evenly over the provinces, each province with its own level, 5% of the
+    items left unjudged."""
+    per_unit = forms // len(PROVINCES)
+    items = [node.code for node in expert_nodes]
+    rows = []
+    for unit in PROVINCES:
+        level = 2 + 2.5 * rng.random()
+        for expert in range(per_unit):
+            scores = np.clip(np.round(level + rng.normal(0, 0.7, len(items))), 1, 5)
+            scores[rng.random(len(items)) < 0.05] = np.nan
+            rows.append(pd.DataFrame({"unit": unit, "expert": f"{unit}-{expert}", "item": items, "score": scores}))
+    return pd.concat(rows, ignore_index=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--responses", type=int, default=1_000_000)
@@ -194,21 +226,11 @@ def main() -> None:
     )
     questionnaire = citizens_questionnaire(framework)
 
-    def responses() -> pd.DataFrame:
-        units = rng.choice(PROVINCES, size=options.responses)
-        level = {code: 0.3 + 0.5 * rng.random() for code in PROVINCES}
-        chance = np.array([level[u] for u in units])
-        table = {"unit": units}
-        for question in questionnaire.questions():
-            answered = rng.random(options.responses) < 0.95
-            yes = rng.random(options.responses) < chance
-            # as an extract of the answers is read for analysis: one small integer per answer, not a string
-            table[question.code] = pd.Categorical.from_codes(
-                np.where(answered, np.where(yes, 0, 1), -1), categories=["yes", "no"]
-            )
-        return pd.DataFrame(table)
-
-    survey = steps.run(f"survey: generate {options.responses:,} responses (not counted)", responses, counted=False)
+    survey = steps.run(
+        f"survey: generate {options.responses:,} responses (not counted)",
+        lambda: synthetic_responses(questionnaire, options.responses, rng),
+        counted=False,
+    )
     weights = rng.uniform(0.5, 2.0, len(survey))
     estimates = steps.run(
         "survey: weighted estimates, SE and CI per criterion × unit",
@@ -216,27 +238,11 @@ def main() -> None:
     )
     survey = None  # the responses' memory is freed before the next steps
 
-    def expert_scores() -> pd.DataFrame:
-        per_unit = options.forms // len(PROVINCES)
-        rows = []
-        for unit in PROVINCES:
-            level = 2 + 2.5 * rng.random()
-            for expert in range(per_unit):
-                scores = np.clip(np.round(level + rng.normal(0, 0.7, len(expert_nodes))), 1, 5)
-                scores[rng.random(len(expert_nodes)) < 0.05] = np.nan
-                rows.append(
-                    pd.DataFrame(
-                        {
-                            "unit": unit,
-                            "expert": f"{unit}-{expert}",
-                            "item": [n.code for n in expert_nodes],
-                            "score": scores,
-                        }
-                    )
-                )
-        return pd.concat(rows, ignore_index=True)
-
-    scores = steps.run(f"experts: generate {options.forms:,} forms (not counted)", expert_scores, counted=False)
+    scores = steps.run(
+        f"experts: generate {options.forms:,} forms (not counted)",
+        lambda: synthetic_expert_forms(expert_nodes, options.forms, rng),
+        counted=False,
+    )
 
     def expert_channel():
         table = aggregate(scores)
