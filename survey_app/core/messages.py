@@ -154,6 +154,7 @@ SERVICE_MESSAGES = {
     "tool_missing": N_("%(tool)s is not installed (PostgreSQL client tools; PG_BIN may name their folder)."),
     "tool_failed": N_("%(tool)s failed: %(reason)s"),
     "restore_mismatch": N_("The restored data differ from the backup's manifest in: %(parts)s."),
+    "rank_out_of_range": N_("A rank must be 1 or more."),
 }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -18,4 +18,5 @@ class IndicatorValueForm(Form):
         choices=[SelectChoice(str(number), roman) for number, roman in enumerate(("I", "II", "III", "IV"), 1)],
     )
     value = StringField(_l("Value"), validators=[DataRequired(_l("Enter a value.")), Length(max=50)])
+    provisional = BooleanField(_l("Provisional estimate: the official figure is not available yet"))
     note = TextAreaField(_l("Note (source of the figure)"), validators=[Optional(), Length(max=2000)])

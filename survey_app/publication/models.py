@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey_app.core.extensions import db
@@ -22,15 +22,27 @@ class StrategicIndicator(db.Model):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name_vi: Mapped[str] = mapped_column(Text)
     name_en: Mapped[str] = mapped_column(Text, default="")
-    #: the unit of measure, e.g. "%"
+    #: the unit of measure: "%", or "rank" for a country's place in an international ranking
     measure: Mapped[str] = mapped_column(String(32), default="%")
+    #: a rank improves downwards: 40th is better than 50th
+    lower_is_better: Mapped[bool] = mapped_column(default=False, server_default=false())
     legal_basis: Mapped[str] = mapped_column(String(200), default="")
-    #: the agency that follows the indicator
+    #: the MIC unit that measures and follows the indicator ("Đơn vị đo lường, theo dõi")
     agency: Mapped[str] = mapped_column(String(200), default="")
+    #: the bodies that carry it out with it ("Cơ quan, đơn vị thực hiện, phối hợp"), "" when the plan names none
+    coordinating_agency: Mapped[str] = mapped_column(String(300), default="", server_default="")
     baseline_year: Mapped[int | None]
     baseline: Mapped[float | None] = mapped_column(Float)
+    #: the baseline is an estimate awaiting the official figure [483 note 1]
+    baseline_provisional: Mapped[bool] = mapped_column(default=False, server_default=false())
+    #: where the baseline comes from, when the plan says (its footnotes)
+    baseline_note_vi: Mapped[str] = mapped_column(Text, default="", server_default="")
+    baseline_note_en: Mapped[str] = mapped_column(Text, default="", server_default="")
     #: year (as text, JSON keys) → target value
     targets: Mapped[dict[str, float]] = mapped_column(JSONDocument, default=dict)
+    #: year → the target's comparison as written: "≥", ">", "≤", "<", "=", "top" (Top N), "" (a plain figure, to
+    #: be reached); a year without an entry reads as ""
+    target_comparisons: Mapped[dict[str, str]] = mapped_column(JSONDocument, default=dict, server_default="{}")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     values: Mapped[list["IndicatorValue"]] = relationship(
@@ -53,6 +65,8 @@ class IndicatorValue(db.Model):
     #: 1 to 4
     quarter: Mapped[int]
     value: Mapped[float] = mapped_column(Float)
+    #: a provisional estimate, reported before the official figure exists and to be replaced by it [483 II.2.c]
+    provisional: Mapped[bool] = mapped_column(default=False, server_default=false())
     note: Mapped[str] = mapped_column(Text, default="")
     entered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -1,6 +1,7 @@
 """Strategic targets (SPEC.md §6): the indicators of Decision 483's action plan with their baseline and yearly
-targets, the values staff report every quarter, and each indicator's progress towards its target, read beside
-the index results of the same year."""
+targets as written (≥ 80, > 50, Top 50), the values staff report every quarter (official, or a provisional
+estimate), and each indicator's progress towards its target in the direction it improves (a rank downwards), read
+beside the index results of the same year."""
 
 from __future__ import annotations
 
@@ -24,35 +25,99 @@ SHIPPED = "strategic_indicators_483.csv"
 DEADLINES = {1: (4, 3), 2: (7, 5), 3: (10, 5), 4: (12, 5)}
 #: the years a value may be reported for
 YEARS = range(2015, 2051)
+#: the comparisons a target can be written with [483 II.1]; a plain figure ("") is to be reached
+COMPARISONS = ("≥", ">", "≤", "<", "=")
+#: "Top N": a rank of N or better
+TOP = "top"
+#: the measure of a place in an international ranking (group 5 of the plan), 1 for the first
+RANK = "rank"
+
+
+def parse_target(text: str) -> tuple[str, float] | None:
+    """A target as the plan writes it (``≥ 80``, ``> 50``, ``Top 50``, ``80``) → (comparison, figure).
+
+    :return: the comparison (one of ``COMPARISONS``, ``TOP``, or "" for a plain figure) and the figure; None for
+        an empty cell (the plan's "-": no target that year)
+    :raises ValueError: on text that is not a target
+    """
+    text = text.strip()
+    if text in ("", "-"):
+        return None
+    if text.lower().startswith("top"):
+        comparison, figure = TOP, text[3:]
+    else:
+        comparison = next((symbol for symbol in COMPARISONS if text.startswith(symbol)), "")
+        figure = text[len(comparison) :]
+    number = parse_number(figure)
+    if number is None:
+        raise ValueError(f"not a target: {text!r}")
+    return comparison, number
+
+
+def _shipped(row: dict[str, str]) -> dict:
+    """The fields of a StrategicIndicator from a row of the shipped file."""
+    written = {
+        key.removeprefix("target_"): parse_target(value) for key, value in row.items() if key.startswith("target_")
+    }
+    written = {year: target for year, target in written.items() if target is not None}
+    return {
+        "code": row["code"],
+        "name_vi": row["name_vi"],
+        "name_en": row["name_en"],
+        "measure": row["measure"],
+        "lower_is_better": row["lower_is_better"] == "yes",
+        "legal_basis": row["legal_basis"],
+        "agency": row["agency"],
+        "coordinating_agency": row["coordinating_agency"],
+        "baseline_year": int(row["baseline_year"]) if row["baseline_year"] else None,
+        "baseline": float(row["baseline"]) if row["baseline"] else None,
+        "baseline_provisional": row["baseline_provisional"] == "yes",
+        "baseline_note_vi": row["baseline_note_vi"],
+        "baseline_note_en": row["baseline_note_en"],
+        "targets": {year: figure for year, (_, figure) in written.items()},
+        "target_comparisons": {year: comparison for year, (comparison, _) in written.items() if comparison},
+    }
 
 
 def load_shipped_indicators(*, actor: User | None = None) -> list[StrategicIndicator]:
-    """Create the indicators of Decision 483 that are not in the database yet (those there are left as they are:
-    staff may have corrected them)."""
-    existing = {row.code for row in indicators()}
+    """Create the indicators of Decision 483 that are not in the database yet. Those there are left as they are
+    (staff may have corrected them), except that what an earlier release did not ship is added: the coordinating
+    agency where there is none, and the comparison of a target that still holds the shipped figure."""
+    existing = {row.code: row for row in indicators()}
     for row in shipped_rows(SHIPPED, "survey_app.publication"):
-        if row["code"] in existing:
+        fields = _shipped(row)
+        found = existing.get(fields["code"])
+        if found is not None:
+            _complete(found, fields, actor)
             continue
-        targets = {
-            key.removeprefix("target_"): float(value)
-            for key, value in row.items()
-            if key.startswith("target_") and value
-        }
-        indicator = StrategicIndicator(
-            code=row["code"],
-            name_vi=row["name_vi"],
-            name_en=row["name_en"],
-            measure=row["measure"],
-            legal_basis=row["legal_basis"],
-            agency=row["agency"],
-            baseline_year=int(row["baseline_year"]) if row["baseline_year"] else None,
-            baseline=float(row["baseline"]) if row["baseline"] else None,
-            targets=targets,
-        )
+        indicator = StrategicIndicator(**fields)
         db.session.add(indicator)
         db.session.flush()
         audit.record("targets.indicator_created", actor=actor, entity=indicator, new={"code": indicator.code})
     return indicators()
+
+
+def _complete(indicator: StrategicIndicator, fields: dict, actor: User | None) -> None:
+    """Add to an indicator already stored what the shipped ``fields`` have and an earlier release did not."""
+    comparisons = {
+        year: comparison
+        for year, comparison in fields["target_comparisons"].items()
+        if year not in indicator.target_comparisons and indicator.targets.get(year) == fields["targets"][year]
+    }
+    agency = fields["coordinating_agency"] if not indicator.coordinating_agency else ""
+    if not comparisons and not agency:
+        return
+    if comparisons:
+        indicator.target_comparisons = {**indicator.target_comparisons, **comparisons}
+    if agency:
+        indicator.coordinating_agency = agency
+    db.session.flush()
+    audit.record(
+        "targets.indicator_completed",
+        actor=actor,
+        entity=indicator,
+        new={"code": indicator.code, "target_comparisons": comparisons, "coordinating_agency": agency},
+    )
 
 
 def indicators() -> list[StrategicIndicator]:
@@ -80,13 +145,22 @@ def indicator(code: str) -> StrategicIndicator | None:
 
 
 def report_value(
-    indicator: StrategicIndicator, year: int, quarter: int, value: str | float, *, note: str = "", actor: User | None
+    indicator: StrategicIndicator,
+    year: int,
+    quarter: int,
+    value: str | float,
+    *,
+    note: str = "",
+    provisional: bool = False,
+    actor: User | None,
 ) -> IndicatorValue:
     """Store a quarter's value (a second report of the same quarter replaces the first; the audit log keeps it).
 
     :param value: a number, or text as typed (85,5 or 85.5 or 85,5%)
+    :param provisional: the value is an estimate given before the official figure exists [483 II.2.c]; the
+        official figure, reported for the same quarter, replaces it
     :raises ServiceError: ``invalid_year``, ``invalid_quarter``, ``invalid_number``, ``target_out_of_range`` (a
-        share outside 0-100, or a negative count), ``text_too_long``
+        share outside 0-100, or a negative count), ``rank_out_of_range`` (a rank below 1), ``text_too_long``
     """
     if isinstance(value, str):
         typed, value = value, parse_number(value)
@@ -96,6 +170,8 @@ def report_value(
         raise ServiceError("invalid_year", low=YEARS.start, high=YEARS.stop - 1)
     if quarter not in DEADLINES:
         raise ServiceError("invalid_quarter")
+    if indicator.measure == RANK and value is not None and value < 1:
+        raise ServiceError("rank_out_of_range")
     if value is None or not math.isfinite(value) or value < 0 or (indicator.measure == "%" and value > 100):
         raise ServiceError("target_out_of_range", high=100 if indicator.measure == "%" else "∞")
     if len(note or "") > 2000:
@@ -105,11 +181,11 @@ def report_value(
             IndicatorValue.indicator_id == indicator.id, IndicatorValue.year == year, IndicatorValue.quarter == quarter
         )
     )
-    old = {"value": row.value, "note": row.note} if row is not None else None
+    old = {"value": row.value, "provisional": row.provisional, "note": row.note} if row is not None else None
     if row is None:
         row = IndicatorValue(indicator=indicator, year=year, quarter=quarter, value=value)
         db.session.add(row)
-    row.value, row.note = value, (note or "").strip()
+    row.value, row.provisional, row.note = value, provisional, (note or "").strip()
     row.entered_by_id, row.entered_at = (actor.id if actor is not None else None), utcnow()
     db.session.flush()
     audit.record(
@@ -117,9 +193,35 @@ def report_value(
         actor=actor,
         entity=row,
         old=old,
-        new={"indicator": indicator.code, "year": year, "quarter": quarter, "value": value},
+        new={"indicator": indicator.code, "year": year, "quarter": quarter, "value": value, "provisional": provisional},
     )
     return row
+
+
+def target_met(value: float, target: float, comparison: str, *, lower_is_better: bool) -> bool:
+    """Whether ``value`` meets ``target`` as written: with its comparison, "Top N" as a rank of N or better, a plain
+    figure as reached (at least it; for an indicator that improves downwards, at most it)."""
+    if comparison == TOP:
+        return value <= target
+    if comparison == "":
+        comparison = "≤" if lower_is_better else "≥"
+    if comparison == "=":
+        return math.isclose(value, target, rel_tol=0.0, abs_tol=1e-9)
+    return {"≥": value >= target, ">": value > target, "≤": value <= target, "<": value < target}[comparison]
+
+
+def target_share(value: float, target: float, baseline: float | None, *, lower_is_better: bool, met: bool) -> float:
+    """How far ``value`` has come towards ``target``, 0 at the baseline and 1 at the target, in the direction the
+    indicator improves: (value - baseline) / (target - baseline). Without a baseline, or with a target that is no
+    better than the baseline (the plan has a few), the value against the target itself: value / target, or
+    target / value for an indicator that improves downwards (rank 100 against Top 50 is halfway)."""
+    better = -1.0 if lower_is_better else 1.0
+    if baseline is not None and better * (target - baseline) > 0:
+        return max(0.0, (value - baseline) / (target - baseline))
+    reached, needed = (target, value) if lower_is_better else (value, target)
+    if needed <= 0:
+        return 1.0 if met else 0.0
+    return max(0.0, reached / needed)
 
 
 @dataclass
@@ -131,9 +233,12 @@ class Progress:
     #: the target of the year, or of the next year that has one
     target: float | None
     target_year: int | None
+    #: how the target is written: one of ``COMPARISONS``, ``TOP``, or "" for a plain figure
+    comparison: str
     latest: IndicatorValue | None
-    #: (latest - baseline) / (target - baseline), or latest / target without a baseline; None without a value
+    #: ``target_share`` of the latest value; None without a value
     share: float | None
+    #: ``target_met`` of the latest value; None without a value
     met: bool | None
 
 
@@ -142,14 +247,16 @@ def progress(indicator: StrategicIndicator, year: int) -> Progress:
     years = sorted(int(key) for key in indicator.targets)
     target_year = next((y for y in years if y >= year), None)
     target = indicator.targets[str(target_year)] if target_year is not None else None
+    comparison = (indicator.target_comparisons or {}).get(str(target_year), "") if target is not None else ""
     reported = [row for row in indicator.values if row.year == year]
     latest = max(reported, key=lambda row: row.quarter) if reported else None
     share = met = None
     if latest is not None and target is not None:
-        met = latest.value >= target
-        start = indicator.baseline if indicator.baseline is not None else 0.0
-        share = 1.0 if target == start else max(0.0, (latest.value - start) / (target - start))
-    return Progress(indicator, year, target, target_year, latest, share, met)
+        met = target_met(latest.value, target, comparison, lower_is_better=indicator.lower_is_better)
+        share = target_share(
+            latest.value, target, indicator.baseline, lower_is_better=indicator.lower_is_better, met=met
+        )
+    return Progress(indicator, year, target, target_year, comparison, latest, share, met)
 
 
 def latest_year() -> int | None:

@@ -1,5 +1,5 @@
-"""Strategic targets (``/targets``): the indicators of Decision 483 with their baseline and yearly targets, the
-quarterly values staff enter, and the progress of a year."""
+"""Strategic targets (``/targets``): the indicators of Decision 483 with their baseline and yearly targets as
+written, the quarterly values staff enter (official, or a provisional estimate), and the progress of a year."""
 
 from __future__ import annotations
 
@@ -66,7 +66,13 @@ def report_value():
         abort(404)
     try:
         targets.report_value(
-            indicator, form.year.data, int(form.quarter.data), form.value.data, note=form.note.data or "", actor=g.user
+            indicator,
+            form.year.data,
+            int(form.quarter.data),
+            form.value.data,
+            note=form.note.data or "",
+            provisional=form.provisional.data,
+            actor=g.user,
         )
     except ServiceError as error:
         flash(describe_error(error), "error")
