@@ -37,6 +37,7 @@ EXPECTED = {
     "frameworks.freeze": {ADMIN},
     "units.index": STAFF,
     "units.show": STAFF,
+    "units.new": {ADMIN},
     "rounds.index": STAFF,
     "rounds.create": {ADMIN, SCORER},
     "users.index": {ADMIN},
@@ -121,7 +122,7 @@ EXPECTED = {
 
 
 #: routes that answer an empty form with the form and its errors
-REFUSED_EMPTY = {"experts.override", "scoring.report_value", "targets.report_value", "privacy.person"}
+REFUSED_EMPTY = {"experts.override", "scoring.report_value", "targets.report_value", "privacy.person", "units.new"}
 
 
 #: a concrete value for each parameter of a staff route, pointing at what ``seeded`` made

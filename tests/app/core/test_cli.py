@@ -80,7 +80,17 @@ def test_shipped_unit_lists(runner):
     counts = dict(
         db.session.execute(select(UnitList.code, func.count(Unit.id)).join(Unit).group_by(UnitList.code)).all()
     )
-    assert counts == {"provinces-2019": 63, "provinces-2025": 34, "ministries-2020": 23, "ministries-2025": 17}
+    assert counts == {
+        "provinces-2019": 63,
+        "provinces-2025": 34,
+        "ministries-2020": 23,
+        "ministries-2025": 17,
+        "tuyen-quang-departments": 19,
+        "tuyen-quang-districts": 7,
+        "tuyen-quang-communes": 137,
+        "quang-nam-districts": 17,
+        "quang-nam-communes": 234,
+    }
     merged = db.session.scalar(select(UnitList).where(UnitList.code == "provinces-2025"))
     predecessors = [p.code for unit in merged.units for p in unit.predecessors]
     assert len(predecessors) == 63 and len(set(predecessors)) == 63
@@ -90,7 +100,7 @@ def test_shipped_unit_lists(runner):
     assert sorted(p.name for p in hcmc.predecessors) == ["Bà Rịa - Vũng Tàu", "Bình Dương", "TP. Hồ Chí Minh"]
     # loading again changes nothing
     runner.invoke(args=["units", "load"])
-    assert db.session.scalar(select(func.count(Unit.id))) == 63 + 34 + 23 + 17
+    assert db.session.scalar(select(func.count(Unit.id))) == sum(counts.values())
 
 
 def test_demo_seed_is_complete_and_idempotent(runner):
