@@ -437,6 +437,9 @@ ESTIMATION_MESSAGES = {
 
 #: the interface names of the values the domain and the models use
 LABELS = {
+    # the groups ministries are ranked in beside the whole ranking (units.ranking_group)
+    "online_services": N_("providing online public services"),
+    "no_online_services": N_("not providing online public services"),
     # what excluding a criterion does (questionnaires.EXCLUSION_READINGS)
     "redistribute": N_("its points passed to its siblings (every parent kept its points)"),
     "remove": N_("its points left the total for every unit"),

@@ -24,6 +24,7 @@ from analysis import (
     explain,
     external_values,
     propose_exclusions,
+    rank,
     self_assessed_criteria,
     sensitivity,
     simulate_ranks,
@@ -44,6 +45,7 @@ from survey_app.sampling.operations import responses_frame
 from survey_app.scoring.channel_inputs import assessments, cyberspace_values, file_digest, units_by_code
 from survey_app.scoring.models import ScoringRun
 from survey_app.survey.models import Fieldwork
+from survey_app.units.operations import ranking_group
 
 #: the Tuyên Quang rules a run can apply [742 Art. 7]
 RULES = ("peer_maximum", "full_marks")
@@ -457,7 +459,9 @@ def ranking_nodes(run: ScoringRun) -> list:
 
 def ranking(run: ScoringRun) -> pd.DataFrame:
     """One row per unit, best first: index value, rank, their simulated 95% intervals, and the value and rank on
-    every pillar and main index."""
+    every pillar and main index; where the round's units fall into ranking groups (``units.ranking_group``: the
+    ministries that provide online public services and those that do not), each unit's ``group`` and its
+    ``group_rank`` among its group."""
     found = result(run)
     values, ranks = found.scores.values(), found.scores.ranks()
     units = units_by_code(run.evaluation_round)
@@ -478,6 +482,15 @@ def ranking(run: ScoringRun) -> pd.DataFrame:
     for node in ranking_nodes(run):
         table[node.code] = values[node.code].to_numpy()
         table[f"{node.code} rank"] = ranks[node.code].to_numpy()
+    groups = [ranking_group(units[c]) if c in units else None for c in codes]
+    if any(groups):
+        table["group"] = groups
+        table["group_rank"] = 0
+        for group in {g for g in groups if g}:
+            members = table["group"] == group
+            table.loc[members, "group_rank"] = rank(
+                pd.Series(table.loc[members, "index"].to_numpy(), index=table.loc[members, "unit"])
+            ).to_numpy()
     return table.sort_values(["rank", "unit"]).reset_index(drop=True)
 
 

@@ -252,6 +252,18 @@ def load_provincial_unit_lists() -> dict[str, UnitList]:
     return found
 
 
+def ranking_group(unit: Unit) -> str | None:
+    """The group a unit is ranked within beside the whole ranking, or None: its ``ranking_group`` attribute, else
+    for a ministry whether it provides online public services (since 2021 ministries are ranked in these two
+    groups, published apart)."""
+    group = unit.attributes.get("ranking_group")
+    if group:
+        return str(group)
+    if unit.level == "ministry" and "provides_online_services" in unit.attributes:
+        return "online_services" if unit.attributes["provides_online_services"] else "no_online_services"
+    return None
+
+
 #: the columns of a unit list's file: code and name are needed, the others optional
 UNIT_COLUMNS = ("code", "name", "name_en", "parent", "predecessors", *RULE_ATTRIBUTES)
 LEVELS = ("ministry", "province", "department", "district", "commune")

@@ -81,24 +81,49 @@ def ranking(round_code: str):
     query = (request.args.get("q") or "").strip()[:100]
     sort = request.args.get("sort", "rank")
     descending = request.args.get("order") == "desc"
+    group = request.args.get("group") or None
 
     columns = published_cached(run, ("columns",), lambda: [code for code, _ in ranking_rows(evaluation_round, run)[1]])
     if sort not in {"rank", "name", "index", *columns}:
         sort = "rank"
 
+    groups = published_cached(run, ("groups",), lambda: _groups(ranking_rows(evaluation_round, run)[0]))
+    if group not in groups:
+        group = None
+
     def content():
-        return render_template("results/_ranking.html", **_ranking_view(evaluation_round, run, query, sort, descending))
+        return render_template(
+            "results/_ranking.html", **_ranking_view(evaluation_round, run, query, sort, descending, group, groups)
+        )
 
     if query:  # a search is rendered for itself: what people type must not fill the cache
         page = content()
     else:
         # strategic targets are reported after publication: their version is part of the key
-        page = published_cached(run, ("ranking", sort, descending, targets.version()), content)
+        page = published_cached(run, ("ranking", sort, descending, group, targets.version()), content)
     return render_template("results/ranking.html", evaluation_round=evaluation_round, content=Markup(page))
 
 
-def _ranking_view(evaluation_round: EvaluationRound, run: ScoringRun, query: str, sort: str, descending: bool) -> dict:
+def _groups(rows: list[dict]) -> list[str]:
+    """The ranking groups of a round's units, in a fixed order (units providing online services first)."""
+    return sorted({row["group"] for row in rows if row.get("group")})[::-1]
+
+
+def _ranking_view(
+    evaluation_round: EvaluationRound,
+    run: ScoringRun,
+    query: str,
+    sort: str,
+    descending: bool,
+    group: str | None = None,
+    groups: list[str] = (),
+) -> dict:
     rows, columns = ranking_rows(evaluation_round, run)
+    if group:
+        # a group's own ranking: its units, ordered by their rank within it
+        rows = [row for row in rows if row.get("group") == group]
+        for row in rows:
+            row["rank"] = row["group_rank"]
     if query:
         wanted = _plain(query)
         rows = [row for row in rows if wanted in _plain(row["name"]) or wanted == row["unit"].lower()]
@@ -125,6 +150,8 @@ def _ranking_view(evaluation_round: EvaluationRound, run: ScoringRun, query: str
         "close": scoring.not_meaningfully_ahead(run),
         "progress": targets.year_progress(evaluation_round.year),
         "mergers": publication.merger_series(run),
+        "group": group,
+        "groups": list(groups),
     }
 
 

@@ -634,3 +634,33 @@ def test_a_run_chooses_what_excluding_a_criterion_does_and_keeps_its_choice(scor
     login(create_user("scoring_officer"))
     page = client.get(f"/scoring/runs/{removed.id}").get_data(as_text=True)
     assert "SEC.2" in page and "điểm của tiêu chí bị trừ khỏi tổng điểm của mọi đơn vị" in page
+
+
+def test_ministries_are_ranked_in_their_two_groups_beside_the_whole_ranking(app, client):
+    from survey_app.frameworks import operations as frameworks
+
+    ministries = units.load_shipped_unit_lists()["ministries-2020"]
+    version = next(v for v, _ in frameworks.load_shipped_frameworks() if v.code == "national-ministry")
+    evaluation = rounds.create_round("ministry-2020", 2020, "DTI bộ 2020", "DTI 2020", version, ministries, actor=None)
+    rows = [
+        # Bộ Công an and Bộ Ngoại giao provide online services; Thanh tra Chính phủ and Văn phòng Chính phủ do not
+        {"Mã đơn vị": "BCA", "Mã tiêu chí": "AW", "Giá trị": "0,9", "Minh chứng": "x"},
+        {"Mã đơn vị": "BNG", "Mã tiêu chí": "AW", "Giá trị": "0,5", "Minh chứng": "x"},
+        {"Mã đơn vị": "TTCP", "Mã tiêu chí": "AW", "Giá trị": "0,7", "Minh chứng": "x"},
+        {"Mã đơn vị": "VPCP", "Mã tiêu chí": "AW", "Giá trị": "0,6", "Minh chứng": "x"},
+    ]
+    channel_inputs.import_self_assessment(evaluation, _csv(rows), "data.csv", actor=None)
+    run = _run_keeping_proposed(evaluation)
+    table = scoring.ranking(run).set_index("unit")
+    # overall: BCA 1, TTCP 2, VPCP 3, BNG 4; within the groups: BCA 1, BNG 2 | TTCP 1, VPCP 2
+    assert table.loc[["BCA", "TTCP", "VPCP", "BNG"], "rank"].tolist() == [1, 2, 3, 4]
+    assert table.loc[["BCA", "BNG", "TTCP", "VPCP"], "group_rank"].tolist() == [1, 2, 1, 2]
+    assert table.loc["TTCP", "group"] == "no_online_services" and table.loc["BCA", "group"] == "online_services"
+    publication.publish(run, actor=None)
+    db.session.commit()
+    page = client.get("/results/ministry-2020").get_data(as_text=True)
+    assert "không cung cấp dịch vụ công trực tuyến" in page
+    grouped = client.get("/results/ministry-2020?group=no_online_services").get_data(as_text=True)
+    assert "Thanh tra Chính phủ" in grouped and "Bộ Công an" not in grouped
+    # an unknown group is the whole ranking
+    assert "Bộ Công an" in client.get("/results/ministry-2020?group=nothing").get_data(as_text=True)
