@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import Float, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey_app.core.extensions import db
@@ -36,7 +36,8 @@ class SamplePlan(db.Model):
 
 class WeightingRun(db.Model):
     """One weighting of a fieldwork's responses: the population it was weighted to, the method and bounds,
-    the weight of every response, the diagnostics and the estimates per criterion and unit."""
+    the diagnostics and the estimates per criterion and unit; the weight of every response is a row of
+    ``RunWeight``, read only by what needs it."""
 
     __tablename__ = "weighting_runs"
 
@@ -55,11 +56,23 @@ class WeightingRun(db.Model):
     diagnostics: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
     #: the bins of the weights relative to their unit's mean: [{"low", "high", "count"}]
     histogram: Mapped[list[dict[str, Any]]] = mapped_column(JSONDocument)
-    #: {response id: weight}
-    weights: Mapped[dict[str, float]] = mapped_column(JSONDocument)
     #: analysis.survey_estimates() as records
     estimates: Mapped[list[dict[str, Any]]] = mapped_column(JSONDocument)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     fieldwork: Mapped[Fieldwork] = relationship()
+
+
+class RunWeight(db.Model):
+    """The weight a weighting run gave one response: a row each (a national fieldwork has a million), so that
+    reading a run's page reads none of them."""
+
+    __tablename__ = "weighting_run_weights"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("weighting_runs.id", ondelete="CASCADE"), primary_key=True)
+    #: indexed for the responses' side of the key: a response erased takes its weights with it
+    response_id: Mapped[int] = mapped_column(
+        ForeignKey("responses.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    weight: Mapped[float] = mapped_column(Float)

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Column, Float, ForeignKey, String, Table, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Column, Float, ForeignKey, Index, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from questionnaires import (
@@ -214,7 +214,19 @@ class Response(db.Model):
     """A submitted response: the answers, the snapshot they answered, and nothing that names the respondent."""
 
     __tablename__ = "responses"
-    __table_args__ = (UniqueConstraint("fieldwork_id", "submission_id"),)
+    __table_args__ = (
+        UniqueConstraint("fieldwork_id", "submission_id"),
+        # the dashboard's and the review's counts per unit, flag and median duration read this index alone
+        # (PostgreSQL's index-only scan), never the answers: a national fieldwork's million rows in a fraction
+        # of a second
+        Index(
+            "ix_responses_review",
+            "fieldwork_id",
+            "unit_id",
+            "duration_seconds",
+            postgresql_include=["excluded", "flags"],
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: no index of its own: the unique (fieldwork_id, submission_id) index serves lookups by fieldwork, and

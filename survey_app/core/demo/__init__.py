@@ -47,7 +47,9 @@ def demo_framework_path() -> Path:
 
 
 def demo_population_path() -> Path:
-    """Synthetic adults of the demo provinces by urban/rural × sex × age group, for plans and weighting."""
+    """Synthetic adults of the 63 provinces by urban/rural × sex × age group, for plans and weighting: five
+    provinces' own figures, the others' census-like totals and town shares spread over sex and age as those
+    five's are."""
     return Path(str(resources.files("survey_app.core.demo") / "population-citizens-2023.csv"))
 
 
@@ -64,7 +66,7 @@ def seed() -> DemoSeed:
         result.accounts.append((email, str(role), password))
     admin = db.session.scalar(select(User).where(User.email == DEMO_ACCOUNTS[0][0]))
 
-    unit_lists = units.load_shipped_unit_lists()
+    unit_lists = units.load_provincial_unit_lists()
     frameworks.load_shipped_frameworks(actor=admin)
     demo_framework, _ = frameworks.store_framework(read_yaml(demo_framework_path()), actor=admin)
 
@@ -125,7 +127,7 @@ def seed_sampling(admin: User) -> None:
             ["unit", "urban"],
             "population",
             "power",
-            total=3000,
+            total=DEMO_PLAN_TOTAL,
             margin=None,
             power=0.5,
             minimum=100,
@@ -154,9 +156,12 @@ def seed_sampling(admin: User) -> None:
         )
 
 
+#: the provinces of the demo's business survey and expert panels; the citizen survey spans all 63
 DEMO_PROVINCES = ("01", "02", "46", "48", "79")
-#: synthetic respondents per demo province on the public link
-DEMO_RESPONSES_PER_PROVINCE = 600
+#: synthetic respondents per province on the citizen survey's public links
+DEMO_RESPONSES_PER_PROVINCE = 120
+#: the citizen sample plan's size: at least 100 in each of the 63 provinces' towns and countryside
+DEMO_PLAN_TOTAL = 15000
 
 
 def seed_fieldwork(
@@ -166,8 +171,9 @@ def seed_fieldwork(
     responses_per_province: int = DEMO_RESPONSES_PER_PROVINCE,
     seed: int = 2023,
 ) -> None:
-    """Publish the demo's two questionnaires and field them: citizens on public links with quotas by urban/rural
-    × sex, businesses by invitation; fill them with synthetic responses whose answers differ by province."""
+    """Publish the demo's two questionnaires and field them: citizens in every province on public links with
+    quotas by urban/rural × sex, businesses in the demo provinces by invitation; fill them with synthetic
+    responses whose answers differ by province."""
     import numpy as np
 
     from questionnaires import RespondentGroup, document_hash, quality_flags, read_bank
@@ -195,12 +201,13 @@ def seed_fieldwork(
         name_en="Business survey 2023",
         actor=admin,
     )
-    provinces = [u for u in evaluation.unit_list.units if u.code in DEMO_PROVINCES]
+    everywhere = list(evaluation.unit_list.units)
+    provinces = [u for u in everywhere if u.code in DEMO_PROVINCES]
     open_link = collection.create_fieldwork(
         "citizens-2023",
         citizens,
         FieldworkMode.OPEN_LINK,
-        provinces,
+        everywhere,
         name_vi="Khảo sát người dân 2023 (minh họa)",
         name_en="Citizen survey 2023 (demo)",
         quota_dimensions=["urban", "sex"],
@@ -219,7 +226,7 @@ def seed_fieldwork(
     )
     strata = [(urban, sex) for urban in ("urban", "rural") for sex in ("female", "male")]
     quota_rows = ["unit,urban,sex,target"] + [
-        f"{unit.code},{urban},{sex},{responses_per_province // 3}" for unit in provinces for urban, sex in strata
+        f"{unit.code},{urban},{sex},{responses_per_province // 3}" for unit in everywhere for urban, sex in strata
     ]
     collection.set_quotas(open_link, "\n".join(quota_rows).encode(), actor=admin)
     collection.issue_invitations(
@@ -234,9 +241,9 @@ def seed_fieldwork(
         (q.unit_id, q.stratum): q for q in db.session.scalars(select(Quota).where(Quota.fieldwork_id == open_link.id))
     }
     rows = []
-    for position, unit in enumerate(provinces):
+    for position, unit in enumerate(everywhere):
         # the provinces differ in how digital their people are
-        level = 0.35 + 0.12 * position
+        level = 0.35 + 0.48 * position / max(len(everywhere) - 1, 1)
         for index in range(responses_per_province):
             urban, sex = strata[rng.integers(len(strata))]
             quota = quotas[(unit.id, collection.stratum_key((urban, sex)))]
@@ -404,8 +411,7 @@ def seed_published_year(admin: User, framework, unit_list) -> None:
 
 def seed_scoring(admin: User, evaluation: EvaluationRound, *, seed: int = 922) -> None:
     """Self-assessed data of every province (a few values left unreported), cyberspace sentiment per main index,
-    an officer's correction, and a first run that excludes the criteria too few provinces have data for (the
-    survey reached only the demo provinces, or none)."""
+    an officer's correction, and a first run that excludes the criteria too few provinces have data for."""
     import numpy as np
 
     from analysis import self_assessed_criteria
@@ -459,5 +465,5 @@ def seed_scoring(admin: User, evaluation: EvaluationRound, *, seed: int = 922) -
         evaluation,
         excluded=excluded,
         actor=admin,
-        note="Các tiêu chí có số liệu của dưới 50% số tỉnh (khảo sát chỉ ở các tỉnh minh họa): loại khỏi xếp hạng.",
+        note="Các tiêu chí có số liệu của dưới 50% số tỉnh: loại khỏi xếp hạng.",
     )

@@ -1,6 +1,6 @@
 """The survey channel's use cases, each defined in the module named after its job: questionnaires, fieldwork,
-invitations, responses (the respondent's side), api_submissions, review and api_keys. Other areas and the views
-call them from here."""
+invitations, responses (the respondent's side), api_submissions, review, exports and api_keys. Other areas and
+the views call them from here."""
 
 from survey_app.survey.operations.api_keys import (
     KEY_RECHECK,
@@ -17,6 +17,10 @@ from survey_app.survey.operations.api_submissions import (
     SubmissionTarget,
     submission_target,
     submit_with_key,
+)
+from survey_app.survey.operations.exports import (
+    SHEET_ROWS,
+    export_chunks,
 )
 from survey_app.survey.operations.fieldwork import (
     DEFAULT_CONTACT_RETENTION,
@@ -53,10 +57,20 @@ from survey_app.survey.operations.responses import (
     submit,
 )
 from survey_app.survey.operations.review import (
+    REVIEW_PAGE_SIZE,
+    ExportSource,
+    FlagRule,
     ImportReport,
+    ReviewPage,
+    ReviewRow,
     UnitProgress,
+    export_batches,
     export_records,
+    export_source,
+    flag_rule,
+    flagged_page,
     import_collected,
+    median_seconds,
     progress,
     review_flags,
     set_excluded,
@@ -65,12 +79,18 @@ from survey_app.survey.operations.review import (
 __all__ = [
     "CompiledOnce",
     "DEFAULT_CONTACT_RETENTION",
+    "ExportSource",
+    "FlagRule",
     "ImportReport",
     "IssuedInvitation",
     "KEY_RECHECK",
     "KEY_USE_PRECISION",
     "LiveKey",
+    "REVIEW_PAGE_SIZE",
+    "ReviewPage",
+    "ReviewRow",
     "RowProblem",
+    "SHEET_ROWS",
     "SOURCES",
     "STRATUM_SEPARATOR",
     "StoredResponse",
@@ -80,13 +100,19 @@ __all__ = [
     "api_key_for",
     "create_api_key",
     "create_fieldwork",
+    "export_batches",
+    "export_chunks",
     "export_records",
+    "export_source",
+    "flag_rule",
+    "flagged_page",
     "find_draft",
     "get_fieldwork",
     "import_collected",
     "issue_invitations",
     "key_is_live",
     "list_questionnaires",
+    "median_seconds",
     "note_key_use",
     "open_invitation",
     "progress",

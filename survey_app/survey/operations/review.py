@@ -4,16 +4,16 @@ exported, and responses collected elsewhere (ODK, Kobo) imported."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, false, func, or_, select
 
 from questionnaires import (
+    Questionnaire,
     median_duration,
-    quality_flags,
     read_collected_csv,
 )
-from questionnaires.responses import QualityFlag
+from questionnaires.responses import SPEEDING_SHARE, QualityFlag
 from survey_app.accounts.models import User
 from survey_app.audit import operations as audit
 from survey_app.core.errors import ServiceError
@@ -30,20 +30,135 @@ from survey_app.survey.operations.responses import submit
 from survey_app.units.models import Unit
 
 
+def median_seconds(fieldwork: Fieldwork) -> float | None:
+    """The median duration of the fieldwork's responses, computed by the database (None when none is known)."""
+    known = Response.duration_seconds.is_not(None)
+    where = (Response.fieldwork_id == fieldwork.id, known)
+    if db.session.get_bind().dialect.name == "postgresql":
+        return db.session.scalar(
+            select(func.percentile_cont(0.5).within_group(Response.duration_seconds)).where(*where)
+        )
+    # SQLite (`make run`) has no percentile_cont: the middle one or two durations, in order
+    count = db.session.scalar(select(func.count()).where(*where).select_from(Response)) or 0
+    if not count:
+        return None
+    middle = db.session.scalars(
+        select(Response.duration_seconds)
+        .where(*where)
+        .order_by(Response.duration_seconds)
+        .offset((count - 1) // 2)
+        .limit(2 - count % 2)
+    ).all()
+    return sum(middle) / len(middle)
+
+
+@dataclass(frozen=True)
+class FlagRule:
+    """How the database tells a flagged response: the flags stored at submission, and speeding against the
+    fieldwork's median duration at the time of asking."""
+
+    #: a response under this many seconds is speeding (None: no median, nobody is)
+    threshold: float | None
+    #: true for a response whose duration is under the threshold
+    speeding: Any
+    #: true for a response with a stored flag or speeding
+    flagged: Any
+
+
+def flag_rule(fieldwork: Fieldwork) -> FlagRule:
+    """The speeding threshold of the fieldwork now and SQL expressions of a response's flags."""
+    median = median_seconds(fieldwork)
+    # quality_flags' rule: speeding is a duration under SPEEDING_SHARE of a known, non-zero median
+    threshold = SPEEDING_SHARE * median if median else None
+    speeding = Response.duration_seconds < threshold if threshold is not None else false()
+    length = "jsonb_array_length" if db.session.get_bind().dialect.name == "postgresql" else "json_array_length"
+    stored = func.coalesce(getattr(func, length)(Response.flags), 0) > 0
+    return FlagRule(threshold, speeding, or_(speeding, stored))
+
+
+def flags_of(flags: list[str] | None, speeding: bool) -> list[str]:
+    """A response's flags as shown and exported: speeding first, then those stored at submission."""
+    return [str(QualityFlag.SPEEDING), *(flags or [])] if speeding else list(flags or [])
+
+
 def review_flags(fieldwork: Fieldwork) -> dict[int, list[str]]:
     """Every response's flags: those found at submission and speeding against the current median duration."""
+    rule = flag_rule(fieldwork)
     rows = db.session.execute(
-        select(Response.id, Response.duration_seconds, Response.flags).where(Response.fieldwork_id == fieldwork.id)
-    ).all()
-    median = median_duration(row.duration_seconds for row in rows)
-    questionnaire = fieldwork.questionnaire.questionnaire
-    flags = {}
-    for row in rows:
-        found = list(row.flags or [])
-        if QualityFlag.SPEEDING in quality_flags(questionnaire, {}, row.duration_seconds, median):
-            found.insert(0, str(QualityFlag.SPEEDING))
-        flags[row.id] = found
-    return flags
+        select(Response.id, Response.flags, rule.speeding.label("speeding")).where(
+            Response.fieldwork_id == fieldwork.id
+        )
+    )
+    return {row.id: flags_of(row.flags, bool(row.speeding)) for row in rows}
+
+
+@dataclass
+class ReviewRow:
+    id: int
+    unit_name: str
+    flags: list[str]
+    duration_seconds: float | None
+    excluded: bool
+    exclusion_reason: str | None
+
+
+@dataclass
+class ReviewPage:
+    rows: list[ReviewRow]
+    #: the flagged responses in all
+    total: int
+    page: int
+    pages: int
+
+
+#: flagged responses shown on a page of the review
+REVIEW_PAGE_SIZE = 100
+
+
+def flagged_page(fieldwork: Fieldwork, page: int = 1, size: int | None = None) -> ReviewPage:
+    """One page of the fieldwork's flagged responses, in the order they were stored, and how many there are.
+
+    :param page: from 1; a page past the last gives the last
+    :param size: responses per page, ``REVIEW_PAGE_SIZE`` unless given
+    """
+    size = size or REVIEW_PAGE_SIZE
+    rule = flag_rule(fieldwork)
+    where = (Response.fieldwork_id == fieldwork.id, rule.flagged)
+    total = db.session.scalar(select(func.count()).select_from(Response).where(*where)) or 0
+    pages = max(1, -(-total // size))
+    page = min(max(1, page), pages)
+    rows = db.session.execute(
+        select(
+            Response.id,
+            Unit.name.label("unit_name"),
+            Response.flags,
+            rule.speeding.label("speeding"),
+            Response.duration_seconds,
+            Response.excluded,
+            Response.exclusion_reason,
+        )
+        .join(Unit, Unit.id == Response.unit_id)
+        .where(*where)
+        .order_by(Response.id)
+        .offset((page - 1) * size)
+        .limit(size)
+    )
+    return ReviewPage(
+        [
+            ReviewRow(
+                row.id,
+                row.unit_name,
+                flags_of(row.flags, bool(row.speeding)),
+                row.duration_seconds,
+                row.excluded,
+                row.exclusion_reason,
+            )
+            for row in rows
+        ],
+        total,
+        page,
+        pages,
+    )
 
 
 def set_excluded(response: Response, excluded: bool, reason: str, *, actor: User) -> None:
@@ -77,23 +192,37 @@ class UnitProgress:
 
 def progress(fieldwork: Fieldwork) -> list[UnitProgress]:
     """Per unit: drafts started, responses completed, invitations and response rate, median duration,
-    flagged and excluded responses, and every quota stratum's fill."""
+    flagged and excluded responses, and every quota stratum's fill; every figure counted by the database."""
     by_unit = {unit.id: UnitProgress(unit) for unit in fieldwork.units}
-    flags = review_flags(fieldwork)
-    durations: dict[int, list[float]] = {}
-    for row in db.session.execute(
-        select(Response.id, Response.unit_id, Response.duration_seconds, Response.excluded).where(
-            Response.fieldwork_id == fieldwork.id
-        )
+    rule = flag_rule(fieldwork)
+    postgresql = db.session.get_bind().dialect.name == "postgresql"
+    columns = [
+        Response.unit_id,
+        func.count(),
+        func.count().filter(rule.flagged),
+        func.count().filter(Response.excluded.is_(True)),
+    ]
+    if postgresql:
+        columns.append(func.percentile_cont(0.5).within_group(Response.duration_seconds))
+    for unit_id, completed, flagged, excluded, *median in db.session.execute(
+        select(*columns).where(Response.fieldwork_id == fieldwork.id).group_by(Response.unit_id)
     ):
-        unit = by_unit.get(row.unit_id)
-        if unit is None:
-            continue
-        unit.completed += 1
-        unit.flagged += bool(flags.get(row.id))
-        unit.excluded += bool(row.excluded)
-        if row.duration_seconds is not None:
-            durations.setdefault(row.unit_id, []).append(row.duration_seconds)
+        if unit_id in by_unit:
+            unit = by_unit[unit_id]
+            unit.completed, unit.flagged, unit.excluded = completed, flagged, excluded
+            unit.median_seconds = median[0] if median else None
+    if not postgresql:
+        # SQLite (`make run`, a demo's few thousand responses) has no percentile_cont
+        durations: dict[int, list[float]] = {}
+        for unit_id, duration in db.session.execute(
+            select(Response.unit_id, Response.duration_seconds).where(
+                Response.fieldwork_id == fieldwork.id, Response.duration_seconds.is_not(None)
+            )
+        ):
+            durations.setdefault(unit_id, []).append(duration)
+        for unit_id, values in durations.items():
+            if unit_id in by_unit:
+                by_unit[unit_id].median_seconds = median_duration(values)
     for unit_id, count in db.session.execute(
         select(ResponseDraft.unit_id, func.count())
         .where(ResponseDraft.fieldwork_id == fieldwork.id)
@@ -111,35 +240,73 @@ def progress(fieldwork: Fieldwork) -> list[UnitProgress]:
     for quota in db.session.scalars(select(Quota).where(Quota.fieldwork_id == fieldwork.id).order_by(Quota.stratum)):
         if quota.unit_id in by_unit:
             by_unit[quota.unit_id].quotas.append(quota)
-    for unit_id, values in durations.items():
-        by_unit[unit_id].median_seconds = median_duration(values)
     for unit in by_unit.values():
         unit.started += unit.completed
     return list(by_unit.values())
 
 
-def export_records(fieldwork: Fieldwork) -> list[dict[str, Any]]:
-    """The fieldwork's responses as records for questionnaires.exports."""
-    flags = review_flags(fieldwork)
-    rows = db.session.execute(
-        select(Response, Unit.code)
+#: responses read from the database at a time by an export
+EXPORT_BATCH = 5000
+
+
+@dataclass(frozen=True)
+class ExportSource:
+    """What an export reads, taken while the request's session is open: the body of a streamed export is
+    written after the request boundary has ended that session, on a connection of its own."""
+
+    engine: Engine
+    fieldwork_id: int
+    questionnaire: Questionnaire
+    #: the speeding threshold when the export was asked for (``FlagRule.threshold``)
+    threshold: float | None
+
+
+def export_source(fieldwork: Fieldwork) -> ExportSource:
+    return ExportSource(db.engine, fieldwork.id, fieldwork.questionnaire.questionnaire, flag_rule(fieldwork).threshold)
+
+
+def export_batches(source: ExportSource, batch: int | None = None) -> Iterator[list[dict[str, Any]]]:
+    """The fieldwork's responses as records for questionnaires.exports, a batch at a time, in the order they
+    were stored: read by a server-side cursor on a connection of their own, so that memory holds one batch
+    whatever the fieldwork's size."""
+    speeding = Response.duration_seconds < source.threshold if source.threshold is not None else false()
+    query = (
+        select(
+            Response.id,
+            Unit.code,
+            Response.submitted_at,
+            Response.duration_seconds,
+            Response.source,
+            Response.flags,
+            speeding.label("speeding"),
+            Response.excluded,
+            Response.answers,
+        )
         .join(Unit, Unit.id == Response.unit_id)
-        .where(Response.fieldwork_id == fieldwork.id)
+        .where(Response.fieldwork_id == source.fieldwork_id)
         .order_by(Response.id)
     )
-    return [
-        {
-            "response_id": response.id,
-            "unit": unit_code,
-            "submitted_at": response.submitted_at.isoformat(),
-            "duration_seconds": response.duration_seconds,
-            "source": response.source,
-            "flags": flags.get(response.id, []),
-            "excluded": response.excluded,
-            "answers": response.answers,
-        }
-        for response, unit_code in rows
-    ]
+    with source.engine.connect() as connection:
+        rows = connection.execution_options(yield_per=batch or EXPORT_BATCH).execute(query)
+        for part in rows.partitions():
+            yield [
+                {
+                    "response_id": row.id,
+                    "unit": row.code,
+                    "submitted_at": row.submitted_at.isoformat(),
+                    "duration_seconds": row.duration_seconds,
+                    "source": row.source,
+                    "flags": flags_of(row.flags, bool(row.speeding)),
+                    "excluded": row.excluded,
+                    "answers": row.answers,
+                }
+                for row in part
+            ]
+
+
+def export_records(fieldwork: Fieldwork) -> list[dict[str, Any]]:
+    """The fieldwork's responses as records for questionnaires.exports, all at once (a small fieldwork)."""
+    return [record for part in export_batches(export_source(fieldwork)) for record in part]
 
 
 @dataclass

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from questionnaires.exports import response_table, to_csv, to_spss, to_stata, to_xlsx
+from questionnaires.exports import to_csv
 from survey_app.accounts.models import Role
 from survey_app.core.errors import ServiceError, or_404, owned_or_404
 from survey_app.core.extensions import db
@@ -30,11 +30,12 @@ from survey_app.survey.models import (
 )
 from survey_app.survey.models import Response as StoredResponse
 
+#: the export formats and their media types
 EXPORTS = {
-    "csv": ("text/csv", lambda q, t: to_csv(t)),
-    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", lambda q, t: to_xlsx(t)),
-    "sav": ("application/x-spss-sav", lambda q, t: to_spss(q, t, current_language())),
-    "dta": ("application/x-stata-dta", lambda q, t: to_stata(q, t, current_language())),
+    "csv": "text/csv",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "sav": "application/x-spss-sav",
+    "dta": "application/x-stata-dta",
 }
 
 
@@ -219,15 +220,16 @@ def import_responses(fieldwork_code: str):
 @blueprint.get("/<fieldwork_code>/responses.<fmt>")
 @allow(*ANALYSTS)
 def export(fieldwork_code: str, fmt: str):
+    """The responses as a file, sent as it is written. The body is written after the request boundary has
+    ended the request's session (an export changes nothing), from a connection of its own that it closes when
+    the last block is sent or the client goes away."""
     fieldwork = or_404(collection.get_fieldwork(fieldwork_code))
     if fmt not in EXPORTS:
         abort(404)
-    mimetype, write = EXPORTS[fmt]
-    questionnaire = fieldwork.questionnaire.questionnaire
-    data = write(questionnaire, response_table(questionnaire, collection.export_records(fieldwork)))
+    chunks = collection.export_chunks(collection.export_source(fieldwork), fmt, current_language())
     return Response(
-        data,
-        mimetype=mimetype,
+        chunks,
+        mimetype=EXPORTS[fmt],
         headers={"Content-Disposition": f"attachment; filename={fieldwork_code}-responses.{fmt}"},
     )
 
@@ -236,12 +238,8 @@ def export(fieldwork_code: str, fmt: str):
 @allow(*ANALYSTS)
 def review(fieldwork_code: str):
     fieldwork = or_404(collection.get_fieldwork(fieldwork_code))
-    flags = collection.review_flags(fieldwork)
-    flagged = [response_id for response_id, found in flags.items() if found]
-    responses = db.session.scalars(
-        select(StoredResponse).where(StoredResponse.id.in_(flagged[:500])).order_by(StoredResponse.id)
-    )
-    return render_template("fieldwork/review.html", fieldwork=fieldwork, responses=list(responses), flags=flags)
+    page = collection.flagged_page(fieldwork, request.args.get("page", 1, type=int))
+    return render_template("fieldwork/review.html", fieldwork=fieldwork, review=page)
 
 
 @blueprint.post("/<fieldwork_code>/responses/<int:response_id>/exclusion")
@@ -255,7 +253,7 @@ def exclusion(fieldwork_code: str, response_id: int):
         flash(_("Give the reason for excluding the response."), "error")
     else:
         collection.set_excluded(response, exclude, reason, actor=g.user)
-    return redirect(url_for("fieldwork.review", fieldwork_code=fieldwork_code))
+    return redirect(url_for("fieldwork.review", fieldwork_code=fieldwork_code, page=request.form.get("page", type=int)))
 
 
 @api_keys.route("/", methods=["GET", "POST"])

@@ -259,9 +259,11 @@ def test_the_forms_defaults_plan_the_shipped_frame(client, create_user, login):
     hand = {}
     for row in rows:
         hand[(row["unit"], row["urban"])] = hand.get((row["unit"], row["urban"]), 0) + int(row["population"])
-    assert len(hand) == 10 and len(stored.strata) == 10 and stored.total == 3000
+    # the 63 provinces' towns and countryside
+    assert len(hand) == 126 and len(stored.strata) == 126 and stored.total == 3000
     assert {(r["stratum"]["unit"], r["stratum"]["urban"]): r["population"] for r in stored.strata} == hand
-    assert [row["unit"] for row in stored.units] == ["01", "02", "46", "48", "79"]
+    assert [row["unit"] for row in stored.units] == list(dict.fromkeys(row["unit"] for row in rows))
+    assert len(stored.units) == 63
 
 
 def test_a_frame_stratified_by_size_saves_and_shows_its_numbers(client, create_user, login):
@@ -379,7 +381,6 @@ def test_the_weight_histograms_labels_never_overlap(client, create_user, login, 
         population_name="p.csv",
         population_hash="0" * 64,
         histogram=histogram,
-        weights={},
         estimates=[],
         diagnostics={"overall": overall, "units": {}},
     )

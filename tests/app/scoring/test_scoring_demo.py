@@ -1,5 +1,6 @@
 """The demo as a new user meets it: its 2023 run excludes the criteria too few provinces have data for (the
-survey reached five of them), and its pages, exports and publication work for every demo account."""
+business survey reached five of them; the citizen survey all 63), and its pages, exports and publication work
+for every demo account."""
 
 import io
 
@@ -29,9 +30,9 @@ def test_the_demo_run_with_confirmed_exclusions_answers_every_role_and_publishes
     assert runner.invoke(args=["demo", "seed"]).exit_code == 0
     evaluation = db.session.scalar(select(EvaluationRound).where(EvaluationRound.code == DEMO_ROUND))
     [run] = scoring.runs(evaluation)
-    # the survey criteria are excluded, and the survey estimated some of them for the demo provinces
-    assert {"AW.3", "DG.3", "DS.1"} <= set(run.excluded)
-    assert {row["criterion"] for row in run.inputs["survey"]} & set(run.excluded)
+    # the business survey's criteria are excluded; the citizen survey's, estimated in every province, are scored
+    assert {"DE.1", "DE.2"} <= set(run.excluded) and not {"AW.3", "DG.3", "DS.1"} & set(run.excluded)
+    assert {"AW.3", "DG.3", "DS.1"} <= {row["criterion"] for row in run.inputs["survey"]}
     base = f"/scoring/runs/{run.id}"
     for email, _name, role, password in DEMO_ACCOUNTS:
         client = _logged_in(app, email, password)
