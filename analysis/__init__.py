@@ -45,6 +45,7 @@ from analysis.index import (
     index_from_values,
     merge_units,
     normalise,
+    pillar_view_values,
     propose_exclusions,
     rank,
 )
@@ -142,6 +143,7 @@ __all__ = [
     "leaf_coefficients",
     "merge_units",
     "normalise",
+    "pillar_view_values",
     "propose_exclusions",
     "rank",
     "simulate_ranks",

@@ -376,6 +376,18 @@ def merge_units(values: pd.DataFrame, predecessors: dict[str, list[str]]) -> pd.
     return pd.DataFrame({new: values.loc[olds].mean() for new, olds in predecessors.items()}).T
 
 
+def pillar_view_values(framework: Framework, scores: Scores) -> pd.DataFrame:
+    """Every unit's value on each of the framework's pillar views (Tuyên Quang's district pillars of 450 points,
+    each the shared foundation group and one activity index [742 Art. 5.2]): the points of the nodes it includes
+    over their maxima after exclusions, in [0, 1]. A view none of whose nodes is scored is left out."""
+    columns = {}
+    for view in framework.pillar_views:
+        included = [code for code in view.includes if code in scores.points.columns]
+        if included:
+            columns[view.code] = scores.points[included].sum(axis=1) / scores.maximum[included].sum()
+    return pd.DataFrame(columns, index=scores.points.index)
+
+
 def remaining_total(framework: Framework, excluded=frozenset(), exclusion: str | None = None) -> float:
     """The total the index value divides by once ``excluded`` is out: the framework's total under the
     "redistribute" reading, lowered by the excluded points under "remove" (see ``compute``)."""

@@ -23,6 +23,7 @@ from analysis import (
     criterion_points,
     explain,
     external_values,
+    pillar_view_values,
     propose_exclusions,
     rank,
     self_assessed_criteria,
@@ -451,10 +452,12 @@ def exclusion_reading(run: ScoringRun) -> str:
 
 
 def ranking_nodes(run: ScoringRun) -> list:
-    """The pillars (or groups) and main indices a ranking shows beside the index, in framework order."""
+    """The pillars (or groups) and main indices a ranking shows beside the index, in framework order, then the
+    framework's pillar views (Tuyên Quang's district pillars of 450, ranked beside the 850-point index)."""
     found = result(run)
     columns = set(found.scores.points.columns)
-    return [node for node, _ in found.framework.walk() if node.kind.depth <= 2 and node.code in columns]
+    nodes = [node for node, _ in found.framework.walk() if node.kind.depth <= 2 and node.code in columns]
+    return nodes + [view for view in found.framework.pillar_views if set(view.includes) & columns]
 
 
 def ranking(run: ScoringRun) -> pd.DataFrame:
@@ -479,9 +482,14 @@ def ranking(run: ScoringRun) -> pd.DataFrame:
             "rank_high": simulated["rank_high"].reindex(codes).to_numpy(),
         }
     )
+    views = pillar_view_values(found.framework, found.scores)
     for node in ranking_nodes(run):
-        table[node.code] = values[node.code].to_numpy()
-        table[f"{node.code} rank"] = ranks[node.code].to_numpy()
+        if node.code in values.columns:
+            table[node.code] = values[node.code].to_numpy()
+            table[f"{node.code} rank"] = ranks[node.code].to_numpy()
+        else:  # a pillar view
+            table[node.code] = views[node.code].reindex(codes).to_numpy()
+            table[f"{node.code} rank"] = rank(views[node.code]).reindex(codes).to_numpy()
     groups = [ranking_group(units[c]) if c in units else None for c in codes]
     if any(groups):
         table["group"] = groups

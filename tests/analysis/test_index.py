@@ -294,3 +294,27 @@ def test_other_channel_shares_rescale_the_assessed_part():
     assert compute(FRAMEWORK, full, channels=top, shares=ChannelShares(0.9, 0.05, 0.05)).index_value[
         "u"
     ] == pytest.approx(1.0)
+
+
+def test_pillar_views_add_up_the_nodes_they_include():
+    from dataclasses import replace
+
+    from analysis.index import pillar_view_values
+    from questionnaires import PillarView, Text
+
+    framework = replace(
+        FRAMEWORK,
+        pillar_views=(
+            PillarView("V1", Text("V1", "V1"), 60, ("A", "C")),
+            PillarView("V2", Text("V2", "V2"), 80, ("A", "B")),
+        ),
+    )
+    scores = compute(framework, POINTS)
+    views = pillar_view_values(framework, scores)
+    # V1 includes only A of the scored nodes (C does not exist): u1 30 of 40; V2: A and B, u1 30 + 25 of 80,
+    # u2 20 + 20 of 80
+    assert views["V1"].to_dict() == pytest.approx({"u1": 30 / 40, "u2": 20 / 40})
+    assert views["V2"].to_dict() == pytest.approx({"u1": 55 / 80, "u2": 40 / 80})
+    # with B2 excluded under "remove", B's maximum drops to 20: V2 over 60
+    removed = compute(framework, POINTS, excluded={"B2"}, exclusion="remove")
+    assert pillar_view_values(framework, removed)["V2"]["u1"] == pytest.approx((30 + 10) / 60)

@@ -149,3 +149,39 @@ def test_a_code_already_taken_is_refused_with_its_message_not_a_crash(app):
         with pytest.raises(ServiceError) as caught:
             attempt()
         assert caught.value.params["code"] in ("taken", "provinces-2019")
+
+
+def test_a_tuyen_quang_district_is_ranked_on_its_three_pillars_beside_the_index(app, client):
+    import pandas as pd
+
+    from survey_app.publication import operations as publication
+    from survey_app.scoring import channel_inputs
+
+    lists = units.load_provincial_unit_lists()
+    version = next(v for v, _ in frameworks.load_shipped_frameworks() if v.code == "tuyen-quang-district")
+    evaluation = rounds.create_round(
+        "tq-district-2022", 2022, "DTI huyện", "DTI", version, lists["tuyen-quang-districts"], actor=None
+    )
+    rows = [
+        # Tuyên Quang city: awareness 1 of 1 → 50, digital government 0.5 → 100; Lâm Bình: awareness 0.5 → 25,
+        # digital economy 1 → 200
+        {"Mã đơn vị": "070", "Mã tiêu chí": "AW", "Giá trị": "1", "Minh chứng": "x"},
+        {"Mã đơn vị": "070", "Mã tiêu chí": "DG", "Giá trị": "0,5", "Minh chứng": "x"},
+        {"Mã đơn vị": "071", "Mã tiêu chí": "AW", "Giá trị": "0,5", "Minh chứng": "x"},
+        {"Mã đơn vị": "071", "Mã tiêu chí": "DE", "Giá trị": "1", "Minh chứng": "x"},
+    ]
+    data = pd.DataFrame(rows).to_csv(index=False).encode("utf-8-sig")
+    channel_inputs.import_self_assessment(evaluation, data, "data.csv", actor=None)
+    proposed = list(scoring.proposed_exclusions(evaluation)["node"])
+    run = scoring.run_scoring(evaluation, excluded=[], kept=proposed, actor=None)
+    table = scoring.ranking(run).set_index("unit")
+    # each pillar of 450 is the foundation (250) and its own activity index (200) [742 Art. 5.2]
+    assert table.loc["070", ["P.DG", "P.DE", "P.DS"]].tolist() == pytest.approx([150 / 450, 50 / 450, 50 / 450])
+    assert table.loc["071", ["P.DG", "P.DE", "P.DS"]].tolist() == pytest.approx([25 / 450, 225 / 450, 25 / 450])
+    assert (table.loc["070", "P.DG rank"], table.loc["071", "P.DE rank"], table.loc["072", "P.DG rank"]) == (1, 1, 3)
+    # the 850-point index: 150 and 225 points
+    assert table.loc["071", "index"] == pytest.approx(225 / 850) and table.loc["071", "rank"] == 1
+    publication.publish(run, actor=None)
+    db.session.commit()
+    page = client.get("/results/tq-district-2022").get_data(as_text=True)
+    assert "P.DG" in page and "Trụ cột Chính quyền số" in page
