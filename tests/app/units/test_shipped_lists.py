@@ -185,3 +185,5 @@ def test_a_tuyen_quang_district_is_ranked_on_its_three_pillars_beside_the_index(
     db.session.commit()
     page = client.get("/results/tq-district-2022").get_data(as_text=True)
     assert "P.DG" in page and "Trụ cột Chính quyền số" in page
+    for fmt in ("csv", "xlsx", "pdf"):
+        assert client.get(f"/results/tq-district-2022/ranking.{fmt}").status_code == 200
