@@ -23,9 +23,6 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from analysis import (  # noqa: E402
-    aggregate,
-    channel_points,
-    channel_values,
     check_cyberspace,
     check_self_assessment,
     compute,
@@ -33,7 +30,6 @@ from analysis import (  # noqa: E402
     external_values,
     survey_estimates,
     template_rows,
-    value_se,
 )
 from analysis.audit import data_checks, global_uncertainty, scenarios, structure  # noqa: E402
 from benchmarks.index import (  # noqa: E402
@@ -41,6 +37,7 @@ from benchmarks.index import (  # noqa: E402
     PROVINCES,
     build_framework,
     citizens_questionnaire,
+    expert_aggregates,
     synthetic_expert_forms,
     synthetic_responses,
 )
@@ -98,15 +95,8 @@ def year(options, steps: Steps, rng: np.random.Generator):
         counted=False,
     )
 
-    def expert_channel():
-        table = aggregate(forms)
-        table["value_se"] = value_se(table, (1, 5))
-        values = channel_values(table, (1, 5))
-        table["value"] = values["value"].to_numpy()
-        return table, channel_points(framework, values)
-
     expert_table, (expert_points, expert_external) = steps.run(
-        "experts: aggregates with spread", expert_channel, counted=False
+        "experts: aggregates with spread", lambda: expert_aggregates(framework, forms), counted=False
     )
 
     def self_assessment():

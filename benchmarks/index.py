@@ -205,6 +205,16 @@ def synthetic_expert_forms(expert_nodes, forms: int, rng: np.random.Generator) -
     return pd.concat(rows, ignore_index=True)
 
 
+def expert_aggregates(framework, forms: pd.DataFrame):
+    """The experts' aggregates per unit and item with their value and its SE on the 1-5 scale, and the channel's
+    points (``analysis.channel_points``)."""
+    table = aggregate(forms)
+    table["value_se"] = value_se(table, (1, 5))
+    values = channel_values(table, (1, 5))
+    table["value"] = values["value"].to_numpy()
+    return table, channel_points(framework, values)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--responses", type=int, default=1_000_000)
@@ -245,11 +255,8 @@ def main() -> None:
     )
 
     def expert_channel():
-        table = aggregate(scores)
-        table["value_se"] = value_se(table, (1, 5))
-        values = channel_values(table, (1, 5))
-        table["value"] = values["value"].to_numpy()
-        return table, agreement(scores), channel_points(framework, values)
+        table, points = expert_aggregates(framework, scores)
+        return table, agreement(scores), points
 
     expert_table, panel_agreement, (expert_points, expert_external) = steps.run(
         "experts: aggregates, agreement, channel points", expert_channel
