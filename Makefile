@@ -24,10 +24,10 @@ run: install
 	$(FLASK) demo seed
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
-## Run the whole suite against a throw-away PostgreSQL server.
+## Run the whole suite against throw-away PostgreSQL and Redis servers.
 test: install
 	bash scripts/ensure-chromium.sh
-	bash scripts/with-postgres.sh $(PY) -m pytest $(PYTEST_ARGS)
+	bash scripts/with-postgres.sh bash scripts/with-redis.sh $(PY) -m pytest $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -74,12 +74,19 @@ def app(database_url, tmp_path):
     limiter.reset()
     with app.app_context():
         yield app
+        app.extensions["jobs"].stop()  # the in-process job worker a test started, if any
         db.session.remove()
         tables = ", ".join(f'"{table.name}"' for table in db.metadata.sorted_tables)
         with db.engine.begin() as connection:
             connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         for engine in db.engines.values():
             engine.dispose()
+
+
+@pytest.fixture
+def run_jobs(app):
+    """Wait until the jobs sent so far are done (by the in-process worker the app starts without a broker)."""
+    return app.extensions["jobs"].wait
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 from flask import Flask, g
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from survey_app.core import config, security
+from survey_app.core import config, jobs, security
 from survey_app.core.extensions import babel, csrf, db, limiter, migrate
 
 #: the service's areas, each a package with its blueprints (``blueprint.BLUEPRINTS``) and the views that fill
@@ -76,6 +76,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     limiter.init_app(app)
     app.before_request(i18n.request_language_from_query)
     security.init_app(app)
+    jobs.init_app(app)
     _transaction_boundary(app)
     _template_helpers(app)
 

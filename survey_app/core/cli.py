@@ -30,6 +30,7 @@ privacy_cli = AppGroup("privacy", help="Personal data past its date.")
 evidence_cli = AppGroup("evidence", help="The files of evidence documents.")
 backup_cli = AppGroup("backup", help="Backups of the database and the evidence documents (PostgreSQL).")
 outbox_cli = AppGroup("outbox", help="E-mails waiting to be sent.")
+jobs_cli = AppGroup("jobs", help="Background jobs and their workers.")
 
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 PROJECT = Path(__file__).resolve().parents[2]
@@ -193,6 +194,61 @@ def send_outbox() -> None:
         _fail([delivery.error])
 
 
+@jobs_cli.command("worker")
+@click.option("--threads", default=1, show_default=True, help="Jobs this process runs at once.")
+def jobs_worker(threads: int) -> None:
+    """Run jobs until stopped (SIGTERM or Ctrl-C lets the running jobs finish). Run as many as the load needs,
+    on any machine that reaches the database and JOBS_BROKER_URL's Redis."""
+    import signal
+    import threading
+
+    from survey_app.core import jobs
+
+    queue = jobs.queue()
+    if queue.embedded:
+        _fail([_("JOBS_BROKER_URL is not set: `make run` runs jobs in its own process, no worker is needed.")])
+    worker = queue.worker(threads)
+    worker.start()
+    # jobs stored while no worker or broker was there, or left by a worker that stopped: their claims decide
+    for job_id in jobs.pending_job_ids(stale_after=current_app.config["JOBS_STALE_SECONDS"]):
+        queue.actor.send(job_id)
+    db.session.remove()
+    click.echo(_("Job worker started with %(threads)s thread(s).", threads=threads))
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    stopping.wait()
+    worker.stop()
+
+
+@jobs_cli.command("probe")
+@click.option("--steps", default=3, show_default=True)
+@click.option("--seconds", default=0.1, show_default=True, help="Each step's length.")
+@click.option("--wait/--no-wait", default=True, show_default=True, help="Wait for a worker to finish it.")
+def jobs_probe(steps: int, seconds: float, wait: bool) -> None:
+    """Send a probe job through the queue: says whether a worker takes jobs, and how soon."""
+    import time
+
+    from survey_app.core import jobs
+
+    job = jobs.enqueue("core.probe", subject="probe", params={"steps": steps, "seconds": seconds})
+    db.session.commit()
+    click.echo(_("Probe job %(id)s sent.", id=job.id))
+    if not wait:
+        return
+    deadline = time.monotonic() + 30 + steps * seconds
+    while time.monotonic() < deadline:
+        db.session.expire_all()
+        job = db.session.get(jobs.Job, job.id)
+        if job.finished:
+            break
+        time.sleep(0.2)
+    db.session.commit()
+    if job.state != jobs.JobState.DONE:
+        _fail([_("Probe job %(id)s is %(state)s: no worker finished it.", id=job.id, state=job.state)])
+    click.echo(_("Probe job %(id)s done by %(worker)s.", id=job.id, worker=job.result["worker"]))
+
+
 @evidence_cli.command("prune")
 def prune_evidence() -> None:
     """Delete evidence files no document names (left by failed uploads), older than an hour."""
@@ -339,5 +395,6 @@ def init_app(app: Flask) -> None:
         evidence_cli,
         backup_cli,
         outbox_cli,
+        jobs_cli,
     ):
         app.cli.add_command(group)

@@ -83,6 +83,16 @@ def from_environment(instance_path: str) -> dict:
         "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD", ""),
         "SMTP_SENDER": os.environ.get("SMTP_SENDER", "dti@localhost"),
         "SMTP_STARTTLS": _bool("SMTP_STARTTLS", True),
+        #: the job queue's Redis (survey_app.core.jobs); without it jobs run in a thread of the app's process
+        "JOBS_BROKER_URL": os.environ.get("JOBS_BROKER_URL", ""),
+        #: how often a running job's heartbeat is written, and how cold it may get before the job is thought
+        #: lost and another worker may claim it (below the broker's heartbeat timeout, after which Redis hands
+        #: a silent worker's messages to another)
+        "JOBS_HEARTBEAT_SECONDS": float(os.environ.get("JOBS_HEARTBEAT_SECONDS", "10")),
+        "JOBS_STALE_SECONDS": float(os.environ.get("JOBS_STALE_SECONDS", "30")),
+        "JOBS_BROKER_HEARTBEAT_SECONDS": float(os.environ.get("JOBS_BROKER_HEARTBEAT_SECONDS", "60")),
+        #: of a million broker commands, how many also put lost workers' messages back (Dramatiq's default)
+        "JOBS_BROKER_MAINTENANCE_CHANCE": int(os.environ.get("JOBS_BROKER_MAINTENANCE_CHANCE", "1000")),
     }
 
 

@@ -155,6 +155,16 @@ SERVICE_MESSAGES = {
     "tool_failed": N_("%(tool)s failed: %(reason)s"),
     "restore_mismatch": N_("The restored data differ from the backup's manifest in: %(parts)s."),
     "rank_out_of_range": N_("A rank must be 1 or more."),
+    "job_worker_lost": N_(
+        "The job was started %(attempts)s times and its worker stopped each time. Ask for it again, and tell the "
+        "administrator if it happens again."
+    ),
+    "job_unknown_kind": N_("This service no longer knows the job kind %(kind)s."),
+    "job_database_unavailable": N_("The database could not be reached while the job ran. Ask for it again."),
+    "job_failed": N_(
+        "The job failed unexpectedly; the error is in the service's log. Ask for it again, and tell the "
+        "administrator if it happens again."
+    ),
 }
 
 
@@ -550,4 +560,14 @@ LABELS = {
     "foreign": N_("Foreign-invested"),
     "sd": N_("standard deviations"),
     "proportion": N_("expected proportions"),
+    "queued": N_("waiting for a worker"),
+    "running": N_("running"),
+    "done": N_("done"),
+    "failed": N_("failed"),
+    "cancelled": N_("cancelled"),
+    "job_step_waiting": N_("waiting"),
+    "job_step_reading_responses": N_("reading the responses"),
+    "job_step_weighting": N_("weighting"),
+    "job_step_estimating": N_("estimating every criterion"),
+    "job_step_storing": N_("storing the run"),
 }

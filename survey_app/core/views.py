@@ -1,12 +1,17 @@
-"""The home page and the language switch."""
+"""The home page, the language switch, and the pages of background jobs (progress, result, cancel)."""
 
 from __future__ import annotations
 
-from flask import current_app, g, redirect, render_template, request, session, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from survey_app.audit import operations as audit
+from survey_app.core import jobs
 from survey_app.core.blueprint import blueprint
+from survey_app.core.errors import or_404
 from survey_app.core.extensions import db
+from survey_app.core.forms import ConfirmForm
 from survey_app.core.i18n import LANGUAGE_KEY
 from survey_app.core.security import STAFF, allow, public, safe_next
 from survey_app.frameworks.models import FrameworkVersion
@@ -39,3 +44,55 @@ def set_language(code: str):
     if code in current_app.config["LANGUAGES"]:
         session[LANGUAGE_KEY] = code
     return redirect(safe_next(request.args.get("next"), url_for("main.home")))
+
+
+# --- background jobs ---------------------------------------------------------------------------------------
+
+
+def _followed_job(job_id: int) -> jobs.Job:
+    """A job the current staff member may follow; others' jobs are not found, as if they did not exist."""
+    job = or_404(db.session.get(jobs.Job, job_id))
+    if not jobs.may_follow(job, g.user):
+        abort(404)
+    return job
+
+
+@blueprint.get("/jobs")
+@allow(*STAFF)
+def job_list():
+    query = select(jobs.Job).order_by(jobs.Job.id.desc()).limit(100)
+    followed = [job for job in db.session.scalars(query) if jobs.may_follow(job, g.user)]
+    return render_template("main/jobs.html", jobs=followed, kinds=jobs.KINDS)
+
+
+@blueprint.get("/jobs/<int:job_id>")
+@allow(*STAFF)
+def job_page(job_id: int):
+    job = _followed_job(job_id)
+    queue = jobs.queue()
+    if queue.embedded and not job.finished:
+        queue.start_embedded_worker()  # a `make run` restarted since the job was asked for picks it up
+    kind = jobs.KINDS.get(job.kind)
+    result_url = kind.result_url(job) if kind and kind.result_url and job.state == jobs.JobState.DONE else None
+    return render_template(
+        "main/job.html",
+        job=job,
+        kind=kind,
+        failure=jobs.describe_failure(job),
+        result_url=result_url,
+        form=ConfirmForm(),
+    )
+
+
+@blueprint.post("/jobs/<int:job_id>/cancel")
+@allow(*STAFF)
+def cancel_job(job_id: int):
+    job = _followed_job(job_id)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if not job.finished:
+        jobs.cancel(job)
+        audit.record("jobs.cancel_requested", actor=g.user, entity=job, new={"kind": job.kind})
+        flash(_("Cancelling: the job stops at its next step."))
+    return redirect(url_for("main.job_page", job_id=job.id))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -398,6 +399,32 @@ def _store_weights(run: WeightingRun, ids: list[int], weights: np.ndarray) -> No
     )
 
 
+#: the steps of a weighting run a progress bar counts: reading the responses, weighting, estimating, storing
+WEIGHTING_STEPS = 4
+
+
+def _no_progress(done: int, total: int, step: str) -> None:
+    return None
+
+
+def check_weighting_request(
+    fieldwork: Fieldwork, data: bytes, filename: str, *, margins: list[str], method: str, count: str
+) -> pd.DataFrame:
+    """What can be refused before a weighting run is started: margins the questionnaire does not ask, an unknown
+    method, a population file that does not read. Returns the population's counts per cell.
+
+    :raises sampling.SamplingError: a bad population file
+    :raises ServiceError: ``unknown_margin``, ``unknown_weighting_method``
+    """
+    asked = {question.code for question in fieldwork.questionnaire.questionnaire.questions()}
+    unknown = [margin for margin in margins if margin not in asked]
+    if unknown:
+        raise ServiceError("unknown_margin", margin=unknown[0])
+    if method not in WEIGHTING_METHODS:
+        raise ServiceError("unknown_weighting_method", method=method)
+    return read_population_frame(data, ["unit"] + margins, count, name=filename)
+
+
 def run_weighting(
     fieldwork: Fieldwork,
     data: bytes,
@@ -409,6 +436,7 @@ def run_weighting(
     upper: float | None,
     count: str = "population",
     actor: User | None,
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> WeightingRun:
     """Weight the fieldwork's responses to a population file within each unit, trim, and estimate every
     survey-scored criterion per unit; store the run.
@@ -420,18 +448,17 @@ def run_weighting(
     ``rake`` matches every unit's count by each margin; ``poststratify`` matches the count of every cell of the
     margins crossed.
 
+    ``progress(done, total, step)`` hears of each of its ``WEIGHTING_STEPS`` steps (a job's progress bar).
+
     :raises sampling.SamplingError: a bad file, a level with no respondent, margins that disagree, raking that
         does not converge, bounds that cannot hold
     :raises ServiceError: ``no_responses``, ``unknown_margin`` for a variable the questionnaire does not ask,
         ``margin_unanswered`` when respondents left a margin's question blank
     """
+    progress = progress or _no_progress
     questionnaire = fieldwork.questionnaire.questionnaire
-    asked = {question.code for question in questionnaire.questions()}
-    unknown = [margin for margin in margins if margin not in asked]
-    if unknown:
-        raise ServiceError("unknown_margin", margin=unknown[0])
-    if method not in WEIGHTING_METHODS:
-        raise ServiceError("unknown_weighting_method", method=method)
+    population = check_weighting_request(fieldwork, data, filename, margins=margins, method=method, count=count)
+    progress(0, WEIGHTING_STEPS, "job_step_reading_responses")
     responses, ids = responses_frame(fieldwork, margins)
     if not ids:
         raise ServiceError("no_responses")
@@ -439,7 +466,7 @@ def run_weighting(
         blank = int(responses[margin].isna().sum()) if margin in responses.columns else len(responses)
         if blank:
             raise ServiceError("margin_unanswered", margin=margin, count=blank)
-    population = read_population_frame(data, ["unit"] + margins, count, name=filename)
+    progress(1, WEIGHTING_STEPS, "job_step_weighting")
     respondents = responses.astype({margin: str for margin in margins})
     units = respondents["unit"].to_numpy()
     if not margins:
@@ -455,6 +482,7 @@ def run_weighting(
     weights = weighting.weights
     if lower is not None or upper is not None:
         weights = _trim_within_units(weights, units, lower, upper)
+    progress(2, WEIGHTING_STEPS, "job_step_estimating")
     table = survey_estimates(
         responses,
         framework_of(fieldwork.questionnaire.framework),
@@ -475,6 +503,8 @@ def run_weighting(
         estimates=_records(table),
         created_by_id=actor.id if actor else None,
     )
+    # the last progress before the run's rows are written: a job's writes come after its news (see core.jobs)
+    progress(3, WEIGHTING_STEPS, "job_step_storing")
     db.session.add(run)
     db.session.flush()
     _store_weights(run, ids, np.asarray(weights, dtype=float))

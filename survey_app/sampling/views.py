@@ -12,11 +12,13 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from sampling import SamplingError
+from survey_app.core import jobs
 from survey_app.core.downloads import table_file
 from survey_app.core.errors import ServiceError, or_404, owned_or_404
 from survey_app.core.extensions import db
 from survey_app.core.i18n import current_language, describe_error, describe_refusal, describe_sampling_error, number
 from survey_app.core.security import ANALYSTS, DESIGNERS, allow
+from survey_app.sampling import jobs as weighting_jobs
 from survey_app.sampling import operations as sampling_service
 from survey_app.sampling.blueprint import blueprint, weighting
 from survey_app.sampling.forms import DrawForm, SamplePlanForm, WeightingForm, split_columns
@@ -166,7 +168,7 @@ def weighting_runs(fieldwork_code: str):
     if form.validate_on_submit():
         upload = form.file.data
         try:
-            run = sampling_service.run_weighting(
+            job = weighting_jobs.start_weighting(
                 fieldwork,
                 upload.read(),
                 upload.filename or "population.csv",
@@ -182,13 +184,14 @@ def weighting_runs(fieldwork_code: str):
         except ServiceError as error:
             problem = describe_error(error)
         else:
-            return redirect(url_for("weighting.show_run", fieldwork_code=fieldwork_code, run_id=run.id))
+            return redirect(url_for("main.job_page", job_id=job.id))
     runs = db.session.scalars(
         select(WeightingRun).where(WeightingRun.fieldwork_id == fieldwork.id).order_by(WeightingRun.id.desc())
     ).all()
     status = 400 if problem or form.errors else 200
+    job = jobs.latest(weighting_jobs.subject(fieldwork), weighting_jobs.WEIGHTING)
     return render_template(
-        "sampling/weighting.html", fieldwork=fieldwork, form=form, runs=runs, problem=problem
+        "sampling/weighting.html", fieldwork=fieldwork, form=form, runs=runs, problem=problem, job=job
     ), status
 
 

@@ -28,6 +28,9 @@ EXPECTED = {
     "respond.review": PUBLIC,
     "respond.done": PUBLIC,
     "main.dashboard": STAFF,
+    "main.job_list": STAFF,
+    "main.job_page": STAFF,
+    "main.cancel_job": STAFF,
     "auth.logout": STAFF,
     "frameworks.index": STAFF,
     "frameworks.show": STAFF,
@@ -146,6 +149,7 @@ _SAMPLES = {
     "unit_code": "01",
     "assessment_id": "1",
     "document_id": "1",
+    "job_id": "1",
 }
 
 
@@ -180,7 +184,7 @@ def test_a_view_without_a_rule_is_denied_to_everyone(app, client, create_user, l
 def seeded(app, survey):
     """Something behind every sample address: fieldwork "invited" with invitation 1, response 1, API key 1,
     weighting run 1, sample plan 1, and round "expert-round" with expert panel 1 whose seat 1 has form 1,
-    Hà Nội's self-assessed value 1 with evidence document 1, and scoring run 1."""
+    Hà Nội's self-assessed value 1 with evidence document 1, scoring run 1, and job 1 (a probe)."""
     from survey_app.core.extensions import db
     from survey_app.frameworks import operations as frameworks
     from survey_app.sampling import operations as sampling
@@ -230,6 +234,9 @@ def seeded(app, survey):
     )
     evidence.attach(assessment, io.BytesIO(pdf_document()), "qd1.pdf", actor=None)
     scoring.run_scoring(evaluation, excluded=[], actor=None)
+    from survey_app.core import jobs
+
+    jobs.enqueue("core.probe", subject="probe", params={"steps": 1, "seconds": 0})
     db.session.commit()
 
 

@@ -147,7 +147,9 @@ def test_drawing_invitees_gives_their_links_and_a_shortfall_stores_nothing(clien
     assert db.session.scalar(select(func.count(Invitation.id))) == 5
 
 
-def test_weighting_page_runs_and_shows_diagnostics_histogram_and_estimates(client, create_user, login, survey):
+def test_weighting_page_runs_and_shows_diagnostics_histogram_and_estimates(
+    client, create_user, login, survey, run_jobs
+):
     from sqlalchemy import func, select
 
     from survey_app.core.extensions import db
@@ -192,19 +194,35 @@ def test_weighting_page_runs_and_shows_diagnostics_histogram_and_estimates(clien
         f"unit,sex,population\n{first.code},female,10\n{first.code},male,10\n{second.code},female,5\n"
         f"{second.code},male,5\n{survey.units[2].code},female,3\n"
     )
-    assert bad.status_code == 400
-    assert f"{survey.units[2].code} × female" in bad.get_data(as_text=True)
+    # a population cell nobody answered from is found by the weighting itself: the job fails, saying which
+    assert bad.status_code == 302
+    run_jobs()
+    failed = client.get(bad.headers["Location"]).get_data(as_text=True)
+    assert 'data-state="failed"' in failed and f"{survey.units[2].code} × female" in failed
     assert db.session.scalar(select(func.count(WeightingRun.id))) == 0
+    assert "The last weighting run failed" in client.get(path + "?lang=en").get_data(as_text=True)
+    client.get(path + "?lang=vi")
+    # a file that does not read is refused at once, on the form
+    unreadable = run("unit,sex\n")
+    assert unreadable.status_code == 400 and "population" in unreadable.get_data(as_text=True)
     response = run(
         f"unit,sex,population\n{first.code},female,600\n{first.code},male,400\n{second.code},female,5\n"
         f"{second.code},male,5\n"
     )
     assert response.status_code == 302
-    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    # the run is a background job: its page shows the progress, then links to the run it made
+    job_page = response.headers["Location"]
+    assert "/jobs/" in job_page
+    run_jobs()
+    job_html = client.get(job_page).get_data(as_text=True)
+    assert 'data-state="done"' in job_html and 'value="100"' in job_html
+    run_page = re.search(r'href="([^"]*/weighting/\d+)"', job_html).group(1)
+    assert db.session.scalar(select(func.count(WeightingRun.id))) == 1
+    page = client.get(run_page).get_data(as_text=True)
     assert "<rect class=\"fill\"" in page and "AW.3" in page
     # unit 1: women 600 of 1,000 all aware, men none: a weighted 60% against 33.3% unweighted
     assert ">33,3<" in page and ">60,0<" in page
-    estimates = client.get(response.headers["Location"] + ".csv").get_data(as_text=True)
+    estimates = client.get(run_page + ".csv").get_data(as_text=True)
     assert estimates.lstrip("\ufeff").startswith("criterion,unit,rule,respondents")
 
 

@@ -1,0 +1,23 @@
+"""index audits of scoring runs (placeholder: filled by the audit page work)
+
+Revision ID: e1a0b5c0f003
+Revises: e1a0b5c0f002
+Create Date: 2026-11-30 09:20:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+# revision identifiers, used by Alembic.
+revision = 'e1a0b5c0f003'
+down_revision = 'e1a0b5c0f002'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    pass
+
+
+def downgrade():
+    pass
