@@ -27,6 +27,7 @@ run: install
 ## Run the whole suite against throw-away PostgreSQL and Redis servers.
 test: install
 	bash scripts/ensure-chromium.sh
+	bash scripts/ensure-nginx.sh
 	bash scripts/with-postgres.sh bash scripts/with-redis.sh $(PY) -m pytest $(PYTEST_ARGS)
 
 clean:

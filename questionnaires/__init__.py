@@ -23,6 +23,7 @@ from questionnaires.expert import (
     generate_expert,
 )
 from questionnaires.framework import (
+    ABOUT_TAGS,
     EXCLUSION_READINGS,
     Channel,
     ChannelShares,
@@ -78,6 +79,7 @@ from questionnaires.validation import FrameworkInvalid, Issue, validate
 from questionnaires.xlsform import to_xlsform
 
 __all__ = [
+    "ABOUT_TAGS",
     "EXCLUSION_READINGS",
     "Anchor",
     "CANNOT_JUDGE",

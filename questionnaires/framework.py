@@ -14,8 +14,10 @@ from typing import Iterator
 
 
 class UnitLevel(StrEnum):
-    """The administrative level of the units a framework scores."""
+    """The administrative level of the units a framework scores; ``national`` scores the country itself, one
+    unit [1726 II.1.e]."""
 
+    NATIONAL = "national"
     MINISTRY = "ministry"
     PROVINCE = "province"
     DEPARTMENT = "department"
@@ -174,6 +176,13 @@ class PillarView:
     includes: tuple[str, ...]
 
 
+#: what a criterion may be about, each tied to a unit attribute by Tuyên Quang's rules [742 Art. 7]: criteria
+#: about subordinate units (a unit without any gets the best score any unit reached), about online public
+#: services (likewise for a unit providing none), and those unrelated to a special-purpose unit's functions (such
+#: a unit gets full marks)
+ABOUT_TAGS = ("subordinate_units", "online_services", "unrelated_to_special_purpose")
+
+
 @dataclass
 class Node:
     """A node of the tree; its score is the sum of its children's, or its scoring method's if a leaf."""
@@ -193,6 +202,8 @@ class Node:
     #: the number of criteria the source document gives for a node shipped without them
     criteria_count: int | None = None
     note: str | None = None
+    #: what a criterion is about, for the rules that turn on a unit's attributes (``ABOUT_TAGS``, 742 Art. 7)
+    about: tuple[str, ...] = ()
     children: list[Node] = field(default_factory=list)
 
     @property

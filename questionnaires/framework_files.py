@@ -16,6 +16,7 @@ from openpyxl import Workbook, load_workbook
 
 from questionnaires._yaml import load_document
 from questionnaires.framework import (
+    ABOUT_TAGS,
     EXCLUSION_READINGS,
     NORMALISATIONS,
     Channel,
@@ -56,6 +57,7 @@ NODE_COLUMNS = (
     "measure",
     "criteria_count",
     "note",
+    "about",
 )
 NODE_SHEET = "nodes"
 META_SHEET = "framework"
@@ -284,8 +286,19 @@ class _Reader:
             measure=_optional_text(doc.get("measure")),
             criteria_count=self.number(doc, "criteria_count", where, required=False, integer=True),
             note=_optional_text(doc.get("note")),
+            about=self.about(doc.get("about"), where),
             children=[child for child in children if child is not None],
         )
+
+    def about(self, value: Any, where: str) -> tuple[str, ...]:
+        """What a criterion is about: a list, or in a workbook the tags separated by ";"."""
+        if value in (None, ""):
+            return ()
+        tags = [part.strip() for part in value.split(";")] if isinstance(value, str) else value
+        if not isinstance(tags, list) or any(tag not in ABOUT_TAGS for tag in tags):
+            self.problem("invalid_value", where, field="about", value=value)
+            return ()
+        return tuple(tag for tag in tags if tag)
 
     def framework(self, doc: Any) -> Framework | None:
         if not isinstance(doc, dict):
@@ -426,6 +439,8 @@ def _node_dict(node: Node) -> dict:
     for key in ("measure", "criteria_count", "note"):
         if getattr(node, key) is not None:
             doc[key] = getattr(node, key)
+    if node.about:
+        doc["about"] = list(node.about)
     if node.children:
         doc["children"] = [_node_dict(child) for child in node.children]
     return doc
@@ -584,6 +599,7 @@ def to_workbook(framework: Framework) -> bytes:
                 node.measure,
                 node.criteria_count,
                 node.note,
+                "; ".join(node.about) or None,
             ]
         )
     if framework.pillar_views:
@@ -665,6 +681,7 @@ def _workbook_document(data: bytes | BinaryIO) -> tuple[dict, list[Issue]]:
                 "measure": row.get("measure"),
                 "criteria_count": row.get("criteria_count"),
                 "note": row.get("note"),
+                "about": row.get("about"),
                 "children": [],
                 "scoring": {
                     "method": row.get("scoring_method"),

@@ -89,6 +89,17 @@ def run_jobs(app):
     return app.extensions["jobs"].wait
 
 
+def job_result(client, response, run_jobs) -> str:
+    """The address of what the job a response started made (the response leads to the job's page), once the
+    job is done."""
+    assert response.status_code == 302 and "/jobs/" in response.headers["Location"], response.status_code
+    run_jobs()
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    found = re.search(r'id="job-result" href="([^"]+)"', page)
+    assert found, re.sub(r"\s+", " ", page)[-1500:]
+    return found.group(1)
+
+
 @pytest.fixture
 def client(app):
     return app.test_client()

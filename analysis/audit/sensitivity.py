@@ -117,7 +117,11 @@ def sobol_table(problem: dict, results: np.ndarray, outputs=None, *, seed=0, res
         if np.ptp(values) == 0:
             found = {key: np.zeros(problem["num_vars"]) for key in ("S1", "S1_conf", "ST", "ST_conf")}
         else:
-            found = sobol_analysis.analyze(problem, values, calc_second_order=False, num_resamples=resamples, seed=seed)
+            # SALib seeds its bootstrap only for a seed that is true (`if seed:`): 0 would leave the confidence
+            # half-widths drawn afresh on every call, so the seed handed on is never 0
+            found = sobol_analysis.analyze(
+                problem, values, calc_second_order=False, num_resamples=resamples, seed=seed + 1
+            )
         for position, name in enumerate(problem["names"]):
             rows.append(
                 {

@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
-from survey_app.accounts.models import Role
+from survey_app.accounts.models import Role, UnitRole
 from survey_app.core.forms import Form
 
 
@@ -46,3 +46,47 @@ class NewUserForm(Form):
 class EditUserForm(Form):
     role = SelectField(_l("Role"), choices=role_choices)
     active = BooleanField(_l("Account active"))
+
+
+class CodeForm(Form):
+    code = StringField(
+        _l("Code from your authenticator app"),
+        validators=[DataRequired(_l("Enter the six-digit code.")), Length(max=20)],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
+    )
+
+
+class SetPasswordForm(Form):
+    password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(_l("Enter a password.")), Length(max=1000)],
+        render_kw={"autocomplete": "new-password"},
+    )
+    repeated = PasswordField(
+        _l("The password again"),
+        validators=[DataRequired(_l("Enter the password again.")), Length(max=1000)],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+def unit_role_choices():
+    return [
+        (UnitRole.REPORTER.value, _l("Reporter (enters the data)")),
+        (UnitRole.APPROVER.value, _l("Approver (confirms the data)")),
+        (UnitRole.OVERSEER.value, _l("Overseer (reads the data)")),
+        (UnitRole.SIGNATORY.value, _l("Signatory (signs the data off)")),
+    ]
+
+
+class NewUnitAccountForm(Form):
+    name = StringField(_l("Full name"), validators=[DataRequired(_l("Enter a name.")), Length(max=200)])
+    email = EmailField(_l("E-mail"), validators=[DataRequired(_l("Enter an e-mail.")), Length(max=254)])
+    role = SelectField(_l("Role"), choices=unit_role_choices)
+
+
+class FindUnitForm(Form):
+    class Meta:
+        csrf = False  # a search that changes nothing, sent by GET
+
+    unit_list = StringField(_l("Unit list code"), validators=[DataRequired(), Length(max=64)])
+    unit = StringField(_l("Unit code"), validators=[DataRequired(), Length(max=32)])

@@ -57,6 +57,10 @@ def create_user(email: str, name: str, role: str, password: str, *, actor: User 
     return user
 
 
+def password_hash(password: str) -> str:
+    return _hasher.hash(password)
+
+
 def authenticate(email: str, password: str) -> User | None:
     """The active account with this e-mail and password, or None."""
     user = db.session.scalar(select(User).where(User.email == email.strip().lower()))

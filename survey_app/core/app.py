@@ -9,7 +9,7 @@ from pathlib import Path
 from flask import Flask, g
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from survey_app.core import config, jobs, security
+from survey_app.core import config, jobs, request_limits, security
 from survey_app.core.extensions import babel, csrf, db, limiter, migrate
 
 #: the service's areas, each a package with its blueprints (``blueprint.BLUEPRINTS``) and the views that fill
@@ -24,6 +24,7 @@ AREAS = (
     "survey",
     "experts",
     "scoring",
+    "reporting",
     "publication",
     "privacy",
     "audit",
@@ -54,6 +55,8 @@ def create_app(test_config: dict | None = None) -> Flask:
             x_host=app.config["TRUSTED_PROXIES"],
         )
 
+    _limit_statements(app)
+
     from flask.logging import default_handler
 
     from survey_app.core import i18n, logs
@@ -67,6 +70,7 @@ def create_app(test_config: dict | None = None) -> Flask:
             "url": app.config["SQLALCHEMY_DATABASE_URI"],
             "isolation_level": "AUTOCOMMIT",
             "hide_parameters": True,
+            **{key: value for key, value in app.config["SQLALCHEMY_ENGINE_OPTIONS"].items() if key == "connect_args"},
         }
     }
     db.init_app(app)
@@ -78,6 +82,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     security.init_app(app)
     jobs.init_app(app)
     _transaction_boundary(app)
+    request_limits.init_app(app)
     _template_helpers(app)
 
     register_blueprints(app)
@@ -86,6 +91,20 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     cli.init_app(app)
     return app
+
+
+def _limit_statements(app: Flask) -> None:
+    """On PostgreSQL, give every statement of this process's connections ``REQUEST_STATEMENT_TIMEOUT_SECONDS``
+    (set for app servers by gunicorn.conf.py): a request that would run for ever is cancelled by the database and
+    answered 503, pointing to the background jobs (a job lifts the limit for its own transaction)."""
+    seconds = app.config.get("REQUEST_STATEMENT_TIMEOUT_SECONDS") or 0
+    if seconds <= 0 or not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        return
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    connect_args = dict(options.get("connect_args") or {})
+    connect_args["options"] = f"{connect_args.get('options', '')} -c statement_timeout={int(seconds * 1000)}".strip()
+    options["connect_args"] = connect_args
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
 def register_blueprints(app: Flask) -> None:

@@ -139,6 +139,8 @@ def freeze_framework(code: str, year: int, version: int) -> None:
 def load_units() -> None:
     """Load the unit lists that ship with the product (lists already loaded are kept)."""
     lists = units.load_provincial_unit_lists()
+    country = units.load_national_unit_list()
+    lists[country.code] = country
     db.session.commit()
     for unit_list in lists.values():
         click.echo(f"{unit_list.code}: {len(unit_list.units)}")
@@ -151,7 +153,7 @@ def seed_demo() -> None:
 
     created = demo.seed()
     db.session.commit()
-    click.echo(_("Demo ready. Staff accounts (for the demo only):"))
+    click.echo(_("Demo ready. Accounts of the staff and of a province (for the demo only):"))
     for email, role, password in created.accounts:
         click.echo(f"  {email:<32} {role:<16} {password}")
     if created.expert_link:
@@ -215,10 +217,36 @@ def jobs_worker(threads: int) -> None:
     db.session.remove()
     click.echo(_("Job worker started with %(threads)s thread(s).", threads=threads))
     stopping = threading.Event()
+    presence = jobs.announce_worker(current_app.config["JOBS_BROKER_URL"], threads, stopping)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
     stopping.wait()
     worker.stop()
+    presence.join(5)
+
+
+@click.command("doctor")
+def doctor() -> None:
+    """Check this deployment (secret key, database and its migrations, Redis, storage, job workers, clocks) and
+    say what is wrong, one line each; exits 1 when anything is."""
+    from survey_app.core import doctor as checks
+
+    found = checks.examine(current_app)
+    for check in found:
+        mark = {"ok": "ok  ", "warning": "WARN", "failed": "FAIL"}[check.status]
+        click.echo(f"{mark} {check.name}: {check.detail}")
+    if any(check.status == "failed" for check in found):
+        sys.exit(1)
+
+
+@jobs_cli.command("expire-files")
+def expire_job_files() -> None:
+    """Delete the export files past their date (EXPORT_FILE_DAYS; run daily, from a timer)."""
+    from survey_app.survey import operations as collection
+
+    deleted = collection.expire_export_files()
+    db.session.commit()
+    click.echo(_("Export files deleted: %(count)s.", count=deleted))
 
 
 @jobs_cli.command("probe")
@@ -398,3 +426,4 @@ def init_app(app: Flask) -> None:
         jobs_cli,
     ):
         app.cli.add_command(group)
+    app.cli.add_command(doctor)

@@ -83,6 +83,16 @@ def from_environment(instance_path: str) -> dict:
         "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD", ""),
         "SMTP_SENDER": os.environ.get("SMTP_SENDER", "dti@localhost"),
         "SMTP_STARTTLS": _bool("SMTP_STARTTLS", True),
+        #: the longest a request's SQL statement may run on PostgreSQL before it is cancelled and answered 503
+        #: (0: no limit); gunicorn.conf.py sets 30 for the app servers, commands and job workers have none
+        "REQUEST_STATEMENT_TIMEOUT_SECONDS": float(os.environ.get("REQUEST_STATEMENT_TIMEOUT_SECONDS", "0")),
+        #: the longest a request may work before it is stopped and answered 503 (0: no limit); gunicorn.conf.py
+        #: sets 60 for the app servers (survey_app.core.request_limits)
+        "REQUEST_TIMEOUT_SECONDS": float(os.environ.get("REQUEST_TIMEOUT_SECONDS", "0")),
+        #: a fieldwork with more responses than this is exported by a background job to a file kept in the database
+        #: for EXPORT_FILE_DAYS days (survey_app.survey.jobs); smaller ones stream straight to the browser
+        "EXPORT_INLINE_MAX_ROWS": int(os.environ.get("EXPORT_INLINE_MAX_ROWS", "50000")),
+        "EXPORT_FILE_DAYS": float(os.environ.get("EXPORT_FILE_DAYS", "7")),
         #: the job queue's Redis (survey_app.core.jobs); without it jobs run in a thread of the app's process
         "JOBS_BROKER_URL": os.environ.get("JOBS_BROKER_URL", ""),
         #: how often a running job's heartbeat is written, and how cold it may get before the job is thought

@@ -12,12 +12,21 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from survey_app.core.extensions import db
+from survey_app.core.request_limits import RequestTooLong
 
 #: SQLSTATE classes and codes that mean the database is away or refusing writes for now, not that the request
 #: is wrong: connection exceptions (08), server shutting down (57P01-57P03), insufficient resources (53),
 #: permission withdrawn (42501), read-only transaction (25006)
 _UNAVAILABLE_STATES = ("08", "57P01", "57P02", "57P03", "53", "42501", "25006")
 
+
+#: SQLSTATE of a statement cancelled by ``statement_timeout`` (REQUEST_STATEMENT_TIMEOUT_SECONDS)
+_STATEMENT_TIMEOUT = "57014"
+_TOO_LONG = _l(
+    "This request took longer than a page may, so it was stopped and nothing was saved. Work on a national scale "
+    "(weighting, large exports, scoring runs, audits) runs as a background job: start it from its page and follow "
+    "it under Background jobs (/jobs)."
+)
 
 #: each error page's title and message, translated when a page shows them (only the one shown)
 _TEXTS = {
@@ -69,6 +78,17 @@ def init_app(app: Flask) -> None:
 
     app.register_error_handler(DBAPIError, database_error_response)
 
+    @app.errorhandler(RequestTooLong)
+    def request_too_long(error):
+        current_app.logger.warning("request stopped after REQUEST_TIMEOUT_SECONDS at %s", request.endpoint)
+        try:
+            db.session.rollback()
+        except DBAPIError:
+            pass
+        response = make_response(_respond(503, str(_TOO_LONG)))
+        response.headers["Retry-After"] = "30"
+        return response
+
 
 def or_404(found):
     """What an address names, or a 404 when it names nothing."""
@@ -98,6 +118,11 @@ def database_error_response(error: DBAPIError):
         db.session.rollback()
     except DBAPIError:
         pass
+    if getattr(error.orig, "sqlstate", None) == _STATEMENT_TIMEOUT:
+        current_app.logger.warning("statement timeout at %s", request.endpoint)
+        response = make_response(_respond(503, str(_TOO_LONG)))
+        response.headers["Retry-After"] = "30"
+        return response
     if not database_unavailable(error):
         # the database's message can quote the values it was given (answers, contact data): log where and what
         # kind of error, not the message

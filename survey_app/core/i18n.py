@@ -12,12 +12,12 @@ from flask_babel import format_date, format_datetime, format_decimal, gettext
 from analysis import EstimationError
 from questionnaires import Issue
 from survey_app.core.errors import ServiceError
+from survey_app.core.labels import LABELS
 from survey_app.core.messages import (
     ANSWER_MESSAGES,
     ESTIMATION_MESSAGES,
     EXPERT_ANSWER_MESSAGES,
     ISSUE_MESSAGES,
-    LABELS,
     ROW_MESSAGES,
     SAMPLING_MESSAGES,
     SCORING_REASONS,
@@ -127,8 +127,9 @@ def describe_error(error: ServiceError) -> str:
     if message is None:
         return error.code
     params = {key: _display(value) for key, value in error.params.items()}
-    if "category" in params:
-        params["category"] = label(params["category"])
+    for key in ("category", "status"):  # domain values named in a message, in the reader's words
+        if key in params:
+            params[key] = label(params[key])
     return gettext(message, **params)
 
 

@@ -30,7 +30,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -39,7 +39,7 @@ import dramatiq
 from dramatiq.brokers.stub import StubBroker
 from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, ForeignKey, Integer, String, event, or_, select, update
+from sqlalchemy import Boolean, ForeignKey, Integer, String, event, or_, select, text, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -129,19 +129,28 @@ class JobKind:
     roles: tuple
     #: the address of the result, from the job (None: no page of its own)
     result_url: Callable[[Job], str | None] | None = None
+    #: its steps' names in words (lazy strings), by the key its progress gives; else the interface's labels
+    steps: Mapping[str, Any] | None = None
 
 
 #: every kind, by name; areas register theirs with ``job_kind`` when their operations are imported
 KINDS: dict[str, JobKind] = {}
 
 
-def job_kind(name: str, *, title, roles: Iterable, result_url: Callable[[Job], str | None] | None = None):
+def job_kind(
+    name: str,
+    *,
+    title,
+    roles: Iterable,
+    result_url: Callable[[Job], str | None] | None = None,
+    steps: Mapping[str, Any] | None = None,
+):
     """Register the decorated function as the job kind ``name``."""
 
     def register(run: Callable[..., dict | None]):
         if name in KINDS and KINDS[name].run is not run:
             raise ValueError(f"job kind {name!r} is registered twice")
-        KINDS[name] = JobKind(name, run, title, tuple(roles), result_url)
+        KINDS[name] = JobKind(name, run, title, tuple(roles), result_url, steps)
         return run
 
     return register
@@ -242,6 +251,9 @@ def execute(job_id: int) -> None:
             job_id, attempt, state=JobState.FAILED, family="service", code="job_unknown_kind", params={"kind": job.kind}
         )
         return
+    if engine.dialect.name == "postgresql":
+        # the app servers' statement limit is for requests; a job's transaction may take as long as it needs
+        db.session.execute(text("SET LOCAL statement_timeout = 0"))
     context = JobContext(job, engine, attempt)
     beat = _Heartbeat(engine, job_id, current_app.config["JOBS_HEARTBEAT_SECONDS"])
     beat.start()
@@ -489,6 +501,18 @@ def describe_failure(job: Job) -> str | None:
     return describe_error(ServiceError(job.error_code or "job_failed", **params))
 
 
+def step_name(job: Job) -> str | None:
+    """The step a running job is at, in the reader's language."""
+    if not job.step:
+        return None
+    kind = KINDS.get(job.kind)
+    if kind and kind.steps and job.step in kind.steps:
+        return str(kind.steps[job.step])
+    from survey_app.core.i18n import label
+
+    return label(job.step)
+
+
 def may_follow(job: Job, user) -> bool:
     """Whether a staff member may see a job's page and cancel it: its creator, an administrator, or a role of
     its kind's."""
@@ -508,3 +532,41 @@ def probe(context: JobContext, *, steps: int = 3, seconds: float = 0.1) -> dict:
         context.progress(step, steps, "job_step_waiting")
         time.sleep(seconds)
     return {"worker": f"{socket.gethostname()}:{os.getpid()}", "attempt": context.attempt}
+
+
+# --- workers' presence --------------------------------------------------------------------------------------
+
+#: the Redis keys by which running workers say they are there (``flask doctor`` lists them)
+PRESENCE_PREFIX = "dti:job-workers:"
+#: how long a worker's presence lasts without being renewed, and how often it is renewed
+PRESENCE_SECONDS, PRESENCE_RENEW = 30, 10
+
+
+def announce_worker(broker_url: str, threads: int, stopped: threading.Event) -> threading.Thread:
+    """Keep saying, in Redis, that this worker is there (host, process, threads) until ``stopped`` is set."""
+    import redis
+
+    client = redis.Redis.from_url(broker_url)
+    name = f"{PRESENCE_PREFIX}{socket.gethostname()}:{os.getpid()}"
+
+    def renew() -> None:
+        while True:
+            try:
+                client.set(name, threads, ex=PRESENCE_SECONDS)
+            except redis.RedisError:
+                pass  # Redis away a moment: the worker's own broker connection says so in its log
+            if stopped.wait(PRESENCE_RENEW):
+                break
+        client.delete(name)
+
+    thread = threading.Thread(target=renew, name="job-worker-presence", daemon=True)
+    thread.start()
+    return thread
+
+
+def workers_seen(broker_url: str) -> list[str]:
+    """The workers that said they were there within ``PRESENCE_SECONDS`` ("host:pid")."""
+    import redis
+
+    client = redis.Redis.from_url(broker_url, socket_timeout=2)
+    return sorted(key.decode()[len(PRESENCE_PREFIX) :] for key in client.scan_iter(f"{PRESENCE_PREFIX}*"))

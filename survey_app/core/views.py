@@ -23,7 +23,8 @@ from survey_app.units.models import UnitList
 @public
 def home():
     if g.user is not None:
-        return redirect(url_for("main.dashboard"))
+        # a unit's account has its reporting for a home; staff their overview
+        return redirect(url_for("reporting.home" if g.user.is_unit_account else "main.dashboard"))
     return render_template("main/home.html")
 
 
@@ -79,6 +80,7 @@ def job_page(job_id: int):
         job=job,
         kind=kind,
         failure=jobs.describe_failure(job),
+        step=jobs.step_name(job),
         result_url=result_url,
         form=ConfirmForm(),
     )

@@ -3,11 +3,15 @@
 from flask import Blueprint
 
 from survey_app.core.extensions import csrf
+from survey_app.core.http_cache import cache_published
 
 results = Blueprint("results", __name__, url_prefix="/results", template_folder="templates")
 targets = Blueprint("targets", __name__, url_prefix="/targets", template_folder="templates")
 results_api = Blueprint("results_api", __name__, url_prefix="/api")
 csrf.exempt(results_api)
+# a published run's files and JSON carry an ETag and may be cached (core.http_cache)
+results.after_request(cache_published)
+results_api.after_request(cache_published)
 
 BLUEPRINTS = (
     results_api,

@@ -24,8 +24,9 @@ BLUE = (11, 79, 156)
 GREY = (154, 167, 184)
 
 
-class _Report(FPDF):
-    """A4 portrait with the report's title in the header and the page number in the footer."""
+class Report(FPDF):
+    """A4 portrait with the report's title in the header and the page number in the footer: every PDF report of
+    the service (these, and a run's audit in ``audit_reports``) is drawn on it."""
 
     def __init__(self, title: str, footer: str, created: datetime | None):
         super().__init__(orientation="portrait", unit="mm", format="A4")
@@ -104,7 +105,8 @@ def _headings_style() -> FontFace:
     return FontFace(emphasis="BOLD", fill_color=(225, 231, 240))
 
 
-def _finish(pdf: FPDF) -> bytes:
+def finish(pdf: FPDF) -> bytes:
+    """The report's bytes, as a download sends them."""
     return bytes(pdf.output())
 
 
@@ -119,7 +121,7 @@ def unit_report(
 ) -> bytes:
     """A unit's scorecard as PDF: its index and rank with their intervals, last year's value, its pillars and
     main indices against the level's median, its strongest and weakest, and every criterion's points."""
-    pdf = _Report(f"{round_name} · {unit_name}", footer, published)
+    pdf = Report(f"{round_name} · {unit_name}", footer, published)
     pdf.heading(unit_name, 16)
     pdf.paragraph(
         _(
@@ -219,7 +221,7 @@ def unit_report(
         pdf.grid([_("Code"), _("Criterion"), _("Points"), _("Maximum"), _("From")], rows, (18, 88, 22, 18, 34), {2, 3})
     if card.get("excluded"):
         pdf.paragraph(_("Excluded from the ranking for every unit: %(codes)s.", codes=", ".join(card["excluded"])))
-    return _finish(pdf)
+    return finish(pdf)
 
 
 def level_report(
@@ -232,7 +234,7 @@ def level_report(
 ) -> bytes:
     """A level's ranking as PDF: rank with its simulated range, index, last year's index and the pillar (or
     group) values, then the ranking as bars."""
-    pdf = _Report(round_name, footer, published)
+    pdf = Report(round_name, footer, published)
     pdf.heading(round_name, 16)
     pdf.paragraph(
         _(
@@ -263,4 +265,4 @@ def level_report(
     pdf.heading(_("Ranking chart"))
     top = max([row["index"] for row in rows] + [1e-9])
     pdf.bars([(f"{row['rank']}. {row['name']}", row["index"], None) for row in rows], top)
-    return _finish(pdf)
+    return finish(pdf)

@@ -112,9 +112,34 @@ class ScoringRun(db.Model):
     inputs: Mapped[dict[str, Any]] = mapped_column(JSONDocument, deferred=True)
     #: unit → index value, as computed when the run was made (a recomputation must give the same)
     index: Mapped[dict[str, float]] = mapped_column(JSONDocument)
+    #: the rank simulation and the sensitivity run, computed once by the run's job so that no page computes
+    #: them (operations.store_derived); None for runs made before, computed on first use
+    derived: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument, deferred=True)
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     evaluation_round: Mapped[EvaluationRound] = relationship()
+
+
+class IndexAudit(db.Model):
+    """The statistical audit of a scoring run (``analysis.audit``), made once per run: its snapshot does not
+    change, and the audit's draws are seeded, so computing it again would give the same numbers."""
+
+    __tablename__ = "index_audits"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("scoring_runs.id", ondelete="CASCADE"), unique=True)
+    #: N of the Sobol' design and the seed of every draw
+    base_samples: Mapped[int]
+    seed: Mapped[int]
+    #: the numbers the page, the PDF report and the public note read (``scoring.index_audit.audit_document``):
+    #: {"data": {...}, "structure": {...}, "scenarios": {...}, "uncertainty": {...}}, NaN written as null
+    result: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    #: how long the computation took, for planning the next one
+    seconds: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    run: Mapped[ScoringRun] = relationship()

@@ -16,8 +16,6 @@ from analysis import (
     RankUncertainty,
     Scores,
     Sensitivity,
-    apply_full_marks,
-    apply_peer_maximum,
     channel_noise,
     compute,
     criterion_points,
@@ -43,13 +41,12 @@ from survey_app.rounds.models import EvaluationRound
 from survey_app.rounds.operations import previous_round
 from survey_app.sampling.models import WeightingRun
 from survey_app.sampling.operations import responses_frame
+from survey_app.scoring import rules as scoring_rules
+from survey_app.scoring import stored_tables
 from survey_app.scoring.channel_inputs import assessments, cyberspace_values, file_digest, units_by_code
 from survey_app.scoring.models import ScoringRun
 from survey_app.survey.models import Fieldwork
 from survey_app.units.operations import ranking_group
-
-#: the Tuyên Quang rules a run can apply [742 Art. 7]
-RULES = ("peer_maximum", "full_marks")
 
 
 def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
@@ -212,27 +209,37 @@ def proposed_exclusions(evaluation_round: EvaluationRound, inputs: Inputs | None
     return propose_exclusions(points, units)
 
 
-def _apply_rules(
-    framework: Framework, points: pd.DataFrame, rules: Mapping[str, Mapping[str, list[str]]], units: list[str]
-) -> pd.DataFrame:
+def check_run_options(
+    evaluation_round: EvaluationRound,
+    *,
+    excluded: Sequence[str],
+    kept: Sequence[str],
+    normalisation: str,
+    exclusion: str | None,
+) -> tuple[Framework, str, list[str]]:
+    """What a run's options can be refused for before anything is computed (a run asked for as a job is
+    refused on its form, not on its job's page). Returns the framework, the exclusion reading and the units.
+
+    :raises ServiceError: ``unknown_normalisation``, ``unknown_exclusion_reading``, ``no_units``,
+        ``unknown_criterion``, ``excluded_and_kept``
+    """
+    if normalisation not in NORMALISATIONS:
+        raise ServiceError("unknown_normalisation", method=normalisation)
+    framework = framework_of(evaluation_round.framework)
+    exclusion = exclusion or framework.exclusion
+    if exclusion not in EXCLUSION_READINGS:
+        raise ServiceError("unknown_exclusion_reading", reading=exclusion)
+    units = list(units_by_code(evaluation_round))
+    if not units:
+        raise ServiceError("no_units")
     leaves = {node.code for node in framework.leaves() if node.scored}
-    for name, rule in rules.items():
-        if name not in RULES:
-            raise ServiceError("unknown_rule", rule=name)
-        unknown_unit = next((u for u in rule.get("units", []) if u not in units), None)
-        if unknown_unit:
-            raise ServiceError("unknown_unit", unit=unknown_unit)
-        unknown = next((c for c in rule.get("criteria", []) if c not in leaves), None)
-        if unknown:
-            raise ServiceError("unknown_criterion", criterion=unknown)
-        if not rule.get("units") or not rule.get("criteria"):
-            continue
-        if name == "peer_maximum":
-            points = apply_peer_maximum(points, rule["units"], rule["criteria"])
-        else:
-            points = apply_full_marks(framework, points, rule["units"], rule["criteria"])
-        points.loc[points["rule"] == name, "source"] = name
-    return points
+    unknown = next((code for code in [*excluded, *kept] if code not in leaves), None)
+    if unknown:
+        raise ServiceError("unknown_criterion", criterion=unknown)
+    both = sorted(set(excluded) & set(kept))
+    if both:
+        raise ServiceError("excluded_and_kept", criterion=both[0])
+    return framework, exclusion, units
 
 
 def run_scoring(
@@ -258,29 +265,19 @@ def run_scoring(
     :raises ServiceError: ``unknown_criterion``, ``unknown_unit``, ``unknown_rule``, ``no_units``,
         ``unknown_normalisation``, ``unknown_exclusion_reading``, ``excluded_and_kept``
     """
-    if normalisation not in NORMALISATIONS:
-        raise ServiceError("unknown_normalisation", method=normalisation)
-    framework = framework_of(evaluation_round.framework)
-    exclusion = exclusion or framework.exclusion
-    if exclusion not in EXCLUSION_READINGS:
-        raise ServiceError("unknown_exclusion_reading", reading=exclusion)
-    units = list(units_by_code(evaluation_round))
-    if not units:
-        raise ServiceError("no_units")
-    leaves = {node.code for node in framework.leaves() if node.scored}
-    unknown = next((code for code in [*excluded, *kept] if code not in leaves), None)
-    if unknown:
-        raise ServiceError("unknown_criterion", criterion=unknown)
-    both = sorted(set(excluded) & set(kept))
-    if both:
-        raise ServiceError("excluded_and_kept", criterion=both[0])
+    framework, exclusion, units = check_run_options(
+        evaluation_round, excluded=excluded, kept=kept, normalisation=normalisation, exclusion=exclusion
+    )
     rules = {
         name: {"units": list(rule.get("units", [])), "criteria": list(rule.get("criteria", []))}
         for name, rule in (rules or {}).items()
     }
     inputs = gather(evaluation_round)
     points, external = merged_points(framework, units, inputs)
-    points = _apply_rules(framework, points, rules, units)
+    attribute_rules = scoring_rules.from_attributes(framework, units_by_code(evaluation_round))
+    points = scoring_rules.apply_attribute_rules(framework, points, attribute_rules)
+    # an officer's rules come after the units' own: a rule named on the run has the last word
+    points = scoring_rules.apply_rules(framework, points, rules, units)
     scores = compute(
         framework,
         points,
@@ -298,7 +295,11 @@ def run_scoring(
         excluded=sorted(excluded),
         rules=rules,
         normalisation=normalisation,
-        versions={**inputs.versions, "exclusions": {"kept": sorted(kept), "reading": exclusion}},
+        versions={
+            **inputs.versions,
+            "exclusions": {"kept": sorted(kept), "reading": exclusion},
+            "attribute_rules": attribute_rules,
+        },
         inputs={
             "points": _records(points),
             "external": _records(external),
@@ -325,6 +326,7 @@ def run_scoring(
             "excluded": run.excluded,
             "kept": sorted(kept),
             "rules": rules,
+            "attribute_rules": attribute_rules,
             "normalisation": normalisation,
             "versions": {name: entry.get("hash") for name, entry in inputs.versions.items()},
         },
@@ -407,6 +409,11 @@ def uncertainty(run: ScoringRun) -> RankUncertainty:
     estimates' standard errors and the expert panels' spread, and which neighbours are not meaningfully apart.
     The same draws every time (a fixed seed), so a page and its export agree."""
     found = result(run)
+    stored = (run.derived or {}).get("uncertainty")
+    if found.uncertainty is None and stored:
+        found.uncertainty = RankUncertainty(
+            stored_tables.table(stored["units"]), stored_tables.table(stored["neighbours"])
+        )
     if found.uncertainty is None:
         leaves, external = channel_noise(found.framework, found.points, survey=found.survey, expert=found.expert)
         noisy = found.points.merge(leaves[["unit", "node"]], on=["unit", "node"])
@@ -433,6 +440,11 @@ def not_meaningfully_ahead(run: ScoringRun) -> set[str]:
 def sensitivity_of(run: ScoringRun) -> Sensitivity:
     """How the run's ranks move under the other normalisations and channel shares within ±5 points."""
     found = result(run)
+    stored = (run.derived or {}).get("sensitivity")
+    if found.sensitivity is None and stored:
+        found.sensitivity = Sensitivity(
+            stored["scenarios"], stored_tables.table(stored["ranks"]), stored_tables.table(stored["summary"])
+        )
     if found.sensitivity is None:
         found.sensitivity = sensitivity(
             found.framework,
@@ -443,6 +455,23 @@ def sensitivity_of(run: ScoringRun) -> Sensitivity:
             exclusion=exclusion_reading(run),
         )
     return found.sensitivity
+
+
+def store_derived(run: ScoringRun) -> None:
+    """Compute the run's rank simulation and sensitivity run and keep them with the run (the run's job does, so
+    that no page computes them, whichever process serves it)."""
+    found_uncertainty, found_sensitivity = uncertainty(run), sensitivity_of(run)
+    run.derived = {
+        "uncertainty": {
+            "units": stored_tables.document(found_uncertainty.units),
+            "neighbours": stored_tables.document(found_uncertainty.neighbours),
+        },
+        "sensitivity": {
+            "scenarios": found_sensitivity.scenarios,
+            "ranks": stored_tables.document(found_sensitivity.ranks),
+            "summary": stored_tables.document(found_sensitivity.summary),
+        },
+    }
 
 
 def exclusion_reading(run: ScoringRun) -> str:

@@ -19,17 +19,26 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from analysis import self_assessed_criteria
-from survey_app.core.downloads import table_file
+from survey_app.core import jobs
+from survey_app.core.downloads import pdf_file, table_file
 from survey_app.core.errors import ServiceError, or_404
 from survey_app.core.extensions import db
-from survey_app.core.i18n import current_language, describe_error, describe_row_problem
+from survey_app.core.i18n import (
+    current_language,
+    describe_error,
+    describe_row_problem,
+    moment,
+)
 from survey_app.core.security import OFFICERS, STAFF, allow
 from survey_app.experts import operations as experts
 from survey_app.frameworks.operations import framework_of
+from survey_app.publication import audit_reports
 from survey_app.publication import operations as publication
+from survey_app.reporting import appraisals as unit_replies
 from survey_app.rounds.models import EvaluationRound
 from survey_app.rounds.operations import get_round
-from survey_app.scoring import channel_inputs, evidence
+from survey_app.scoring import channel_inputs, evidence, index_audit
+from survey_app.scoring import jobs as scoring_jobs
 from survey_app.scoring import operations as scoring
 from survey_app.scoring.blueprint import blueprint
 from survey_app.scoring.forms import AppraiseForm, EvidenceForm, InputUploadForm, PublishForm, ReportValueForm, RunForm
@@ -160,6 +169,8 @@ def _unit_page(evaluation_round, unit, form: ReportValueForm, status: int = 200)
         unit=unit,
         criteria=self_assessed_criteria(framework),
         reported=reported,
+        # the unit's answer to each appraisal, shown beside it
+        replies=unit_replies.replies_to(reported.values()),
         form=form,
         appraise=AppraiseForm(),
         language=current_language(),
@@ -312,7 +323,7 @@ def run(round_code: str):
     }
     rules = {name: rule for name, rule in rules.items() if rule["units"] or rule["criteria"]}
     try:
-        made = scoring.run_scoring(
+        job = scoring_jobs.start_run(
             evaluation_round,
             excluded=form.excluded.data or [],
             kept=form.kept.data or [],
@@ -325,8 +336,7 @@ def run(round_code: str):
     except ServiceError as error:
         flash(describe_error(error), "error")
         return redirect(url_for("scoring.show", round_code=round_code))
-    flash(_("Run %(number)s computed.", number=made.number), "success")
-    return redirect(url_for("scoring.show_run", run_id=made.id))
+    return redirect(url_for("main.job_page", job_id=job.id))
 
 
 def _run(run_id: int) -> ScoringRun:
@@ -425,3 +435,73 @@ def explain_json(run_id: int, unit_code: str):
     except ServiceError:
         abort(404)
     return jsonify({"round": found.evaluation_round.code, "run": found.number, **explained})
+
+
+# --- the statistical audit of a run -----------------------------------------------------------------------
+
+
+def _audit_names(found: ScoringRun) -> tuple[dict[str, str], dict[str, str]]:
+    """The round's unit names and the framework's node names in the reader's language, by code."""
+    language = current_language()
+    framework = framework_of(found.evaluation_round.framework)
+    nodes = {node.code: node.name.in_language(language) for node, _parent in framework.walk()}
+    return {code: unit.name for code, unit in channel_inputs.units_by_code(found.evaluation_round).items()}, nodes
+
+
+@blueprint.get("/runs/<int:run_id>/audit")
+@allow(*STAFF)
+def audit(run_id: int):
+    found = _run(run_id)
+    stored = index_audit.audit_of(found)
+    unit_names, node_names = _audit_names(found)
+    findings = index_audit.findings(stored.result) if stored else None
+    return render_template(
+        "scoring/audit.html",
+        job=None if stored else jobs.latest(index_audit.audit_subject(found), index_audit.AUDIT_JOB),
+        run=found,
+        evaluation_round=found.evaluation_round,
+        stored=stored,
+        document=stored.result if stored else None,
+        findings=findings,
+        advice=index_audit.advice(findings, unit_names) if findings else [],
+        unit_names=unit_names,
+        node_names=node_names,
+        audit_label=index_audit.audit_label,
+        levels_label=index_audit.levels_label,
+    )
+
+
+@blueprint.post("/runs/<int:run_id>/audit")
+@allow(*OFFICERS)
+def start_audit(run_id: int):
+    found = _run(run_id)
+    job = index_audit.start_index_audit(found, g.user)
+    if job is None:
+        flash(_("The audit of run %(number)s is stored.", number=found.number), "success")
+        return redirect(url_for("scoring.audit", run_id=run_id))
+    return redirect(url_for("main.job_page", job_id=job.id))
+
+
+@blueprint.get("/runs/<int:run_id>/audit.pdf")
+@allow(*STAFF)
+def audit_report(run_id: int):
+    found = _run(run_id)
+    stored = index_audit.audit_of(found)
+    if stored is None:  # the report of an audit not made yet: its page, which offers to make it
+        flash(_("This run has no audit yet."), "error")
+        return redirect(url_for("scoring.audit", run_id=run_id))
+    unit_names, node_names = _audit_names(found)
+    findings = index_audit.findings(stored.result)
+    round_name = found.evaluation_round.name(current_language())
+    data = audit_reports.index_audit_report(
+        title=_("Statistical audit of run %(number)s · %(round)s", number=found.number, round=round_name),
+        document=stored.result,
+        findings=findings,
+        advice=index_audit.advice(findings, unit_names),
+        unit_names=unit_names,
+        node_names=node_names,
+        describe=index_audit.audit_label,
+        created=stored.created_at,
+        footer=_("Audit computed %(when)s", when=moment(stored.created_at)),
+    )
+    return pdf_file(data, f"{found.evaluation_round.code}-run-{found.number}-audit")

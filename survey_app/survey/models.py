@@ -12,7 +12,19 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Column, Float, ForeignKey, Index, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from questionnaires import (
@@ -226,6 +238,9 @@ class Response(db.Model):
             "duration_seconds",
             postgresql_include=["excluded", "flags"],
         ),
+        # the fieldwork's median duration (the speeding threshold) read half-way along this index instead of
+        # sorting every duration: at a million responses a tenth of a second instead of most of one
+        Index("ix_responses_duration", "fieldwork_id", "duration_seconds"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -278,3 +293,44 @@ class ApiKey(db.Model):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: the fieldworks the key may submit to, fixed when it is issued (a new scope is a new key)
     fieldworks: Mapped[list["Fieldwork"]] = relationship(secondary=api_key_fieldworks, order_by="Fieldwork.code")
+
+
+class ExportFile(db.Model):
+    """A fieldwork's responses written to a file by a background job (an export too large to send while the
+    request waits), for the job's followers to download until it expires.
+
+    The file is kept in the database, as rows of ``ExportFileChunk``, rather than on the disk of the machine
+    whose worker wrote it: every app server can send it, and the job's writes and its "done" stay one
+    transaction (a worker killed half-way leaves no half file). Rows of bytea rather than PostgreSQL large
+    objects: rows go with their file when it is deleted (large objects outlive their reference unless
+    unlinked, and need vacuumlo otherwise), travel with the ordinary backups and permissions, are read a
+    chunk at a time by any connection without a transaction held open for the large object, and work the
+    same on SQLite (``make run``).
+    """
+
+    __tablename__ = "export_files"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: the job that wrote it: who may download it is who may follow that job
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), unique=True)
+    fieldwork_id: Mapped[int] = mapped_column(ForeignKey("fieldworks.id", ondelete="CASCADE"), index=True)
+    #: csv, xlsx, sav or dta
+    format: Mapped[str] = mapped_column(String(8))
+    #: responses in the file
+    rows: Mapped[int] = mapped_column(BigInteger)
+    #: bytes in the file
+    size: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: after this the file is no longer sent, and ``expire_export_files`` deletes it
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class ExportFileChunk(db.Model):
+    """A piece of an export file (``EXPORT_CHUNK_BYTES``, the last one shorter), in order."""
+
+    __tablename__ = "export_file_chunks"
+
+    file_id: Mapped[int] = mapped_column(ForeignKey("export_files.id", ondelete="CASCADE"), primary_key=True)
+    #: from 0
+    number: Mapped[int] = mapped_column(primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)

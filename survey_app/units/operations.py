@@ -36,12 +36,13 @@ PROVINCES_2019 = ShippedList(
     2024,
     "Tổng cục Thống kê, danh mục đơn vị hành chính",
 )
+#: the 2024 results were published for these units too, each the average of its predecessors' main indices
 PROVINCES_2025 = ShippedList(
     "provinces-2025",
-    "34 tỉnh, thành phố (từ năm 2025)",
-    "34 provinces and cities (from 2025)",
+    "34 tỉnh, thành phố (từ vòng đánh giá 2024)",
+    "34 provinces and cities (from the 2024 round)",
     "province",
-    2025,
+    2024,
     None,
     "Nghị quyết 202/2025/QH15 ngày 12/6/2025",
 )
@@ -62,6 +63,17 @@ MINISTRIES_2025 = ShippedList(
     2025,
     None,
     "Nghị quyết 176/2025/QH15 ngày 18/02/2025",
+)
+
+#: the national index scores the country itself [1726 II.1.e]
+COUNTRY = ShippedList(
+    "country",
+    "Việt Nam (chỉ số cấp quốc gia)",
+    "Viet Nam (national index)",
+    "national",
+    2021,
+    None,
+    "Quyết định 1726/QĐ-BTTTT, mục II.1.e; Quyết định 405/QĐ-BKHCN",
 )
 
 
@@ -252,6 +264,20 @@ def load_provincial_unit_lists() -> dict[str, UnitList]:
     return found
 
 
+def load_national_unit_list() -> UnitList:
+    """Create the national level's list, the country as its one unit (``COUNTRY``), when it is not in the
+    database yet; a list already there is left as it is. Returns it.
+
+    Apart from ``load_shipped_unit_lists``, whose lists are those of the ranked levels."""
+    country, new = _unit_list(COUNTRY)
+    if new:
+        country.units.append(
+            Unit(code="VN", name="Việt Nam", level="national", position=0, attributes={"name_en": "Viet Nam"})
+        )
+    db.session.flush()
+    return country
+
+
 def ranking_group(unit: Unit) -> str | None:
     """The group a unit is ranked within beside the whole ranking, or None: its ``ranking_group`` attribute, else
     for a ministry whether it provides online public services (since 2021 ministries are ranked in these two
@@ -266,7 +292,7 @@ def ranking_group(unit: Unit) -> str | None:
 
 #: the columns of a unit list's file: code and name are needed, the others optional
 UNIT_COLUMNS = ("code", "name", "name_en", "parent", "predecessors", *RULE_ATTRIBUTES)
-LEVELS = ("ministry", "province", "department", "district", "commune")
+LEVELS = ("national", "ministry", "province", "department", "district", "commune")
 #: how a yes/no column may be written (case folded); empty is no
 _YES = {"yes": True, "có": True, "x": True, "1": True, "true": True}
 _YES |= {"no": False, "không": False, "0": False, "false": False, "": False}

@@ -443,3 +443,14 @@ def test_a_whole_audit():
     assert len(found.data.criteria) == 7 and len(found.structure.alpha) == 2
     assert "winsorised" in set(found.scenarios.table["scenario"])
     assert len(found.uncertainty.units) == 15
+
+
+def test_sobol_confidence_half_widths_are_the_same_on_every_call():
+    """SALib seeds its bootstrap only for a seed that is true: the audit never hands it 0."""
+
+    def model(x):
+        return x[:, 0] + 2 * x[:, 1] * x[:, 2]
+
+    first, again = (sobol_indices(model, ["a", "b", "c"], 64, seed=0) for _ in range(2))
+    assert first["first_order_conf"].tolist() == again["first_order_conf"].tolist()
+    assert first["total_conf"].tolist() == again["total_conf"].tolist()

@@ -35,7 +35,7 @@ from survey_app.scoring.models import SelfAssessment
 from survey_app.survey import operations as collection
 from survey_app.survey.models import FieldworkMode
 from tests.app.scoring.test_scoring import SELF_ASSESSED, _csv, _pdf_text
-from tests.conftest import CITIZEN_ANSWERS, csrf_token, expert_panel
+from tests.conftest import CITIZEN_ANSWERS, csrf_token, expert_panel, job_result
 
 ROUND = "e2e-2023"
 ITEMS = ("AW.1", "AW.2", "INST.1", "DG.4", "DE.3")
@@ -61,7 +61,7 @@ def _upload(client, path, content: bytes, prefix: str):
     )
 
 
-def test_a_year_from_raw_inputs_to_the_published_ranking(app, client, create_user, login):
+def test_a_year_from_raw_inputs_to_the_published_ranking(app, client, create_user, login, run_jobs):
     version = _framework()
     evaluation, panel, tokens = expert_panel(version, round_code=ROUND)
     bank = read_bank(demo_bank_path())
@@ -138,8 +138,7 @@ def test_a_year_from_raw_inputs_to_the_published_ranking(app, client, create_use
         f"/scoring/{ROUND}/runs",
         data={"csrf_token": csrf_token(client, f"/scoring/{ROUND}"), "normalisation": "none", "kept": proposed},
     )
-    assert response.status_code == 302
-    run_path = response.headers["Location"]
+    run_path = job_result(client, response, run_jobs)
     assert (
         client.post(
             f"{run_path}/publish", data={"csrf_token": csrf_token(client, f"{run_path}/publish"), "confirm": "y"}

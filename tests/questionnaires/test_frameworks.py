@@ -10,8 +10,10 @@ from questionnaires import (
     FrameworkInvalid,
     NodeKind,
     RespondentGroup,
+    UnitLevel,
     framework_from_dict,
     framework_to_dict,
+    generate_expert,
     read_workbook,
     read_yaml,
     shipped_framework_files,
@@ -26,8 +28,13 @@ SHIPPED = {path.name: read_yaml(path) for path in shipped_framework_files()}
     "name, total, leaves",
     [
         ("national-province-2020.yaml", 1000, 21),
-        ("national-province-2021.yaml", 1000, 9),
+        # eight scored main indices, each in three channel parts, and smart city
+        ("national-province-2021.yaml", 1000, 25),
+        ("national-province-2024.yaml", 1000, 8),
         ("national-ministry-2020.yaml", 500, 7),
+        ("national-ministry-2024.yaml", 1000, 1),
+        ("national-2021.yaml", 1000, 1),
+        ("national-2024.yaml", 1000, 3),
         ("tuyen-quang-department-2022.yaml", 450, 6),
         ("tuyen-quang-district-2022.yaml", 850, 9),
         ("tuyen-quang-commune-2022.yaml", 350, 6),
@@ -48,7 +55,7 @@ def test_shipped_framework_validates_with_its_total(name, total, leaves):
 
 
 def test_every_shipped_file_is_tested():
-    assert len(SHIPPED) == 7
+    assert len(SHIPPED) == 11
 
 
 def test_decision_1726_province_shares():
@@ -89,6 +96,82 @@ def test_2021_2023_province_index_groups_and_unscored_smart_city():
         "DS": (150, True),
     }
     assert (framework.year, framework.last_year) == (2021, 2023)
+
+
+def test_2021_2023_main_indices_take_the_1726_channel_parts():
+    framework = SHIPPED["national-province-2021.yaml"]
+    digital_government = framework.find("DG")
+    # 200 points: 80% reported, appraised and surveyed, 10% cyberspace, 10% experts [1726 II.2.a]
+    assert [(c.code, c.points, c.channel_kinds()) for c in digital_government.children] == [
+        ("DG.R", 160, (Channel.SELF_ASSESSMENT, Channel.APPRAISAL)),
+        ("DG.C", 20, (Channel.CYBERSPACE,)),
+        ("DG.E", 20, (Channel.EXPERT,)),
+    ]
+    expert_points = {n.code: n.points for n in framework.leaves() if n.channel_kinds() == (Channel.EXPERT,)}
+    assert sum(expert_points.values()) == 100  # 10% of 1000
+    assert framework.find("SMART").children == []
+
+
+@pytest.mark.parametrize(
+    "name, items, sections",
+    [
+        # 1726: the experts score the 7 main indices of each pillar, and the ministry's 7
+        ("national-province-2020.yaml", 21, ["DG", "DE", "DS"]),
+        ("national-ministry-2020.yaml", 7, ["national-ministry"]),
+        # 922: the expert part of each scored main index, one section per main index
+        ("national-province-2021.yaml", 8, ["AW", "INST", "INFRA", "HR", "SEC", "DG", "DE", "DS"]),
+    ],
+)
+def test_the_expert_form_of_the_1726_and_922_frameworks_has_items(name, items, sections):
+    questionnaire = generate_expert(SHIPPED[name])
+    assert len(questionnaire.items()) == items
+    assert [section.code for section in questionnaire.sections] == sections
+
+
+def test_the_expert_share_of_1726_is_the_main_indices_expert_values():
+    framework = SHIPPED["national-province-2020.yaml"]
+    # the main indices the experts score feed the channel shares: experts never replace the reported points
+    assert all(Channel.EXPERT in node.channel_kinds() for node in framework.leaves())
+    assert framework.channel_shares.expert == 0.1
+
+
+def test_decision_405_province_index_from_the_2024_round():
+    framework = SHIPPED["national-province-2024.yaml"]
+    assert (framework.level, framework.year, framework.last_year, framework.total_points) == (
+        UnitLevel.PROVINCE,
+        2024,
+        2026,
+        1000,
+    )
+    groups = {group.code: [c.name.vi for c in group.children] for group in framework.nodes}
+    # the eight main indices of 405, in its two groups
+    assert groups == {
+        "FOUND": ["Nhận thức số", "Thể chế số", "Hạ tầng số", "Nhân lực số", "An toàn thông tin mạng"],
+        "ACTS": ["Hoạt động chính quyền số", "Hoạt động kinh tế số", "Hoạt động xã hội số"],
+    }
+    # 922's codes, so that a province's series runs on; the points await the annex and say so
+    assert [leaf.code for leaf in framework.leaves()] == ["AW", "INST", "INFRA", "HR", "SEC", "DG", "DE", "DS"]
+    assert all("405" in leaf.note and "922" in leaf.note for leaf in framework.leaves())
+    assert "47" in framework.note
+    assert generate_expert(framework).items() == []
+
+
+def test_decision_405_ministry_and_national_indices():
+    ministry = SHIPPED["national-ministry-2024.yaml"]
+    assert (ministry.total_points, ministry.years()) == (1000, range(2024, 2027))
+    assert "31" in ministry.note and "6" in ministry.note
+    national = SHIPPED["national-2024.yaml"]
+    assert national.level is UnitLevel.NATIONAL
+    assert [(p.code, p.kind, p.points, p.share) for p in national.nodes] == [
+        ("DG", NodeKind.PILLAR, 400, 0.4),
+        ("DE", NodeKind.PILLAR, 300, 0.3),
+        ("DS", NodeKind.PILLAR, 300, 0.3),
+    ]
+    # 4 + 3 + 5 indices, the UN e-government ranking among the first four
+    assert [p.note.split(" ")[0] for p in national.nodes] == ["4", "3", "5"]
+    assert "EGDI" in national.find("DG").note
+    earlier = SHIPPED["national-2021.yaml"]
+    assert (earlier.level, earlier.years(), earlier.total_points) == (UnitLevel.NATIONAL, range(2021, 2024), 1000)
 
 
 def test_tuyen_quang_district_pillars_take_the_shared_foundation():

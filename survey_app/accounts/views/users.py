@@ -19,7 +19,8 @@ from survey_app.core.security import allow
 @blueprint.get("/")
 @allow(Role.ADMINISTRATOR)
 def index():
-    users = db.session.scalars(select(User).order_by(User.email))
+    # units' own accounts are managed per unit (``unit_accounts``): a staff role never goes to one
+    users = db.session.scalars(select(User).where(User.unit_id.is_(None)).order_by(User.email))
     return render_template("users/index.html", users=list(users))
 
 
@@ -45,7 +46,7 @@ def create():
 @allow(Role.ADMINISTRATOR)
 def edit(user_id: int):
     user = db.session.get(User, user_id)
-    if user is None:
+    if user is None or user.unit_id is not None:
         abort(404)
     form = EditUserForm(obj=user)
     if form.validate_on_submit():

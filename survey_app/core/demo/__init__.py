@@ -15,7 +15,8 @@ from sqlalchemy import select
 
 from questionnaires import read_yaml
 from survey_app.accounts import operations as accounts
-from survey_app.accounts.models import Role, User
+from survey_app.accounts import unit_accounts
+from survey_app.accounts.models import Role, UnitRole, User
 from survey_app.core.extensions import db
 from survey_app.core.types import utcnow
 from survey_app.frameworks import operations as frameworks
@@ -31,6 +32,14 @@ DEMO_ACCOUNTS = (
     ("mau@demo.dti.gov.vn", "Cán bộ thiết kế mẫu", Role.SAMPLE_DESIGNER, "demo-sample-2023"),
     ("chamdiem@demo.dti.gov.vn", "Cán bộ chấm điểm", Role.SCORING_OFFICER, "demo-scoring-2023"),
     ("xem@demo.dti.gov.vn", "Người xem", Role.VIEWER, "demo-viewer-2023"),
+)
+#: the unit whose four accounts the demo opens (letter 5066, Annex II.1), and those accounts
+DEMO_UNIT = ("provinces-2019", "01")
+DEMO_UNIT_ACCOUNTS = (
+    ("nhaplieu@hanoi.demo.dti.gov.vn", "Cán bộ nhập liệu Hà Nội", UnitRole.REPORTER, "demo-reporter-2023"),
+    ("duyet@hanoi.demo.dti.gov.vn", "Trưởng phòng CNTT Hà Nội", UnitRole.APPROVER, "demo-approver-2023"),
+    ("theodoi@hanoi.demo.dti.gov.vn", "Văn phòng UBND Hà Nội", UnitRole.OVERSEER, "demo-overseer-2023"),
+    ("ky@hanoi.demo.dti.gov.vn", "Lãnh đạo UBND Hà Nội", UnitRole.SIGNATORY, "demo-signatory-2023"),
 )
 
 
@@ -67,6 +76,8 @@ def seed() -> DemoSeed:
     admin = db.session.scalar(select(User).where(User.email == DEMO_ACCOUNTS[0][0]))
 
     unit_lists = units.load_provincial_unit_lists()
+    units.load_national_unit_list()  # the country, for a round of the national index
+    result.accounts += seed_unit_accounts(unit_lists[DEMO_UNIT[0]])
     frameworks.load_shipped_frameworks(actor=admin)
     demo_framework, _ = frameworks.store_framework(read_yaml(demo_framework_path()), actor=admin)
 
@@ -89,6 +100,20 @@ def seed() -> DemoSeed:
     seed_targets(admin)
     db.session.flush()
     return result
+
+
+def seed_unit_accounts(unit_list) -> list[tuple[str, str, str]]:
+    """Hà Nội's four reporting accounts with fixed passwords (the signatory sets up its second factor at its
+    first login, as every signatory does).
+
+    :return: (e-mail, role, password) of each
+    """
+    unit = next(unit for unit in unit_list.units if unit.code == DEMO_UNIT[1])
+    for email, name, role, password in DEMO_UNIT_ACCOUNTS:
+        if db.session.scalar(select(User.id).where(User.email == email)) is None:
+            user, _ = unit_accounts.create_unit_account(unit, email, name, role, actor=None)
+            accounts.set_password(user, password, actor=None)
+    return [(email, f"{role} ({unit.code})", password) for email, _, role, password in DEMO_UNIT_ACCOUNTS]
 
 
 def seed_targets(admin: User) -> None:

@@ -19,10 +19,12 @@ from survey_app.core.errors import ServiceError
 from survey_app.core.extensions import db, limiter
 from survey_app.core.i18n import current_language, moment
 from survey_app.core.security import public
+from survey_app.publication import methodology as method
+from survey_app.publication import methodology_reports, reports, targets
 from survey_app.publication import operations as publication
-from survey_app.publication import reports, targets
 from survey_app.publication.blueprint import results as blueprint
 from survey_app.rounds.models import EvaluationRound
+from survey_app.scoring import index_audit
 from survey_app.scoring import operations as scoring
 from survey_app.scoring.models import ScoringRun
 
@@ -70,7 +72,13 @@ def ranking_rows(evaluation_round: EvaluationRound, run: ScoringRun) -> tuple[li
 @limited
 def index():
     rounds = publication.published_rounds()
-    return render_template("results/index.html", rounds=rounds)
+    # the country's value stands beside the rankings of the other levels, not as a one-row ranking
+    country = {
+        found.code: next(iter(run.index.values()), None)
+        for found in rounds
+        if found.level == method.NATIONAL and (run := scoring.published_run(found)) is not None
+    }
+    return render_template("results/index.html", rounds=rounds, country=country)
 
 
 @blueprint.get("/<round_code>")
@@ -78,6 +86,8 @@ def index():
 @limited
 def ranking(round_code: str):
     evaluation_round, run = published(round_code)
+    if evaluation_round.level == method.NATIONAL:
+        return _national(evaluation_round, run)
     query = (request.args.get("q") or "").strip()[:100]
     sort = request.args.get("sort", "rank")
     descending = request.args.get("order") == "desc"
@@ -99,8 +109,9 @@ def ranking(round_code: str):
     if query:  # a search is rendered for itself: what people type must not fill the cache
         page = content()
     else:
-        # strategic targets are reported after publication: their version is part of the key
-        page = published_cached(run, ("ranking", sort, descending, group, targets.version()), content)
+        # strategic targets are reported, and the run audited, after publication: their versions are part of the key
+        key = ("ranking", sort, descending, group, targets.version(), index_audit.audit_version(run))
+        page = published_cached(run, key, content)
     return render_template("results/ranking.html", evaluation_round=evaluation_round, content=Markup(page))
 
 
@@ -152,6 +163,8 @@ def _ranking_view(
         "mergers": publication.merger_series(run),
         "group": group,
         "groups": list(groups),
+        "robustness": index_audit.robustness(run),
+        "audit_label": index_audit.audit_label,
     }
 
 
@@ -160,6 +173,17 @@ def _ranking_view(
 @limited
 def export(round_code: str, fmt: str):
     evaluation_round, run = published(round_code)
+    if fmt == "pdf" and evaluation_round.level == method.NATIONAL:
+        series, nodes = _national_content(evaluation_round, run)
+        data = methodology_reports.national_report(
+            round_name=evaluation_round.name(current_language()),
+            series=series,
+            year=evaluation_round.year,
+            nodes=nodes,
+            published=run.published_at,
+            footer=_footer(run),
+        )
+        return pdf_file(data, f"dti-{round_code}-national")
     if fmt == "pdf":
         rows, columns = ranking_rows(evaluation_round, run)
         data = reports.level_report(
@@ -225,3 +249,59 @@ def scorecard(round_code: str, unit_code: str, fmt: str):
     if fmt == "pdf":
         return pdf_file(made, f"dti-{round_code}-{unit_code}")
     return render_template("results/scorecard.html", evaluation_round=evaluation_round, unit=unit, content=Markup(made))
+
+
+def _national_content(evaluation_round: EvaluationRound, run: ScoringRun) -> tuple[dict, list[dict]]:
+    """The national index's series up to the round's year, and the round's pillars or main indices."""
+    series = method.national_series(evaluation_round)
+    current = next(row for row in series["rows"] if row["code"] == evaluation_round.code)
+    nodes = [
+        {"code": node.code, "name": method.bilingual(node.name), "points": node.points}
+        for node in scoring.ranking_nodes(run)
+        if node.code in current["values"]
+    ]
+    return series, nodes
+
+
+def _national(evaluation_round: EvaluationRound, run: ScoringRun):
+    """The national level's page: the country's value, its pillars or main indices, and its series across the
+    published years (a chart and the same numbers as a table)."""
+
+    def content():
+        series, nodes = _national_content(evaluation_round, run)
+        current = next(row for row in series["rows"] if row["code"] == evaluation_round.code)
+        return render_template(
+            "results/_national.html",
+            evaluation_round=evaluation_round,
+            run=run,
+            series=series,
+            current=current,
+            nodes=nodes,
+            points=[(row["year"], row["index"]) for row in series["rows"]],
+        )
+
+    # a later year's publication extends the series shown with every earlier year
+    page = published_cached(run, ("national", method.national_key()), content)
+    return render_template("results/ranking.html", evaluation_round=evaluation_round, content=Markup(page))
+
+
+@blueprint.get("/<round_code>/methodology", defaults={"fmt": "html"})
+@blueprint.get("/<round_code>/methodology.<any(pdf):fmt>")
+@public
+@limited
+def methodology(round_code: str, fmt: str):
+    """How the round's published results were made, generated from its run, as a page or a PDF."""
+    evaluation_round, run = published(round_code)
+
+    def content():
+        found = method.methodology(run)
+        if fmt == "pdf":
+            return methodology_reports.methodology_report(
+                round_name=evaluation_round.name(current_language()), method=found, footer=_footer(run)
+            )
+        return render_template("results/_methodology.html", evaluation_round=evaluation_round, method=found)
+
+    made = published_cached(run, ("methodology", fmt), content)
+    if fmt == "pdf":
+        return pdf_file(made, f"dti-{round_code}-methodology")
+    return render_template("results/methodology.html", evaluation_round=evaluation_round, content=Markup(made))

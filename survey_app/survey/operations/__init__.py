@@ -1,6 +1,6 @@
 """The survey channel's use cases, each defined in the module named after its job: questionnaires, fieldwork,
 invitations, responses (the respondent's side), api_submissions, review, exports and api_keys. Other areas and
-the views call them from here."""
+the views call them from here (export_files: large exports kept in the database for their job's followers)."""
 
 from survey_app.survey.operations.api_keys import (
     KEY_RECHECK,
@@ -17,6 +17,14 @@ from survey_app.survey.operations.api_submissions import (
     SubmissionTarget,
     submission_target,
     submit_with_key,
+)
+from survey_app.survey.operations.export_files import (
+    EXPORT_CHUNK_BYTES,
+    count_responses,
+    expire_export_files,
+    find_export_file,
+    store_export,
+    stored_chunks,
 )
 from survey_app.survey.operations.exports import (
     SHEET_ROWS,
@@ -77,6 +85,12 @@ from survey_app.survey.operations.review import (
 )
 
 __all__ = [
+    "EXPORT_CHUNK_BYTES",
+    "count_responses",
+    "expire_export_files",
+    "find_export_file",
+    "store_export",
+    "stored_chunks",
     "CompiledOnce",
     "DEFAULT_CONTACT_RETENTION",
     "ExportSource",

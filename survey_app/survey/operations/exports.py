@@ -11,12 +11,16 @@ import os
 import tempfile
 from typing import Any, Callable, Iterable, Iterator
 
+import numpy as np
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from pandas.api.types import is_numeric_dtype
+from sqlalchemy import func, select
 
 from questionnaires.exports import labelled, response_table, sheet_text, to_csv
+from survey_app.survey.models import Response
+from survey_app.survey.operations.export_copy import copy_csv_chunks
 from survey_app.survey.operations.review import ExportSource, export_batches
 
 #: the rows of an Excel worksheet under its header row; past them the responses go on to another sheet
@@ -27,6 +31,9 @@ BLOCK = 1 << 20
 SHARED_TEXTS = 1000
 #: SPSS keeps 250 bytes of a variable's label, Stata 80
 LABEL_BYTES = {"sav": 250, "dta": 80}
+#: a date-time in each package: seconds from its epoch to 1970's (SPSS counts seconds from 14 October 1582,
+#: Stata milliseconds from 1960, as pyreadstat writes them), the unit, and the display format
+CLOCKS = {"sav": (12_219_379_200, 1, "DATETIME"), "dta": (315_619_200, 1000, "%tc")}
 
 
 def _tables(source: ExportSource) -> Iterator[pd.DataFrame]:
@@ -89,40 +96,110 @@ def write_xlsx(source: ExportSource, path: str, sheet_rows: int = SHEET_ROWS) ->
     book.save(path)
 
 
-def aligned(parts: list[pd.DataFrame]) -> list[pd.DataFrame]:
-    """Coded batches made alike: a numeric column that one batch left all blank (nobody in it answered, so
-    ``labelled`` wrote it as text) is a blank number there too, as it would be in a table coded at once."""
-    numeric = {column for part in parts for column in part.columns if is_numeric_dtype(part[column])}
-    for part in parts:
-        for column in numeric:
-            if not is_numeric_dtype(part[column]) and part[column].fillna("").eq("").all():
-                part[column] = float("nan")
-    return parts
+class CodedColumns:
+    """The coded table of an SPSS or Stata file, made a batch at a time into arrays allocated once for every
+    response: a batch's garbage is freed into memory the next batch reuses, instead of being left between the
+    pieces of a growing table (which, at a million responses, held about twice the table). Codes (1..k, a
+    choice's 0/1, excluded) are 4-byte floats, exact for them and written as the doubles pyreadstat writes for
+    any float or int64 column; a text of few values is held once, not once a row."""
+
+    def __init__(self, rows: int):
+        self.rows = rows
+        self.filled = 0
+        self.arrays: dict[str, np.ndarray] = {}
+        self._shared: dict[str, dict[str, str]] = {}
+
+    def _array(self, column: str, values: pd.Series, codes: bool) -> np.ndarray:
+        array = self.arrays.get(column)
+        numeric = codes or is_numeric_dtype(values)
+        if array is None or (array.dtype.kind == "O" and numeric and not any(array[: self.filled])):
+            # first seen, or numeric now after batches that left it blank (``labelled`` writes a column nobody
+            # answered as blank text): blank numbers for those batches, as in a table coded at once
+            if numeric:
+                # other numbers (the id, the duration, a number answered) as float64: written as doubles too
+                array = np.full(self.rows, np.nan, dtype="float32" if codes else "float64")
+            else:
+                array = np.full(self.rows, "", dtype=object)
+            self.arrays[column] = array
+        return array
+
+    def add(self, coded: pd.DataFrame, value_labels: dict) -> None:
+        """Put a coded batch in the rows after those filled."""
+        count = len(coded)
+        if self.filled + count > self.rows:  # responses stored since they were counted
+            grown = self.filled + count
+            self.arrays = {
+                column: np.concatenate(
+                    [array, np.full(grown - self.rows, np.nan if array.dtype.kind == "f" else "")]
+                ).astype(array.dtype)
+                for column, array in self.arrays.items()
+            }
+            self.rows = grown
+        window = slice(self.filled, self.filled + count)
+        for column in coded.columns:
+            values = coded[column]
+            array = self._array(column, values, column in value_labels or column == "excluded")
+            if array.dtype.kind == "O":
+                texts = values.to_numpy(dtype=object)
+                if values.nunique() <= SHARED_TEXTS:
+                    seen = self._shared.setdefault(column, {})
+                    texts = [seen.setdefault(value, value) for value in texts]
+                array[window] = texts
+            elif is_numeric_dtype(values):
+                array[window] = values.to_numpy(dtype=array.dtype, na_value=np.nan)
+            # else: a numeric column nobody in this batch answered, left blank
+        self.filled += count
+
+    def table(self) -> pd.DataFrame:
+        """The table, each column handed over (and let go here) one at a time."""
+        whole = pd.DataFrame(index=pd.RangeIndex(self.filled))
+        for column in list(self.arrays):
+            whole[column] = self.arrays.pop(column)[: self.filled]
+        return whole
+
+
+def package_clock(texts: pd.Series, fmt: str) -> pd.Series:
+    """Submission times (ISO 8601 texts) as the package's date-time numbers: 8 bytes a response where the
+    texts took some 80 (a Python string each), the most of a national table's memory; SPSS and Stata show
+    them as date-times."""
+    offset, unit, _ = CLOCKS[fmt]
+    moments = pd.to_datetime(texts, format="ISO8601", utc=True)
+    return ((moments - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1) + offset) * unit
+
+
+def _count(source: ExportSource) -> int:
+    with source.engine.connect() as connection:
+        return connection.scalar(
+            select(func.count()).select_from(Response).where(Response.fieldwork_id == source.fieldwork_id)
+        )
 
 
 def write_statistical(source: ExportSource, path: str, fmt: str, language: str) -> None:
     """An SPSS (``sav``) or Stata (``dta``) file of the responses with the questionnaire's labels
     (questionnaires.exports.labelled). pyreadstat writes a whole table at once: each batch is coded to numbers
-    as it comes (a choice is a float, not a text), so that the table held is the coded one only."""
+    as it comes into ``CodedColumns``, which holds the table once, narrow; the submission time is a date-time
+    of the package (``package_clock``), not a text."""
     import pyreadstat
 
-    coded_parts, variable_labels, value_labels = [], {}, {}
-    shared: dict[str, dict[str, str]] = {}
+    columns = CodedColumns(_count(source))
+    variable_labels: dict[str, str] = {}
+    value_labels: dict[str, dict[int, str]] = {}
     for table in _tables(source):
         coded, variable_labels, value_labels = labelled(source.questionnaire, table, language, LABEL_BYTES[fmt])
-        for column in coded.columns:
-            # a text of few values (the unit, the source, the flags, a choice) is held once, not once a row
-            if not is_numeric_dtype(coded[column]) and coded[column].nunique() <= SHARED_TEXTS:
-                seen = shared.setdefault(column, {})
-                coded[column] = [seen.setdefault(value, value) for value in coded[column]]
-        coded_parts.append(coded)
-    coded = pd.concat(aligned(coded_parts), ignore_index=True) if len(coded_parts) > 1 else coded_parts[0]
-    del coded_parts
-    options = {"column_labels": variable_labels, "variable_value_labels": value_labels}
+        del table
+        coded["submitted_at"] = package_clock(coded["submitted_at"], fmt)
+        columns.add(coded, value_labels)
+        del coded
+    whole = columns.table()
+    options = {
+        "column_labels": variable_labels,
+        "variable_value_labels": value_labels,
+        "variable_format": {"submitted_at": CLOCKS[fmt][2]},
+    }
     if fmt == "sav":
-        pyreadstat.write_sav(coded, path, **options)
+        pyreadstat.write_sav(whole, path, **options)
     else:
-        pyreadstat.write_dta(coded, path, version=15, **options)
+        pyreadstat.write_dta(whole, path, version=15, **options)
 
 
 def file_chunks(write: Callable[[str], None], suffix: str) -> Iterator[bytes]:
@@ -143,7 +220,8 @@ def export_chunks(source: ExportSource, fmt: str, language: str) -> Iterable[byt
     """The responses as a ``csv``, ``xlsx``, ``sav`` or ``dta`` file, in pieces to send as they come: nothing
     is read before the first piece is asked for."""
     if fmt == "csv":
-        return csv_chunks(source)
+        # PostgreSQL writes the CSV itself (export_copy); SQLite (`make run`) has no COPY
+        return copy_csv_chunks(source) if source.engine.dialect.name == "postgresql" else csv_chunks(source)
     if fmt == "xlsx":
         return file_chunks(lambda path: write_xlsx(source, path), ".xlsx")
     return file_chunks(lambda path: write_statistical(source, path, fmt, language), f".{fmt}")

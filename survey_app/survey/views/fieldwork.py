@@ -11,11 +11,13 @@ from sqlalchemy.orm import selectinload
 
 from questionnaires.exports import to_csv
 from survey_app.accounts.models import Role
+from survey_app.core import jobs
 from survey_app.core.errors import ServiceError, or_404, owned_or_404
 from survey_app.core.extensions import db
 from survey_app.core.i18n import current_language, describe_error, describe_refusal, label
 from survey_app.core.security import ANALYSTS, DESIGNERS, STAFF, allow
 from survey_app.rounds.models import EvaluationRound
+from survey_app.survey import jobs as survey_jobs
 from survey_app.survey import operations as collection
 from survey_app.survey.blueprint import api_keys
 from survey_app.survey.blueprint import fieldwork as blueprint
@@ -222,15 +224,53 @@ def import_responses(fieldwork_code: str):
 def export(fieldwork_code: str, fmt: str):
     """The responses as a file, sent as it is written. The body is written after the request boundary has
     ended the request's session (an export changes nothing), from a connection of its own that it closes when
-    the last block is sent or the client goes away."""
+    the last block is sent or the client goes away. Above ``EXPORT_INLINE_MAX_ROWS`` responses the answer is a
+    page that asks for the file as a background job instead (a form: asking for a job is a change)."""
     fieldwork = or_404(collection.get_fieldwork(fieldwork_code))
     if fmt not in EXPORTS:
         abort(404)
+    count = collection.count_responses(fieldwork)
+    if count > survey_jobs.inline_max_rows():
+        return render_template("fieldwork/export_large.html", fieldwork=fieldwork, fmt=fmt, count=count)
     chunks = collection.export_chunks(collection.export_source(fieldwork), fmt, current_language())
     return Response(
         chunks,
         mimetype=EXPORTS[fmt],
         headers={"Content-Disposition": f"attachment; filename={fieldwork_code}-responses.{fmt}"},
+    )
+
+
+@blueprint.post("/<fieldwork_code>/exports")
+@allow(*ANALYSTS)
+def start_export(fieldwork_code: str):
+    """Ask for the responses as a file written by a background job; its page links to the file when ready."""
+    fieldwork = or_404(collection.get_fieldwork(fieldwork_code))
+    fmt = request.form.get("fmt", "")
+    if fmt not in EXPORTS:
+        flash(_("Choose a file format."), "error")
+        return redirect(url_for("fieldwork.show", fieldwork_code=fieldwork_code))
+    job = survey_jobs.start_export(fieldwork, fmt, current_language(), actor=g.user)
+    return redirect(url_for("main.job_page", job_id=job.id))
+
+
+@blueprint.get("/<fieldwork_code>/exports/<int:file_id>")
+@allow(*ANALYSTS)
+def export_file(fieldwork_code: str, file_id: int):
+    """An export file a job wrote, for those who may follow that job, until it expires; sent a chunk at a time
+    from a connection of its own, as a streamed export is."""
+    fieldwork = or_404(collection.get_fieldwork(fieldwork_code))
+    stored = collection.find_export_file(file_id)
+    if stored is None or stored.fieldwork_id != fieldwork.id:
+        abort(404)
+    if not jobs.may_follow(db.session.get(jobs.Job, stored.job_id), g.user):
+        abort(404)
+    return Response(
+        collection.stored_chunks(db.engine, stored.id),
+        mimetype=EXPORTS[stored.format],
+        headers={
+            "Content-Disposition": f"attachment; filename={fieldwork_code}-responses.{stored.format}",
+            "Content-Length": str(stored.size),
+        },
     )
 
 

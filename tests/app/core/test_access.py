@@ -1,15 +1,19 @@
-"""Every route declares who may reach it; each staff route is checked for every role and for anonymous."""
+"""Every route declares who may reach it; each route behind a login is checked for every role, staff and unit,
+and for anonymous; a unit's account is refused every page of another unit."""
 
 import re
 
 import pytest
 
-from survey_app.accounts.models import Role
+from survey_app.accounts.models import Role, UnitRole
 from survey_app.core.security import API_KEY, PUBLIC, access_rule
 from tests.conftest import csrf_token, expert_panel, row_counts
 
 ADMIN, DESIGNER, SCORER, VIEWER = (Role.ADMINISTRATOR, Role.SAMPLE_DESIGNER, Role.SCORING_OFFICER, Role.VIEWER)
 STAFF = {ADMIN, DESIGNER, SCORER, VIEWER}
+REPORTER, APPROVER, OVERSEER, SIGNATORY = (UnitRole.REPORTER, UnitRole.APPROVER, UnitRole.OVERSEER, UnitRole.SIGNATORY)
+UNIT = {REPORTER, APPROVER, OVERSEER, SIGNATORY}
+EVERYONE = STAFF | UNIT
 
 #: the access rule of every endpoint; a new route must be added here, with its roles
 EXPECTED = {
@@ -31,7 +35,35 @@ EXPECTED = {
     "main.job_list": STAFF,
     "main.job_page": STAFF,
     "main.cancel_job": STAFF,
-    "auth.logout": STAFF,
+    "scoring.audit": STAFF,
+    "scoring.start_audit": {ADMIN, SCORER},
+    "scoring.audit_report": STAFF,
+    "auth.logout": EVERYONE,
+    "auth.code": PUBLIC,
+    "auth.invitation": PUBLIC,
+    "auth.second_factor_page": EVERYONE,
+    "auth.verify": EVERYONE,
+    "unit_accounts.index": {ADMIN},
+    "unit_accounts.unit": {ADMIN, APPROVER},
+    "unit_accounts.invite": {ADMIN, APPROVER},
+    "unit_accounts.set_active": {ADMIN, APPROVER},
+    "reporting.script": PUBLIC,
+    "reporting.home": EVERYONE,
+    "reporting.report": EVERYONE,
+    "reporting.save": {REPORTER},
+    "reporting.upload": {REPORTER},
+    "reporting.document": EVERYONE,
+    "reporting.submit": {REPORTER},
+    "reporting.approve": {APPROVER},
+    "reporting.send_back": {APPROVER, SIGNATORY},
+    "reporting.sign_off": {SIGNATORY},
+    "reporting.reopen": {ADMIN, SCORER},
+    "reporting.round_status": STAFF,
+    "reporting.add_period": {ADMIN, SCORER},
+    "reporting.remind": {ADMIN, SCORER},
+    "reporting.reply": {REPORTER, APPROVER, SIGNATORY},
+    "reporting.appraisal_closing": {ADMIN, SCORER},
+    "reporting.unit_results": EVERYONE,
     "frameworks.index": STAFF,
     "frameworks.show": STAFF,
     "frameworks.export_xlsx": STAFF,
@@ -68,6 +100,8 @@ EXPECTED = {
     "fieldwork.revoke": {ADMIN, DESIGNER},
     "fieldwork.import_responses": {ADMIN, DESIGNER},
     "fieldwork.export": {ADMIN, DESIGNER, SCORER},
+    "fieldwork.start_export": {ADMIN, DESIGNER, SCORER},
+    "fieldwork.export_file": {ADMIN, DESIGNER, SCORER},
     "fieldwork.review": {ADMIN, DESIGNER, SCORER},
     "fieldwork.exclusion": {ADMIN, DESIGNER, SCORER},
     "experts.index": STAFF,
@@ -109,6 +143,7 @@ EXPECTED = {
     "targets.report_value": {ADMIN, SCORER},
     "targets.load": {ADMIN},
     "results.index": PUBLIC,
+    "results.methodology": PUBLIC,
     "results.ranking": PUBLIC,
     "results.export": PUBLIC,
     "results.scorecard": PUBLIC,
@@ -125,7 +160,28 @@ EXPECTED = {
 
 
 #: routes that answer an empty form with the form and its errors
-REFUSED_EMPTY = {"experts.override", "scoring.report_value", "targets.report_value", "privacy.person", "units.new"}
+REFUSED_EMPTY = {
+    "experts.override",
+    "scoring.report_value",
+    "targets.report_value",
+    "privacy.person",
+    "units.new",
+    "reporting.upload",
+    "reporting.add_period",
+    "reporting.reply",
+    "reporting.appraisal_closing",
+}
+#: a report's workflow steps, refused (409) on the page when the report is not at their step
+#: files for those who may follow the job that wrote them (its creator, administrators): to any other account the
+#: route admits they do not exist (404)
+FOLLOWERS_ONLY = {"fieldwork.export_file"}
+REFUSED_STEP = {
+    "reporting.submit",
+    "reporting.approve",
+    "reporting.send_back",
+    "reporting.sign_off",
+    "reporting.reopen",
+}
 
 
 #: a concrete value for each parameter of a staff route, pointing at what ``seeded`` made
@@ -150,11 +206,17 @@ _SAMPLES = {
     "assessment_id": "1",
     "document_id": "1",
     "job_id": "1",
+    "file_id": "1",
+    "period_code": "2023",
+    "criterion": "AW.1",
+    # set by ``seeded``: Hà Nội's id, and its reporter's account
+    "unit_id": None,
+    "account_id": None,
 }
 
 
 def _staff_rules(app):
-    """(endpoint, method, concrete path) for every staff route."""
+    """(endpoint, method, concrete path) for every route behind a login."""
     for rule in app.url_map.iter_rules():
         if EXPECTED.get(rule.endpoint) in (PUBLIC, API_KEY):
             continue
@@ -181,10 +243,11 @@ def test_a_view_without_a_rule_is_denied_to_everyone(app, client, create_user, l
 
 
 @pytest.fixture
-def seeded(app, survey):
+def seeded(app, survey, run_jobs):
     """Something behind every sample address: fieldwork "invited" with invitation 1, response 1, API key 1,
     weighting run 1, sample plan 1, and round "expert-round" with expert panel 1 whose seat 1 has form 1,
-    Hà Nội's self-assessed value 1 with evidence document 1, scoring run 1, and job 1 (a probe)."""
+    Hà Nội's self-assessed value 1 with evidence document 1, scoring run 1, job 1 (a probe), export file 1
+    (written by job 2), and Hà Nội's reporter with a draft for 2023 whose report document is 1."""
     from survey_app.core.extensions import db
     from survey_app.frameworks import operations as frameworks
     from survey_app.sampling import operations as sampling
@@ -234,10 +297,58 @@ def seeded(app, survey):
     )
     evidence.attach(assessment, io.BytesIO(pdf_document()), "qd1.pdf", actor=None)
     scoring.run_scoring(evaluation, excluded=[], actor=None)
+    _unit_report(evaluation, survey.units)
     from survey_app.core import jobs
+    from survey_app.survey import jobs as survey_jobs
 
     jobs.enqueue("core.probe", subject="probe", params={"steps": 1, "seconds": 0})
+    from survey_app.accounts import operations as accounts
+    from tests.conftest import PASSWORD
+
+    owner = accounts.create_user("exports@example.gov.vn", "Exports", ADMIN, PASSWORD)
+    db.session.flush()
+    survey_jobs.start_export(survey.invited, "csv", "vi", actor=owner)  # export file 1, written by job 2
     db.session.commit()
+    run_jobs()
+
+
+def _unit_report(evaluation, provinces):
+    """Staff account 1, Hà Nội's reporter (whose draft for 2023 has document 1), and their ids in the samples."""
+    import io
+
+    from survey_app.accounts import operations as accounts
+    from survey_app.accounts import unit_accounts
+    from survey_app.reporting import documents
+    from survey_app.reporting import operations as reporting
+    from tests.conftest import pdf_document
+
+    # account 1 is staff's (``users.edit``), the reporter comes after
+    accounts.create_user("canbo@example.gov.vn", "Cán bộ", "viewer", "x" * 12)
+    hanoi = next(unit for unit in provinces if unit.code == "01")
+    reporter, _ = unit_accounts.create_unit_account(hanoi, "nhaplieu@hanoi.gov.vn", "N", "reporter", actor=None)
+    period = reporting.period_of(evaluation, "2023")
+    entry = reporting.entry_for(period, hanoi, "AW.1")
+    documents.store(entry, io.BytesIO(pdf_document()), "qd.pdf", actor=reporter)
+    _SAMPLES["unit_id"], _SAMPLES["account_id"] = str(hanoi.id), str(reporter.id)
+
+
+def _unit_account(unit_code: str, role: str):
+    """A unit's account with ``role``, its password the tests' own."""
+    from sqlalchemy import select
+
+    from survey_app.accounts import operations as accounts
+    from survey_app.accounts import unit_accounts
+    from survey_app.core.extensions import db
+    from survey_app.units.models import Unit, UnitList
+    from tests.conftest import PASSWORD
+
+    unit = db.session.scalar(
+        select(Unit).join(UnitList).where(UnitList.code == "provinces-2019", Unit.code == unit_code)
+    )
+    user, _ = unit_accounts.create_unit_account(unit, f"{role}.{unit_code}@unit.gov.vn", role, role, actor=None)
+    accounts.set_password(user, PASSWORD, actor=None)
+    db.session.commit()
+    return user
 
 
 def test_anonymous_is_sent_to_login_on_every_staff_route(app, client, seeded):
@@ -247,14 +358,15 @@ def test_anonymous_is_sent_to_login_on_every_staff_route(app, client, seeded):
         assert response.headers["Location"].startswith("/login"), endpoint
 
 
-@pytest.mark.parametrize("role", sorted(STAFF))
+@pytest.mark.parametrize("role", sorted(STAFF) + sorted(UNIT))
 def test_each_role_reaches_exactly_its_routes(app, client, create_user, login, seeded, role):
-    user = create_user(role)
+    """Staff and Hà Nội's own accounts, each on every route (the sample unit is Hà Nội)."""
+    user = _unit_account("01", role) if role in UNIT else create_user(role)
     login(user)
     for endpoint, method, path in _staff_rules(app):
         if endpoint == "auth.logout":
             continue  # would end the session under test; covered in test_auth
-        token = csrf_token(client, "/dashboard")
+        token = csrf_token(client, "/reporting/")
         response = client.open(path, method=method, data={"csrf_token": token})
         # every answer, page, file or refusal, carries the security headers
         assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"], endpoint
@@ -263,9 +375,32 @@ def test_each_role_reaches_exactly_its_routes(app, client, create_user, login, s
         if role in EXPECTED[endpoint]:
             # a form posted empty is refused with its page again (400), past the access check
             allowed = (200, 302, 400) if endpoint in REFUSED_EMPTY else (200, 302)
+            if endpoint in REFUSED_STEP:
+                allowed = (200, 302, 409)
+            if endpoint in FOLLOWERS_ONLY:
+                allowed = (200,) if role == ADMIN else (404,)
             assert response.status_code in allowed, (endpoint, response.status_code)
         else:
             assert response.status_code == 403, (endpoint, response.status_code)
+
+
+@pytest.mark.parametrize("role", sorted(UNIT))
+def test_a_unit_account_is_refused_every_page_of_another_unit(app, client, login, seeded, role):
+    """Generated from the routes: every address naming a unit (Hà Nội's, the samples'), reached by an account of
+    Hà Giang, is refused (403), and changes nothing."""
+    login(_unit_account("02", role))
+    before = row_counts(without=("audit_events", "staff_sessions", "users"))
+    reached = set()
+    for endpoint, method, path in _staff_rules(app):
+        rule = next(rule for rule in app.url_map.iter_rules() if rule.endpoint == endpoint)
+        if not {"unit_code", "unit_id"} & set(rule.arguments):
+            continue
+        token = csrf_token(client, "/reporting/")
+        response = client.open(path, method=method, data={"csrf_token": token, "value-AW.1": "có"})
+        assert response.status_code == 403, (endpoint, response.status_code)
+        reached.add(endpoint)
+    assert {"reporting.report", "reporting.save", "reporting.document", "unit_accounts.unit"} <= reached
+    assert row_counts(without=("audit_events", "staff_sessions", "users")) == before
 
 
 def test_denied_access_is_audited(app, client, create_user, login):

@@ -63,7 +63,7 @@ def test_framework_load_is_all_or_nothing(runner, tmp_path):
     assert db.session.scalar(select(func.count(FrameworkVersion.id))) == 0
     result = runner.invoke(args=["framework", "load", "--shipped"])
     assert result.exit_code == 0
-    assert db.session.scalar(select(func.count(FrameworkVersion.id))) == 7
+    assert db.session.scalar(select(func.count(FrameworkVersion.id))) == 11
 
 
 def test_framework_export_both_formats(runner, tmp_path):
@@ -90,6 +90,7 @@ def test_shipped_unit_lists(runner):
         "tuyen-quang-communes": 137,
         "quang-nam-districts": 17,
         "quang-nam-communes": 234,
+        "country": 1,
     }
     merged = db.session.scalar(select(UnitList).where(UnitList.code == "provinces-2025"))
     predecessors = [p.code for unit in merged.units for p in unit.predecessors]
@@ -109,8 +110,8 @@ def test_demo_seed_is_complete_and_idempotent(runner):
         assert result.exit_code == 0, result.output
     for email, _, _, password in DEMO_ACCOUNTS:
         assert email in result.output and password in result.output
-    assert db.session.scalar(select(func.count(User.id))) == 4
-    assert db.session.scalar(select(func.count(FrameworkVersion.id))) == 8
+    assert db.session.scalar(select(func.count(User.id))) == 8  # four of the staff, four of a province
+    assert db.session.scalar(select(func.count(FrameworkVersion.id))) == 12
     demo_round = db.session.scalar(select(EvaluationRound).where(EvaluationRound.code == "province-2023-demo"))
     assert (demo_round.code, demo_round.year, demo_round.unit_list.code) == (
         "province-2023-demo",

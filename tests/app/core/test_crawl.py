@@ -149,7 +149,9 @@ def _visitor(app, language: str, account: tuple[str, str, str] | None):
 
 #: per language, which visitor walked each family whole
 COVERED: dict[str, dict[str, str]] = {"vi": {}, "en": {}}
-VISITORS = ["anonymous", "expert"] + [email for email, *_ in demo.DEMO_ACCOUNTS]
+VISITORS = ["anonymous", "expert"] + [email for email, *_ in demo.DEMO_ACCOUNTS + demo.DEMO_UNIT_ACCOUNTS]
+#: a unit's accounts, whose pages are their unit's reporting
+UNIT_VISITORS = {email for email, *_ in demo.DEMO_UNIT_ACCOUNTS}
 
 
 @pytest.mark.parametrize("language", ["vi", "en"])
@@ -164,12 +166,17 @@ def test_every_linked_page_and_download_of_the_demo_answers_without_error(demo_a
         if visitor == "expert":
             assert seeded.expert_link, "the demo prints a demo expert's link"
             start = [f"/e/{seeded.expert_link}"]
+        elif visitor in UNIT_VISITORS:
+            start = ["/reporting/"]
         elif account is not None:
-            start = ["/dashboard", "/results/"]
+            # the units' reporting as officers follow it (the staff menu does not name it yet)
+            start = ["/dashboard", "/results/", "/reporting/"]
         walk = crawl(client, start, Walk(visitor, language), COVERED[language])
     seconds = time.monotonic() - started
     print(f"crawl {visitor} ({language}): {len(walk.statuses)} pages in {seconds:.1f} s")
-    assert len(walk.statuses) >= (3 if visitor == "expert" else 20), "the crawl reached almost nothing"
+    # an expert's form and a unit's reporting are a few pages each
+    least = 3 if visitor == "expert" or visitor in UNIT_VISITORS else 20
+    assert len(walk.statuses) >= least, "the crawl reached almost nothing"
     assert len(walk.statuses) < PAGE_LIMIT, "the crawl hit its page limit: links multiply without end"
     assert walk.failures == [], "\n".join(
         f"{status} {page} (linked from {referrer})" for page, referrer, status in walk.failures

@@ -36,7 +36,8 @@ def test_upload_valid_yaml_stores_framework_nodes_and_audit(client, create_user,
     assert (stored.code, stored.year, stored.version, stored.total_points) == ("national-province", 2020, 1, 1000)
     assert _count(FrameworkNode) == 24
     activities = db.session.scalar(select(FrameworkNode).where(FrameworkNode.code == "DG.ACT"))
-    assert activities.points == 80 and activities.channels == ["self_assessment", "appraisal"]
+    # the experts score every main index of 1726 [II.2.b.v]
+    assert activities.points == 80 and activities.channels == ["self_assessment", "appraisal", "expert"]
     assert db.session.get(FrameworkNode, activities.parent_id).code == "DG"
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "framework.load"))
     assert event.actor == officer.email and event.new_value["content_hash"] == stored.content_hash

@@ -17,7 +17,7 @@ from survey_app.scoring import operations as scoring
 from survey_app.scoring.models import SelfAssessment
 from survey_app.survey import operations as collection
 from survey_app.units import operations as units
-from tests.conftest import CITIZEN_ANSWERS, csrf_token
+from tests.conftest import CITIZEN_ANSWERS, csrf_token, job_result
 
 #: Hà Nội (01): AW.1 yes 30, AW.2 yes 30, INST.2 0.5 of 1 → 30, INFRA.1 80 of 100 → 32
 #: Hà Giang (02): AW.1 no 0, INFRA.1 100 → 40, SEC.2 yes 40
@@ -234,7 +234,7 @@ def _upload(client, path, content: bytes, prefix="self", filename="data.csv", **
     )
 
 
-def test_officers_score_a_round_on_the_web_from_upload_to_explanation(scored, client, create_user, login):
+def test_officers_score_a_round_on_the_web_from_upload_to_explanation(scored, client, create_user, login, run_jobs):
     login(create_user("scoring_officer"))
     bad = SELF_ASSESSED + [{"Mã đơn vị": "02", "Mã tiêu chí": "HR.1", "Giá trị": "75"}]
     response = _upload(client, "/scoring/province-2023/self-assessment", _csv(bad))
@@ -272,12 +272,12 @@ def test_officers_score_a_round_on_the_web_from_upload_to_explanation(scored, cl
             "note": "SEC.2: dưới 50% đơn vị",
         },
     )
-    assert response.status_code == 302
-    run_page = client.get(response.headers["Location"]).get_data(as_text=True)
+    run_path = job_result(client, response, run_jobs)
+    run_page = client.get(run_path).get_data(as_text=True)
     # Hà Nội: 30 + 30 + 30 + 32 = 122 → 0.1220; Hà Giang: 0 + 30 (appraised) + SEC.2 excluded = 30 → 0.0300
     assert "0,1220" in run_page and "0,0300" in run_page
     assert "Khoảng hạng" in run_page and "Độ nhạy theo phương pháp" in run_page and "Chuẩn hóa" in run_page
-    run_id = response.headers["Location"].rsplit("/", 1)[1]
+    run_id = run_path.rsplit("/", 1)[1]
     explained = client.get(f"/scoring/runs/{run_id}/units/02.json").get_json()
     assert explained["rank"] == 2 and explained["index"] == pytest.approx(0.03) and explained["excluded"] == ["SEC.2"]
     infra = next(node for node in explained["nodes"] if node["code"] == "INFRA.1")
@@ -664,3 +664,38 @@ def test_ministries_are_ranked_in_their_two_groups_beside_the_whole_ranking(app,
     assert "Thanh tra Chính phủ" in grouped and "Bộ Công an" not in grouped
     # an unknown group is the whole ranking
     assert "Bộ Công an" in client.get("/results/ministry-2020?group=nothing").get_data(as_text=True)
+
+
+def test_a_run_asked_for_on_the_web_is_a_job_that_keeps_its_rank_simulation_and_sensitivity(
+    scored, client, create_user, login, run_jobs, monkeypatch
+):
+    from survey_app.scoring.models import ScoringRun
+
+    _load(scored)
+    login(create_user("scoring_officer"))
+    proposed = [code for code in scoring.proposed_exclusions(scored)["node"] if code != "SEC.2"]
+    response = client.post(
+        "/scoring/province-2023/runs",
+        data={"csrf_token": csrf_token(client, "/scoring/province-2023"), "excluded": ["SEC.2"], "kept": proposed},
+    )
+    run_path = job_result(client, response, run_jobs)
+    run = db.session.get(ScoringRun, int(run_path.rsplit("/", 1)[1]))
+    computed_uncertainty, computed_sensitivity = scoring.uncertainty(run), scoring.sensitivity_of(run)
+    assert set(run.derived) == {"uncertainty", "sensitivity"}
+
+    # a process that never computed the run reads both from it, computing neither
+    def never(*args, **kwargs):
+        raise AssertionError("computed again")
+
+    monkeypatch.setattr(scoring, "simulate_ranks", never)
+    monkeypatch.setattr(scoring, "sensitivity", never)
+    scoring._RESULTS.clear()
+    stored_uncertainty, stored_sensitivity = scoring.uncertainty(run), scoring.sensitivity_of(run)
+    pd.testing.assert_frame_equal(stored_uncertainty.units, computed_uncertainty.units)
+    pd.testing.assert_frame_equal(stored_uncertainty.neighbours, computed_uncertainty.neighbours)
+    pd.testing.assert_frame_equal(stored_sensitivity.ranks, computed_sensitivity.ranks)
+    pd.testing.assert_frame_equal(stored_sensitivity.summary, computed_sensitivity.summary)
+    assert stored_sensitivity.scenarios == computed_sensitivity.scenarios
+    scoring._RESULTS.clear()
+    page = client.get(run_path).get_data(as_text=True)
+    assert "Khoảng hạng" in page and "Độ nhạy theo phương pháp" in page

@@ -5,7 +5,6 @@ import csv
 import io
 import statistics
 
-import pandas as pd
 import pyreadstat
 import pytest
 from openpyxl import load_workbook
@@ -154,12 +153,3 @@ def test_an_empty_fieldwork_exports_its_header(client, survey, create_user, logi
     assert text.lstrip("\ufeff").startswith("response_id,unit,submitted_at")
     assert len(text.strip().splitlines()) == 1
     assert load_workbook(io.BytesIO(client.get("/fieldwork/invited/responses.xlsx").data)).active.max_row == 1
-
-
-def test_a_number_nobody_in_a_batch_answered_stays_a_number_in_the_statistical_files():
-    answered = pd.DataFrame({"income": [1.0, float("nan")], "comments": ["a", ""]})
-    blank = pd.DataFrame({"income": ["", ""], "comments": ["", ""]})
-    first, second = exports.aligned([answered, blank])
-    assert second["income"].dtype == float and second["income"].isna().all()
-    assert list(second["comments"]) == ["", ""]
-    assert pd.concat([first, second])["income"].dtype == float

@@ -36,32 +36,87 @@ def test_the_lists_below_a_province_hold_the_gso_divisions(app):
     assert len(units.load_provincial_unit_lists()["tuyen-quang-communes"].units) == 137
 
 
-#: the shipped list each shipped framework is evaluated on
-LIST_OF = {
-    ("ministry", "national-ministry"): "ministries-2020",
-    ("province", "national-province"): "provinces-2019",
-    ("commune", "quang-nam-commune"): "quang-nam-communes",
-    ("commune", "tuyen-quang-commune"): "tuyen-quang-communes",
-    ("department", "tuyen-quang-department"): "tuyen-quang-departments",
-    ("district", "tuyen-quang-district"): "tuyen-quang-districts",
+#: the shipped lists each shipped framework (code, first year) is evaluated on
+LISTS_OF = {
+    ("national", 2021): ["country"],
+    ("national", 2024): ["country"],
+    ("national-ministry", 2020): ["ministries-2020"],
+    ("national-ministry", 2024): ["ministries-2025"],
+    ("national-province", 2020): ["provinces-2019"],
+    ("national-province", 2021): ["provinces-2019"],
+    # the 2024 results were published for the 63 provinces and for the 34 units of 2025
+    ("national-province", 2024): ["provinces-2019", "provinces-2025"],
+    ("quang-nam-commune", 2021): ["quang-nam-communes"],
+    ("tuyen-quang-commune", 2022): ["tuyen-quang-communes"],
+    ("tuyen-quang-department", 2022): ["tuyen-quang-departments"],
+    ("tuyen-quang-district", 2022): ["tuyen-quang-districts"],
 }
 
 
 def test_a_round_opens_and_computes_on_every_shipped_framework(app):
-    lists = units.load_provincial_unit_lists()
+    lists = units.load_provincial_unit_lists() | {"country": units.load_national_unit_list()}
     stored = [version for version, _ in frameworks.load_shipped_frameworks()]
-    assert len(stored) == 7
+    assert sorted((v.code, v.year) for v in stored) == sorted(LISTS_OF)
+    opened = []
     for version in stored:
-        unit_list = lists[LIST_OF[(version.level, version.code)]]
-        evaluation = rounds.create_round(
-            f"{version.code}-{version.year}", version.year, version.code, version.code, version, unit_list, actor=None
-        )
-        proposed = list(scoring.proposed_exclusions(evaluation)["node"])
-        run = scoring.run_scoring(evaluation, excluded=[], kept=proposed, actor=None)
-        # nothing reported yet: every unit is ranked, on 0
-        assert len(run.index) == len(unit_list.units) and set(run.index.values()) == {0.0}
-        assert len(scoring.ranking(run)) == len(unit_list.units)
+        # Decision 405's frameworks serve the rounds of 2024, 2025 and 2026
+        years = range(version.year, (version.last_year or version.year) + 1) if version.year >= 2024 else [version.year]
+        for year in years:
+            for code in LISTS_OF[(version.code, version.year)]:
+                unit_list = lists[code]
+                evaluation = rounds.create_round(
+                    f"{version.code}-{year}-{code}", year, version.code, version.code, version, unit_list, actor=None
+                )
+                proposed = list(scoring.proposed_exclusions(evaluation)["node"])
+                run = scoring.run_scoring(evaluation, excluded=[], kept=proposed, actor=None)
+                # nothing reported yet: every unit is ranked, on 0
+                assert len(run.index) == len(unit_list.units) and set(run.index.values()) == {0.0}
+                assert len(scoring.ranking(run)) == len(unit_list.units)
+                opened.append((version.code, year, len(unit_list.units)))
+    assert {(code, year) for code, year, _ in opened} >= {
+        (code, year) for code in ("national", "national-ministry", "national-province") for year in (2024, 2025, 2026)
+    }
+    assert ("national-province", 2025, 34) in opened and ("national-ministry", 2026, 17) in opened
+    assert ("national", 2024, 1) in opened
     db.session.commit()
+
+
+def test_the_2025_units_against_the_public_record(app):
+    lists = units.load_shipped_unit_lists()
+    merged = {unit.name: sorted(p.name for p in unit.predecessors) for unit in lists["provinces-2025"].units}
+    # Resolution 202/2025/QH15: 34 units, 11 unchanged, every one of the 63 provinces in exactly one
+    assert len(merged) == 34 and sum(len(olds) == 1 for olds in merged.values()) == 11
+    assert sorted(name for olds in merged.values() for name in olds) == sorted(
+        unit.name for unit in lists["provinces-2019"].units
+    )
+    assert merged["Tỉnh Tuyên Quang"] == ["Hà Giang", "Tuyên Quang"]
+    assert merged["Thành phố Đà Nẵng"] == ["Quảng Nam", "Đà Nẵng"]
+    assert merged["Tỉnh Phú Thọ"] == ["Hoà Bình", "Phú Thọ", "Vĩnh Phúc"]
+    assert merged["Thành phố Cần Thơ"] == ["Cần Thơ", "Hậu Giang", "Sóc Trăng"]
+    assert merged["Tỉnh Lâm Đồng"] == ["Bình Thuận", "Lâm Đồng", "Đắk Nông"]
+    # Resolution 176/2025/QH15: 14 ministries and 3 ministerial-level agencies
+    ministries = {unit.code: unit for unit in lists["ministries-2025"].units}
+    kinds = [unit.attributes["kind"] for unit in ministries.values()]
+    assert (kinds.count("ministry"), kinds.count("ministerial_agency")) == (14, 3)
+    assert sorted(p.code for p in ministries["BTC"].predecessors) == ["BHXH", "BKHDT", "BTC"]
+    assert sorted(p.code for p in ministries["BKHCN"].predecessors) == ["BKHCN", "BTTTT"]
+    assert sorted(p.code for p in ministries["BNNMT"].predecessors) == ["BNNPTNT", "BTNMT"]
+    # every body ranked until 2024 has a successor
+    successors = {p.code for unit in ministries.values() for p in unit.predecessors}
+    assert successors == {unit.code for unit in lists["ministries-2020"].units}
+    assert units.ranking_group(ministries["TTCP"]) == "no_online_services"
+
+
+def test_the_country_is_the_national_levels_one_unit(app):
+    country = units.load_national_unit_list()
+    assert (country.code, country.level, [(u.code, u.name, u.level) for u in country.units]) == (
+        "country",
+        "national",
+        [("VN", "Việt Nam", "national")],
+    )
+    # loading again adds nothing
+    assert units.load_national_unit_list() is country and len(country.units) == 1
+    assert "national" in units.LEVELS
 
 
 def test_an_administrator_creates_a_list_from_a_table_and_a_bad_row_stores_nothing(app, client, create_user, login):
@@ -137,7 +192,9 @@ def test_a_code_already_taken_is_refused_with_its_message_not_a_crash(app):
     from survey_app.core.errors import ServiceError
 
     lists = units.load_shipped_unit_lists()
-    version = frameworks.load_shipped_frameworks()[1][0]
+    version = next(
+        v for v, _ in frameworks.load_shipped_frameworks() if (v.code, v.year) == ("national-province", 2020)
+    )
     rounds.create_round("taken", version.year, "x", "x", version, lists["provinces-2019"], actor=None)
     # the message names the code: a parameter called "code" beside the error's own code
     for attempt in (
