@@ -31,6 +31,7 @@ evidence_cli = AppGroup("evidence", help="The files of evidence documents.")
 backup_cli = AppGroup("backup", help="Backups of the database and the evidence documents (PostgreSQL).")
 outbox_cli = AppGroup("outbox", help="E-mails waiting to be sent.")
 jobs_cli = AppGroup("jobs", help="Background jobs and their workers.")
+reporting_cli = AppGroup("reporting", help="The units' reporting.")
 
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 PROJECT = Path(__file__).resolve().parents[2]
@@ -239,6 +240,17 @@ def doctor() -> None:
         sys.exit(1)
 
 
+@reporting_cli.command("remind-due")
+def remind_due() -> None:
+    """Remind the units not signed off whose period's deadline is 7 or 1 days away (run daily, from a timer); the
+    e-mails leave through the outbox."""
+    from survey_app.reporting import appraisals, reminders
+
+    queued = reminders.remind_due(appraisals.today())
+    db.session.commit()
+    click.echo(_("Reminders queued: %(count)s.", count=queued))
+
+
 @jobs_cli.command("expire-files")
 def expire_job_files() -> None:
     """Delete the export files past their date (EXPORT_FILE_DAYS; run daily, from a timer)."""
@@ -424,6 +436,7 @@ def init_app(app: Flask) -> None:
         backup_cli,
         outbox_cli,
         jobs_cli,
+        reporting_cli,
     ):
         app.cli.add_command(group)
     app.cli.add_command(doctor)

@@ -3,6 +3,8 @@ accounts through the outbox, or, where the deployment sends no mail, the list of
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pandas as pd
 from flask import Response
 from flask_babel import gettext as _
@@ -16,7 +18,7 @@ from survey_app.core.extensions import db
 from survey_app.core.i18n import current_language, label
 from survey_app.reporting import operations as reporting
 from survey_app.reporting.models import ReportingPeriod, ReportStatus
-from survey_app.rounds.models import EvaluationRound
+from survey_app.rounds.models import EvaluationRound, RoundStatus
 
 
 def waiting(evaluation_round: EvaluationRound, period: ReportingPeriod) -> list[tuple]:
@@ -36,7 +38,7 @@ def waiting(evaluation_round: EvaluationRound, period: ReportingPeriod) -> list[
     return [(unit, status, accounts.get(unit.id, [])) for unit, status in late]
 
 
-def remind(evaluation_round: EvaluationRound, period: ReportingPeriod, *, actor: User) -> int:
+def remind(evaluation_round: EvaluationRound, period: ReportingPeriod, *, actor: User | None) -> int:
     """Queue a reminder to every active account of every unit not signed off.
 
     :return: how many e-mails were queued
@@ -75,3 +77,21 @@ def as_csv(evaluation_round: EvaluationRound, period: ReportingPeriod) -> Respon
     ]
     table = pd.DataFrame(rows, columns=["unit", "name", "status", "deadline", "accounts"])
     return table_file(table, f"reminders-{evaluation_round.code}-{period.code}")
+
+
+#: the days before a period's deadline on which the units not signed off are reminded, by the daily timer
+REMIND_DAYS_BEFORE = (7, 1)
+
+
+def remind_due(today: date, days_before: tuple[int, ...] = REMIND_DAYS_BEFORE) -> int:
+    """Remind, through the outbox, every unit not signed off in every open round whose period's deadline is
+    ``days_before`` days away (``flask reporting remind-due``, daily: each reminder goes once, on its day).
+
+    :return: how many e-mails were queued
+    """
+    due = [today + timedelta(days=days) for days in days_before]
+    queued = 0
+    for period in db.session.scalars(select(ReportingPeriod).where(ReportingPeriod.deadline.in_(due))):
+        if period.evaluation_round.status != RoundStatus.PUBLISHED:
+            queued += remind(period.evaluation_round, period, actor=None)
+    return queued

@@ -376,3 +376,23 @@ def test_a_round_whose_results_are_published_takes_no_more_reports(client, place
     log_in(client, place.accounts["01"]["reporter"])
     assert post(client, f"{place.path}/save", typed({"AW.1": "có"})).status_code == 409
     assert report() is None
+
+
+def test_the_daily_timer_reminds_the_units_a_week_and_a_day_before_the_deadline(app, place, runner):
+    from datetime import timedelta
+
+    from sqlalchemy import func, select
+
+    from survey_app.core.outbox import OutboxMessage
+    from survey_app.reporting import operations as reporting
+    from survey_app.reporting import reminders
+
+    period = reporting.periods(place.round)[0]
+    # eight accounts in Hà Nội and Hà Giang, none signed off; the other provinces have no account to write to
+    assert reminders.remind_due(period.deadline - timedelta(days=3)) == 0
+    assert reminders.remind_due(period.deadline - timedelta(days=7)) == 8
+    assert reminders.remind_due(period.deadline - timedelta(days=1)) == 8
+    db.session.commit()
+    assert db.session.scalar(select(func.count(OutboxMessage.id))) == 16
+    result = runner.invoke(args=["reporting", "remind-due"])
+    assert result.exit_code == 0 and "0" in result.output  # today is no reminder day of the 2023 round
