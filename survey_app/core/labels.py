@@ -143,4 +143,5 @@ LABELS = {
     "returned": N_("Returned"),
     "approved": N_("Approved"),
     "signed_off": N_("Signed off"),
+    "appraised": N_("Appraised"),
 }

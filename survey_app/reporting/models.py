@@ -16,7 +16,8 @@ from survey_app.units.models import Unit
 
 
 class ReportStatus(StrEnum):
-    """Where a unit's report is: entered (draft), sent for confirmation, sent back, confirmed, signed off."""
+    """Where a unit's report is: entered (draft), sent for confirmation, sent back, confirmed, signed off, and
+    (on the officers' page) appraised."""
 
     NOT_STARTED = "not_started"
     DRAFT = "draft"
@@ -24,6 +25,8 @@ class ReportStatus(StrEnum):
     RETURNED = "returned"
     APPROVED = "approved"
     SIGNED_OFF = "signed_off"
+    #: shown, never stored: a signed-off report of which an officer has appraised a value
+    APPRAISED = "appraised"
 
 
 class ReportingPeriod(BilingualName, db.Model):

@@ -24,6 +24,7 @@ from survey_app.reporting import appraisals, documents
 from survey_app.reporting.models import ReportEntry, ReportingPeriod, ReportStatus, UnitReport
 from survey_app.rounds.models import EvaluationRound
 from survey_app.scoring import channel_inputs, evidence
+from survey_app.scoring.models import SelfAssessment
 from survey_app.units.models import Unit
 
 #: where a reporter may still change values
@@ -381,10 +382,22 @@ def reopen(report: UnitReport, reason: str, *, actor: User) -> None:
 
 
 def round_statuses(evaluation_round: EvaluationRound, period: ReportingPeriod) -> list[tuple[Unit, ReportStatus]]:
-    """Every unit of the round with where its report for the period is."""
+    """Every unit of the round with where its report for the period is; a signed-off report is "appraised" once an
+    officer has appraised any of the unit's values."""
     reports = {
         report.unit_id: report
         for report in db.session.scalars(select(UnitReport).where(UnitReport.period_id == period.id))
     }
-    units = evaluation_round.unit_list.units
-    return [(unit, status_of(reports.get(unit.id))) for unit in units]
+    appraised = set(
+        db.session.scalars(
+            select(SelfAssessment.unit_id)
+            .where(SelfAssessment.round_id == evaluation_round.id, SelfAssessment.appraised_at.is_not(None))
+            .distinct()
+        )
+    )
+
+    def shown(unit: Unit) -> ReportStatus:
+        status = status_of(reports.get(unit.id))
+        return ReportStatus.APPRAISED if status is ReportStatus.SIGNED_OFF and unit.id in appraised else status
+
+    return [(unit, shown(unit)) for unit in evaluation_round.unit_list.units]

@@ -26,7 +26,7 @@ def waiting(evaluation_round: EvaluationRound, period: ReportingPeriod) -> list[
     late = [
         (unit, status)
         for unit, status in reporting.round_statuses(evaluation_round, period)
-        if status is not ReportStatus.SIGNED_OFF
+        if status not in (ReportStatus.SIGNED_OFF, ReportStatus.APPRAISED)
     ]
     accounts: dict[int, list[User]] = {}
     for user in db.session.scalars(

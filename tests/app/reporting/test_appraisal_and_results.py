@@ -113,8 +113,13 @@ def test_the_unit_sees_each_appraisal_and_replies_once_and_officers_see_the_repl
     aw1 = _assessment(province.round.id, province.hanoi.id, "AW.1")
     assert aw1.points == 30 and aw1.source == "form"
     login(province.officer)
+    status_page = f"/reporting/{province.round.code}/status?lang=en"
+    assert "Appraised: 1" not in client.get(status_page).get_data(as_text=True)
     answer = _post(client, f"/scoring/assessments/{aw1.id}/appraise", {"points": "10", "reason": "Thiếu quyết định"})
     assert answer.status_code == 302
+    # on the officers' page Hà Nội's signed-off report is now "appraised"
+    assert "Appraised: 1" in client.get(status_page).get_data(as_text=True)
+    client.get("/?lang=vi")
     client.post("/logout", data={"csrf_token": csrf_token(client, "/reporting/")})
 
     login(province.accounts["01"]["reporter"])
