@@ -7,13 +7,8 @@ Scoring's evidence takes a copy at the sign-off; until then they are not the rou
 
 from __future__ import annotations
 
-import hashlib
-import os
-import secrets
 from pathlib import Path
 from typing import BinaryIO
-
-from flask import current_app
 
 from survey_app.accounts.models import User
 from survey_app.audit import operations as audit
@@ -21,10 +16,6 @@ from survey_app.core.errors import ServiceError
 from survey_app.core.extensions import db
 from survey_app.reporting.models import ReportDocument, ReportEntry
 from survey_app.scoring import evidence
-
-_CHUNK = 1 << 16
-#: the bytes ``evidence.is_pdf`` reads at each end
-_WINDOW = 1024
 
 
 def folder() -> Path:
@@ -39,37 +30,13 @@ def store(entry: ReportEntry, stream: BinaryIO, filename: str | None, *, actor: 
 
     :raises ServiceError: ``not_a_pdf`` (by content), ``document_too_large``, ``empty_document``
     """
-    limit = current_app.config["EVIDENCE_MAX_BYTES"]
-    stored_name = secrets.token_hex(16)
-    target = folder() / stored_name
-    partial = target.with_suffix(".part")
-    digest, size, head, tail = hashlib.sha256(), 0, b"", b""
-    try:
-        with open(partial, "xb") as out:
-            while chunk := stream.read(_CHUNK):
-                size += len(chunk)
-                if size > limit:
-                    raise ServiceError("document_too_large", megabytes=limit // (1024 * 1024))
-                if len(head) < _WINDOW:
-                    head += chunk[: _WINDOW - len(head)]
-                tail = (tail + chunk)[-_WINDOW:]
-                digest.update(chunk)
-                out.write(chunk)
-            out.flush()
-            os.fsync(out.fileno())
-        if size == 0:
-            raise ServiceError("empty_document")
-        if not evidence.is_pdf(head, tail):
-            raise ServiceError("not_a_pdf")
-        os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)
+    stored = evidence.write_pdf(stream, folder())
     document = ReportDocument(
         entry_id=entry.id,
-        stored_name=stored_name,
+        stored_name=stored.name,
         original_name=evidence.clean_name(filename),
-        size=size,
-        sha256=digest.hexdigest(),
+        size=stored.size,
+        sha256=stored.sha256,
         uploaded_by_id=actor.id,
     )
     db.session.add(document)
@@ -79,7 +46,7 @@ def store(entry: ReportEntry, stream: BinaryIO, filename: str | None, *, actor: 
         "reporting.document",
         actor=actor,
         entity=document,
-        new={"criterion": entry.criterion, "sha256": document.sha256, "size": size},
+        new={"criterion": entry.criterion, "sha256": document.sha256, "size": stored.size},
     )
     return document
 

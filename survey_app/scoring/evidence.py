@@ -12,6 +12,7 @@ import os
 import secrets
 import time
 import unicodedata
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import BinaryIO
@@ -60,17 +61,25 @@ def clean_name(filename: str | None) -> str:
     return (stem[:116] or "evidence") + ".pdf"
 
 
-def attach(
-    assessment: SelfAssessment, stream: BinaryIO, filename: str | None, *, actor: User | None
-) -> EvidenceDocument:
-    """Store an uploaded document as evidence of ``assessment``.
+@dataclass(frozen=True)
+class StoredPdf:
+    """A PDF written by ``write_pdf``: its random name in the folder, size, SHA-256 and whether it is signed."""
 
-    :raises ServiceError: ``not_a_pdf`` (by content), ``document_too_large``, ``empty_document``, ``round_published``
+    name: str
+    size: int
+    sha256: str
+    signed: bool
+
+
+def write_pdf(stream: BinaryIO, into: Path) -> StoredPdf:
+    """Write an uploaded PDF under a random name in ``into``, checked by its content and synced to disk before
+    the caller's transaction commits (evidence documents, and the drafts' documents of the units' reporting).
+
+    :raises ServiceError: ``not_a_pdf`` (by content), ``document_too_large``, ``empty_document``
     """
-    ensure_open(db.session.get(EvaluationRound, assessment.round_id))
     limit = current_app.config["EVIDENCE_MAX_BYTES"]
     stored_name = secrets.token_hex(16)
-    target = folder() / stored_name
+    target = into / stored_name
     partial = target.with_suffix(".part")
     digest, size, head, tail = hashlib.sha256(), 0, b"", b""
     try:
@@ -94,13 +103,25 @@ def attach(
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
+    return StoredPdf(stored_name, size, digest.hexdigest(), signed)
+
+
+def attach(
+    assessment: SelfAssessment, stream: BinaryIO, filename: str | None, *, actor: User | None
+) -> EvidenceDocument:
+    """Store an uploaded document as evidence of ``assessment``.
+
+    :raises ServiceError: ``not_a_pdf`` (by content), ``document_too_large``, ``empty_document``, ``round_published``
+    """
+    ensure_open(db.session.get(EvaluationRound, assessment.round_id))
+    stored = write_pdf(stream, folder())
     document = EvidenceDocument(
         assessment_id=assessment.id,
-        stored_name=stored_name,
+        stored_name=stored.name,
         original_name=clean_name(filename),
-        size=size,
-        sha256=digest.hexdigest(),
-        signed=signed,
+        size=stored.size,
+        sha256=stored.sha256,
+        signed=stored.signed,
         uploaded_by_id=actor.id if actor else None,
     )
     db.session.add(document)
@@ -109,7 +130,7 @@ def attach(
         "scoring.evidence_document",
         actor=actor,
         entity=document,
-        new={"assessment": assessment.id, "sha256": document.sha256, "size": size, "signed": signed},
+        new={"assessment": assessment.id, "sha256": document.sha256, "size": stored.size, "signed": stored.signed},
     )
     return document
 
