@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from analysis._calibration import CalibrationResiduals
 from analysis._columns import check_domains, domain_index, domains_of, labels, numeric
 from analysis._errors import EstimationError
 from analysis._estimates import estimate
@@ -49,6 +50,12 @@ class _Stage:
     remaining: np.ndarray  # 1 - n_h / N_h, the share of the stratum left unsampled (1 without an fpc)
     centred: np.ndarray  # whether the stratum's cluster totals are centred on their mean
     aggregate: sparse.csr_matrix  # clusters × rows indicator
+    #: every row its own cluster, in row order (a design without clusters): summing by cluster changes nothing
+    rows_are_clusters: bool = False
+
+    def by_cluster(self, matrix: sparse.spmatrix) -> sparse.spmatrix:
+        """The rows of ``matrix`` summed by cluster (a million-row identity product skipped where it is one)."""
+        return matrix if self.rows_are_clusters else self.aggregate @ matrix
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,15 @@ class FirstStage:
 def _nested(outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
     """Codes of (outer, inner) pairs, numbered in sorted order."""
     return labels(outer.astype(np.int64) * (int(inner.max()) + 1) + inner)[0]
+
+
+def _sparse_product(model: sparse.csr_matrix, coefficients: sparse.csr_matrix, totals: sparse.spmatrix) -> bool:
+    """Whether ``model @ coefficients`` is sparse enough to subtract from the cluster totals as a sparse matrix:
+    at most twice as many entries as the totals and the clusters together (counted from above: every product
+    of a row's entries with the coefficients' rows)."""
+    per_row = np.diff(coefficients.indptr)
+    bound = int(per_row[model.indices].sum())
+    return bound <= 2 * (totals.nnz + totals.shape[0])
 
 
 def _indicator(codes: np.ndarray, size: int) -> sparse.csr_matrix:
@@ -161,6 +177,9 @@ class Design:
         if len(cluster_columns) > 2 or len(fpc_columns) > max(len(cluster_columns), 1):
             raise EstimationError("stages", "up to two stages of clusters, and an fpc for each at most")
         self._stages = self._build_stages(strata, cluster_columns, fpc_columns)
+        # made when a variance first needs them: the calibrations' fixed part, their models by cluster
+        self._residuals: CalibrationResiduals | None = None
+        self._cluster_models: dict[tuple[int, int], sparse.csr_matrix] = {}
 
     # --- design structure ------------------------------------------------------------------------------
 
@@ -261,6 +280,9 @@ class Design:
                 )
             if self.lonely_psu == "adjust":
                 centred[lonely] = False
+        own_clusters = n_clusters_total == len(cluster_codes) and bool(
+            np.array_equal(cluster_codes, np.arange(len(cluster_codes)))
+        )
         return _Stage(
             cluster_codes,
             cluster_stratum,
@@ -269,6 +291,7 @@ class Design:
             fraction_left,
             centred,
             _indicator(cluster_codes, n_clusters_total),
+            own_clusters,
         ), fraction_taken
 
     @staticmethod
@@ -277,23 +300,22 @@ class Design:
 
     # --- variance ----------------------------------------------------------------------------------------
 
-    def _calibration_terms(self, influence: sparse.csc_matrix) -> list[tuple[sparse.csr_matrix, np.ndarray]]:
-        """For every calibration, the sparse matrix ``w ∘ X`` and the coefficients ``B`` such that the
-        residual influence is ``influence - Σ (w ∘ X) B`` (R's ``qr.resid`` on the calibration model)."""
-        terms: list[tuple[sparse.csr_matrix, np.ndarray]] = []
-        for calibration in self.calibrations:
-            model = calibration.model_matrix
-            d, g = calibration.base_weights, calibration.factors
-            safe_g = np.where(g != 0, g, 1.0)
-            weighted_model = model.multiply((g * d)[:, None]).tocsr()
-            gram = (model.T @ model.multiply(d[:, None])).toarray()
-            right = np.asarray((model.T @ influence.multiply((1 / safe_g)[:, None])).todense())
-            for earlier_model, earlier_coefficients in terms:
-                cross = (model.T @ earlier_model.multiply((1 / safe_g)[:, None])).toarray()
-                right = right - cross @ earlier_coefficients
-            coefficients = np.linalg.pinv(gram) @ right
-            terms.append((weighted_model, coefficients))
-        return terms
+    def _calibration_terms(self, influence: sparse.csc_matrix) -> list[tuple[sparse.csr_matrix, sparse.csr_matrix]]:
+        """For every calibration, the sparse matrix ``w ∘ X`` and the sparse coefficients ``B`` such that the
+        residual influence is ``influence - Σ (w ∘ X) B`` (R's ``qr.resid`` on the calibration model); what
+        depends only on the calibrations is made on the first call (``analysis._calibration``)."""
+        if not self.calibrations:
+            return []
+        if self._residuals is None:
+            self._residuals = CalibrationResiduals(self.calibrations)
+        return self._residuals.terms(influence)
+
+    def _aggregated(self, stage_number: int, stage: _Stage, weighted_model: sparse.csr_matrix) -> sparse.csr_matrix:
+        """``w ∘ X`` summed by the stage's clusters, once per design."""
+        key = (stage_number, id(weighted_model))
+        if key not in self._cluster_models:
+            self._cluster_models[key] = sparse.csr_matrix(stage.by_cluster(weighted_model))
+        return self._cluster_models[key]
 
     def variances(self, influence) -> np.ndarray:
         """The variance of the estimators whose influence values are the columns of ``influence``.
@@ -314,14 +336,20 @@ class Design:
         terms = self._calibration_terms(influence)
         k = influence.shape[1]
         total = np.zeros(k)
-        for stage, multiplier in self._stages:
-            cluster_totals = (stage.aggregate @ influence).tocsc()
-            corrections = [(stage.aggregate @ weighted_model, coefficients) for weighted_model, coefficients in terms]
+        for number, (stage, multiplier) in enumerate(self._stages):
+            cluster_totals = sparse.csc_matrix(stage.by_cluster(influence))
+            corrections = [
+                (self._aggregated(number, stage, weighted_model), coefficients)
+                for weighted_model, coefficients in terms
+            ]
             by_stratum = _indicator(stage.cluster_stratum, len(stage.n_clusters))
             stratum_scale = stage.scale if multiplier is None else stage.scale * multiplier
-            if not corrections:
-                # without calibration the cluster totals stay sparse (a domain's influence is zero outside it):
-                # the stratum sums of them and of their squares need no dense n × k block
+            if all(_sparse_product(model, coefficients, cluster_totals) for model, coefficients in corrections):
+                # without calibration, or with one whose fitted parts stay within the estimates' domains (a
+                # calibration within units, estimates by unit), the residual cluster totals stay sparse: the
+                # stratum sums of them and of their squares need no dense n × k block
+                for cluster_model, coefficients in corrections:
+                    cluster_totals = (cluster_totals - cluster_model @ coefficients).tocsc()
                 sums = np.asarray((by_stratum @ cluster_totals).todense())
                 squares = np.asarray((by_stratum @ cluster_totals.multiply(cluster_totals)).todense())
                 centring = np.where(stage.centred[:, None], sums**2 / stage.n_clusters[:, None], 0.0)
@@ -333,7 +361,7 @@ class Design:
                     order="C"
                 )  # row-major: the products below read it by rows
                 for cluster_model, coefficients in corrections:
-                    block -= cluster_model @ coefficients[:, start:stop]
+                    block -= cluster_model @ coefficients[:, start:stop].toarray()
                 sums = by_stratum @ block
                 squares = by_stratum @ (block * block)
                 centring = np.where(stage.centred[:, None], sums**2 / stage.n_clusters[:, None], 0.0)
@@ -361,12 +389,12 @@ class Design:
         terms = self._calibration_terms(influence)
         k = influence.shape[1]
         total = np.zeros((k, k))
-        for stage, multiplier in self._stages:
-            block = (stage.aggregate @ influence).tocsc()
+        for number, (stage, multiplier) in enumerate(self._stages):
+            block = sparse.csc_matrix(stage.by_cluster(influence))
             if terms:  # calibration residuals make the cluster totals dense
                 block = block.toarray()
                 for weighted_model, coefficients in terms:
-                    block -= (stage.aggregate @ weighted_model) @ coefficients
+                    block -= self._aggregated(number, stage, weighted_model) @ coefficients.toarray()
             by_stratum = _indicator(stage.cluster_stratum, len(stage.n_clusters))
             stratum_scale = stage.scale if multiplier is None else stage.scale * multiplier
             # Σ_h scale_h (T_h' T_h - s_h s_h' / n_h), T_h the stratum's cluster totals and s_h their sum

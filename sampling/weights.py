@@ -294,6 +294,16 @@ def _margin_model(prepared, n: int) -> sparse.csr_matrix:
     return sparse.hstack(blocks, format="csr")
 
 
+def _margin_indicators(prepared, n: int) -> sparse.csr_matrix:
+    """The dummies of every level of every margin: the span of ``_margin_model``'s columns (each margin's dummies
+    add up to its intercept), so the same calibration residuals and standard errors. Without the intercept a
+    margin crossed with the unit keeps each unit's columns to its own rows, which lets the variances of
+    estimates by unit stay sparse (``analysis._calibration``)."""
+    return sparse.hstack(
+        [_dummies(codes, len(totals), drop_first=False) for _, codes, totals in prepared], format="csr"
+    )
+
+
 def rake(
     data: pd.DataFrame,
     weights,
@@ -384,7 +394,7 @@ def rake(
         )
     factors = factor_of_cell[cell]
     w = base * factors
-    calibration = Calibration(lambda: _margin_model(prepared, len(data)), base, factors, "rake")
+    calibration = Calibration(lambda: _margin_indicators(prepared, len(data)), base, factors, "rake")
     return Weighting(w, diagnose(w, iterations, True), calibration)
 
 

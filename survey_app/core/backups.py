@@ -1,8 +1,9 @@
-"""Backing up and restoring the service's data: the PostgreSQL database (``pg_dump``'s custom format) and the
-evidence documents' folder, with a fingerprint that proves a restore brought back what was saved.
+"""Backing up and restoring the service's data: the PostgreSQL database (``pg_dump``'s custom format), which
+holds the evidence files too (``core.stored_files``), with a fingerprint that proves a restore brought back what
+was saved.
 
-A backup is a folder: ``database.dump``, ``evidence.tar`` and ``manifest.json`` (the fingerprint at the time
-of the dump). A restore goes into an empty database, then computes the fingerprint again and compares."""
+A backup is a folder: ``database.dump`` and ``manifest.json`` (the fingerprint at the time of the dump). A
+restore goes into an empty database, then computes the fingerprint again and compares."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import json
 import os
 import shutil
 import subprocess
-import tarfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -22,12 +22,11 @@ from sqlalchemy.engine import make_url
 
 from survey_app.core.errors import ServiceError
 from survey_app.core.extensions import db
+from survey_app.core.stored_files import StoredFile
 from survey_app.experts.models import ExpertForm
-from survey_app.scoring import evidence
-from survey_app.scoring.models import EvidenceDocument
 from survey_app.survey.models import Response
 
-DUMP, FILES, MANIFEST = "database.dump", "evidence.tar", "manifest.json"
+DUMP, MANIFEST = "database.dump", "manifest.json"
 
 
 def _canonical(value: Any) -> str:
@@ -62,13 +61,10 @@ def fingerprint() -> dict[str, Any]:
     ):
         forms.update((_canonical(list(row)) + "\n").encode())
     files = hashlib.sha256()
-    folder = evidence.folder()
-    for stored_name, sha256 in db.session.execute(
-        select(EvidenceDocument.stored_name, EvidenceDocument.sha256).order_by(EvidenceDocument.id)
-    ):
-        path = folder / stored_name
-        actual = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "missing"
-        files.update(f"{stored_name}:{sha256}:{actual}\n".encode())
+    for file_id, sha256 in db.session.execute(select(StoredFile.id, StoredFile.sha256).order_by(StoredFile.id)):
+        # each file's bytes hashed again, one at a time: the recorded checksum alone would not show a damaged file
+        content = db.session.scalar(select(StoredFile.content).where(StoredFile.id == file_id))
+        files.update(f"{file_id}:{sha256}:{hashlib.sha256(content).hexdigest()}\n".encode())
     return {
         "counts": counts,
         "responses_sha256": responses.hexdigest(),
@@ -132,9 +128,6 @@ def create(target: Path) -> dict[str, Any]:
             ],
             env,
         )
-        # evidence files are written before their row commits and never changed: all the snapshot names exist
-        with tarfile.open(target / FILES, "w") as archive:
-            archive.add(evidence.folder(), arcname="evidence")
     finally:
         db.session.rollback()
     (target / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
@@ -142,15 +135,15 @@ def create(target: Path) -> dict[str, Any]:
 
 
 def restore(source: Path) -> dict[str, Any]:
-    """Restore a backup into this service's database, which must be empty, and its evidence folder, then check
-    the fingerprint against the manifest.
+    """Restore a backup into this service's database, which must be empty, then check the fingerprint against
+    the manifest.
 
     :return: the restored fingerprint
     :raises ServiceError: ``database_not_empty``, ``backup_incomplete``, ``restore_mismatch`` (naming what
         differs), ``tool_failed``
     """
     url, env = _postgres_url()
-    if not all((source / name).is_file() for name in (DUMP, FILES, MANIFEST)):
+    if not all((source / name).is_file() for name in (DUMP, MANIFEST)):
         raise ServiceError("backup_incomplete", folder=str(source))
     if inspect(db.engine).get_table_names():
         raise ServiceError("database_not_empty")
@@ -167,12 +160,6 @@ def restore(source: Path) -> dict[str, Any]:
         ],
         env,
     )
-    folder = evidence.folder()
-    with tarfile.open(source / FILES) as archive:
-        for member in archive.getmembers():
-            if member.isfile() and member.name.startswith("evidence/") and "/" not in member.name[9:]:
-                with archive.extractfile(member) as stored, open(folder / Path(member.name).name, "wb") as out:
-                    shutil.copyfileobj(stored, out)
     expected = json.loads((source / MANIFEST).read_text(encoding="utf-8"))["fingerprint"]
     actual = fingerprint()
     if actual != expected:

@@ -291,7 +291,7 @@ def jobs_probe(steps: int, seconds: float, wait: bool) -> None:
 
 @evidence_cli.command("prune")
 def prune_evidence() -> None:
-    """Delete evidence files no document names (left by failed uploads), older than an hour."""
+    """Delete stored evidence files no document names any more (those of deleted reports)."""
     from survey_app.scoring import evidence
 
     click.echo(_("Deleted %(count)s evidence files that no document names.", count=evidence.prune_orphans()))
@@ -398,9 +398,13 @@ def translate_update(tables: tuple[Path, ...]) -> None:
                 text = message.id
             else:
                 kept = old.get(message.id)
-                text = given.get(message.id) or (kept.string if kept else "")
+                # a plural message is given by its singular; Vietnamese has one form for every count
+                key = message.id[0] if isinstance(message.id, tuple) else message.id
+                text = given.get(key) or (kept.string if kept else "")
+                if isinstance(message.id, tuple) and isinstance(text, str):
+                    text = (text,)
             catalogue.add(message.id, text, flags=message.flags - {"fuzzy"}, auto_comments=message.auto_comments)
-            if not text:
+            if not text or (isinstance(text, tuple) and not all(text)):
                 untranslated.append(f"{language}: {message.id}")
         with open(path, "wb") as handle:
             write_po(handle, catalogue, width=110, sort_output=True)

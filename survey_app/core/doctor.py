@@ -4,11 +4,9 @@ what to do. Every app server, job worker and timer of a deployment shares the se
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 
 from flask import Flask
 from flask_babel import gettext as _
@@ -36,7 +34,7 @@ def examine(app: Flask) -> list[Check]:
     with app.app_context():
         found = [_secret_key(app, production), *_database(app), _rate_limits(app, production)]
         found += _jobs(app, production)
-        found.append(_evidence_storage(app))
+        found.append(_evidence_storage())
     return found
 
 
@@ -143,16 +141,32 @@ def _jobs(app: Flask, production: bool) -> list[Check]:
     return found
 
 
-def _evidence_storage(app: Flask) -> Check:
-    folder = Path(app.config["EVIDENCE_FOLDER"])
+def _evidence_storage() -> Check:
+    # the files are in the database, which every app server reaches: what can go wrong is the table missing
+    # (not migrated) and documents whose file was not in EVIDENCE_FOLDER when the upgrade copied them in
+    from survey_app.core import stored_files
+
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".doctor-"):
-            pass
-    except OSError as error:
+        files, size, without = stored_files.census()
+    except Exception as error:  # any failure to read them is the finding
+        db.session.rollback()
         return Check(
             _("evidence storage"),
             "failed",
-            _("%(folder)s is not writable (%(error)s).", folder=folder, error=error.strerror or type(error).__name__),
+            _("the stored files cannot be read (%(error)s): run `flask db upgrade`.", error=type(error).__name__),
         )
-    return Check(_("evidence storage"), "ok", str(folder))
+    if without:
+        return Check(
+            _("evidence storage"),
+            "warning",
+            _(
+                "%(count)s documents have no file (missing from EVIDENCE_FOLDER at the upgrade): put the files back,"
+                " then run `flask db downgrade e1a0b5c0f007` and `flask db upgrade`.",
+                count=without,
+            ),
+        )
+    return Check(
+        _("evidence storage"),
+        "ok",
+        _("%(count)s files, %(megabytes)s MB, in the database", count=files, megabytes=round(size / 1024 / 1024, 1)),
+    )

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import math
 import os
+from datetime import timedelta
 
-from flask import current_app, has_request_context, request, session
+from flask import after_this_request, current_app, has_request_context, request, session
 from flask_babel import format_date, format_datetime, format_decimal, gettext
 
 from analysis import EstimationError
@@ -25,15 +26,54 @@ from survey_app.core.messages import (
 )
 
 LANGUAGE_KEY = "lang"
+#: the cookie that keeps a visitor's language without opening a session: the public pages stay the same for
+#: everyone reading in one language, and the shipped nginx keys its cache on it (deploy/nginx/dti-proxy.conf)
+LANGUAGE_COOKIE = "lang"
+LANGUAGE_COOKIE_AGE = timedelta(days=365)
 
 
 def select_locale() -> str:
-    """The visitor's chosen language; for commands, the DTI_LANGUAGE environment variable; else Vietnamese."""
-    languages = current_app.config["LANGUAGES"]
-    chosen = session.get(LANGUAGE_KEY) if has_request_context() else os.environ.get("DTI_LANGUAGE")
-    if chosen in languages:
-        return chosen
+    """The language of the address (``?lang=``), else the visitor's chosen one; for commands, the DTI_LANGUAGE
+    environment variable; else Vietnamese."""
+    if not has_request_context():
+        return _known(os.environ.get("DTI_LANGUAGE"))
+    requested = request.args.get(LANGUAGE_KEY)
+    return requested if requested in current_app.config["LANGUAGES"] else _kept_language()
+
+
+def _known(chosen: str | None) -> str:
+    return chosen if chosen in current_app.config["LANGUAGES"] else current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def _kept_language() -> str:
+    """The language the visitor chose before: in their session (which a login keeps), else in their language
+    cookie, else Vietnamese."""
+    for chosen in (session.get(LANGUAGE_KEY), request.cookies.get(LANGUAGE_COOKIE)):
+        if chosen in current_app.config["LANGUAGES"]:
+            return chosen
     return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def remember_language(code: str) -> None:
+    """Keep ``code`` as the visitor's language: in the language cookie, and in the session when the visitor has one.
+    Nothing is written when it is theirs already, so that opening a link in one's own language leaves the page
+    the same as everyone's (cacheable); a session is never opened for it."""
+    if code not in current_app.config["LANGUAGES"] or code == _kept_language():
+        return
+    if current_app.config["SESSION_COOKIE_NAME"] in request.cookies:
+        session[LANGUAGE_KEY] = code
+
+    @after_this_request
+    def keep(response):
+        response.set_cookie(
+            LANGUAGE_COOKIE,
+            code,
+            max_age=LANGUAGE_COOKIE_AGE,
+            secure=current_app.config["SESSION_COOKIE_SECURE"],
+            httponly=True,
+            samesite="Lax",
+        )
+        return response
 
 
 def current_language() -> str:
@@ -139,10 +179,11 @@ def language_links() -> list[tuple[str, str]]:
 
 
 def request_language_from_query() -> None:
-    """Let ``?lang=en`` in any address switch the language, so a shared link opens in its language."""
+    """Let ``?lang=en`` in any address switch the language, so a shared link opens in its language and the
+    pages after it follow."""
     requested = request.args.get(LANGUAGE_KEY)
     if requested in current_app.config["LANGUAGES"]:
-        session[LANGUAGE_KEY] = requested
+        remember_language(requested)
 
 
 def label(value) -> str:

@@ -463,4 +463,9 @@ ESTIMATION_MESSAGES = {
     "invalid_base_samples": N_("%(count)s base samples: a Sobol' design needs a power of 2."),
     "invalid_winsorised": N_("Cannot winsorise %(count)s points of a criterion."),
     "no_audit_units": N_("There are no units to audit."),
+    "unknown_weighted_node": N_("%(node)s is not a main index this ranking lets you weigh."),
+    "weight_out_of_bounds": N_("The weight of %(node)s must be between %(low)s and %(high)s."),
+    "no_channel_shares": N_("This index gives its channels no shares to change."),
+    "share_out_of_bounds": N_("The share of the channel %(channel)s must be between %(low)s and %(high)s."),
+    "shares_total": N_("The channels' shares add up to %(total)s; they must add up to 1 (100%%)."),
 }

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
@@ -12,7 +14,7 @@ from survey_app.core.blueprint import blueprint
 from survey_app.core.errors import or_404
 from survey_app.core.extensions import db
 from survey_app.core.forms import ConfirmForm
-from survey_app.core.i18n import LANGUAGE_KEY
+from survey_app.core.i18n import LANGUAGE_KEY, remember_language
 from survey_app.core.security import STAFF, allow, public, safe_next
 from survey_app.frameworks.models import FrameworkVersion
 from survey_app.rounds.models import EvaluationRound
@@ -42,9 +44,15 @@ def dashboard():
 @blueprint.get("/language/<code>")
 @public
 def set_language(code: str):
-    if code in current_app.config["LANGUAGES"]:
-        session[LANGUAGE_KEY] = code
-    return redirect(safe_next(request.args.get("next"), url_for("main.home")))
+    remember_language(code)
+    return redirect(_without_language(safe_next(request.args.get("next"), url_for("main.home"))))
+
+
+def _without_language(target: str) -> str:
+    """The page to go back to, without a ``?lang=`` of its own that would switch the language back."""
+    parts = urlsplit(target)
+    query = [(name, value) for name, value in parse_qsl(parts.query, keep_blank_values=True) if name != LANGUAGE_KEY]
+    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 # --- background jobs ---------------------------------------------------------------------------------------

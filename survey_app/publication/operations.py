@@ -3,6 +3,7 @@ beside this year's, and each unit's scorecard as the public sees it."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -146,10 +147,10 @@ def merger_series(run: ScoringRun) -> list[dict[str, Any]]:
                 "name": unit.name,
                 "year": evaluation_round.year,
                 "index": float(now.index_value[unit.code]),
-                "values": {code: _plain_number(now_values.loc[unit.code, code]) for code in shared},
+                "values": {code: plain_number(now_values.loc[unit.code, code]) for code in shared},
                 "previous_year": before.year,
                 "previous_index": float(np.mean([then.index_value[old.code] for old in olds])),
-                "previous_values": {code: _plain_number(averaged[code]) for code in shared},
+                "previous_values": {code: plain_number(averaged[code]) for code in shared},
                 "predecessors": [
                     {
                         "unit": old.code,
@@ -164,8 +165,13 @@ def merger_series(run: ScoringRun) -> list[dict[str, Any]]:
     return rows
 
 
-def _plain_number(value) -> float | None:
-    return None if value is None or pd.isna(value) else float(value)
+def plain_number(value) -> float | None:
+    """A value as the pages, the JSON and the open data give it: a float, or None for one that is missing (None,
+    NaN) or not finite."""
+    if value is None or pd.isna(value):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
 
 
 #: the order in which a scorecard names the channels of the criteria a unit has no data on

@@ -10,6 +10,7 @@ from sqlalchemy import Float, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey_app.core.extensions import db
+from survey_app.core.stored_files import StoredFile
 from survey_app.core.types import BilingualName, UTCDateTime, utcnow
 from survey_app.rounds.models import EvaluationRound
 from survey_app.units.models import Unit
@@ -105,20 +106,26 @@ class ReportEntry(db.Model):
 
 
 class ReportDocument(db.Model):
-    """A PDF a unit uploaded as evidence of a value, kept in the reporting folder (under a random name) until the
-    report is signed off, when scoring's evidence takes a copy."""
+    """A PDF a unit uploaded as evidence of a value, its bytes a stored file in the database; at the sign-off,
+    scoring's evidence document names the same file."""
 
     __tablename__ = "report_documents"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     entry_id: Mapped[int] = mapped_column(ForeignKey("report_entries.id", ondelete="CASCADE"), index=True)
+    #: a random reference; for a document uploaded before files moved into the database, its file's name in
+    #: the evidence folder's ``reporting`` folder
     stored_name: Mapped[str] = mapped_column(String(64), unique=True)
+    #: the bytes; None only for a document whose file was missing when files moved into the database
+    file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_files.id", ondelete="RESTRICT"), index=True)
     #: the uploader's file name, cleaned
     original_name: Mapped[str] = mapped_column(String(255))
     size: Mapped[int]
     sha256: Mapped[str] = mapped_column(String(64))
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    file: Mapped[StoredFile | None] = relationship()
 
 
 class AppraisalReply(db.Model):

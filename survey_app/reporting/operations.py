@@ -20,7 +20,7 @@ from survey_app.core.errors import ServiceError
 from survey_app.core.extensions import db
 from survey_app.core.types import utcnow
 from survey_app.frameworks.operations import framework_of
-from survey_app.reporting import appraisals, documents
+from survey_app.reporting import appraisals
 from survey_app.reporting.models import ReportEntry, ReportingPeriod, ReportStatus, UnitReport
 from survey_app.rounds.models import EvaluationRound
 from survey_app.scoring import channel_inputs, evidence
@@ -330,7 +330,7 @@ def send_back(report: UnitReport, comment: str, *, actor: User) -> None:
 
 def sign_off(report: UnitReport, *, actor: User, second_factor: bool) -> None:
     """The signatory signs the approved report off: its values are locked and become the unit's self-assessment
-    that scoring reads, with copies of their documents.
+    that scoring reads, with their documents (the same stored files).
 
     :param second_factor: whether a code of the signatory's second factor was verified in this session
     :raises ServiceError: ``second_factor_required``, ``report_wrong_step``, ``round_published``
@@ -358,9 +358,10 @@ def sign_off(report: UnitReport, *, actor: User, second_factor: bool) -> None:
             appraisals.forget_reply(stored)  # a changed value cleared its appraisal, and with it the reply
         held = {document.sha256 for document in stored.documents}
         for document in entry.documents:
-            if document.sha256 not in held:  # signed off again after a reopening: each document once
-                with open(documents.path_of(document), "rb") as stream:
-                    evidence.attach(stored, stream, document.original_name, actor=actor)
+            # each document once, even signed off again; one whose file was lost before files moved into the
+            # database has no bytes to give
+            if document.sha256 not in held and document.file is not None:
+                evidence.attach_stored(stored, document.file, document.original_name, actor=actor)
 
 
 def _as_text(node: Node, value: float) -> str:

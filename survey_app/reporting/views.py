@@ -16,7 +16,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     send_from_directory,
     session,
     url_for,
@@ -27,7 +26,7 @@ from sqlalchemy import select
 from survey_app.accounts import second_factor
 from survey_app.accounts.models import UnitRole
 from survey_app.accounts.unit_accounts import UNIT_ROLES, is_unit_account
-from survey_app.core import mail
+from survey_app.core import mail, stored_files
 from survey_app.core.app import keep_changes
 from survey_app.core.errors import ServiceError
 from survey_app.core.extensions import db
@@ -205,11 +204,11 @@ def document(round_code: str, period_code: str, unit_code: str, document_id: int
     if found is None:
         abort(404)
     try:
-        path = documents.path_of(found)
+        stored = documents.file_of(found)
     except ServiceError:
         abort(404)
     # always a download, never shown inline: a document is the unit's content, not the service's
-    return send_file(path, mimetype="application/pdf", as_attachment=True, download_name=found.original_name, max_age=0)
+    return stored_files.send(stored, found.original_name)
 
 
 def _step(round_code, period_code, unit_code, action, success: str):

@@ -6,12 +6,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, String
+import numpy as np
+from sqlalchemy import ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey_app.core.extensions import db
 from survey_app.core.types import JSONDocument, UTCDateTime, utcnow
 from survey_app.survey.models import Fieldwork
+
+#: one response's weight as a run stores it: its id and the weight, little-endian, whatever the machine
+WEIGHT_RECORD = np.dtype([("response", "<i8"), ("weight", "<f8")])
 
 
 class SamplePlan(db.Model):
@@ -36,8 +40,8 @@ class SamplePlan(db.Model):
 
 class WeightingRun(db.Model):
     """One weighting of a fieldwork's responses: the population it was weighted to, the method and bounds,
-    the diagnostics and the estimates per criterion and unit; the weight of every response is a row of
-    ``RunWeight``, read only by what needs it."""
+    the diagnostics and the estimates per criterion and unit, and the weight of every response (``weights``),
+    read only by what needs it."""
 
     __tablename__ = "weighting_runs"
 
@@ -58,21 +62,12 @@ class WeightingRun(db.Model):
     histogram: Mapped[list[dict[str, Any]]] = mapped_column(JSONDocument)
     #: analysis.survey_estimates() as records
     estimates: Mapped[list[dict[str, Any]]] = mapped_column(JSONDocument)
+    #: every response's weight, packed as ``WEIGHT_RECORD``s in the responses' order: a national run has a
+    #: million, which as rows took about 20 s to store (their keys' and index's checks) and here a fraction of
+    #: one; deferred, so reading a run's page reads none of them. A response erased since keeps its pair, whose
+    #: id then names nothing.
+    weights: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     fieldwork: Mapped[Fieldwork] = relationship()
-
-
-class RunWeight(db.Model):
-    """The weight a weighting run gave one response: a row each (a national fieldwork has a million), so that
-    reading a run's page reads none of them."""
-
-    __tablename__ = "weighting_run_weights"
-
-    run_id: Mapped[int] = mapped_column(ForeignKey("weighting_runs.id", ondelete="CASCADE"), primary_key=True)
-    #: indexed for the responses' side of the key: a response erased takes its weights with it
-    response_id: Mapped[int] = mapped_column(
-        ForeignKey("responses.id", ondelete="CASCADE"), primary_key=True, index=True
-    )
-    weight: Mapped[float] = mapped_column(Float)

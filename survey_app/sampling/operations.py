@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from analysis import survey_estimates
 from analysis.survey_channel import COLUMNS as ESTIMATE_COLUMNS
@@ -40,8 +40,9 @@ from survey_app.accounts.models import User
 from survey_app.audit import operations as audit
 from survey_app.core.errors import ServiceError
 from survey_app.core.extensions import db
+from survey_app.core.frames import column_frame
 from survey_app.frameworks.operations import framework_of
-from survey_app.sampling.models import RunWeight, SamplePlan, WeightingRun
+from survey_app.sampling.models import WEIGHT_RECORD, SamplePlan, WeightingRun
 from survey_app.survey.models import Fieldwork, FieldworkMode, Response
 from survey_app.survey.operations.invitations import IssuedInvitation, issue_invitations
 from survey_app.units.models import Unit
@@ -346,57 +347,55 @@ def responses_frame(fieldwork: Fieldwork, extra: Sequence[str] = ()) -> tuple[pd
     """The fieldwork's responses that count (not excluded): one row per response with ``unit`` and a column per
     question that measures a criterion (and per code of ``extra``), and their ids in row order.
 
-    Read as columns by one narrow query: the database takes each answer out of the stored document, so that
-    neither the whole documents nor an object per response are made.
+    Read as columns by one narrow query (``core.frames``): the database takes each answer out of the stored
+    document, so that neither the whole documents nor an object per response are made.
     """
     questions = {
         question.code: question
         for question in fieldwork.questionnaire.questionnaire.questions()
         if question.type is not QuestionType.UNIT and (question.criterion or question.code in extra)
     }
-    rows = db.session.execute(
+    table = column_frame(
+        db.session,
         select(
-            Response.id,
-            Unit.code,
+            Response.id.label("id"),
+            Unit.code.label("unit"),
             *(Response.answers[code].as_string().label(f"a{position}") for position, code in enumerate(questions)),
         )
         .join(Unit, Unit.id == Response.unit_id)
         .where(Response.fieldwork_id == fieldwork.id, Response.excluded.is_(False))
-        .order_by(Response.id)
-    ).all()
-    columns = list(zip(*rows)) if rows else [()] * (len(questions) + 2)
-    table = pd.DataFrame({"unit": pd.Series(columns[1], dtype=object)})
-    for (code, question), values in zip(questions.items(), columns[2:]):
-        answers = pd.Series(values, dtype=object)
+        .order_by(Response.id),
+    )
+    responses = pd.DataFrame({"unit": table["unit"]})
+    for position, (code, question) in enumerate(questions.items()):
+        answers = table[f"a{position}"]
         if not answers.notna().any():
             continue  # nobody answered it: no column, as a table made from the answers would have none
         if question.type in (QuestionType.NUMBER, QuestionType.PERCENTAGE):
             answers = pd.to_numeric(answers)
         elif question.type is QuestionType.MULTIPLE:
-            answers = answers.map(lambda text: None if text is None else json.loads(text))
-        table[code] = answers
-    return table, list(columns[0])
+            # a few distinct sets of choices among a million answers: each parsed once (the rows share the
+            # list, which nothing changes)
+            codes, texts = pd.factorize(answers)
+            parsed = np.empty(len(texts) + 1, dtype=object)  # None first, for a blank (code -1)
+            for slot, text in enumerate(texts, start=1):
+                parsed[slot] = json.loads(text)  # one by one: lists given at once would make a 2-D array
+            answers = pd.Series(parsed[codes + 1], index=answers.index, dtype=object)
+        responses[code] = answers
+    return responses, table["id"].tolist()
 
 
 def run_weights(run: WeightingRun) -> dict[int, float]:
     """A weighting run's weights by response id."""
-    rows = db.session.execute(select(RunWeight.response_id, RunWeight.weight).where(RunWeight.run_id == run.id))
-    return {response_id: weight for response_id, weight in rows}
+    pairs = np.frombuffer(run.weights or b"", dtype=WEIGHT_RECORD)
+    return dict(zip(pairs["response"].tolist(), pairs["weight"].tolist()))
 
 
-def _store_weights(run: WeightingRun, ids: list[int], weights: np.ndarray) -> None:
-    """A row per response; on PostgreSQL by COPY (a million rows in a second or two)."""
-    connection = db.session.connection()
-    if connection.dialect.name == "postgresql":
-        with connection.connection.cursor().copy(
-            "COPY weighting_run_weights (run_id, response_id, weight) FROM STDIN"
-        ) as copy:
-            for response_id, weight in zip(ids, weights.tolist()):
-                copy.write_row((run.id, response_id, weight))
-        return
-    db.session.execute(
-        insert(RunWeight), [{"run_id": run.id, "response_id": i, "weight": w} for i, w in zip(ids, weights.tolist())]
-    )
+def _packed_weights(ids: Sequence[int], weights: np.ndarray) -> bytes:
+    pairs = np.empty(len(ids), dtype=WEIGHT_RECORD)
+    pairs["response"] = ids
+    pairs["weight"] = weights
+    return pairs.tobytes()
 
 
 #: the steps of a weighting run a progress bar counts: reading the responses, weighting, estimating, storing
@@ -469,6 +468,8 @@ def run_weighting(
     progress(1, WEIGHTING_STEPS, "job_step_weighting")
     respondents = responses.astype({margin: str for margin in margins})
     units = respondents["unit"].to_numpy()
+    # each unit's rows, found once by hashing (comparing a million codes per unit took seconds)
+    rows_by_unit = pd.Series(units).groupby(units, sort=True).indices
     if not margins:
         weighting = poststratify(respondents, np.ones(len(ids)), "unit", population)
     elif method == "poststratify":
@@ -481,7 +482,7 @@ def run_weighting(
         weighting = rake(respondents, np.ones(len(ids)), targets)
     weights = weighting.weights
     if lower is not None or upper is not None:
-        weights = _trim_within_units(weights, units, lower, upper)
+        weights = _trim_within_units(weights, rows_by_unit, lower, upper)
     progress(2, WEIGHTING_STEPS, "job_step_estimating")
     table = survey_estimates(
         responses,
@@ -498,16 +499,16 @@ def run_weighting(
         upper=upper,
         population_name=filename[:255],
         population_hash=_file_hash(data),
-        diagnostics=_diagnostics(weights, units, weighting),
-        histogram=_histogram(weights, units),
+        diagnostics=_diagnostics(weights, rows_by_unit, weighting),
+        histogram=_histogram(weights, rows_by_unit),
         estimates=_records(table),
+        weights=_packed_weights(ids, np.asarray(weights, dtype=float)),
         created_by_id=actor.id if actor else None,
     )
     # the last progress before the run's rows are written: a job's writes come after its news (see core.jobs)
     progress(3, WEIGHTING_STEPS, "job_step_storing")
     db.session.add(run)
     db.session.flush()
-    _store_weights(run, ids, np.asarray(weights, dtype=float))
     audit.record(
         "fieldwork.weighting",
         actor=actor,
@@ -524,11 +525,12 @@ def run_weighting(
     return run
 
 
-def _trim_within_units(weights: np.ndarray, units: np.ndarray, lower: float | None, upper: float | None) -> np.ndarray:
+def _trim_within_units(
+    weights: np.ndarray, rows_by_unit: dict[str, np.ndarray], lower: float | None, upper: float | None
+) -> np.ndarray:
     """Trim each unit's weights to [lower, upper] times the unit's mean weight, keeping the unit's total."""
     trimmed = weights.copy()
-    for code in np.unique(units):
-        rows = units == code
+    for rows in rows_by_unit.values():
         mean = weights[rows].mean()
         trimmed[rows] = trim(
             weights[rows],
@@ -539,7 +541,7 @@ def _trim_within_units(weights: np.ndarray, units: np.ndarray, lower: float | No
     return trimmed
 
 
-def _diagnostics(weights: np.ndarray, units: np.ndarray, weighting) -> dict[str, Any]:
+def _diagnostics(weights: np.ndarray, rows_by_unit: dict[str, np.ndarray], weighting) -> dict[str, Any]:
     def plain(diagnostics) -> dict[str, Any]:
         # a figure without a value (the ratio of weights that include a negative one, a unit whose weights are
         # all 0) is stored as null: JSON has no NaN, and the pages show "—" for it
@@ -549,15 +551,14 @@ def _diagnostics(weights: np.ndarray, units: np.ndarray, weighting) -> dict[str,
     overall = plain(diagnose(weights, weighting.diagnostics.iterations, weighting.diagnostics.converged))
     return {
         "overall": overall,
-        "units": {str(code): plain(diagnose(weights[units == code])) for code in sorted(np.unique(units))},
+        "units": {str(code): plain(diagnose(weights[rows])) for code, rows in sorted(rows_by_unit.items())},
     }
 
 
-def _histogram(weights: np.ndarray, units: np.ndarray) -> list[dict[str, Any]]:
+def _histogram(weights: np.ndarray, rows_by_unit: dict[str, np.ndarray]) -> list[dict[str, Any]]:
     """Counts of weights relative to their unit's mean: one scale for units of any size."""
     relative = np.empty_like(weights)
-    for code in np.unique(units):
-        rows = units == code
+    for rows in rows_by_unit.values():
         relative[rows] = weights[rows] / weights[rows].mean()
     counts, _ = np.histogram(relative, bins=np.array(HISTOGRAM_EDGES, dtype=float))
     return [

@@ -2,29 +2,26 @@
 signed electronic document).
 
 A document is checked by its content, never by its name or the type the browser claims: a ``.pdf`` that is
-HTML is refused. It is written under a random name in the evidence folder, outside the web root, and synced
-before the request's transaction commits, so a document the officer was told was stored exists on disk."""
+HTML is refused. Its bytes are kept in the database (``core.stored_files``), written in the transaction of the
+row that names them: every app server reaches them, a failed request leaves nothing behind, and the database's
+backup holds them."""
 
 from __future__ import annotations
 
-import hashlib
-import os
 import secrets
-import time
 import unicodedata
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import BinaryIO
 
 from flask import current_app
-from sqlalchemy import event, select
-from sqlalchemy.orm import Session
 
 from survey_app.accounts.models import User
 from survey_app.audit import operations as audit
+from survey_app.core import stored_files
 from survey_app.core.errors import ServiceError
 from survey_app.core.extensions import db
+from survey_app.core.stored_files import StoredFile
 from survey_app.rounds.models import EvaluationRound
 from survey_app.scoring.channel_inputs import ensure_open
 from survey_app.scoring.models import EvidenceDocument, SelfAssessment
@@ -33,9 +30,12 @@ from survey_app.scoring.models import EvidenceDocument, SelfAssessment
 _HEADER_WINDOW = 1024
 _TRAILER_WINDOW = 1024
 _CHUNK = 1 << 16
+PDF = "application/pdf"
 
 
 def folder() -> Path:
+    """The folder evidence files were written to before they moved into the database (the upgrade to revision
+    e1a0b5c0f008 copied them in); nothing is written there any more."""
     path = Path(current_app.config["EVIDENCE_FOLDER"])
     path.mkdir(parents=True, exist_ok=True)
     return path
@@ -63,47 +63,35 @@ def clean_name(filename: str | None) -> str:
 
 @dataclass(frozen=True)
 class StoredPdf:
-    """A PDF written by ``write_pdf``: its random name in the folder, size, SHA-256 and whether it is signed."""
+    """A PDF stored by ``store_pdf``: its file (flushed, in the caller's transaction) and whether it is signed."""
 
-    name: str
-    size: int
-    sha256: str
+    file: StoredFile
     signed: bool
 
 
-def write_pdf(stream: BinaryIO, into: Path) -> StoredPdf:
-    """Write an uploaded PDF under a random name in ``into``, checked by its content and synced to disk before
-    the caller's transaction commits (evidence documents, and the drafts' documents of the units' reporting).
+def store_pdf(stream: BinaryIO) -> StoredPdf:
+    """Keep an uploaded PDF, checked by its content, in the caller's transaction (evidence documents, and the
+    drafts' documents of the units' reporting). It is read into memory: at most ``EVIDENCE_MAX_BYTES``, the
+    reading stopping as soon as the stream goes past it.
 
     :raises ServiceError: ``not_a_pdf`` (by content), ``document_too_large``, ``empty_document``
     """
     limit = current_app.config["EVIDENCE_MAX_BYTES"]
-    stored_name = secrets.token_hex(16)
-    target = into / stored_name
-    partial = target.with_suffix(".part")
-    digest, size, head, tail = hashlib.sha256(), 0, b"", b""
-    try:
-        with open(partial, "xb") as out:
-            while chunk := stream.read(_CHUNK):
-                size += len(chunk)
-                if size > limit:
-                    raise ServiceError("document_too_large", megabytes=limit // (1024 * 1024))
-                if len(head) < _HEADER_WINDOW:
-                    head += chunk[: _HEADER_WINDOW - len(head)]
-                tail = (tail + chunk)[-_TRAILER_WINDOW:]
-                digest.update(chunk)
-                out.write(chunk)
-            out.flush()
-            os.fsync(out.fileno())
-        if size == 0:
-            raise ServiceError("empty_document")
-        if not is_pdf(head, tail):
-            raise ServiceError("not_a_pdf")
-        signed = _has_signature(partial)
-        os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)
-    return StoredPdf(stored_name, size, digest.hexdigest(), signed)
+    content = bytearray()
+    while chunk := stream.read(_CHUNK):
+        content += chunk
+        if len(content) > limit:
+            raise ServiceError("document_too_large", megabytes=limit // (1024 * 1024))
+    if not content:
+        raise ServiceError("empty_document")
+    if not is_pdf(bytes(content[:_HEADER_WINDOW]), bytes(content[-_TRAILER_WINDOW:])):
+        raise ServiceError("not_a_pdf")
+    return StoredPdf(stored_files.store(bytes(content), PDF), _has_signature(content))
+
+
+def _has_signature(content: bytes | bytearray) -> bool:
+    """A signed PDF has a signature dictionary (``/Type /Sig``) with the ``/ByteRange`` it covers."""
+    return b"/ByteRange" in content and b"/Sig" in content
 
 
 def attach(
@@ -114,14 +102,33 @@ def attach(
     :raises ServiceError: ``not_a_pdf`` (by content), ``document_too_large``, ``empty_document``, ``round_published``
     """
     ensure_open(db.session.get(EvaluationRound, assessment.round_id))
-    stored = write_pdf(stream, folder())
+    stored = store_pdf(stream)
+    return _record(assessment, stored.file, stored.signed, filename, actor)
+
+
+def attach_stored(
+    assessment: SelfAssessment, stored: StoredFile, filename: str | None, *, actor: User | None
+) -> EvidenceDocument:
+    """Make a file already stored (a report's document, checked when it was uploaded) evidence of
+    ``assessment``: the document names the same bytes rather than a copy of them.
+
+    :raises ServiceError: ``round_published``
+    """
+    ensure_open(db.session.get(EvaluationRound, assessment.round_id))
+    return _record(assessment, stored, _has_signature(stored.content), filename, actor)
+
+
+def _record(
+    assessment: SelfAssessment, stored: StoredFile, signed: bool, filename: str | None, actor: User | None
+) -> EvidenceDocument:
     document = EvidenceDocument(
         assessment_id=assessment.id,
-        stored_name=stored.name,
+        stored_name=secrets.token_hex(16),
+        file=stored,
         original_name=clean_name(filename),
         size=stored.size,
         sha256=stored.sha256,
-        signed=stored.signed,
+        signed=signed,
         uploaded_by_id=actor.id if actor else None,
     )
     db.session.add(document)
@@ -130,51 +137,34 @@ def attach(
         "scoring.evidence_document",
         actor=actor,
         entity=document,
-        new={"assessment": assessment.id, "sha256": document.sha256, "size": stored.size, "signed": stored.signed},
+        new={"assessment": assessment.id, "sha256": document.sha256, "size": stored.size, "signed": signed},
     )
     return document
 
 
-def _has_signature(path: Path) -> bool:
-    """A signed PDF has a signature dictionary (``/Type /Sig``) with the ``/ByteRange`` it covers."""
-    found = {b"/ByteRange": False, b"/Sig": False}
-    carry = b""
-    with open(path, "rb") as source:
-        while chunk := source.read(_CHUNK):
-            window = carry + chunk
-            for marker in found:
-                found[marker] = found[marker] or marker in window
-            carry = window[-16:]
-    return all(found.values())
-
-
-def prune_orphans(older_than: timedelta = timedelta(hours=1)) -> int:
-    """Delete files in the evidence folder that no document names: left by an upload whose request failed after
-    the file was written. Only files older than ``older_than``, so that an upload in progress keeps its file.
+def prune_orphans() -> int:
+    """Delete the stored files no row names any more: those of documents deleted with their report or value.
+    A removal deletes its own file at once; this catches what database cascades leave (``flask evidence prune``).
 
     :return: how many files were deleted
     """
-    named = set(db.session.scalars(select(EvidenceDocument.stored_name)))
-    cutoff = time.time() - older_than.total_seconds()
-    deleted = 0
-    for path in folder().iterdir():
-        if path.is_file() and path.name not in named and path.stat().st_mtime < cutoff:
-            path.unlink(missing_ok=True)
-            deleted += 1
-    return deleted
+    return stored_files.prune()
 
 
-def path_of(document: EvidenceDocument) -> Path:
-    """Where the document's bytes are; a missing file is not found rather than an error page."""
-    path = folder() / document.stored_name
-    if not path.is_file():
+def file_of(document: EvidenceDocument) -> StoredFile:
+    """The document's bytes; a document whose file was not found when files moved into the database has none,
+    and is not found rather than an error page.
+
+    :raises ServiceError: ``document_missing``
+    """
+    if document.file is None:
         raise ServiceError("document_missing")
-    return path
+    return document.file
 
 
 def remove(document: EvidenceDocument, *, actor: User | None) -> None:
-    """Delete a document. Its file goes only once the deletion is committed: a transaction that fails keeps
-    both the row and the file."""
+    """Delete a document, and its file unless another row (the report's document it was copied from) names it:
+    both go in the caller's transaction, so a transaction that fails keeps them."""
     assessment = db.session.get(SelfAssessment, document.assessment_id)
     ensure_open(db.session.get(EvaluationRound, assessment.round_id))
     audit.record(
@@ -183,20 +173,8 @@ def remove(document: EvidenceDocument, *, actor: User | None) -> None:
         entity=document,
         old={"sha256": document.sha256, "name": document.original_name},
     )
+    file_id = document.file_id
     db.session.delete(document)
     db.session.flush()
-    db.session.info.setdefault(_UNLINK_AFTER_COMMIT, []).append(folder() / document.stored_name)
-
-
-_UNLINK_AFTER_COMMIT = "evidence_files_to_unlink"
-
-
-@event.listens_for(Session, "after_commit")
-def _unlink_removed_files(session: Session) -> None:
-    for path in session.info.pop(_UNLINK_AFTER_COMMIT, []):
-        path.unlink(missing_ok=True)
-
-
-@event.listens_for(Session, "after_rollback")
-def _keep_files_of_rolled_back_removals(session: Session) -> None:
-    session.info.pop(_UNLINK_AFTER_COMMIT, None)
+    if file_id is not None:
+        stored_files.prune(file_id)

@@ -11,6 +11,7 @@ from sqlalchemy import Float, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey_app.core.extensions import db
+from survey_app.core.stored_files import StoredFile
 from survey_app.core.types import JSONDocument, UTCDateTime, utcnow
 from survey_app.rounds.models import EvaluationRound
 from survey_app.units.models import Unit
@@ -54,14 +55,18 @@ class SelfAssessment(db.Model):
 class EvidenceDocument(db.Model):
     """A document proving a self-assessed value: a PDF scan of a signed paper or a digitally signed PDF.
 
-    The file lives in the evidence folder (outside the web root) under ``stored_name``, a random name, so that
-    nothing the uploader chose reaches the file system; it is only ever sent back as an attachment."""
+    Its bytes are a stored file in the database (``file``), which a report's document may name too; nothing the
+    uploader chose reaches a file system, and it is only ever sent back as an attachment."""
 
     __tablename__ = "evidence_documents"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     assessment_id: Mapped[int] = mapped_column(ForeignKey("self_assessments.id", ondelete="CASCADE"), index=True)
+    #: a random reference; for a document uploaded before files moved into the database, its file's name in
+    #: the evidence folder
     stored_name: Mapped[str] = mapped_column(String(64), unique=True)
+    #: the bytes; None only for a document whose file was missing when files moved into the database
+    file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_files.id", ondelete="RESTRICT"), index=True)
     #: the uploader's file name, cleaned, offered again as the download's name
     original_name: Mapped[str] = mapped_column(String(255))
     size: Mapped[int]
@@ -70,6 +75,8 @@ class EvidenceDocument(db.Model):
     signed: Mapped[bool] = mapped_column(default=False)
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    file: Mapped[StoredFile | None] = relationship()
 
 
 class CyberspaceValue(db.Model):

@@ -12,14 +12,13 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from analysis import self_assessed_criteria
-from survey_app.core import jobs
+from survey_app.core import jobs, stored_files
 from survey_app.core.downloads import pdf_file, table_file
 from survey_app.core.errors import ServiceError, or_404
 from survey_app.core.extensions import db
@@ -278,18 +277,11 @@ def attach_evidence(assessment_id: int):
 def evidence_document(document_id: int):
     document = db.get_or_404(EvidenceDocument, document_id)
     try:
-        path = evidence.path_of(document)
+        stored = evidence.file_of(document)
     except ServiceError:
         abort(404)
     # always a download, never shown inline: a document is the unit's, not the service's, content
-    return send_file(
-        path,
-        mimetype="application/pdf",
-        as_attachment=True,
-        download_name=document.original_name,
-        max_age=0,
-        etag=document.sha256,
-    )
+    return stored_files.send(stored, document.original_name)
 
 
 @blueprint.post("/evidence/<int:document_id>/delete")

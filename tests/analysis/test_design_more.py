@@ -385,3 +385,86 @@ def test_an_empty_domain_of_several_columns_is_named():
     with pytest.raises(EstimationError) as caught:
         design.mean("x", by=["province", "urban"])
     assert caught.value.code == "empty_domain" and caught.value.params == {"domain": "P03, urban"}
+
+
+def test_block_pseudo_inverse_is_numpys_pinv():
+    """The Gram matrix of a calibration within units falls apart into blocks; its pseudo-inverse computed block by
+    block is numpy's (at matrix_rank's tolerance), a singular block included."""
+    from scipy import sparse as sp
+
+    from analysis._calibration import block_pseudo_inverse
+
+    rng = np.random.default_rng(3)
+    first = rng.normal(size=(3, 3))
+    singular = np.array([[2.0, 2.0], [2.0, 2.0]])  # rank 1
+    gram = np.zeros((6, 6))
+    gram[:3, :3] = first @ first.T
+    gram[3:5, 3:5] = singular
+    gram[5, 5] = 7.0
+    order = [4, 0, 5, 2, 3, 1]  # the blocks' members interleaved, as units' columns may be
+    gram = gram[order][:, order]
+    assert np.allclose(block_pseudo_inverse(sp.csr_matrix(gram)).toarray(), np.linalg.pinv(gram, rtol=None), atol=1e-12)
+
+
+def test_calibrated_variances_same_with_sparse_and_dense_residuals(monkeypatch):
+    """Estimates by unit of a design raked within units take the sparse residuals' path; forced through the dense
+    one, every standard error is the same."""
+    import analysis.design as design_module
+
+    rng = np.random.default_rng(11)
+    n = 600
+    data = pd.DataFrame(
+        {"unit": rng.choice(["a", "b", "c", "d"], n), "sex": rng.choice(["f", "m"], n), "y": rng.normal(5, 2, n)}
+    )
+    cells = data.groupby(["unit", "sex"]).size()
+    targets = {("unit", "sex"): cells * rng.integers(50, 200, len(cells))}
+    weighting = rake(data, np.ones(n), targets)
+    design = Design(
+        data, weighting.weights, strata="unit", lonely_psu="certainty", calibrations=[weighting.calibration]
+    )
+    taken = []
+    real = design_module._sparse_product
+    monkeypatch.setattr(
+        design_module, "_sparse_product", lambda *arguments: taken.append(real(*arguments)) or taken[-1]
+    )
+    sparse_path = design.mean("y", by="unit")
+    assert taken == [True]
+    monkeypatch.setattr(design_module, "_sparse_product", lambda *arguments: False)
+    dense = Design(data, weighting.weights, strata="unit", lonely_psu="certainty", calibrations=[weighting.calibration])
+    dense_path = dense.mean("y", by="unit")
+    assert np.allclose(sparse_path["se"], dense_path["se"], rtol=1e-10)
+    assert (sparse_path["se"] > 0).all()
+
+
+def test_raking_on_two_margins_gives_the_standard_errors_of_rs_treatment_model():
+    """Raking within units on sex and age: the model of every margin's dummies (rank-deficient: each margin's
+    dummies add up to the unit) spans what R's intercept and treatment dummies span, so every standard error is
+    the one the treatment model gives."""
+    from dataclasses import replace
+
+    from sampling.weights import _margin_codes, _margin_model
+
+    rng = np.random.default_rng(21)
+    n = 900
+    data = pd.DataFrame(
+        {
+            "unit": rng.choice(["a", "b", "c"], n),
+            "sex": rng.choice(["f", "m"], n),
+            "age": rng.choice(["young", "middle", "old"], n),
+            "y": rng.normal(3, 1, n),
+        }
+    )
+    targets = {
+        ("unit", "sex"): data.groupby(["unit", "sex"]).size() * 40.0,
+        ("unit", "age"): data.groupby(["unit", "age"]).size() * 40.0,
+    }
+    weighting = rake(data, np.ones(n), targets)
+    indicators = Design(
+        data, weighting.weights, strata="unit", lonely_psu="certainty", calibrations=[weighting.calibration]
+    )
+    prepared = _margin_codes(data, np.ones(n), targets)
+    treatment = replace(weighting.calibration, build_model_matrix=lambda: _margin_model(prepared, n))
+    r_model = Design(data, weighting.weights, strata="unit", lonely_psu="certainty", calibrations=[treatment])
+    ours, theirs = indicators.mean("y", by="unit"), r_model.mean("y", by="unit")
+    assert np.allclose(ours["se"], theirs["se"], rtol=1e-9)
+    assert (ours["se"] > 0).all()

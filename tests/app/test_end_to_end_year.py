@@ -42,7 +42,22 @@ ITEMS = ("AW.1", "AW.2", "INST.1", "DG.4", "DE.3")
 
 
 def _framework():
+    """The demo's criteria as Decision 1726 weighs them: the experts' share is the framework's channel share, so
+    the demo's expert-only criteria (".E", 10% of each main index) leave the tree, the other criteria take back
+    their full points (the demo's times 10 / 9: AW.1 27 → 30) and the experts score ``ITEMS`` beside the
+    self-assessment and the survey, as the 1726 ministry framework lists them."""
     shape = framework_to_dict(read_yaml(demo_framework_path()))
+    for group in shape["nodes"]:
+        for main in group["children"]:
+            if not main.get("scored", True):
+                continue
+            main["children"] = [node for node in main["children"] if not node["code"].endswith(".E")]
+            for node in main["children"]:
+                node["points"] = round(node["points"] * 10 / 9, 9)
+                for step in node["scoring"].get("steps", []):
+                    step["points"] = round(step["points"] * 10 / 9, 9)
+                if node["code"] in ITEMS:
+                    node["channels"].append("expert")
     shape.update(
         code="e2e-1726",
         total_points=1250,

@@ -188,8 +188,9 @@ def test_a_province_reports_is_returned_corrects_signs_off_and_sees_its_appraisa
     assert _status() == ReportStatus.SIGNED_OFF
     context.close()
     stored = {row.criterion: row for row in db.session.scalars(select(SelfAssessment))}
-    # by hand: 90/100 of HR.1's 50 points; SEC.1's PDF copied to scoring's evidence; DS.3 explained
-    assert stored["HR.1"].value == 90 and stored["HR.1"].points == pytest.approx(45)
+    # by hand: 90/100 of HR.1's 45 points (the demo's 50 × 0.9, HR.E has the other 10%); SEC.1's PDF copied to
+    # scoring's evidence; DS.3 explained
+    assert stored["HR.1"].value == 90 and stored["HR.1"].points == pytest.approx(40.5)
     assert [document.original_name for document in stored["SEC.1"].documents] == [pdf.name]
     assert stored[EXPLAINED].explanation.startswith("Chưa có văn bản") and stored[EXPLAINED].evidence == ""
 

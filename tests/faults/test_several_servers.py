@@ -1,9 +1,9 @@
 """Several servers on one machine, as a deployment runs them on several: Debian's nginx with the shipped proxy
 configuration (deploy/nginx/dti-proxy.conf) in front of two gunicorn app servers on their own ports, a job
 worker, PostgreSQL and Redis. A request may land on either app server: the submissions through nginx are all
-stored once, the rate limits are counted once for both (in Redis), a job asked for through one server is run
-by the worker and followed through the other, a published run's JSON is kept by nginx, and `flask doctor` finds the
-deployment whole."""
+stored once, the rate limits are counted once for both (in Redis), an evidence file uploaded through one server
+downloads through the other (in PostgreSQL), a job asked for through one server is run by the worker and followed
+through the other, a published run's JSON is kept by nginx, and `flask doctor` finds the deployment whole."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ import sys
 import threading
 import time
 import urllib.parse
+import uuid
 from collections import Counter
 from pathlib import Path
 
@@ -52,24 +53,47 @@ class Browser:
     def __init__(self, port: int):
         self.port, self.cookies = port, {}
 
-    def request(self, method: str, path: str, form: dict | None = None) -> tuple[int, dict, str]:
+    def exchange(
+        self, method: str, path: str, body: bytes | None = None, content_type: str | None = None
+    ) -> tuple[int, dict, bytes]:
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
-        body = None
-        if form is not None:
-            body = urllib.parse.urlencode(form, doseq=True)
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        if content_type:
+            headers["Content-Type"] = content_type
         try:
             connection.request(method, path, body=body, headers=headers)
             response = connection.getresponse()
-            text = response.read().decode("utf-8", "replace")
+            data = response.read()
             for name, value in response.getheaders():
                 if name.lower() == "set-cookie":
                     key, _, rest = value.partition("=")
                     self.cookies[key] = rest.split(";", 1)[0]
-            return response.status, dict(response.getheaders()), text
+            return response.status, dict(response.getheaders()), data
         finally:
             connection.close()
+
+    def request(self, method: str, path: str, form: dict | None = None) -> tuple[int, dict, str]:
+        body = None if form is None else urllib.parse.urlencode(form, doseq=True).encode()
+        status, headers, data = self.exchange(
+            method, path, body, None if form is None else "application/x-www-form-urlencoded"
+        )
+        return status, headers, data.decode("utf-8", "replace")
+
+    def upload(self, path: str, form: dict, field: str, filename: str, content: bytes) -> tuple[int, dict, bytes]:
+        """Post a form with a file, as a browser's multipart/form-data."""
+        boundary = uuid.uuid4().hex
+        parts = [
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+            for name, value in form.items()
+        ]
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{filename}"\r\n'
+            "Content-Type: application/pdf\r\n\r\n".encode()
+            + content
+            + b"\r\n"
+        )
+        parts.append(f"--{boundary}--\r\n".encode())
+        return self.exchange("POST", path, b"".join(parts), f"multipart/form-data; boundary={boundary}")
 
     def token(self, path: str) -> str:
         return re.search(r'name="csrf-token" content="([^"]+)"', self.request("GET", path)[2]).group(1)
@@ -99,6 +123,20 @@ def _wait_for(port: int, process: subprocess.Popen, what: str) -> None:
         except OSError:
             assert time.monotonic() < deadline, f"{what} did not start"
             time.sleep(0.2)
+
+
+def _wait_closed(port: int) -> None:
+    """Until nothing answers on the port: a killed worker holds it a moment after its master is gone, and a new
+    server found "listening" then would be the dying one."""
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                pass
+        except OSError:
+            return
+        assert time.monotonic() < deadline, f"port {port} still answers after its server was killed"
+        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -136,7 +174,8 @@ def deployment(app, survey, create_user, database_url, tmp_path):
             return subprocess.Popen(
                 [str(BIN / "gunicorn"), "--workers", "1", "--threads", "2", "--bind", f"127.0.0.1:{app_ports[number]}",
                  "wsgi:app"],
-                cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                cwd=ROOT, env=environment, stdout=subprocess.DEVNULL,
+                stderr=open(tmp_path / f"app{number + 1}.log", "ab"), start_new_session=True,
             )  # fmt: skip
 
         processes.extend(start_app(number) for number in range(2))
@@ -193,9 +232,12 @@ http {{
             _wait_for(port, process, what)  # fmt: skip
 
         def restart(number: int) -> str:
-            """Kill an app server outright (SIGKILL, its requests in flight) and start it again."""
-            processes[number].send_signal(signal.SIGKILL)
+            """Kill an app server outright (SIGKILL, its requests in flight) and start it again. Its master and
+            worker go together, as on a machine that fails: a worker left alive would keep the port, and the new
+            server could not bind it."""
+            os.killpg(processes[number].pid, signal.SIGKILL)
             processes[number].wait(10)
+            _wait_closed(app_ports[number])
             processes[number] = start_app(number)
             _wait_for(app_ports[number], processes[number], f"app {number + 1} again")
             return f"pid {processes[number].pid}"
@@ -212,7 +254,25 @@ http {{
                 process.kill()
 
 
-def test_two_app_servers_behind_nginx_share_the_database_the_limits_and_the_jobs(deployment):
+def _self_assessed_value(survey) -> int:
+    """A unit's reported value in an open round, which an administrator may give evidence."""
+    from survey_app.rounds import operations as rounds
+    from survey_app.scoring import channel_inputs
+    from survey_app.units import operations as units
+
+    unit_list = units.load_shipped_unit_lists()["provinces-2019"]
+    evaluation = rounds.create_round(
+        "servers-2023", 2023, "DTI 2023", "DTI 2023", survey.framework, unit_list, actor=None
+    )
+    value = channel_inputs.report_value(
+        evaluation, survey.units[0], "AW.1", "có", evidence="", explanation="x", actor=None
+    )
+    db.session.commit()
+    return value.id
+
+
+def test_two_app_servers_behind_nginx_share_the_database_the_limits_the_files_and_the_jobs(deployment, survey):
+    from survey_app.scoring.models import EvidenceDocument
     from survey_app.survey.models import Response
 
     port, key, admin, environment, tmp_path, deployment_restart, app_ports = deployment
@@ -261,14 +321,43 @@ def test_two_app_servers_behind_nginx_share_the_database_the_limits_and_the_jobs
     served = [answered[f"127.0.0.1:{port}"] for port in app_ports]
     assert min(served) > 0, served  # both servers took a share
 
-    # (an administrator logs in before part 2 spends the account's failed logins)
+    # (an administrator logs in before part 3 spends the account's failed logins)
     staff = Browser(port)
     status, _, _ = staff.request(
         "POST", "/login", {"email": admin.email, "password": PASSWORD, "csrf_token": staff.token("/login")}
     )
     assert status == 302
 
-    # 2. failed logins are counted once for both servers: the sixth is refused whichever answers it
+    # 2. an evidence file uploaded through app server 1 (its own port) downloads through app server 2: the bytes
+    # are in the database, not on the disk of the server that took them; 2.5 MB, so the download is three reads
+    assessment_id = _self_assessed_value(survey)
+    officer = Browser(app_ports[0])
+    status, _, _ = officer.request(
+        "POST", "/login", {"email": admin.email, "password": PASSWORD, "csrf_token": officer.token("/login")}
+    )
+    assert status == 302
+    document = b"%PDF-1.4\n" + os.urandom(2_500_000) + b"\n%%EOF\n"
+    status, _, _ = officer.upload(
+        f"/scoring/assessments/{assessment_id}/evidence",
+        {"csrf_token": officer.token("/dashboard")},
+        "document",
+        "QD 7.pdf",
+        document,
+    )
+    assert status == 302
+    db.session.expire_all()
+    stored = db.session.scalar(select(EvidenceDocument).where(EvidenceDocument.assessment_id == assessment_id))
+    assert stored is not None and stored.size == len(document)
+    officer.port = app_ports[1]
+    status, headers, downloaded = officer.exchange("GET", f"/scoring/evidence/{stored.id}")
+    print(
+        f"several servers: evidence uploaded through app server 1 ({len(document)} bytes), downloaded through app "
+        f"server 2: {len(downloaded)} bytes, {'equal' if downloaded == document else 'DIFFERENT'}"
+    )
+    assert status == 200 and downloaded == document
+    assert headers["Content-Disposition"].startswith("attachment;") and headers["X-Content-Type-Options"] == "nosniff"
+
+    # 3. failed logins are counted once for both servers: the sixth is refused whichever answers it
     stranger = Browser(port)
     outcomes = []
     for _ in range(7):
@@ -280,7 +369,7 @@ def test_two_app_servers_behind_nginx_share_the_database_the_limits_and_the_jobs
     assert outcomes[:5] == [200] * 5 or all(status in (200, 400) for status in outcomes[:5]), outcomes
     assert outcomes[5:] == [429, 429], outcomes
 
-    # 3. a job asked for through nginx (either server) is run by the worker and followed through the other
+    # 4. a job asked for through nginx (either server) is run by the worker and followed through the other
     probe = subprocess.run(
         [str(BIN / "flask"), "jobs", "probe", "--steps", "2", "--seconds", "0.05"],
         cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120,
@@ -290,7 +379,7 @@ def test_two_app_servers_behind_nginx_share_the_database_the_limits_and_the_jobs
     pages = [staff.request("GET", f"/jobs/{job_id}") for _ in range(4)]
     assert all(status == 200 and 'data-state="done"' in page for status, _, page in pages)
 
-    # 4. a published run's JSON is kept by nginx: the second reader is served from its cache
+    # 5. a published run's JSON is kept by nginx: the second reader is served from its cache
     from tests.app.publication.test_methodology import _published_round
 
     evaluation, _ = _published_round()
@@ -299,7 +388,7 @@ def test_two_app_servers_behind_nginx_share_the_database_the_limits_and_the_jobs
     caches = [headers.get("X-Cache") for _, headers, _ in answers]
     assert [status for status, _, _ in answers] == [200, 200] and caches == ["MISS", "HIT"], caches
 
-    # 5. the deployment is whole
+    # 6. the deployment is whole
     doctor = subprocess.run(
         [str(BIN / "flask"), "doctor"], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60
     )

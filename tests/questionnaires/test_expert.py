@@ -22,15 +22,18 @@ from questionnaires import (
 DEMO = Path(__file__).resolve().parents[2] / "survey_app" / "core" / "demo"
 FRAMEWORK = read_yaml(DEMO / "national-province-2021-demo.yaml")
 QUESTIONNAIRE = generate_expert(FRAMEWORK)
+MAIN_INDICES = ("AW", "INST", "INFRA", "HR", "SEC", "DG", "DE", "DS")
 
 
 def test_items_are_the_expert_measured_nodes_in_framework_order_by_parent():
-    assert [item.code for item in QUESTIONNAIRE.items()] == ["AW.1", "AW.2", "INST.1", "DG.4", "DE.3"]
-    assert [section.code for section in QUESTIONNAIRE.sections] == ["AW", "INST", "DG", "DE"]
+    # the demo's experts measure one criterion per scored main index, its ".E" (smart city is not scored)
+    assert [item.code for item in QUESTIONNAIRE.items()] == [f"{code}.E" for code in MAIN_INDICES]
+    assert [section.code for section in QUESTIONNAIRE.sections] == list(MAIN_INDICES)
     assert QUESTIONNAIRE.sections[0].title.vi == "Chuyển đổi nhận thức"
     first = QUESTIONNAIRE.items()[0]
-    assert (first.kind, first.points) == (NodeKind.CRITERION, 30)
-    assert first.name.en.startswith("Provincial digital transformation steering committee")
+    # 10% of awareness's 100 points
+    assert (first.kind, first.points) == (NodeKind.CRITERION, 10)
+    assert first.name.en == "Awareness — expert assessment"
 
 
 def test_every_point_of_the_scale_has_words_in_both_languages():
@@ -40,33 +43,33 @@ def test_every_point_of_the_scale_has_words_in_both_languages():
 
 
 def test_a_draft_may_leave_items_blank_but_the_final_form_may_not():
-    raw = {"AW.1": {"choice": "4", "comment": " Họp đều đặn "}, "AW.2": {"choice": CANNOT_JUDGE}}
+    raw = {"AW.E": {"choice": "4", "comment": " Họp đều đặn "}, "INST.E": {"choice": CANNOT_JUDGE}}
     draft = check_expert_answers(QUESTIONNAIRE, raw, complete=False)
     assert draft.problems == {}
-    assert draft.answers == {"AW.1": {"score": 4, "comment": "Họp đều đặn"}, "AW.2": {CANNOT_JUDGE: True}}
+    assert draft.answers == {"AW.E": {"score": 4, "comment": "Họp đều đặn"}, "INST.E": {CANNOT_JUDGE: True}}
     final = check_expert_answers(QUESTIONNAIRE, raw, complete=True)
-    assert final.problems == {code: ExpertAnswerProblem.REQUIRED for code in ("INST.1", "DG.4", "DE.3")}
+    assert final.problems == {f"{code}.E": ExpertAnswerProblem.REQUIRED for code in MAIN_INDICES[2:]}
 
 
 @pytest.mark.parametrize("choice", ["0", "6", "3.5", "nine", "-1"])
 def test_a_score_off_the_scale_is_refused(choice):
-    checked = check_expert_answers(QUESTIONNAIRE, {"AW.1": {"choice": choice}}, complete=False)
-    assert checked.problems == {"AW.1": ExpertAnswerProblem.NOT_A_CHOICE}
+    checked = check_expert_answers(QUESTIONNAIRE, {"AW.E": {"choice": choice}}, complete=False)
+    assert checked.problems == {"AW.E": ExpertAnswerProblem.NOT_A_CHOICE}
     assert checked.answers == {}
 
 
 def test_a_long_comment_is_refused_and_unknown_items_ignored():
     checked = check_expert_answers(
-        QUESTIONNAIRE, {"AW.1": {"choice": "2", "comment": "x" * 2001}, "ZZ.9": {"choice": "5"}}, complete=False
+        QUESTIONNAIRE, {"AW.E": {"choice": "2", "comment": "x" * 2001}, "ZZ.9": {"choice": "5"}}, complete=False
     )
-    assert checked.problems == {"AW.1": ExpertAnswerProblem.TOO_LONG}
+    assert checked.problems == {"AW.E": ExpertAnswerProblem.TOO_LONG}
     assert "ZZ.9" not in checked.answers
 
 
 def test_cannot_judge_is_not_a_score():
-    scores = expert_scores(QUESTIONNAIRE, {"AW.1": {"score": 5}, "AW.2": {CANNOT_JUDGE: True, "comment": "?"}})
-    assert scores["AW.1"] == 5.0
-    assert math.isnan(scores["AW.2"]) and math.isnan(scores["DE.3"])
+    scores = expert_scores(QUESTIONNAIRE, {"AW.E": {"score": 5}, "INST.E": {CANNOT_JUDGE: True, "comment": "?"}})
+    assert scores["AW.E"] == 5.0
+    assert math.isnan(scores["INST.E"]) and math.isnan(scores["DE.E"])
 
 
 def test_the_stored_document_reads_back_the_same():

@@ -11,7 +11,7 @@ from datetime import timedelta
 from importlib import resources
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from questionnaires import read_yaml
 from survey_app.accounts import operations as accounts
@@ -25,7 +25,7 @@ from survey_app.rounds.models import EvaluationRound
 from survey_app.units import operations as units
 
 DEMO_ROUND = "province-2023-demo"
-#: the year before, scored from self-assessed data alone and published, so the public site has results
+#: the year before, scored from self-assessed data and expert panels and published, so the public site has results
 DEMO_PUBLISHED_ROUND = "province-2022-demo"
 DEMO_ACCOUNTS = (
     ("admin@demo.dti.gov.vn", "Quản trị hệ thống", Role.ADMINISTRATOR, "demo-admin-2023"),
@@ -358,7 +358,6 @@ def seed_experts(admin: User, evaluation: EvaluationRound, *, seed: int = 5066) 
     """
     import numpy as np
 
-    from questionnaires import CANNOT_JUDGE
     from survey_app.experts import operations as experts
     from survey_app.experts.models import ExpertPanel, SeatRole
 
@@ -367,6 +366,65 @@ def seed_experts(admin: User, evaluation: EvaluationRound, *, seed: int = 5066) 
     rng = np.random.default_rng(seed)
     by_code = {unit.code: unit for unit in evaluation.unit_list.units}
     plan = [(code, DEMO_NOMINATIONS) for code in DEMO_PROVINCES] + [DEMO_SHORT_PROVINCE]
+    experts.import_nominations(evaluation, _nomination_rows(rng, by_code, plan), actor=admin, source="demo")
+    trial_token = None
+    for position, code in enumerate(DEMO_PROVINCES):
+        panel = experts.select_panel(
+            evaluation, by_code[code], size=DEMO_PANEL_SIZES.get(code, 15), seed=seed, actor=admin
+        )
+        members = [s for s in panel.seats if s.role == SeatRole.MEMBER]
+        experts.decline(members[-1], reason="Bận công tác nước ngoài", actor=admin)
+        issued = experts.issue_links(panel, days=30, actor=admin)
+        questionnaire = panel.questionnaire.questionnaire
+        level = 2.4 + 0.45 * position
+        for index, one in enumerate(issued):
+            if index == len(issued) - 1:
+                trial_token = trial_token or one.token
+                continue
+            raw = _expert_answers(rng, questionnaire, level + (2.5 if index == 0 and position == 2 else 0))
+            raw[questionnaire.items()[0].code]["comment"] = "Ban Chỉ đạo họp định kỳ hằng quý."
+            form = experts.open_link(one.token)
+            if index == len(issued) - 2:
+                experts.save_draft(form, dict(list(raw.items())[:2]))
+            else:
+                experts.submit(form, raw, f"demo-{code}-{index}")
+    return trial_token
+
+
+def seed_past_panels(admin: User, evaluation: EvaluationRound, *, seed: int) -> None:
+    """A closed year's expert channel: a panel of 15 in every province, every member's form submitted, the
+    scores rising with the province's place in the list as the citizen survey's answers do. Every province,
+    because a criterion fewer than half the units have data for is excluded from the run [1726 II.2.b.vi]:
+    panels in the five demo provinces alone would leave the experts' 10% out of the published index."""
+    import numpy as np
+
+    from survey_app.experts import operations as experts
+    from survey_app.experts.models import ExpertPanel
+
+    if db.session.scalar(select(ExpertPanel.id).where(ExpertPanel.round_id == evaluation.id).limit(1)) is not None:
+        return
+    rng = np.random.default_rng(seed)
+    everywhere = list(evaluation.unit_list.units)
+    plan = [(unit.code, DEMO_NOMINATIONS) for unit in everywhere]
+    rows = _nomination_rows(rng, {unit.code: unit for unit in everywhere}, plan)
+    experts.import_nominations(evaluation, rows, actor=admin, source="demo")
+    for position, unit in enumerate(everywhere):
+        panel = experts.select_panel(evaluation, unit, size=15, seed=seed, actor=admin)
+        questionnaire = panel.questionnaire.questionnaire
+        level = 2.0 + 2.5 * position / max(len(everywhere) - 1, 1)
+        for index, one in enumerate(experts.issue_links(panel, days=30, actor=admin)):
+            raw = _expert_answers(rng, questionnaire, level)
+            experts.submit(experts.open_link(one.token), raw, f"demo-{unit.code}-{index}")
+    db.session.flush()
+    if db.session.get_bind().dialect.name == "postgresql":
+        # a thousand forms written in one transaction, on tables whose statistics may still describe them as
+        # nearly empty: PostgreSQL then joins them by nested scans and the run's reading of the forms takes
+        # minutes. ANALYZE counts the transaction's own rows.
+        db.session.execute(text("ANALYZE expert_nominations, expert_panels, expert_panel_seats, expert_forms"))
+
+
+def _nomination_rows(rng, by_code, plan) -> list[dict[str, str]]:
+    """Nominees with made-up names, ``plan`` giving per unit code the number in each category."""
     rows = []
     for code, counts in plan:
         for category, count in counts.items():
@@ -383,39 +441,27 @@ def seed_experts(admin: User, evaluation: EvaluationRound, *, seed: int = 5066) 
                         "expertise": "Chuyển đổi số",
                     }
                 )
-    experts.import_nominations(evaluation, rows, actor=admin, source="demo")
-    trial_token = None
-    for position, code in enumerate(DEMO_PROVINCES):
-        panel = experts.select_panel(
-            evaluation, by_code[code], size=DEMO_PANEL_SIZES.get(code, 15), seed=seed, actor=admin
-        )
-        members = [s for s in panel.seats if s.role == SeatRole.MEMBER]
-        experts.decline(members[-1], reason="Bận công tác nước ngoài", actor=admin)
-        issued = experts.issue_links(panel, days=30, actor=admin)
-        questionnaire = panel.questionnaire.questionnaire
-        level = 2.4 + 0.45 * position
-        for index, one in enumerate(issued):
-            if index == len(issued) - 1:
-                trial_token = trial_token or one.token
-                continue
-            raw = {}
-            for item in questionnaire.items():
-                if rng.random() < 0.06:
-                    raw[item.code] = {"choice": CANNOT_JUDGE}
-                    continue
-                score = level + rng.normal(0, 0.7) + (2.5 if index == 0 and position == 2 else 0)
-                raw[item.code] = {"choice": str(int(np.clip(np.round(score), 1, 5)))}
-            raw[questionnaire.items()[0].code]["comment"] = "Ban Chỉ đạo họp định kỳ hằng quý."
-            form = experts.open_link(one.token)
-            if index == len(issued) - 2:
-                experts.save_draft(form, dict(list(raw.items())[:2]))
-            else:
-                experts.submit(form, raw, f"demo-{code}-{index}")
-    return trial_token
+    return rows
+
+
+def _expert_answers(rng, questionnaire, level: float) -> dict[str, dict[str, str]]:
+    """An expert's answers: around ``level`` on the 1-5 scale, now and then "I cannot judge this"."""
+    import numpy as np
+
+    from questionnaires import CANNOT_JUDGE
+
+    raw = {}
+    for item in questionnaire.items():
+        if rng.random() < 0.06:
+            raw[item.code] = {"choice": CANNOT_JUDGE}
+            continue
+        raw[item.code] = {"choice": str(int(np.clip(np.round(level + rng.normal(0, 0.7)), 1, 5)))}
+    return raw
 
 
 def seed_published_year(admin: User, framework, unit_list) -> None:
-    """The 2022 round: every province's self-assessment and cyberspace values, one run, published."""
+    """The 2022 round: every province's self-assessment and cyberspace values and expert panel (so the published
+    index carries the experts' 10% of each main index), one run, published."""
     from survey_app.publication import operations as publication
     from survey_app.scoring import operations as scoring
 
@@ -430,6 +476,7 @@ def seed_published_year(admin: User, framework, unit_list) -> None:
         unit_list,
         actor=admin,
     )
+    seed_past_panels(admin, evaluation, seed=2022)
     seed_scoring(admin, evaluation, seed=2022)
     publication.publish(scoring.runs(evaluation)[0], actor=admin)
 

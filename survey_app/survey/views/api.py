@@ -21,6 +21,7 @@ from survey_app.core.errors import ServiceError, api_error
 from survey_app.core.extensions import db
 from survey_app.core.i18n import describe_answer_problems, describe_error
 from survey_app.core.security import api_key, public, spend_rate_limit
+from survey_app.publication import open_data
 from survey_app.survey import operations as collection
 from survey_app.survey.blueprint import api as blueprint
 from survey_app.survey.schemas import SUBMISSION, ErrorSchema, ReceiptSchema, SubmissionSchema
@@ -147,7 +148,8 @@ def openapi_document() -> dict:
         operations={
             "get": {
                 "summary": "A round's published ranking: every unit's index, rank, their simulated 95% intervals, and "
-                "pillar and main-index values",
+                "pillar and main-index values; for the national level, the country's value and its series across the "
+                "years, without a rank",
                 "parameters": [round_parameter],
                 "responses": {
                     "200": {"description": "OK"},
@@ -175,6 +177,8 @@ def openapi_document() -> dict:
             }
         },
     )
+    for path, operations in open_data.openapi_paths().items():
+        spec.path(path=path, operations=operations)
     spec.path(
         path="/api/health",
         operations={"get": {"summary": "Liveness and database check", "responses": {"200": {"description": "OK"}}}},

@@ -79,8 +79,8 @@ def test_an_experts_draft_with_a_wrong_answer_keeps_the_valid_ones(survey, clien
     token = csrf_token(client, "/resume")
     assert client.post(f"{location}/consent", data={"csrf_token": token}).status_code == 302
     # the page's "save" button, without its script: the page comes back with the error
-    response = client.post(f"{location}/draft", data={"csrf_token": token, "score-AW.1": "5", "score-AW.2": "9"})
+    response = client.post(f"{location}/draft", data={"csrf_token": token, "score-AW.E": "5", "score-INST.E": "9"})
     assert response.status_code == 422
     stored = db.session.get(ExpertForm, int(location.rsplit("/", 1)[1]))
     db.session.refresh(stored)
-    assert stored.answers == {"AW.1": {"score": 5}}
+    assert stored.answers == {"AW.E": {"score": 5}}

@@ -150,13 +150,22 @@ def test_demo_seed_is_complete_and_idempotent(runner):
     assert run.diagnostics["units"]["01"]["total"] == pytest.approx(8_246_600 * 0.72, rel=1e-3)
     # scoring: every province's self-assessment, cyberspace values and one run excluding the criteria too few
     # provinces have data for: the business survey's, fielded in 5 of 63 provinces only (the citizen survey
-    # reached all 63)
+    # reached all 63), and the experts' part of each main index, whose panels sit in 5 of 63 provinces so far
     from survey_app.scoring.models import ScoringRun, SelfAssessment
 
     assert db.session.scalar(select(func.count(ScoringRun.id))) == 2
     scored = db.session.scalar(select(ScoringRun).where(ScoringRun.round_id == demo_round.id))
-    assert scored.excluded == ["DE.1", "DE.2"] and len(scored.index) == 63
+    expert_criteria = ["AW.E", "INST.E", "INFRA.E", "HR.E", "SEC.E", "DG.E", "DE.E", "DS.E"]
+    assert scored.excluded == sorted(["DE.1", "DE.2", *expert_criteria]) and len(scored.index) == 63
     assert db.session.scalar(select(func.count(SelfAssessment.id))) > 0.9 * 63 * 14
-    # the year before is published, for the public site
+    # the year before is published, for the public site, with an expert panel of 15 in every province: the
+    # experts' part of every main index is scored from their forms in all 63 and none is excluded
+    from survey_app.experts.models import ExpertForm
+
     published = db.session.scalar(select(ScoringRun).where(ScoringRun.published_at.is_not(None)))
     assert published.evaluation_round.code == "province-2022-demo" and published.evaluation_round.status == "published"
+    assert not set(expert_criteria) & set(published.excluded)
+    expert_points = [row for row in published.inputs["points"] if row["node"] in expert_criteria]
+    assert len(expert_points) == 63 * 8 and {row["source"] for row in expert_points} == {"expert"}
+    submitted = select(func.count(ExpertForm.id)).where(ExpertForm.submitted_at.is_not(None))
+    assert db.session.scalar(submitted) > 63 * 15

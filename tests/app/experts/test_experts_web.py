@@ -15,7 +15,8 @@ from survey_app.experts import operations as experts
 from survey_app.experts.models import ExpertForm, Nomination, PanelSeat, SeatRole
 from tests.conftest import csrf_token, expert_panel, nominee_rows
 
-ITEMS = ("AW.1", "AW.2", "INST.1", "DG.4", "DE.3")
+#: the demo framework's expert items: each scored main index's expert criterion
+ITEMS = ("AW.E", "INST.E", "INFRA.E", "HR.E", "SEC.E", "DG.E", "DE.E", "DS.E")
 
 
 def _answers(score="4", **fields):
@@ -310,13 +311,13 @@ def test_drafts_save_as_the_expert_goes_and_keep_valid_answers(survey, client):
     response = client.post(
         f"{location}/draft",
         headers={"X-CSRFToken": csrf_token(client, location)},
-        data={"score-AW.1": "5", "comment-AW.1": "Tốt", "score-AW.2": "9"},
+        data={"score-AW.E": "5", "comment-AW.E": "Tốt", "score-INST.E": "9"},
     )
     assert response.status_code == 200
-    assert response.json["problems"] == {"AW.2": "Hãy chọn một trong các mức điểm có sẵn."}
+    assert response.json["problems"] == {"INST.E": "Hãy chọn một trong các mức điểm có sẵn."}
     stored = db.session.get(ExpertForm, form_id)
     db.session.refresh(stored)
-    assert stored.answers == {"AW.1": {"score": 5, "comment": "Tốt"}}
+    assert stored.answers == {"AW.E": {"score": 5, "comment": "Tốt"}}
     assert db.session.get(PanelSeat, seat_id).status == "in_progress"
     page = client.get(location).get_data(as_text=True)
     assert 'value="5" checked' in page and ">Tốt</textarea>" in page
@@ -327,15 +328,15 @@ def test_submission_is_final_idempotent_and_cannot_be_changed_by_a_draft(survey,
     db.session.commit()
     location = _open(client, next(iter(tokens.values())))
     form_id = int(location.rsplit("/", 1)[1])
-    incomplete = _post(client, f"{location}/submit", {"submission_id": "s1", "score-AW.1": "3"})
+    incomplete = _post(client, f"{location}/submit", {"submission_id": "s1", "score-AW.E": "3"})
     assert incomplete.status_code == 422
     assert "Hãy cho điểm, hoặc chọn “Tôi không thể đánh giá nội dung này”." in incomplete.get_data(as_text=True)
-    answers = _answers("4", **{"score-DE.3": "cannot_judge", "comment-DE.3": "Không rõ số liệu"})
+    answers = _answers("4", **{"score-DE.E": "cannot_judge", "comment-DE.E": "Không rõ số liệu"})
     assert _post(client, f"{location}/submit", {"submission_id": "s1", **answers}).status_code == 302
     stored = db.session.get(ExpertForm, form_id)
     db.session.refresh(stored)
     first = (stored.submitted_at, dict(stored.answers))
-    assert first[1]["DE.3"] == {"cannot_judge": True, "comment": "Không rõ số liệu"}
+    assert first[1]["DE.E"] == {"cannot_judge": True, "comment": "Không rõ số liệu"}
     # the same submission again is answered as the first was; anything else is refused
     assert _post(client, f"{location}/submit", {"submission_id": "s1", **answers}).status_code == 302
     assert _post(client, f"{location}/submit", {"submission_id": "s2", **_answers("1")}).status_code == 409
@@ -362,8 +363,8 @@ def test_submission_is_final_idempotent_and_cannot_be_changed_by_a_draft(survey,
 def test_results_by_hand_for_a_small_panel(survey, client, create_user, login):
     evaluation, panel, tokens = expert_panel(survey.framework)
     seats = {seat.id: seat for seat in panel.seats}
-    # AW.1 gets the scores 1..15 from the 15 members (6 retired leaders, 5 serving officials, 4 business
-    # leaders, in that order); every other item 3, except one "cannot judge" on DE.3
+    # AW.E gets the scores 1..15 from the 15 members (6 retired leaders, 5 serving officials, 4 business
+    # leaders, in that order); every other item 3, except one "cannot judge" on DE.E
     ordered = sorted(
         tokens,
         key=lambda i: (
@@ -374,23 +375,23 @@ def test_results_by_hand_for_a_small_panel(survey, client, create_user, login):
     for score, seat_id in enumerate(ordered, start=1):
         form = experts.open_link(tokens[seat_id])
         raw = {code: {"choice": "3"} for code in ITEMS}
-        raw["AW.1"] = {"choice": str(min(score, 5))}
+        raw["AW.E"] = {"choice": str(min(score, 5))}
         if score == 15:
-            raw["DE.3"] = {"choice": "cannot_judge"}
+            raw["DE.E"] = {"choice": "cannot_judge"}
         assert experts.submit(form, raw, f"s{score}") == {}
     db.session.commit()
     found = experts.results(evaluation)
-    row = found.items.set_index("item").loc["AW.1"]
+    row = found.items.set_index("item").loc["AW.E"]
     scores = [min(s, 5) for s in range(1, 16)]  # 1 2 3 4 5 5 ... 5
     assert row["n"] == 15 and row["mean"] == pytest.approx(sum(scores) / 15)
     # trimmed mean, floor(0.1 × 15) = 1 cut at each end: the 13 middle values 2 3 4 and ten 5s → 59/13
     assert row["trimmed_mean"] == pytest.approx(59 / 13)
     # categories' means: retired (1..5, 5) = 20/6; serving 5 × 5 = 5; business 5; at 40/30/30
     assert row["composition_mean"] == pytest.approx(0.4 * 20 / 6 + 0.3 * 5 + 0.3 * 5)
-    # value (59/13 - 1) / 4 on a 1-5 scale, times AW.1's 30 points
+    # value (59/13 - 1) / 4 on a 1-5 scale, times AW.E's 10 points (10% of awareness's 100)
     assert row["value"] == pytest.approx((59 / 13 - 1) / 4)
-    assert row["points"] == pytest.approx(30 * (59 / 13 - 1) / 4)
-    de3 = found.items.set_index("item").loc["DE.3"]
+    assert row["points"] == pytest.approx(10 * (59 / 13 - 1) / 4)
+    de3 = found.items.set_index("item").loc["DE.E"]
     assert de3["n"] == 14
     assert found.composition.iloc[0][["retired_leader", "serving_official", "business_leader"]].tolist() == [6, 5, 4]
     login(create_user("scoring_officer"))
@@ -478,14 +479,14 @@ def test_the_error_summary_names_each_item_and_links_to_its_scale(survey, client
     location = _open(client, next(iter(tokens.values())))
     form_id = location.rsplit("/", 1)[1]
     data = _answers()
-    del data["score-AW.2"]
+    del data["score-INST.E"]
     response = _post(client, f"/expert/forms/{form_id}/submit", data)
     page = response.get_data(as_text=True)
     assert response.status_code == 422
-    item = next(i for i in panel.questionnaire.questionnaire.items() if i.code == "AW.2")
+    item = next(i for i in panel.questionnaire.questionnaire.items() if i.code == "INST.E")
     summary = re.search(r'<div class="problems".*?</div>', page, re.S).group(0)
-    assert f'<a href="#a-AW.2">AW.2 · {item.name.vi}</a> – Hãy cho điểm' in summary
-    assert 'id="a-AW.2"' in page
+    assert f'<a href="#a-INST.E">INST.E · {item.name.vi}</a> – Hãy cho điểm' in summary
+    assert 'id="a-INST.E"' in page
 
 
 def test_the_notice_never_names_an_erase_date_already_past(survey, app, client):

@@ -99,13 +99,13 @@ def test_the_expert_reads_the_notice_on_their_data_before_the_form(survey, app, 
     location = client.get(f"/e/{token}").headers["Location"]
     notice = client.get(location).get_data(as_text=True)
     assert "Trước phiếu ý kiến chuyên gia: dữ liệu cá nhân" in notice and "Nghị định 13/2023/NĐ-CP" in notice
-    assert 'name="score-AW.1"' not in notice
+    assert 'name="score-AW.E"' not in notice
     early = client.post(
-        f"{location}/draft", headers={"X-CSRFToken": csrf_token(client, location)}, data={"score-AW.1": "5"}
+        f"{location}/draft", headers={"X-CSRFToken": csrf_token(client, location)}, data={"score-AW.E": "5"}
     )
     assert early.status_code == 409 and "đồng ý" in early.json["error"]
     assert client.post(f"{location}/consent", data={"csrf_token": csrf_token(client, location)}).status_code == 302
-    assert 'name="score-AW.1"' in client.get(location).get_data(as_text=True)
+    assert 'name="score-AW.E"' in client.get(location).get_data(as_text=True)
     form = db.session.get(PanelSeat, seat_id).form
     db.session.refresh(form)
     assert form.consented_at is not None and form.answers == {}

@@ -18,9 +18,9 @@ from survey_app.scoring.models import SelfAssessment
 from tests.conftest import PASSWORD, csrf_token
 
 #: Hà Nội's values on the demo framework's self-reported criteria, and the points each earns by its method
-#: (as in test_reporting): yes 30, no 0, 2 reaches "≥2: 30", 1/1 of 60, 85/100 of 40 = 34, yes 30,
-#: 85.5/100 of 50 = 42.75, 100/100 of 60, yes 40, 50/100 of 50 = 25, 40/80 of 40 = 20, 30 reaches "≥30: 20",
-#: 10/20 of 60 = 30, 0
+#: (as in test_reporting, on the demo's points: 90% of the main index's, the experts' ".E" has the other 10%):
+#: yes 27, no 0, 2 reaches "≥2: 27", 1/1 of 54, 85/100 of 36 = 30.6, yes 27, 85.5/100 of 45 = 38.475,
+#: 100/100 of 54, yes 36, 50/100 of 45 = 22.5, 40/80 of 36 = 18, 30 reaches "≥30: 18", 10/20 of 54 = 27, 0
 HANOI = {
     "AW.1": "có",
     "AW.2": "không",
@@ -111,7 +111,7 @@ def _assessment(round_id, unit_id, criterion) -> SelfAssessment:
 
 def test_the_unit_sees_each_appraisal_and_replies_once_and_officers_see_the_reply(client, login, province):
     aw1 = _assessment(province.round.id, province.hanoi.id, "AW.1")
-    assert aw1.points == 30 and aw1.source == "form"
+    assert aw1.points == 27 and aw1.source == "form"
     login(province.officer)
     status_page = f"/reporting/{province.round.code}/status?lang=en"
     assert "Appraised: 1" not in client.get(status_page).get_data(as_text=True)
@@ -126,8 +126,8 @@ def test_the_unit_sees_each_appraisal_and_replies_once_and_officers_see_the_repl
     page = client.get(province.path).get_data(as_text=True)
     section = page[page.index('id="appraisal"') :]
     row = section[section.index('id="appraisal-AW.1"') : section.index("</tr>", section.index('id="appraisal-AW.1"'))]
-    # both scores kept and shown: 30 self-assessed, 10 after appraisal, with the reason
-    assert "30 / 30" in row and "<strong>10</strong>" in row and "Thiếu quyết định" in row
+    # both scores kept and shown: 27 self-assessed of AW.1's 27, 10 after appraisal, with the reason
+    assert "27 / 27" in row and "<strong>10</strong>" in row and "Thiếu quyết định" in row
     assert 'name="reply"' in row
     # a value not appraised offers no reply, and a reply to it is refused
     inst = section[section.index('id="appraisal-INST.1"') :]
@@ -203,18 +203,19 @@ def test_a_unit_follows_its_own_provisional_points_then_its_published_rank(clien
     db.session.commit()
     mine = results.provisional(province.round, province.hanoi)
     by_code = {node["code"]: node for node in mine.nodes}
-    # by hand: the appraisal's 10 replaces AW.1's 30; the survey criteria have no data yet and score 0
-    # AW 10 + 0; INST 30 + 60; INFRA 34 + 30; HR 42.75; SEC 60 + 40; DG 25 + 20 + 20; DE 30; DS 0
-    expected = {"AW": 10, "INST": 90, "INFRA": 64, "HR": 42.75, "SEC": 100, "DG": 65, "DE": 30, "DS": 0}
+    # by hand: the appraisal's 10 replaces AW.1's 27; the survey and expert criteria have no data yet and score 0
+    # AW 10 + 0; INST 27 + 54; INFRA 30.6 + 27; HR 38.475; SEC 54 + 36; DG 22.5 + 18 + 18; DE 27; DS 0
+    expected = {"AW": 10, "INST": 81, "INFRA": 57.6, "HR": 38.475, "SEC": 90, "DG": 58.5, "DE": 27, "DS": 0}
     assert {code: by_code[code]["points"] for code in expected} == pytest.approx(expected)
     assert by_code["AW.1"]["source"] == "appraisal" and by_code["AW.2"]["source"] == "self_assessment"
     assert by_code["AW.3"]["missing"] and not by_code["AW.1"]["missing"]
-    # 401.75 of 1000 points
-    assert mine.total == pytest.approx(401.75) and mine.index_value == pytest.approx(0.40175)
+    # 10 + 81 + 57.6 + 38.475 + 90 + 58.5 + 27 = 362.575 of 1000 points
+    assert mine.total == pytest.approx(362.575) and mine.index_value == pytest.approx(0.362575)
 
     login(province.accounts["01"]["reporter"])
     page = client.get("/reporting/r2023/results/01").get_data(as_text=True)
-    assert "401,75" in page or "401.75" in page
+    # shown to two decimals: 362.575 is 362.57499… in binary, so 362,57
+    assert "362,57" in page or "362.57" in page
     assert 'id="published"' not in page
     # Hà Nội's account is refused Hà Giang's results, and the reverse
     assert client.get("/reporting/r2023/results/02").status_code == 403
@@ -222,7 +223,7 @@ def test_a_unit_follows_its_own_provisional_points_then_its_published_rank(clien
     login(province.accounts["02"]["reporter"])
     assert client.get("/reporting/r2023/results/01").status_code == 403
     theirs = client.get("/reporting/r2023/results/02")
-    assert theirs.status_code == 200 and "401" not in theirs.get_data(as_text=True)
+    assert theirs.status_code == 200 and "362" not in theirs.get_data(as_text=True)
     client.post("/logout", data={"csrf_token": csrf_token(client, "/reporting/")})
 
     # published: the unit's rank among the 63 provinces, Hà Nội first (every other province on 0), and the link
@@ -233,7 +234,7 @@ def test_a_unit_follows_its_own_provisional_points_then_its_published_rank(clien
     db.session.commit()
     assert results.published(province.round, province.hanoi) == {
         "run": run,
-        "index": pytest.approx(0.40175),
+        "index": pytest.approx(0.362575),
         "rank": 1,
         "of": 63,
     }

@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 
 from survey_app.audit.models import AuditEvent
 from survey_app.core.extensions import db
-from survey_app.reporting.models import ReportEntry, ReportStatus, UnitReport
+from survey_app.core.stored_files import StoredFile
+from survey_app.reporting.models import ReportDocument, ReportEntry, ReportStatus, UnitReport
 from survey_app.scoring.models import EvidenceDocument, SelfAssessment
 from tests.conftest import PASSWORD, csrf_token, pdf_document
 
@@ -36,23 +37,23 @@ VALUES = {
     "DE.3": "10",
     "DS.3": "0",
 }
-#: the points by hand: yes 30, no 0, 2 reaches the step "≥2: 30", 1/1 of 60, 85/100 of 40 = 34, yes 30,
-#: 85.5/100 of 50 = 42.75, 100/100 of 60, yes 40, 50/100 of 50 = 25, 40/80 of 40 = 20, 30 reaches "≥30: 20",
-#: 10/20 of 60 = 30, 0
+#: the points by hand, on the demo's points (90% of the main index's: the experts' ".E" has the other 10%):
+#: yes 27, no 0, 2 reaches the step "≥2: 27", 1/1 of 54, 85/100 of 36 = 30.6, yes 27, 85.5/100 of 45 = 38.475,
+#: 100/100 of 54, yes 36, 50/100 of 45 = 22.5, 40/80 of 36 = 18, 30 reaches "≥30: 18", 10/20 of 54 = 27, 0
 POINTS = {
-    "AW.1": 30,
+    "AW.1": 27,
     "AW.2": 0,
-    "INST.1": 30,
-    "INST.2": 60,
-    "INFRA.1": 34,
-    "INFRA.3": 30,
-    "HR.1": 42.75,
-    "SEC.1": 60,
-    "SEC.2": 40,
-    "DG.1": 25,
-    "DG.2": 20,
-    "DG.5": 20,
-    "DE.3": 30,
+    "INST.1": 27,
+    "INST.2": 54,
+    "INFRA.1": 30.6,
+    "INFRA.3": 27,
+    "HR.1": 38.475,
+    "SEC.1": 54,
+    "SEC.2": 36,
+    "DG.1": 22.5,
+    "DG.2": 18,
+    "DG.5": 18,
+    "DE.3": 27,
     "DS.3": 0,
 }
 
@@ -112,6 +113,19 @@ def typed(values: dict[str, str], explanation: str = "") -> dict[str, str]:
     return data
 
 
+def officer_download(app, document_id: int) -> bytes:
+    """An evidence document's bytes as a scoring officer downloads them."""
+    from survey_app.accounts import operations as accounts
+
+    officer = accounts.create_user("tai-ve@example.gov.vn", "Cán bộ", "scoring_officer", PASSWORD)
+    db.session.commit()
+    browser = app.test_client()
+    log_in(browser, officer)
+    answer = browser.get(f"/scoring/evidence/{document_id}")
+    assert answer.status_code == 200 and answer.mimetype == "application/pdf"
+    return answer.data
+
+
 def report(code="01") -> UnitReport | None:
     db.session.expire_all()
     return db.session.scalar(select(UnitReport).join(UnitReport.unit).where(UnitReport.unit.has(code=code)))
@@ -156,7 +170,7 @@ def test_each_value_is_checked_by_its_method_with_the_message_beside_the_field(a
     entries = {entry.criterion: entry for entry in report().entries}
     assert entries["AW.1"].value_text == "maybe" and entries["AW.1"].points is None
     assert entries["DG.5"].value_text == "-3" and entries["DG.5"].value is None
-    assert entries["HR.1"].value == 85.5 and entries["HR.1"].points == pytest.approx(42.75)
+    assert entries["HR.1"].value == 85.5 and entries["HR.1"].points == pytest.approx(38.475)
     assert 'value="maybe"' in page
     # the page shown again later still says what is wrong beside the value
     again = client.get(place.path).get_data(as_text=True)
@@ -188,10 +202,11 @@ def test_the_whole_workflow_ends_in_the_units_self_assessment(app, client, place
     values = typed(VALUES)
     values["evidence-AW.2"], values["explanation-AW.2"] = "", "Chưa ban hành kế hoạch năm 2023."
     assert post(client, f"{place.path}/save", values).status_code == 302
+    document = pdf_document()
     upload = post(
         client,
         f"{place.path}/documents",
-        {"criterion": "AW.1", "document": (io.BytesIO(pdf_document()), "qd.pdf")},
+        {"criterion": "AW.1", "document": (io.BytesIO(document), "qd.pdf")},
         content_type="multipart/form-data",
     )
     assert upload.status_code == 302
@@ -235,9 +250,17 @@ def test_the_whole_workflow_ends_in_the_units_self_assessment(app, client, place
     assert report().status == ReportStatus.SIGNED_OFF
 
     stored = {row.criterion: row for row in db.session.scalars(select(SelfAssessment))}
-    assert {code: row.points for code, row in stored.items()} == pytest.approx({**POINTS, "DG.2": 22.5})
+    # DG.2 corrected to 45: 45/80 of 36 = 20.25
+    assert {code: row.points for code, row in stored.items()} == pytest.approx({**POINTS, "DG.2": 20.25})
     assert stored["AW.2"].explanation == "Chưa ban hành kế hoạch năm 2023." and stored["INST.1"].value == 2
     assert db.session.scalar(select(func.count(EvidenceDocument.id))) == 1
+    # the signed-off evidence names the report's document's bytes, kept once in the database; both download
+    # as uploaded
+    uploaded = db.session.scalar(select(ReportDocument))
+    signed_off = db.session.scalar(select(EvidenceDocument))
+    assert signed_off.file_id == uploaded.file_id and db.session.scalar(select(func.count(StoredFile.id))) == 1
+    assert client.get(f"{place.path}/documents/{uploaded.id}").data == document
+    assert officer_download(app, signed_off.id) == document
     # locked: neither the reporter nor the approver changes it
     assert post(client, f"{place.path}/save", typed({"AW.1": "không"})).status_code == 409
     assert post(approver, f"{place.path}/return", {"comment": "x"}).status_code == 409
@@ -329,8 +352,8 @@ def test_the_script_saves_as_one_types_and_gets_each_values_message(app, client,
     assert answer.status_code == 400 and answer.is_json
     assert set(answer.get_json()["problems"]) == {"INST.1"}
     entries = {entry.criterion: (entry.value_text, entry.points) for entry in report().entries}
-    # 50/100 of 50 points; the invalid value kept as typed
-    assert entries == {"INST.1": ("ba", None), "DG.1": ("50", 25.0)}
+    # 50/100 of DG.1's 45 points; the invalid value kept as typed
+    assert entries == {"INST.1": ("ba", None), "DG.1": ("50", 22.5)}
     script = client.get("/reporting/report.js")
     assert script.status_code == 200 and script.mimetype == "text/javascript"
     assert '<script src="/reporting/report.js" defer></script>' in client.get(place.path).get_data(as_text=True)

@@ -80,7 +80,8 @@ def test_poststratifying_by_sex_within_each_unit(answered):
     aware = next(r for r in run.estimates if r["criterion"] == "AW.3" and r["unit"] == survey.units[0].code)
     assert aware["weighted"] == pytest.approx((600 * 1 + 400 * 1 / 3) / 1000)
     assert aware["unweighted"] == pytest.approx(3 / 5)
-    assert aware["points"] == pytest.approx(40 * (600 + 400 / 3) / 1000)
+    # AW.3 is worth 36 of awareness's 100 in the demo framework (90% of 40: AW.E holds the experts' 10)
+    assert aware["points"] == pytest.approx(36 * (600 + 400 / 3) / 1000)
     assert run.diagnostics["overall"]["n"] == 7
     assert run.diagnostics["units"][survey.units[0].code]["total"] == pytest.approx(1000)
     assert sum(bin_["count"] for bin_ in run.histogram) == 7
@@ -330,7 +331,7 @@ def test_weight_diagnostics_without_a_value_are_stored_as_null():
     from survey_app.sampling.operations import _diagnostics
 
     weighting = SimpleNamespace(diagnostics=SimpleNamespace(iterations=3, converged=True))
-    stored = _diagnostics(np.array([1.0, 3.0, 0.0, 0.0]), np.array(["01", "01", "02", "02"]), weighting)
+    stored = _diagnostics(np.array([1.0, 3.0, 0.0, 0.0]), {"01": np.array([0, 1]), "02": np.array([2, 3])}, weighting)
     assert stored["units"]["02"]["ratio"] is None and stored["units"]["02"]["deff_weighting"] is None
     assert stored["units"]["02"]["zero"] == 2 and stored["units"]["01"]["ratio"] == 3.0
     json.dumps(stored, allow_nan=False)

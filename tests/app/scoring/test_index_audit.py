@@ -154,12 +154,13 @@ def test_the_stored_audit_is_the_librarys_on_the_runs_snapshot_and_checked_by_ha
     # AW.1 (1, 1, 1, 0, 1, 0) and AW.2 (1, 0, 0, 0, 0, 0): covariance sum 1/3, squares 4/3 and 5/6, so
     # r = (1/3) / √(10/9) = 1/√10 ≈ 0.316, just above the near-zero line of 0.3
     assert pairs[("AW.1", "AW.2")]["pearson"] == pytest.approx(10**-0.5) and pairs[("AW.1", "AW.2")]["flag"] == ""
-    # Cronbach's alpha of SEC, k = 2: variances (n - 1) of SEC.1 (210 - 6 (16/3)²) / 100 / 5, of SEC.2 1.5 / 5,
-    # of their sum (690 - 62² / 6) / 100 / 5
+    # Cronbach's alpha of SEC, k = 3: variances (n - 1) of SEC.1 (210 - 6 (16/3)²) / 100 / 5, of SEC.2 1.5 / 5,
+    # of SEC.E 0 (no expert panel: kept, every unit scores 0), of their sum (690 - 62² / 6) / 100 / 5; alpha is
+    # k / (k - 1) (1 - the items' variances / the sum's)
     variance1, variance2 = (210 - 6 * (16 / 3) ** 2) / 100 / 5, 1.5 / 5
     total = (690 - 62**2 / 6) / 100 / 5
     alpha = {row["main_index"]: row["alpha"] for row in document["structure"]["alpha"]}
-    assert alpha["SEC"] == pytest.approx(2 * (1 - (variance1 + variance2) / total))
+    assert alpha["SEC"] == pytest.approx(3 / 2 * (1 - (variance1 + variance2 + 0) / total))
 
     uncertainty_document = document["uncertainty"]
     # four inputs here (no survey, experts, exclusions or channel shares): N (k + 2) = 64 × 6 draws

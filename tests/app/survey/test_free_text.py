@@ -58,10 +58,17 @@ def test_an_experts_comment_with_markup_is_escaped_on_their_copy(survey, client)
     db.session.commit()
     location = client.get(f"/e/{next(iter(tokens.values()))}").headers["Location"]
     client.post(f"{location}/consent", data={"csrf_token": csrf_token(client, location)})
-    answers = {f"score-{code}": "4" for code in ("AW.1", "AW.2", "INST.1", "DG.4", "DE.3")}
+    # every item of the demo framework's expert form (one per scored main index) scored, the first commented
+    items = [item.code for item in panel.questionnaire.questionnaire.items()]
+    answers = {f"score-{code}": "4" for code in items}
     response = client.post(
         f"{location}/submit",
-        data={"csrf_token": csrf_token(client, location), "submission_id": "c1", "comment-AW.1": MARKUP, **answers},
+        data={
+            "csrf_token": csrf_token(client, location),
+            "submission_id": "c1",
+            f"comment-{items[0]}": MARKUP,
+            **answers,
+        },
     )
     assert response.status_code == 302
     for page in (client.get(location), client.get(f"{location}/copy")):
