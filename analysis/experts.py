@@ -115,7 +115,11 @@ def icc_2k(ratings: np.ndarray) -> float:
     ss_error = ((ratings - grand) ** 2).sum() - ss_rows - ss_columns
     ms_rows, ms_columns = ss_rows / (n - 1), ss_columns / (k - 1)
     ms_error = ss_error / ((n - 1) * (k - 1))
-    return float((ms_rows - ms_error) / (ms_rows + (ms_columns - ms_error) / n))
+    denominator = ms_rows + (ms_columns - ms_error) / n
+    if denominator == 0:
+        # every rater gave every item the same score: no variation to agree on (R's irr gives NaN too)
+        return math.nan
+    return float((ms_rows - ms_error) / denominator)
 
 
 def agreement(scores: pd.DataFrame) -> pd.DataFrame:

@@ -155,7 +155,11 @@ def read_choice(found: Coefficients, args: Mapping[str, str]) -> Choice:
             for channel in CHANNELS
         }
         total = round(sum(percent.values()), DECIMALS)
-        typed_shares = any(share_field(channel) in typed for channel in CHANNELS)
+        # the form shows the stated shares to two decimals: sent back unchanged they are the stated shares, which
+        # may not add up to 100 at that precision (⅓ each)
+        typed_shares = any(
+            abs(percent[channel] - round(getattr(stated, channel) * 100, DECIMALS)) > 1e-9 for channel in CHANNELS
+        )
         if not refusals and typed_shares and abs(total - 100) > 1e-9:
             refusals.append(Refusal("shares", "shares_total", {"total": total}))
         shares = ChannelShares(*(percent[channel] / 100 for channel in CHANNELS), level=stated.level)
