@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Iterable, Mapping
 
-from questionnaires.questions import AnswerProblem, Question, Questionnaire, QuestionType, check_answer, is_relevant
+from questionnaires.questions import AnswerProblem, Question, Questionnaire, check_answer, is_relevant
 
 
 @dataclass
@@ -43,19 +43,20 @@ def check_answers(
         not a problem yet (a draft is saved as it is)
     """
     checked = CheckedAnswers()
+    stored, problems, given = checked.answers, checked.problems, answers.get
     context = dict(answers)
     for question in questionnaire.questions() if questions is None else questions:
-        if not is_relevant(question, context):
-            context.pop(question.code, None)
+        code = question.code
+        if question.relevance is not None and not is_relevant(question, context):
+            context.pop(code, None)
             continue
-        value, problem = check_answer(question, answers.get(question.code))
-        if problem is AnswerProblem.REQUIRED and not complete:
-            problem = None
-        if problem is not None:
-            checked.problems[question.code] = problem
-        elif value is not None:
-            checked.answers[question.code] = value
-        context[question.code] = value
+        value, problem = check_answer(question, given(code))
+        if problem is None:
+            if value is not None:
+                stored[code] = value
+        elif complete or problem is not AnswerProblem.REQUIRED:
+            problems[code] = problem
+        context[code] = value
     return checked
 
 
@@ -98,17 +99,10 @@ def quality_flags(
     flags = []
     if duration_seconds is not None and median_seconds and duration_seconds < SPEEDING_SHARE * median_seconds:
         flags.append(QualityFlag.SPEEDING)
-    scale = [
-        answers[q.code]
-        for q in questionnaire.questions()
-        if q.type is QuestionType.LIKERT and q.attention_answer is None and answers.get(q.code) is not None
-    ]
+    scale = [answers[q.code] for q in questionnaire.scale_questions if answers.get(q.code) is not None]
     if len(scale) >= STRAIGHT_LINING_MIN_ITEMS and len(set(scale)) == 1:
         flags.append(QualityFlag.STRAIGHT_LINING)
-    if any(
-        q.attention_answer is not None and q.code in answers and str(answers[q.code]) != q.attention_answer
-        for q in questionnaire.questions()
-    ):
+    if any(q.code in answers and str(answers[q.code]) != q.attention_answer for q in questionnaire.attention_checks):
         flags.append(QualityFlag.ATTENTION)
     return flags
 

@@ -179,7 +179,11 @@ class SessionInterface(SecureCookieSessionInterface):
     def save_session(self, app: Flask, session, response) -> None:
         if not session and not session.modified:  # nothing to write, nor a cookie to delete
             if session.accessed:
-                response.vary.add("Cookie")
+                # what Flask's own interface does (response.vary.add), without parsing an absent Vary header
+                if "Vary" in response.headers:
+                    response.vary.add("Cookie")
+                else:
+                    response.headers["Vary"] = "Cookie"
             return
         super().save_session(app, session, response)
 

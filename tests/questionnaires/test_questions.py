@@ -97,6 +97,43 @@ def test_number_and_percentage_bounds():
     assert check_answer(share, "nan") == (None, AnswerProblem.NOT_A_NUMBER)
 
 
+def test_a_number_sent_as_a_number_is_checked_as_its_text_would_be():
+    """check_answer decides a JSON number on a short path of its own: it must end as the text path does."""
+    from questionnaires import Text
+    from questionnaires.questions import Question, QuestionType
+
+    groups = (RespondentGroup.CITIZENS,)
+    questions = [
+        Question("p", Text("x", "x"), QuestionType.PERCENTAGE, groups),
+        Question("n", Text("x", "x"), QuestionType.NUMBER, groups, minimum=-5, maximum=1000),
+        Question("u", Text("x", "x"), QuestionType.NUMBER, groups, required=False),
+    ]
+    values = [0, 1, -0.0, 12.5, 100, 100.0, 100.000001, 101, -1, -5, -5.000001, 1000, 1001, 2**53 + 1, 10**20,
+              10**400, -(10**400), 1e308, 1.7976931348623157e308, 5e-324, 0.1 + 0.2]  # fmt: skip
+    for question in questions:
+        for value in values:
+            assert check_answer(question, value) == check_answer(question, str(value)), (question.code, value)
+    assert check_answer(questions[1], 2**53 + 1) == (None, AnswerProblem.ABOVE_MAXIMUM)
+    assert check_answer(questions[2], 10**400) == (None, AnswerProblem.NOT_A_NUMBER)
+    assert check_answer(questions[0], True) == check_answer(questions[0], "True") == (None, AnswerProblem.NOT_A_NUMBER)
+
+
+@pytest.mark.parametrize("value", ["yes", " yes ", "no", "maybe", "", "   ", "YES"])
+def test_a_choice_sent_as_its_value_is_checked_as_any_other_value(value):
+    """The short path for a choice's value ends as the general one: stripped, refused unless a choice, empty
+    is no answer."""
+    question = next(q for q in BANK.questions if q.code == "q_dg3")
+    stripped = value.strip()
+    expected = (
+        (None, AnswerProblem.REQUIRED)
+        if not stripped
+        else (stripped, None)
+        if stripped in ("yes", "no")
+        else (None, AnswerProblem.NOT_A_CHOICE)
+    )
+    assert check_answer(question, value) == expected
+
+
 def test_relevance_asks_satisfaction_only_of_users():
     satisfaction = next(q for q in BANK.questions if q.code == "q_dg4")
     assert is_relevant(satisfaction, {"q_dg3": "yes"}) and not is_relevant(satisfaction, {"q_dg3": "no"})

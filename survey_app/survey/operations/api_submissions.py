@@ -176,8 +176,11 @@ class CompiledOnce:
     and the parameters are what SQLAlchemy would send: ``SQLCompiler.construct_expanded_state`` gives both, in
     the driver's paramstyle (named for psycopg, positional for sqlite3), and each value goes through its type's
     ``bind_processor`` (JSON to text, timestamps to UTC). The connection comes from ``Engine.raw_connection()``;
-    psycopg prepares the statement on each connection after its first uses. Only the result's first column is
-    read, unprocessed (an integer id)."""
+    psycopg prepares the statement on each connection after its first uses, and each connection keeps a cursor.
+    Only the result's first column is read, unprocessed (an integer id)."""
+
+    #: where a connection keeps its cursor for these statements
+    CURSOR = "compiled_once_cursor"
 
     def __init__(self, statement, dialect) -> None:
         self.statement = statement
@@ -189,32 +192,45 @@ class CompiledOnce:
             if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
         }
         self.driver_error = dialect.loaded_dbapi.Error
+        # with named parameters and nothing rendered as each execution's values come (IN lists, literal values),
+        # the SQL is the same for every execution: the expanded state need not be worked out each time
+        fixed = not (self.positional or self.compiled.literal_execute_params or self.compiled.post_compile_params)
+        self.fixed_sql = self.compiled.string if fixed else None
 
     def parameters(self, values: dict[str, Any]) -> tuple[str, dict[str, Any] | tuple]:
         """The SQL and the driver's parameters for ``values``."""
+        if self.fixed_sql is not None:
+            return self.fixed_sql, self._processed(self.compiled.construct_params(values))
         state = self.compiled.construct_expanded_state(values)
-        parameters = state.parameters  # a new dict each time, converted in place
+        parameters = self._processed(state.parameters)
+        return state.statement, state.positional_parameters if self.positional else parameters
+
+    def _processed(self, parameters: dict[str, Any]) -> dict[str, Any]:
+        """``parameters`` (a new dict each time) with each value converted in place by its type's processor."""
         for name, processor in self.processors.items():
             parameters[name] = processor(parameters[name])
-        return state.statement, state.positional_parameters if self.positional else parameters
+        return parameters
 
     def scalar(self, engine, values: dict[str, Any]):
         sql, parameters = self.parameters(values)
         connection = engine.raw_connection()
         try:
-            cursor = connection.cursor()
-            try:
-                cursor.execute(sql, parameters)
-                row = cursor.fetchone()
-            finally:
-                cursor.close()
+            # one cursor per database connection, kept with it (``info`` follows the connection through the pool
+            # and goes when it goes): a new cursor learns again how to send each type of value, a quarter of
+            # the driver's time for this statement
+            cursor = connection.info.get(self.CURSOR)
+            if cursor is None:
+                cursor = connection.info[self.CURSOR] = connection.cursor()
+            cursor.execute(sql, parameters)
+            # every row read, so that SQLite's statement is finished (an unfinished one would keep its write lock)
+            rows = cursor.fetchall()
         except self.driver_error:
             # the connection may be dead (the database restarted): it is replaced, not used again
             connection.invalidate()
             raise
         finally:
             connection.close()
-        return row[0] if row is not None else None
+        return rows[0][0] if rows else None
 
 
 def _insert_checked_statement():

@@ -24,7 +24,7 @@ from survey_app.core.security import api_key, public, spend_rate_limit
 from survey_app.publication import open_data
 from survey_app.survey import operations as collection
 from survey_app.survey.blueprint import api as blueprint
-from survey_app.survey.schemas import SUBMISSION, ErrorSchema, ReceiptSchema, SubmissionSchema
+from survey_app.survey.schemas import ErrorSchema, ReceiptSchema, SubmissionSchema, load_submission
 
 #: service errors and their HTTP status
 STATUS = {
@@ -56,7 +56,7 @@ def submit_response(code: str):
     if not isinstance(payload, dict):
         return api_error(400, _("The body must be a JSON object."))
     try:
-        submission = SUBMISSION.load(payload)
+        submission = load_submission(payload)
     except ValidationError as error:
         return api_error(422, _("Some fields are missing or not valid."), fields=error.messages)
     try:

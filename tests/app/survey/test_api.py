@@ -224,7 +224,9 @@ def test_a_driver_error_on_the_fast_path_is_run_again_through_sqlalchemy(client,
     assert response.status_code == 201
     assert len(failed) == 1  # the fast path met the dead connection and raised the driver's error
     assert db.session.scalar(select(func.count()).where(Response.submission_id == "retried")) == 1
-    assert _count() == 2
+    # the dead connection went with its kept cursor: the next submission has a live one
+    assert client.post(URL, json=_body(survey, "after"), headers=headers).status_code == 201
+    assert len(failed) == 1 and _count() == 3
 
 
 def test_the_api_limit_counts_per_key_and_says_when_to_come_back(app, client, survey, create_user):
@@ -289,3 +291,95 @@ def test_a_surrogate_pair_is_a_character_and_stored(client, survey, create_user)
     response = client.post(URL, data=raw, content_type="application/json", headers=_key(create_user, survey))
     assert response.status_code == 201
     assert db.session.scalar(select(Response.submission_id)) == "emoji \U0001f600"
+
+
+_VALID = {"submission_id": "s-1", "unit": "01", "answers": {"q1": "yes", "q2": 3}}
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        _VALID,
+        {**_VALID, "duration_seconds": 95},
+        {**_VALID, "duration_seconds": 95.5, "started_at": None},
+        {**_VALID, "duration_seconds": 0},
+        {**_VALID, "duration_seconds": 86400 * 30},
+        {**_VALID, "submission_id": "x" * 64, "unit": "u" * 32, "answers": {"q" * 64: 1}},
+        {**_VALID, "answers": {}},
+        {**_VALID, "started_at": "2026-11-30T08:00:00+07:00"},
+        {**_VALID, "duration_seconds": -1},
+        {**_VALID, "duration_seconds": 86400 * 30 + 1},
+        {**_VALID, "duration_seconds": True},
+        {**_VALID, "duration_seconds": "95"},
+        {**_VALID, "submission_id": ""},
+        {**_VALID, "submission_id": "x" * 65},
+        {**_VALID, "submission_id": 7},
+        {**_VALID, "unit": "u" * 33},
+        {**_VALID, "unit": None},
+        {**_VALID, "answers": ["yes"]},
+        {**_VALID, "answers": {"q" * 65: 1}},
+        {**_VALID, "extra": 1},
+        {"unit": "01", "answers": {}},
+        {},
+    ],
+)
+def test_a_submission_is_read_as_its_schema_reads_it(payload):
+    """load_submission reads the usual submission itself: it must answer as SUBMISSION.load, errors included."""
+    from marshmallow import ValidationError
+
+    from survey_app.survey.schemas import SUBMISSION, load_submission
+
+    try:
+        expected = SUBMISSION.load(payload)
+    except ValidationError as error:
+        with pytest.raises(ValidationError) as raised:
+            load_submission(payload)
+        assert raised.value.messages == error.messages
+    else:
+        loaded = load_submission(payload)
+        assert loaded == expected
+        assert [type(value) for value in loaded.values()] == [type(expected[key]) for key in loaded]
+
+
+def test_the_kept_cursor_finishes_each_statement_on_sqlite(tmp_path):
+    """The fast path keeps a cursor per connection: on SQLite an unfinished INSERT … RETURNING would keep the
+    database locked for every other connection."""
+    import sqlite3
+
+    from sqlalchemy import Column, Integer, MetaData, String, Table, bindparam, create_engine, insert
+
+    path = tmp_path / "kept.sqlite"
+    engine = create_engine(f"sqlite:///{path}", isolation_level="AUTOCOMMIT", pool_reset_on_return=None)
+    table = Table("t", MetaData(), Column("id", Integer, primary_key=True), Column("v", String))
+    table.metadata.create_all(engine)
+    statement = collection.CompiledOnce(insert(table).values(v=bindparam("v")).returning(table.c.id), engine.dialect)
+    assert [statement.scalar(engine, {"v": value}) for value in "abc"] == [1, 2, 3]
+    other = sqlite3.connect(path, timeout=0)
+    other.execute("INSERT INTO t (v) VALUES ('d')")  # "database is locked" if a statement were left open
+    other.commit()
+    assert other.execute("SELECT count(*) FROM t").fetchone() == (4,)
+    other.close()
+    engine.dispose()
+
+
+def test_the_fast_path_sends_what_sqlalchemy_would_send(app):
+    """On PostgreSQL the insert's SQL is worked out once: it and the parameters equal the expanded state's."""
+    from survey_app.core.config import SUBMISSIONS_BIND
+    from survey_app.survey.operations.api_submissions import _INSERT_CHECKED
+
+    engine = db.engines[SUBMISSIONS_BIND]
+    statement = collection.CompiledOnce(_INSERT_CHECKED[engine.dialect.name], engine.dialect)
+    assert statement.fixed_sql is not None
+    values = dict(
+        fieldwork_id=1, code="c", questionnaire_id=2, unit_id=3, api_key_id=4, submission_id="s", payload_hash="h",
+        source="api", answers={"q1": "yes", "q2": 3.0}, started_at=None, duration_seconds=12.5, flags=["speeding"],
+        submitted_at=datetime(2026, 11, 30, 8, tzinfo=timezone.utc),
+    )  # fmt: skip
+    sql, parameters = statement.parameters(values)
+    state = statement.compiled.construct_expanded_state(values)
+    assert sql == state.statement
+    assert set(parameters) == set(state.parameters)
+    for name, value in state.parameters.items():
+        processor = statement.processors.get(name)
+        expected = processor(value) if processor else value
+        assert str(parameters[name]) == str(expected), name
