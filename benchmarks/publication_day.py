@@ -15,7 +15,7 @@ connections, ≥ 0.8 of the static copy's throughput with p99 < 100 ms.
 
 The service and the static copy take turns at each step (who goes first alternating), so that the machine's drift
 and the other work on a shared machine fall on both alike; nginx, wrk and the app servers share its cores. Each step
-measures --repeats such pairs and prints the one of median ratio.
+measures --repeats such pairs and prints the one of median ratio, with the worst p99 and every pair's errors.
 """
 
 from __future__ import annotations
@@ -199,6 +199,8 @@ def main() -> None:
         "--repeats", type=int, default=3, help="pairs (service, static copy) at each step; the median ratio counts"
     )
     options = parser.parse_args()
+    if options.repeats < 1:
+        parser.error("--repeats must be at least 1")
     wrk, nginx = ensure_wrk(), ensure_nginx()
     url = database_url()
     round_code = prepare(url)
@@ -254,9 +256,16 @@ def main() -> None:
                         )
                     pair["ratio"] = pair["service"]["per_second"] / max(pair["static"]["per_second"], 1e-9)
                     pairs.append(pair)
-                # the pair of median ratio: one pair's figures swing by a fifth on this machine, both sides alike
-                pair = sorted(pairs, key=lambda each: each["ratio"])[len(pairs) // 2]
+                # the pair of median ratio: one pair's figures swing by a fifth on this machine, both sides alike;
+                # but every pair's errors count, and the worst p99
+                pair = sorted(pairs, key=lambda each: each["ratio"])[(len(pairs) - 1) // 2]
                 ratio = pair.pop("ratio")
+                for who in ("service", "static"):
+                    pair[who] = {
+                        **pair[who],
+                        "p99_ms": max(each[who]["p99_ms"] for each in pairs),
+                        "errors": sum(each[who]["errors"] for each in pairs),
+                    }
                 results.setdefault(name, {})[connections] = {**pair, "ratio": round(ratio, 3)}
                 errors = pair["service"]["errors"] + pair["static"]["errors"]
                 print(

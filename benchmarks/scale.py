@@ -293,6 +293,19 @@ def timed(session, master: int, method: str, url: str, **options) -> dict:
     }
 
 
+def timed_job(session, master: int, base: str, results: dict, what: str, url: str, **options) -> str:
+    """Ask for a job (a POST to ``url``) and time it from the request to the job's end, as the job's page shows
+    it: ``results["<what> run"]`` is the request, ``results["<what> job"]`` the whole. The address of what the
+    job made."""
+    started = time.perf_counter()
+    results[f"{what} run"] = timed(session, master, "POST", url, timeout=3600, **options)
+    _print(f"{what} run (request)", results[f"{what} run"])
+    location = job_result(session, base, results[f"{what} run"]["location"], f"the {what} run")
+    results[f"{what} job"] = {**results[f"{what} run"], "seconds": time.perf_counter() - started}
+    _print(f"{what} run (job)", results[f"{what} job"])
+    return location
+
+
 def job_result(session, base: str, job: str, what: str) -> str:
     """Follow a job's page (as staff do) until the job ends; the address of what it made."""
     job = base + job if job.startswith("/") else job
@@ -412,38 +425,30 @@ def main() -> None:
     with serving(env, options.workers) as (server, base, session):
         form = session.get(f"{base}/fieldwork/{FIELDWORK}/weighting").text
         token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form).group(1)
-        # the request asks for the job; the run is timed from it to the job's end, as the job's page shows it
-        started = time.perf_counter()
-        results["weighting run"] = timed(
+        location = timed_job(
             session,
             server.pid,
-            "POST",
+            base,
+            results,
+            "weighting",
             f"{base}/fieldwork/{FIELDWORK}/weighting",
             data={"csrf_token": token, "margins": ["sex"], "method": "rake", "count": "population"},
             files={"file": ("population.csv", population(ids["units"]), "text/csv")},
-            timeout=3600,
         )
-        _print("weighting run (request)", results["weighting run"])
-        location = job_result(session, base, results["weighting run"]["location"], "the weighting run")
-        results["weighting job"] = {**results["weighting run"], "seconds": time.perf_counter() - started}
-        _print("weighting run (job)", results["weighting job"])
         # a scoring run on the round, which reads the weighting run's estimates: every criterion proposed for
         # exclusion kept (units without data score 0 on it), asked for as an officer does and timed to its end
         page = session.get(f"{base}/scoring/{ROUND}").text
         token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
         kept = re.findall(r'name="kept"[^>]*value="([^"]+)"', page)
-        started = time.perf_counter()
-        results["scoring run"] = timed(
+        timed_job(
             session,
             server.pid,
-            "POST",
+            base,
+            results,
+            "scoring",
             f"{base}/scoring/{ROUND}/runs",
             data={"csrf_token": token, "kept": kept, "normalisation": "none", "exclusion": "redistribute"},
-            timeout=3600,
         )
-        job_result(session, base, results["scoring run"]["location"], "the scoring run")
-        results["scoring job"] = {**results["scoring run"], "seconds": time.perf_counter() - started}
-        _print("scoring run (job)", results["scoring job"])
     if location:
         with serving(env, options.workers) as (server, base, session):
             results["reading the run"] = timed(

@@ -237,18 +237,37 @@ def workers_cpu_seconds(master: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def database_cpu_seconds() -> float:
-    """The CPU seconds used so far by the PostgreSQL server's live processes on this machine (both servers keep
-    their connections, so their backends live through the run): the other half of a submission's cost (Linux's
-    /proc; 0 elsewhere)."""
+def postmaster(url: str) -> int | None:
+    """The process id of the PostgreSQL server at ``url`` when it runs on this machine and says where its data
+    is (a superuser's connection, as with-postgres.sh gives), else None."""
+    import psycopg
+
+    try:
+        with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as connection:
+            folder = connection.execute("SHOW data_directory").fetchone()[0]
+        pid = int((Path(folder) / "postmaster.pid").read_text().split()[0])
+    except (psycopg.Error, OSError, ValueError, IndexError):
+        return None
+    return pid if Path(f"/proc/{pid}").exists() else None
+
+
+def database_cpu_seconds(server: int | None) -> float:
+    """The CPU seconds the PostgreSQL server ``server`` (its postmaster's process id) has used so far: its live
+    processes', and those that ended (the postmaster adds them to its children's time as it reaps them). The
+    other half of a submission's cost (Linux's /proc; 0 when the server is elsewhere)."""
+    if server is None:
+        return 0.0
     ticks = 0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             command, fields = stat.read_text().rsplit(")", 1)
         except OSError:
             continue
-        if command.endswith("(postgres"):
-            fields = fields.split()
+        pid, fields = int(command.split(" (", 1)[0]), fields.split()
+        # after the command: state, ppid, ...; utime and stime are the 12th and 13th, the children's the next two
+        if pid == server:
+            ticks += sum(int(value) for value in fields[11:15])
+        elif int(fields[1]) == server:
             ticks += int(fields[11]) + int(fields[12])
     return ticks / os.sysconf("SC_CLK_TCK")
 
@@ -325,6 +344,7 @@ def main() -> None:
     # both servers run through the whole measurement and take turns in rounds (baseline first, then service
     # first, ...): what the database does after a phase (autovacuum of the rows just written, a checkpoint) and
     # the machine's drift fall on both alike instead of on whichever ran second
+    database = postmaster(url)
     ports = {name: _free_port() for name in targets}
     servers = {
         name: _serve(app, ports[name], options.workers, options.threads, env) for name, (app, *_) in targets.items()
@@ -338,12 +358,12 @@ def main() -> None:
         for turn in range(options.rounds):
             for name in sorted(targets, reverse=bool(turn % 2)):
                 _, path, headers = targets[name]
-                cpu, database_cpu = workers_cpu_seconds(servers[name].pid), database_cpu_seconds()
+                cpu, database_cpu = workers_cpu_seconds(servers[name].pid), database_cpu_seconds(database)
                 samples, acknowledged, elapsed = drive(
                     ports[name], path, headers, options.clients, options.seconds / options.rounds
                 )
                 totals[name]["cpu"] += workers_cpu_seconds(servers[name].pid) - cpu
-                totals[name]["database_cpu"] += database_cpu_seconds() - database_cpu
+                totals[name]["database_cpu"] += database_cpu_seconds(database) - database_cpu
                 totals[name]["samples"] += samples
                 totals[name]["acknowledged"] += acknowledged
                 totals[name]["elapsed"] += elapsed

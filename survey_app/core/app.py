@@ -47,11 +47,14 @@ class ServiceFlask(Flask):
         try:
             if func in self._synchronous:
                 return func
-        except TypeError:  # a callable no weak reference can name
+        except TypeError:  # unhashable
             return super().ensure_sync(func)
         synchronous = super().ensure_sync(func)
         if synchronous is func:
-            self._synchronous.add(func)
+            try:
+                self._synchronous.add(func)
+            except TypeError:  # no weak reference to it (a builtin, an instance with __slots__): asked each time
+                pass
         return synchronous
 
 

@@ -2,9 +2,9 @@
 in Vietnamese and English, on a phone and a desktop: axe finds nothing serious and nothing scrolls sideways (the
 what-if's form and its answers are tested through the service in tests/app/publication/test_what_if.py)."""
 
-from tests.app.publication.test_map import DESKTOP, _published_2025_round
+from tests.app.publication.test_map import DESKTOP, published_2025_round
 from tests.app.publication.test_what_if import FRAMEWORK as WEIGHED
-from tests.app.publication.test_what_if import _scored_round, _unit_list
+from tests.app.publication.test_what_if import five_provinces, scored_round
 from tests.browser.test_survey_browser import PHONE, _serious, browser, live_server  # noqa: F401 (fixtures)
 
 PAGES = {
@@ -17,8 +17,8 @@ PAGES = {
 
 def _published_rounds():
     """The map's 34-unit round, and a round of main indices with channel shares for the what-if."""
-    _published_2025_round()
-    _scored_round(WEIGHED, "weighed", _unit_list(), reading="redistribute", normalisation="none", publish=True)
+    published_2025_round()
+    scored_round(WEIGHED, "weighed", five_provinces(), reading="redistribute", normalisation="none", publish=True)
 
 
 def test_the_public_pages_pass_axe_on_a_phone_and_a_desktop_in_both_languages(app, live_server, browser):

@@ -19,8 +19,9 @@ from survey_app.scoring.models import ScoringRun
 
 
 def round_table(run: ScoringRun) -> pd.DataFrame:
-    """The run's open-data table, made once per published run (see ``results.published_cached``)."""
-    return results.published_cached(run, ("open-data",), lambda: open_data.round_table(run))
+    """The run's open-data table, made once per published run (see ``results.published_cached``): it names
+    units and nodes in both languages, so one table serves every visitor."""
+    return results.published_cached(run, ("open-data",), lambda: open_data.round_table(run), per_language=False)
 
 
 def published_with_runs() -> list[tuple[EvaluationRound, ScoringRun]]:

@@ -51,10 +51,12 @@ CACHE_ENTRIES = 512
 _PUBLISHED_CACHE: Cache[Any] = Cache(CACHE_ENTRIES)
 
 
-def published_cached(run: ScoringRun, key: tuple, make: Callable[[], Any]) -> Any:
-    """``make()``, made once per published run, language and ``key`` in this process. Only what every visitor
-    sees goes in: a page's content, never its frame (which shows who is logged in) nor a form's token."""
-    return _PUBLISHED_CACHE.get_or_make((run.id, run.published_at, current_language(), *key), make)
+def published_cached(run: ScoringRun, key: tuple, make: Callable[[], Any], *, per_language: bool = True) -> Any:
+    """``make()``, made once per published run, language and ``key`` in this process (once for every language
+    when ``per_language`` is False: what holds both languages itself). Only what every visitor sees goes in: a
+    page's content, never its frame (which shows who is logged in) nor a form's token."""
+    language = current_language() if per_language else None
+    return _PUBLISHED_CACHE.get_or_make((run.id, run.published_at, language, *key), make)
 
 
 def ranking_rows(evaluation_round: EvaluationRound, run: ScoringRun) -> tuple[list[dict], list[tuple[str, str]]]:

@@ -224,8 +224,9 @@ class CompiledOnce:
             cursor.execute(sql, parameters)
             # every row read, so that SQLite's statement is finished (an unfinished one would keep its write lock)
             rows = cursor.fetchall()
-        except self.driver_error:
-            # the connection may be dead (the database restarted): it is replaced, not used again
+        except BaseException:
+            # the connection may be dead (the database restarted), or its statement cut short (the request's time
+            # limit lands between the statement and its rows): it is replaced, with its cursor, not used again
             connection.invalidate()
             raise
         finally:

@@ -32,3 +32,12 @@ def test_plain_functions_are_known_once_and_one_request_s_functions_are_not_kept
     gc.collect()
     # each request's own function went with its request
     assert len(app._synchronous) == known
+
+
+def test_a_hook_no_weak_reference_can_name_is_asked_about_each_time(app):
+    import operator
+
+    first = operator.itemgetter(0)  # a builtin callable: no weak reference to it
+    assert app.ensure_sync(first) is first
+    assert app.ensure_sync(first) is first
+    assert app.ensure_sync(str.upper) is str.upper

@@ -148,7 +148,8 @@ VALUES = {
 MAP_FRAMEWORK = {**FRAMEWORK, "code": "map-test", "year": 2025}
 
 
-def _published_2025_round():
+def published_2025_round():
+    """A published 2025 round of the 34 units, four of them with data (also the public site's browser test's)."""
     version, _ = frameworks.store_framework(framework_from_dict(MAP_FRAMEWORK))
     unit_list = units.load_shipped_unit_lists()["provinces-2025"]
     evaluation = rounds.create_round("map-2025", 2025, "DTI thử 2025", "Test DTI 2025", version, unit_list, actor=None)
@@ -168,7 +169,7 @@ def _published_2025_round():
 
 
 def test_the_tiles_take_the_class_of_their_value_and_follow_the_node_picked(app, client):
-    evaluation, run = _published_2025_round()
+    evaluation, run = published_2025_round()
     assert {code: run.index[code] for code in VALUES} == pytest.approx({"01": 0.38, "79": 0.5, "48": 0.42, "96": 0})
     page = client.get("/results/map-2025/map").get_data(as_text=True)
     tiles = _tiles(page)
@@ -188,7 +189,7 @@ def test_the_tiles_take_the_class_of_their_value_and_follow_the_node_picked(app,
 
 
 def test_each_tile_names_its_unit_and_value_and_links_to_its_scorecard(app, client):
-    _published_2025_round()
+    published_2025_round()
     page = client.get("/results/map-2025/map?lang=en").get_data(as_text=True)
     svg = _svg(page)
     assert svg.get("viewBox") == "0 0 196 636"  # 5 × 40 − 4 by 16 × 40 − 4
@@ -240,7 +241,7 @@ def test_the_page_in_both_languages_on_the_demo_s_published_province_round(app, 
 
 
 def test_an_unknown_node_is_said_and_the_index_shown_and_an_unknown_round_is_not_found(app, client):
-    _published_2025_round()
+    published_2025_round()
     page = client.get("/results/map-2025/map?node=ZZ&lang=en")
     assert page.status_code == 200
     text = page.get_data(as_text=True)
@@ -275,7 +276,7 @@ def test_a_round_without_a_grid_shows_its_table_only(app, client):
 
 
 def test_a_unit_without_a_value_has_a_hatched_tile_and_the_legend_says_no_data(app, client, monkeypatch):
-    _published_2025_round()
+    published_2025_round()
     scored = maps.ranking_rows
 
     def without_ca_mau(evaluation_round, run):
@@ -307,7 +308,7 @@ DESKTOP = {"viewport": {"width": 1280, "height": 900}, "locale": "en-GB"}
 def test_axe_finds_nothing_serious_on_the_map_on_a_phone_and_a_desktop_in_both_languages(app, live_server, browser):
     from axe_playwright_python.sync_playwright import Axe
 
-    _published_2025_round()
+    published_2025_round()
     found = {}
     for name, device in (("phone", PHONE), ("desktop", DESKTOP)):
         context = browser.new_context(**device)

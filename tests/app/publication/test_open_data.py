@@ -152,6 +152,20 @@ def test_the_files_are_cached_as_published_files(app, client):
         assert client.get(path, headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
 
 
+def test_one_table_serves_both_languages(app, client, monkeypatch):
+    """The table names units and nodes in both languages: made once, the same bytes in Vietnamese and English."""
+    from survey_app.publication import open_data
+
+    evaluation, _ = _published_round()
+    made = []
+    round_table = open_data.round_table
+    monkeypatch.setattr(open_data, "round_table", lambda run: made.append(run.id) or round_table(run))
+    vietnamese = client.get(f"/results/data/{evaluation.code}.csv").data
+    english = client.get(f"/results/data/{evaluation.code}.csv?lang=en").data
+    assert vietnamese == english and b"unit_name_en" in vietnamese
+    assert len(made) == 1
+
+
 def _values(client, query: str = "") -> dict:
     answer = client.get(f"/api/v1/results/values{query}")
     assert answer.status_code == 200, answer.get_json()

@@ -129,7 +129,9 @@ def weighed(factors, shares, code):
     return document
 
 
-def _scored_round(document, round_code, unit_list, *, reading, normalisation, publish):
+def scored_round(document, round_code, unit_list, *, reading, normalisation, publish):
+    """A round of ``document`` over ``unit_list`` fed VALUES and CYBERSPACE, scored (and published); also the
+    public site's browser test's."""
     version, _ = frameworks.store_framework(framework_from_dict(document))
     evaluation = rounds.create_round(
         round_code, 2023, f"DTI {round_code}", f"DTI {round_code}", version, unit_list, actor=None
@@ -162,7 +164,8 @@ def _scored_round(document, round_code, unit_list, *, reading, normalisation, pu
     return evaluation, run
 
 
-def _unit_list():
+def five_provinces():
+    """The unit list of UNITS, imported."""
     table = "code,name\n" + "".join(f"{code},{name}\n" for code, name in UNITS.items())
     return units.import_unit_list(
         "what-if-units", "Năm tỉnh", "Five provinces", "province", table.encode(), "units.csv", actor=None
@@ -171,8 +174,8 @@ def _unit_list():
 
 @pytest.mark.parametrize(("reading", "normalisation"), [("redistribute", "none"), ("remove", "min-max")])
 def test_other_weights_and_shares_give_the_ranking_of_a_full_run_with_them(app, client, reading, normalisation):
-    unit_list = _unit_list()
-    evaluation, run = _scored_round(
+    unit_list = five_provinces()
+    evaluation, run = scored_round(
         FRAMEWORK, "wi-2023", unit_list, reading=reading, normalisation=normalisation, publish=True
     )
     found = service.model(run)
@@ -188,7 +191,7 @@ def test_other_weights_and_shares_give_the_ranking_of_a_full_run_with_them(app, 
 
     # AW 1.5×, DE 0.5×, HR 1.2×; shares 70 / 15 / 15
     factors, shares = {"AW": 1.5, "DE": 0.5, "HR": 1.2}, ChannelShares(0.7, 0.15, 0.15)
-    _, full = _scored_round(
+    _, full = scored_round(
         weighed(factors, shares, "what-if-weighed"),
         "wi-2023-weighed",
         unit_list,
@@ -266,8 +269,8 @@ def test_the_demo_s_published_round_under_its_official_weights(app, runner, clie
 
 
 def test_values_outside_the_bounds_are_refused_with_a_message(app, client):
-    evaluation, run = _scored_round(
-        FRAMEWORK, "wi-2023", _unit_list(), reading="redistribute", normalisation="none", publish=True
+    evaluation, run = scored_round(
+        FRAMEWORK, "wi-2023", five_provinces(), reading="redistribute", normalisation="none", publish=True
     )
     cases = [
         ("w.AW=61", "AW Awareness: must be between 20 and 60."),

@@ -359,6 +359,19 @@ def test_the_kept_cursor_finishes_each_statement_on_sqlite(tmp_path):
     other.commit()
     assert other.execute("SELECT count(*) FROM t").fetchone() == (4,)
     other.close()
+
+    # a statement cut short by anything (the request's time limit, raised in its thread) takes its connection
+    # and cursor with it: the next statement has fresh ones
+    class CutShort:
+        def execute(self, *args):
+            raise RuntimeError("cut short")
+
+    pooled = engine.raw_connection()
+    pooled.info[collection.CompiledOnce.CURSOR] = CutShort()
+    pooled.close()
+    with pytest.raises(RuntimeError):
+        statement.scalar(engine, {"v": "e"})
+    assert statement.scalar(engine, {"v": "f"}) == 5  # "e" was never stored
     engine.dispose()
 
 
