@@ -21,6 +21,7 @@ from survey_app.scoring import operations as scoring
 from survey_app.units import operations as units
 from tests.app.publication.test_methodology import FRAMEWORK
 from tests.browser.test_survey_browser import PHONE, browser, live_server  # noqa: F401 (fixtures)
+from tests.conftest import import_self_assessed
 
 # --- the grids
 
@@ -153,13 +154,7 @@ def published_2025_round():
     version, _ = frameworks.store_framework(framework_from_dict(MAP_FRAMEWORK))
     unit_list = units.load_shipped_unit_lists()["provinces-2025"]
     evaluation = rounds.create_round("map-2025", 2025, "DTI thử 2025", "Test DTI 2025", version, unit_list, actor=None)
-    rows = [
-        {"Mã đơn vị": unit, "Mã tiêu chí": criterion, "Giá trị": value, "Minh chứng": "BC 1"}
-        for unit, values in VALUES.items()
-        for criterion, value in values.items()
-    ]
-    data = pd.DataFrame(rows).to_csv(index=False).encode("utf-8-sig")
-    assert channel_inputs.import_self_assessment(evaluation, data, "data.csv", actor=None).rejected == []
+    import_self_assessed(evaluation, VALUES)
     # every criterion is kept, units without data scoring 0 on it
     kept = list(scoring.proposed_exclusions(evaluation)["node"])
     run = scoring.run_scoring(evaluation, excluded=[], kept=kept, actor=None)

@@ -21,6 +21,7 @@ from survey_app.scoring import channel_inputs
 from survey_app.scoring import operations as scoring
 from survey_app.scoring.models import SelfAssessment
 from survey_app.units import operations as units
+from tests.conftest import import_self_assessed
 
 
 def _criterion(code, vi, en, points, scoring_method, **more):
@@ -100,13 +101,7 @@ def _published_round():
         "meth-units", "Bốn tỉnh", "Four provinces", "province", table.encode(), "units.csv", actor=None
     )
     evaluation = rounds.create_round("meth-2023", 2023, "DTI thử 2023", "Test DTI 2023", version, unit_list, actor=None)
-    rows = [
-        {"Mã đơn vị": unit, "Mã tiêu chí": criterion, "Giá trị": value, "Minh chứng": "BC 1"}
-        for unit, values in VALUES.items()
-        for criterion, value in values.items()
-    ]
-    data = pd.DataFrame(rows).to_csv(index=False).encode("utf-8-sig")
-    assert channel_inputs.import_self_assessment(evaluation, data, "data.csv", actor=None).rejected == []
+    import_self_assessed(evaluation, VALUES)
     assert list(scoring.proposed_exclusions(evaluation)["node"]) == ["B.2"]
     run = scoring.run_scoring(
         evaluation,

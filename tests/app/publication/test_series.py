@@ -5,7 +5,6 @@ and units answered with a clear page. Every number below is computed by hand."""
 
 import re
 
-import pandas as pd
 import pytest
 
 from questionnaires import framework_from_dict
@@ -13,9 +12,9 @@ from survey_app.core.extensions import db
 from survey_app.publication import operations as publication
 from survey_app.publication import series as across_years
 from survey_app.rounds import operations as rounds
-from survey_app.scoring import channel_inputs
 from survey_app.scoring import operations as scoring
 from survey_app.units import operations as units
+from tests.conftest import import_self_assessed
 
 #: 100 points: P1 (50) = M1 (A.1 yes/no 20, A.2 share of 100 × 30), P2 (50) = M2 (B.1 share of 1 × 50)
 FRAMEWORK = {
@@ -123,13 +122,9 @@ def _round(year: int, version, unit_list):
     evaluation = rounds.create_round(
         f"series-{year}", year, f"DTI thử {year}", f"Test DTI {year}", version, unit_list, actor=None
     )
-    rows = [
-        {"Mã đơn vị": unit, "Mã tiêu chí": criterion, "Giá trị": value, "Minh chứng": "BC 1"}
-        for unit, values in VALUES[year].items()
-        for criterion, value in zip(("A.1", "A.2", "B.1"), values)
-    ]
-    data = pd.DataFrame(rows).to_csv(index=False).encode("utf-8-sig")
-    assert channel_inputs.import_self_assessment(evaluation, data, "data.csv", actor=None).rejected == []
+    import_self_assessed(
+        evaluation, {unit: dict(zip(("A.1", "A.2", "B.1"), values)) for unit, values in VALUES[year].items()}
+    )
     run = scoring.run_scoring(evaluation, excluded=[], actor=None)
     publication.publish(run, actor=None)
     return evaluation, run

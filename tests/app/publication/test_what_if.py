@@ -7,7 +7,6 @@ import html
 import re
 from urllib.parse import urlencode
 
-import pandas as pd
 import pytest
 
 from questionnaires import ChannelShares, framework_from_dict
@@ -19,6 +18,7 @@ from survey_app.rounds import operations as rounds
 from survey_app.scoring import channel_inputs
 from survey_app.scoring import operations as scoring
 from survey_app.units import operations as units
+from tests.conftest import import_self_assessed
 
 
 def _criterion(code, points, method="ratio"):
@@ -136,13 +136,7 @@ def scored_round(document, round_code, unit_list, *, reading, normalisation, pub
     evaluation = rounds.create_round(
         round_code, 2023, f"DTI {round_code}", f"DTI {round_code}", version, unit_list, actor=None
     )
-    rows = [
-        {"Mã đơn vị": unit, "Mã tiêu chí": criterion, "Giá trị": value, "Minh chứng": "BC 1"}
-        for unit, values in VALUES.items()
-        for criterion, value in values.items()
-    ]
-    data = pd.DataFrame(rows).to_csv(index=False).encode("utf-8-sig")
-    assert channel_inputs.import_self_assessment(evaluation, data, "data.csv", actor=None).rejected == []
+    import_self_assessed(evaluation, VALUES)
     sentiment = [
         {"unit": unit, "node": node, "value": str(value)}
         for unit, values in CYBERSPACE.items()
