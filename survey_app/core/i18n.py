@@ -181,6 +181,8 @@ def language_links() -> list[tuple[str, str]]:
 def request_language_from_query() -> None:
     """Let ``?lang=en`` in any address switch the language, so a shared link opens in its language and the
     pages after it follow."""
+    if not request.query_string:
+        return  # most requests have none, and need not parse it
     requested = request.args.get(LANGUAGE_KEY)
     if requested in current_app.config["LANGUAGES"]:
         remember_language(requested)

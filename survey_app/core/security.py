@@ -159,9 +159,10 @@ def security_headers(response):
     """The headers every response carries."""
     headers = response.headers
     present = {name.lower() for name in headers.keys()}
-    wanted = [*SECURITY_HEADERS, HSTS_HEADER] if current_app.config.get("HSTS") else SECURITY_HEADERS
     # one pass over what the response has: setdefault would search the headers once per header
-    headers.extend((name, value) for name, value in wanted if name.lower() not in present)
+    headers.extend(
+        [(name, value) for lowered, name, value in current_app.extensions[_SECURITY_HEADERS] if lowered not in present]
+    )
     if g.get("user") is not None:
         headers.setdefault("Cache-Control", "no-store")
     return response
@@ -221,7 +222,10 @@ def refuse_unstorable_text():
     """Text the database cannot store (a NUL, a lone surrogate) in a form, query or JSON body is refused
     whole (400, translated) before anything reads it, instead of failing at the database. Forms and
     queries decode invalid UTF-8 to U+FFFD, so only a NUL can reach them."""
-    if "\x00" in request.path or any(_holds_unstorable(value) for value in request.args.values()):
+    # most requests have no query string: its arguments need not be parsed to be looked at
+    if "\x00" in request.path or (
+        request.query_string and any(_holds_unstorable(value) for value in request.args.values())
+    ):
         abort(400)
     if request.is_json:
         # most bodies hold no such escape and need no walk
@@ -257,7 +261,13 @@ def _finite_float(text: str) -> float:
     return value
 
 
+#: where an app keeps its security headers, (lowercase name, name, value), worked out once from its settings
+_SECURITY_HEADERS = "security_headers"
+
+
 def init_app(app: Flask) -> None:
+    wanted = [*SECURITY_HEADERS, HSTS_HEADER] if app.config.get("HSTS") else SECURITY_HEADERS
+    app.extensions[_SECURITY_HEADERS] = tuple((name.lower(), name, value) for name, value in wanted)
     app.session_interface = SessionInterface()
     app.json = JSONProvider(app)
     app.before_request(refuse_unstorable_text)
