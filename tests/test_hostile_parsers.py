@@ -1,7 +1,7 @@
 """Every parser of user files in the domain packages, fed hostile input (Hypothesis): each either reads the input
 or refuses it with its documented error, naming the problem; no other exception escapes.
 
-The service's uploads over HTTP are tested the same way in ``tests/app/test_hostile_uploads.py``."""
+The service's uploads over HTTP are tested the same way in ``tests/app/core/test_hostile_uploads.py``."""
 
 from __future__ import annotations
 

@@ -103,8 +103,11 @@ def access_rule(endpoint: str) -> str | frozenset | None:
 
 
 def load_staff_user() -> None:
-    """Put the logged-in staff member, if any, in ``g.user``."""
+    """Put the logged-in staff member, if any, in ``g.user``. A request to an API-key route is a key's, whatever
+    cookie it carries: its session is not read (nor does its answer vary by cookie)."""
     g.user = None
+    if request.endpoint is not None and access_rule(request.endpoint) == API_KEY:
+        return
     token = session.get(SESSION_KEY)
     if token:
         g.user = accounts.session_user(token, current_app.config["STAFF_IDLE_TIMEOUT"])
@@ -178,6 +181,8 @@ class SessionInterface(SecureCookieSessionInterface):
         return super().open_session(app, request)
 
     def save_session(self, app: Flask, session, response) -> None:
+        if request.endpoint is not None and access_rule(request.endpoint) == API_KEY:
+            return  # a key's request: a staff cookie it happens to carry is neither renewed nor varied on
         if not session and not session.modified:  # nothing to write, nor a cookie to delete
             if session.accessed:
                 # what Flask's own interface does (response.vary.add), without parsing an absent Vary header
@@ -220,20 +225,24 @@ _UNSTORABLE_ESCAPES = re.compile(rb"\\u(0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
 
 def refuse_unstorable_text():
     """Text the database cannot store (a NUL, a lone surrogate) in a form, query or JSON body is refused
-    whole (400, translated) before anything reads it, instead of failing at the database. Forms and
-    queries decode invalid UTF-8 to U+FFFD, so only a NUL can reach them."""
+    whole (400, translated) before anything reads it, instead of failing at the database. Every name and every
+    value of a repeated field is looked at (``getlist`` reads them all). Forms and queries leave invalid UTF-8
+    percent-encoded or decode it to U+FFFD, so only a NUL can reach them."""
     # most requests have no query string: its arguments need not be parsed to be looked at
-    if "\x00" in request.path or (
-        request.query_string and any(_holds_unstorable(value) for value in request.args.values())
-    ):
+    if "\x00" in request.path or (request.query_string and _holds_unstorable_field(request.args)):
         abort(400)
     if request.is_json:
         # most bodies hold no such escape and need no walk
         if _UNSTORABLE_ESCAPES.search(request.get_data()) and _holds_unstorable(request.get_json(silent=True)):
             abort(400)
-    elif any(_holds_unstorable(value) for value in request.form.values()):
+    elif _holds_unstorable_field(request.form):
         abort(400)
     return None
+
+
+def _holds_unstorable_field(fields) -> bool:
+    """Whether a form's or a query's fields (a MultiDict) hold a NUL in a name or in any of a name's values."""
+    return any(_unstorable(name) or _unstorable(value) for name, value in fields.items(multi=True))
 
 
 class JSONProvider(DefaultJSONProvider):

@@ -32,6 +32,9 @@ class UnitList(BilingualName, db.Model):
     last_year: Mapped[int | None]
     source: Mapped[str | None] = mapped_column(String(500))
 
+    #: a list's units are never removed once stored: responses, reports and results name them (a changed map
+    #: is a new list, its units pointing to their predecessors). Were one removed, PostgreSQL would read the
+    #: whole responses table for it, which has no index by unit alone (Response.unit_id)
     units: Mapped[list[Unit]] = relationship(
         back_populates="unit_list", order_by="Unit.position", cascade="all, delete-orphan"
     )

@@ -87,6 +87,19 @@ def test_a_missing_or_revoked_key_is_refused(client, survey, create_user):
     assert response.status_code == 401 and response.is_json
 
 
+def test_a_staff_session_neither_admits_nor_shapes_an_api_request(client, survey, create_user, login):
+    """A key's request is the key's: an administrator's cookie does not stand in for a key, and the answer to a
+    key neither reads nor renews the session (no Set-Cookie, no Vary: Cookie)."""
+    login(create_user("administrator"))
+    assert client.post("/api/v1/fieldworks/invited/responses", json=_body(survey)).status_code == 401
+    response = client.post(
+        "/api/v1/fieldworks/invited/responses", json=_body(survey), headers=_key(create_user, survey)
+    )
+    assert response.status_code == 201
+    assert "Set-Cookie" not in response.headers and "Cookie" not in response.headers.get("Vary", "")
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
 def test_openapi_document_is_valid(client):
     document = client.get("/api/v1/openapi.json").get_json()
     validate_openapi(document)
