@@ -103,8 +103,8 @@ def access_rule(endpoint: str) -> str | frozenset | None:
 
 
 def load_staff_user() -> None:
-    """Put the logged-in staff member, if any, in ``g.user``. A request to an API-key route is a key's, whatever
-    cookie it carries: its session is not read (nor does its answer vary by cookie)."""
+    """Put the logged-in staff member, if any, in ``g.user``. A request to an API-key route is the key's,
+    whatever cookie it carries: no staff member is looked up for it."""
     g.user = None
     if request.endpoint is not None and access_rule(request.endpoint) == API_KEY:
         return
@@ -166,7 +166,7 @@ def security_headers(response):
     headers.extend(
         [(name, value) for lowered, name, value in current_app.extensions[_SECURITY_HEADERS] if lowered not in present]
     )
-    if g.get("user") is not None:
+    if g.get("user") is not None or g.get("api_key") is not None:
         headers.setdefault("Cache-Control", "no-store")
     return response
 
@@ -182,7 +182,7 @@ class SessionInterface(SecureCookieSessionInterface):
 
     def save_session(self, app: Flask, session, response) -> None:
         if request.endpoint is not None and access_rule(request.endpoint) == API_KEY:
-            return  # a key's request: a staff cookie it happens to carry is neither renewed nor varied on
+            return  # a key's request (a POST, never cached): a staff cookie it happens to carry is not renewed
         if not session and not session.modified:  # nothing to write, nor a cookie to delete
             if session.accessed:
                 # what Flask's own interface does (response.vary.add), without parsing an absent Vary header
@@ -225,8 +225,8 @@ _UNSTORABLE_ESCAPES = re.compile(rb"\\u(0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
 
 def refuse_unstorable_text():
     """Text the database cannot store (a NUL, a lone surrogate) in a form, query or JSON body is refused
-    whole (400, translated) before anything reads it, instead of failing at the database. Every name and every
-    value of a repeated field is looked at (``getlist`` reads them all). Forms and queries leave invalid UTF-8
+    whole (400, translated) before anything reads it, instead of failing at the database. Every name, every
+    value of a repeated field and every uploaded file's name is looked at. Forms and queries leave invalid UTF-8
     percent-encoded or decode it to U+FFFD, so only a NUL can reach them."""
     # most requests have no query string: its arguments need not be parsed to be looked at
     if "\x00" in request.path or (request.query_string and _holds_unstorable_field(request.args)):
@@ -235,14 +235,18 @@ def refuse_unstorable_text():
         # most bodies hold no such escape and need no walk
         if _UNSTORABLE_ESCAPES.search(request.get_data()) and _holds_unstorable(request.get_json(silent=True)):
             abort(400)
-    elif _holds_unstorable_field(request.form):
+    elif _holds_unstorable_field(request.form) or _holds_unstorable_field(request.files):
         abort(400)
     return None
 
 
 def _holds_unstorable_field(fields) -> bool:
-    """Whether a form's or a query's fields (a MultiDict) hold a NUL in a name or in any of a name's values."""
-    return any(_unstorable(name) or _unstorable(value) for name, value in fields.items(multi=True))
+    """Whether a form's, a query's or the uploads' fields (a MultiDict) hold a NUL in a name or in any of a
+    name's values; an upload's value is its file name, which several uploads store."""
+    return any(
+        _unstorable(name) or _unstorable(value if isinstance(value, str) else value.filename or "")
+        for name, value in fields.items(multi=True)
+    )
 
 
 class JSONProvider(DefaultJSONProvider):

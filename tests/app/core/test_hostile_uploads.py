@@ -362,6 +362,19 @@ def test_a_nul_or_control_character_anywhere_is_refused_never_a_500(staff_client
         )
         assert response.status_code < 500, path
         assert _stored() == before, path
+        # a NUL in the file's name, which some uploads keep as the source of what they store (found by a review)
+        plausible = [PLAUSIBLE.get(column, ["x"])[0] for column in columns]
+        response = staff_client.post(
+            path,
+            content_type="multipart/form-data",
+            data={
+                csrf_field: csrf_token(staff_client, "/dashboard"),
+                **fields,
+                field: (io.BytesIO(_csv((columns, [plausible]))), "a\x00b.csv"),
+            },
+        )
+        assert response.status_code == 400, path
+        assert _stored() == before, path
     token = csrf_token(staff_client, "/dashboard")
     assert staff_client.post("/rounds/new", data={"csrf_token": token, "code": "a\x00b"}).status_code == 400
     # in a field's second value or in a field's name (found by a review: only first values were looked at):

@@ -88,8 +88,8 @@ def test_a_missing_or_revoked_key_is_refused(client, survey, create_user):
 
 
 def test_a_staff_session_neither_admits_nor_shapes_an_api_request(client, survey, create_user, login):
-    """A key's request is the key's: an administrator's cookie does not stand in for a key, and the answer to a
-    key neither reads nor renews the session (no Set-Cookie, no Vary: Cookie)."""
+    """A key's request is the key's: an administrator's cookie does not stand in for a key, no staff member is
+    looked up for it and its answer neither renews the staff session nor is kept by a cache."""
     login(create_user("administrator"))
     assert client.post("/api/v1/fieldworks/invited/responses", json=_body(survey)).status_code == 401
     response = client.post(
@@ -97,7 +97,7 @@ def test_a_staff_session_neither_admits_nor_shapes_an_api_request(client, survey
     )
     assert response.status_code == 201
     assert "Set-Cookie" not in response.headers and "Cookie" not in response.headers.get("Vary", "")
-    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Content-Type-Options"] == "nosniff" and response.headers["Cache-Control"] == "no-store"
 
 
 def test_openapi_document_is_valid(client):
