@@ -102,11 +102,17 @@ def access_rule(endpoint: str) -> str | frozenset | None:
     return getattr(view, ACCESS_ATTRIBUTE, None)
 
 
+def _to_api_key_route() -> bool:
+    """Whether this request goes to a route admitting API keys (whose requests are the key's, not a staff
+    member's)."""
+    return request.endpoint is not None and access_rule(request.endpoint) == API_KEY
+
+
 def load_staff_user() -> None:
     """Put the logged-in staff member, if any, in ``g.user``. A request to an API-key route is the key's,
     whatever cookie it carries: no staff member is looked up for it."""
     g.user = None
-    if request.endpoint is not None and access_rule(request.endpoint) == API_KEY:
+    if _to_api_key_route():
         return
     token = session.get(SESSION_KEY)
     if token:
@@ -181,7 +187,7 @@ class SessionInterface(SecureCookieSessionInterface):
         return super().open_session(app, request)
 
     def save_session(self, app: Flask, session, response) -> None:
-        if request.endpoint is not None and access_rule(request.endpoint) == API_KEY:
+        if _to_api_key_route():
             return  # a key's request (a POST, never cached): a staff cookie it happens to carry is not renewed
         if not session and not session.modified:  # nothing to write, nor a cookie to delete
             if session.accessed:
